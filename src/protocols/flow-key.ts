@@ -1,0 +1,305 @@
+/**
+ * 5-tuple flow keys and cheap 32-bit hashes over a decoded PacketView.
+ *
+ * Tuple words hashed (murmur3-style mixing, 32-bit, seedable):
+ *  +-----------+-----------+-----------+-----------+
+ *  | src0      | src1      | src2      | src3      |   IPv4: src0 only, others 0
+ *  +-----------+-----------+-----------+-----------+
+ *  | dst0      | dst1      | dst2      | dst3      |
+ *  +-----------+-----------+-----------+-----------+
+ *  | srcPort<<16 | dstPort | family<<8 | protocol  |
+ *  +-----------+-----------+-----------+-----------+
+ *
+ * Directional hash: as seen. Canonical hash: the endpoint (address words, then port) that sorts
+ * lower is put first, so A->B and B->A hash the same. Hashes collide: a flow table must confirm
+ * a hit with `viewMatchesFlowKey` (allocation-free). String keys are for logs and the cold path.
+ *
+ * packetMatchKey hashes the fields a forwarded IPv4 packet keeps from ingress (eth) to egress
+ * (wlan): addresses, IP ID, protocol, total length, ports, TCP seq/ack and the first <= 16
+ * captured payload bytes; TTL/hop limit and checksums are excluded (the router rewrites them).
+ * NAT on the AP would change addresses/ports: then the keys of the two sides do not match.
+ */
+import { formatIpv4 } from './ipv4.js';
+import { formatIpv6 } from './ipv6.js';
+import type { PacketView } from './packet.js';
+
+export interface FlowKey {
+  /** 4, 6, or 0 for non-IP. */
+  family: number;
+  protocol: number;
+  src0: number;
+  src1: number;
+  src2: number;
+  src3: number;
+  dst0: number;
+  dst1: number;
+  dst2: number;
+  dst3: number;
+  srcPort: number;
+  dstPort: number;
+}
+
+export function newFlowKey(): FlowKey {
+  return { family: 0, protocol: 0, src0: 0, src1: 0, src2: 0, src3: 0, dst0: 0, dst1: 0, dst2: 0, dst3: 0, srcPort: 0, dstPort: 0 };
+}
+
+function familyOf(v: PacketView): number {
+  return v.l3 === 'ipv4' ? 4 : v.l3 === 'ipv6' ? 6 : 0;
+}
+
+/** Ports only count for TCP/UDP (fragments and other protocols hash with ports 0). */
+function portsOf(v: PacketView): number {
+  return v.l4 === 'tcp' || v.l4 === 'udp' ? ((v.srcPort << 16) | v.dstPort) >>> 0 : 0;
+}
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+export const FLOW_HASH_SEED = 0x9747b28c;
+
+/** One murmur3 block round. */
+export function mix32(h: number, k: number): number {
+  let x = Math.imul(k, C1);
+  x = (x << 15) | (x >>> 17);
+  x = Math.imul(x, C2);
+  let y = h ^ x;
+  y = (y << 13) | (y >>> 19);
+  return (Math.imul(y, 5) + 0xe6546b64) | 0;
+}
+
+/** murmur3 finalizer; returns an unsigned 32-bit number. */
+export function finish32(h: number, length: number): number {
+  let x = h ^ length;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+function hashTuple(
+  seed: number,
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+  b0: number,
+  b1: number,
+  b2: number,
+  b3: number,
+  ports: number,
+  famProto: number,
+): number {
+  let h = seed;
+  h = mix32(h, a0);
+  h = mix32(h, a1);
+  h = mix32(h, a2);
+  h = mix32(h, a3);
+  h = mix32(h, b0);
+  h = mix32(h, b1);
+  h = mix32(h, b2);
+  h = mix32(h, b3);
+  h = mix32(h, ports);
+  h = mix32(h, famProto);
+  return finish32(h, 40);
+}
+
+/**
+ * Compares endpoint A (address words, port) with endpoint B: negative when A sorts first,
+ * 0 when equal, positive otherwise.
+ */
+function compareEndpoints(
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+  ap: number,
+  b0: number,
+  b1: number,
+  b2: number,
+  b3: number,
+  bp: number,
+): number {
+  if (a0 !== b0) return a0 - b0;
+  if (a1 !== b1) return a1 - b1;
+  if (a2 !== b2) return a2 - b2;
+  if (a3 !== b3) return a3 - b3;
+  return ap - bp;
+}
+
+/** Directional 32-bit hash of the view's 5-tuple (unsigned). */
+export function flowHash(v: PacketView, seed = FLOW_HASH_SEED): number {
+  return hashTuple(seed, v.src0, v.src1, v.src2, v.src3, v.dst0, v.dst1, v.dst2, v.dst3, portsOf(v), (familyOf(v) << 8) | v.protocol);
+}
+
+/** True when the view's direction is already the canonical one (source endpoint sorts first or equal). */
+export function isCanonicalDirection(v: PacketView): boolean {
+  const ports = portsOf(v);
+  return compareEndpoints(v.src0, v.src1, v.src2, v.src3, ports >>> 16, v.dst0, v.dst1, v.dst2, v.dst3, ports & 0xffff) <= 0;
+}
+
+/** Direction-independent 32-bit hash: A->B and B->A give the same value. */
+export function canonicalFlowHash(v: PacketView, seed = FLOW_HASH_SEED): number {
+  if (isCanonicalDirection(v)) return flowHash(v, seed);
+  const ports = portsOf(v);
+  const rev = (((ports & 0xffff) << 16) | (ports >>> 16)) >>> 0;
+  return hashTuple(seed, v.dst0, v.dst1, v.dst2, v.dst3, v.src0, v.src1, v.src2, v.src3, rev, (familyOf(v) << 8) | v.protocol);
+}
+
+/** Hash of a FlowKey; equals flowHash of a view the key was taken from. */
+export function flowKeyHash(k: FlowKey, seed = FLOW_HASH_SEED): number {
+  return hashTuple(
+    seed,
+    k.src0,
+    k.src1,
+    k.src2,
+    k.src3,
+    k.dst0,
+    k.dst1,
+    k.dst2,
+    k.dst3,
+    ((k.srcPort << 16) | k.dstPort) >>> 0,
+    (k.family << 8) | k.protocol,
+  );
+}
+
+/** Copies the view's directional 5-tuple into `out` (allocated when omitted). */
+export function flowKeyFromView(v: PacketView, out: FlowKey = newFlowKey()): FlowKey {
+  const ports = portsOf(v);
+  out.family = familyOf(v);
+  out.protocol = v.protocol;
+  out.src0 = v.src0;
+  out.src1 = v.src1;
+  out.src2 = v.src2;
+  out.src3 = v.src3;
+  out.dst0 = v.dst0;
+  out.dst1 = v.dst1;
+  out.dst2 = v.dst2;
+  out.dst3 = v.dst3;
+  out.srcPort = ports >>> 16;
+  out.dstPort = ports & 0xffff;
+  return out;
+}
+
+/** The key of the opposite direction (into `out`, which may be `k` itself). */
+export function reverseFlowKey(k: FlowKey, out: FlowKey = newFlowKey()): FlowKey {
+  const s0 = k.src0, s1 = k.src1, s2 = k.src2, s3 = k.src3, sp = k.srcPort; // prettier-ignore
+  out.family = k.family;
+  out.protocol = k.protocol;
+  out.src0 = k.dst0;
+  out.src1 = k.dst1;
+  out.src2 = k.dst2;
+  out.src3 = k.dst3;
+  out.srcPort = k.dstPort;
+  out.dst0 = s0;
+  out.dst1 = s1;
+  out.dst2 = s2;
+  out.dst3 = s3;
+  out.dstPort = sp;
+  return out;
+}
+
+export function isCanonicalKey(k: FlowKey): boolean {
+  return compareEndpoints(k.src0, k.src1, k.src2, k.src3, k.srcPort, k.dst0, k.dst1, k.dst2, k.dst3, k.dstPort) <= 0;
+}
+
+/** The canonical orientation of a key (into `out`, which may be `k` itself). */
+export function canonicalFlowKey(k: FlowKey, out: FlowKey = newFlowKey()): FlowKey {
+  if (isCanonicalKey(k)) {
+    if (out !== k) Object.assign(out, k);
+    return out;
+  }
+  return reverseFlowKey(k, out);
+}
+
+export function flowKeyEquals(a: FlowKey, b: FlowKey): boolean {
+  return (
+    a.family === b.family &&
+    a.protocol === b.protocol &&
+    a.src0 === b.src0 &&
+    a.src1 === b.src1 &&
+    a.src2 === b.src2 &&
+    a.src3 === b.src3 &&
+    a.dst0 === b.dst0 &&
+    a.dst1 === b.dst1 &&
+    a.dst2 === b.dst2 &&
+    a.dst3 === b.dst3 &&
+    a.srcPort === b.srcPort &&
+    a.dstPort === b.dstPort
+  );
+}
+
+/** Allocation-free check that the view belongs to key `k` in its direction (or, with `eitherWay`, in either). */
+export function viewMatchesFlowKey(v: PacketView, k: FlowKey, eitherWay = false): boolean {
+  if (familyOf(v) !== k.family || v.protocol !== k.protocol) return false;
+  const ports = portsOf(v);
+  const sp = ports >>> 16;
+  const dp = ports & 0xffff;
+  if (
+    v.src0 === k.src0 && v.src1 === k.src1 && v.src2 === k.src2 && v.src3 === k.src3 && sp === k.srcPort &&
+    v.dst0 === k.dst0 && v.dst1 === k.dst1 && v.dst2 === k.dst2 && v.dst3 === k.dst3 && dp === k.dstPort
+  ) return true; // prettier-ignore
+  return (
+    eitherWay &&
+    v.src0 === k.dst0 && v.src1 === k.dst1 && v.src2 === k.dst2 && v.src3 === k.dst3 && sp === k.dstPort &&
+    v.dst0 === k.src0 && v.dst1 === k.src1 && v.dst2 === k.src2 && v.dst3 === k.src3 && dp === k.srcPort
+  ); // prettier-ignore
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
+
+function endpoint(k: FlowKey, src: boolean): string {
+  const port = src ? k.srcPort : k.dstPort;
+  if (k.family === 4) return `${formatIpv4(src ? k.src0 : k.dst0)}:${port}`;
+  if (k.family === 6) {
+    const a = src ? formatIpv6(k.src0, k.src1, k.src2, k.src3) : formatIpv6(k.dst0, k.dst1, k.dst2, k.dst3);
+    return `[${a}]:${port}`;
+  }
+  return `?:${port}`;
+}
+
+/** Cold path: e.g. "udp 10.78.1.1:5000>10.78.2.1:6000" or "tcp [2001:db8::1]:80>[2001:db8::2]:4242". */
+export function flowKeyToString(k: FlowKey): string {
+  const p = PROTO_NAMES[k.protocol] ?? `proto${k.protocol}`;
+  return `${p} ${endpoint(k, true)}>${endpoint(k, false)}`;
+}
+
+/** Cold path: string of the view's directional (or canonical) key. */
+export function flowKeyStringOfView(v: PacketView, canonical = false): string {
+  const k = flowKeyFromView(v);
+  return flowKeyToString(canonical ? canonicalFlowKey(k, k) : k);
+}
+
+/**
+ * 32-bit hash of the fields a packet keeps between its ingress on one interface and its egress on
+ * another after IPv4 forwarding (see the file comment). Reads up to 16 captured payload bytes of
+ * `buf` (the buffer the view was decoded from).
+ */
+export function packetMatchKey(v: PacketView, buf: Uint8Array, seed = FLOW_HASH_SEED): number {
+  let h = seed;
+  h = mix32(h, v.src0);
+  h = mix32(h, v.src1);
+  h = mix32(h, v.src2);
+  h = mix32(h, v.src3);
+  h = mix32(h, v.dst0);
+  h = mix32(h, v.dst1);
+  h = mix32(h, v.dst2);
+  h = mix32(h, v.dst3);
+  h = mix32(h, v.ipId);
+  h = mix32(h, (v.protocol << 16) | v.ipTotalLength);
+  h = mix32(h, portsOf(v));
+  h = mix32(h, v.fragmentOffset);
+  if (v.l4 === 'tcp') {
+    h = mix32(h, v.tcpSeq);
+    h = mix32(h, v.tcpAck);
+  }
+  let n = v.capturedPayloadLength < 16 ? v.capturedPayloadLength : 16;
+  const end = v.payloadOffset + n > buf.length ? buf.length : v.payloadOffset + n;
+  n = end - v.payloadOffset;
+  let o = v.payloadOffset;
+  for (; o + 4 <= end; o += 4) h = mix32(h, (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
+  let tail = 0;
+  for (; o < end; o++) tail = (tail << 8) | buf[o]!;
+  h = mix32(h, tail);
+  return finish32(h, n < 0 ? 0 : n);
+}
