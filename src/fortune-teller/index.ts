@@ -1,0 +1,16 @@
+export {
+  QueueModel,
+  defaultQueueModelConfig,
+  type QueueModelConfig,
+  type QueueModelCounters,
+} from './queue-model.js';
+export { RateEstimator, type RateEstimatorConfig } from './rate-estimator.js';
+export {
+  FortuneTeller,
+  defaultFortuneTellerConfig,
+  validateFortuneTellerConfig,
+  newPrediction,
+  type AggregationRule,
+  type FortuneTellerConfig,
+  type Prediction,
+} from './predictor.js';

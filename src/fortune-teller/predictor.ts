@@ -1,0 +1,241 @@
+/**
+ * Fortune Teller: predicts the delay a downlink packet arriving now will see at the AP queue,
+ * totalDelay = qLong + qShort + tx (Zhuge, SIGCOMM'22, §4; DESIGN.md §1):
+ *  - qLong  = max(bytesInQueue - maxBurstBytes, 0) / dequeueRate; a queue holding less than
+ *             `aggregationWaitMs` of data that is not shrinking counts as aggregatable with the
+ *             head (it will leave in the head's burst), qLong = 0 (reference rule; see config);
+ *  - qShort = how long the current head-of-line packet has already waited (now - the time it
+ *             became head), 0 when the queue is empty: detects a stall at once, before the queue
+ *             builds and before the rate window moves;
+ *  - tx     = recent mean inter-departure time per packet (busy slots included).
+ *
+ * Pure and allocation-free per event and per predict: all state is preallocated.
+ */
+import { QueueModel, type QueueModelCounters } from './queue-model.js';
+import { RateEstimator } from './rate-estimator.js';
+
+export type QShortMode = 'head-wait' | 'tx-residual';
+export type AggregationRule = 'off' | 'not-shrinking' | 'not-growing';
+
+export interface FortuneTellerConfig {
+  /** Rate-estimator slot (µs). Source: ns-3 reference (kTxBytesListInterval = 1 ms). */
+  readonly slotUs: number;
+  /**
+   * Rate window (slots). Source: the ns-3 reference uses 5 feedback intervals (5 x the 40 ms
+   * frame interval of its default scenario = 200 slots). Our measurement on the synthetic
+   * aggregated FIFO (test/fortune-teller/accuracy.test.ts): shorter windows track the
+   * trace-driven rate changes better; see the default below and docs in the report.
+   */
+  readonly windowSlots: number;
+  /** Dequeue-rate floor (bit/s). Source: ns-3 reference (kMinTxRateBps = 500 << 10), paper. */
+  readonly minRateBps: number;
+  /** Rate assumed before any measurement (bit/s). Reference starts at the floor; ours too. */
+  readonly initialRateBps: number;
+  /**
+   * Departures within this long of a burst's first departure form one burst (µs).
+   * Source: paper §4.1 ("maxBurstSize: bytes that left together within 1 ms").
+   */
+  readonly burstIntervalUs: number;
+  /**
+   * Departures closer than this to the previous one form one transmission group (one
+   * aggregate handed to the link); tx = non-idle time / groups. Source: the ns-3 reference
+   * divides non-idle slots by slots with departures (time per transmission opportunity, not
+   * per packet); a gap threshold gives the same on aggregated links without the 1 ms floor on
+   * serializing links. Our choice: 100 µs (a driver pulls an aggregate's packets back to back).
+   */
+  readonly txGroupGapUs: number;
+  /**
+   * A queue of at most this many ms of data (at the current rate) may be aggregated with the
+   * head and count qLong = 0. Source: ns-3 reference (kAmpduMaxWaitMs = 5). 0 disables.
+   */
+  readonly aggregationWaitMs: number;
+  /**
+   * When the small-queue rule applies: 'not-shrinking' (ns-3 reference: queue size >= the one
+   * seen at the previous prediction), 'not-growing' (the opposite reading), or 'off'.
+   */
+  readonly aggregationRule: AggregationRule;
+  readonly qShortMode: QShortMode;
+  /** Queue model: ring capacity (packets). Our choice: 65536 (bfifo of 375 KB is < 300 MTUs). */
+  readonly queueCapacity: number;
+  /** Queue model: max entries scanned to match a departure. Our choice. */
+  readonly maxMatchScan: number;
+  /** Queue model: remembered unmatched departure keys. Our choice. */
+  readonly recentDepartureSlots: number;
+  /** Queue model: an unmatched departure key is forgotten after this long (µs). Our choice. */
+  readonly recentDepartureTtlUs: number;
+  /**
+   * Queue model: drift tolerated before a kernel backlog sample corrects it (bytes).
+   * Source: our measurement (DESIGN.md §2: tap-vs-kernel error p95 = one packet) -> 2 MTUs.
+   */
+  readonly resyncToleranceBytes: number;
+}
+
+export const defaultFortuneTellerConfig: FortuneTellerConfig = Object.freeze({
+  slotUs: 1000,
+  windowSlots: 200,
+  minRateBps: 500_000,
+  initialRateBps: 500_000,
+  burstIntervalUs: 1000,
+  txGroupGapUs: 100,
+  aggregationWaitMs: 5,
+  aggregationRule: 'not-shrinking',
+  qShortMode: 'head-wait',
+  queueCapacity: 65536,
+  maxMatchScan: 4096,
+  recentDepartureSlots: 64,
+  recentDepartureTtlUs: 200_000,
+  resyncToleranceBytes: 3000,
+} satisfies FortuneTellerConfig);
+
+/** Returns the problems found (empty when the config is valid). */
+export function validateFortuneTellerConfig(c: FortuneTellerConfig): string[] {
+  const problems: string[] = [];
+  const posInt = (name: string, v: number, max: number): void => {
+    if (!Number.isInteger(v) || v < 1 || v > max) {
+      problems.push(`${name} must be an integer in [1, ${max}], got ${v}`);
+    }
+  };
+  const nonNeg = (name: string, v: number): void => {
+    if (!Number.isFinite(v) || v < 0) problems.push(`${name} must be a finite number >= 0, got ${v}`);
+  };
+  posInt('slotUs', c.slotUs, 1_000_000);
+  posInt('windowSlots', c.windowSlots, 100_000);
+  if (!Number.isFinite(c.minRateBps) || c.minRateBps <= 0) {
+    problems.push(`minRateBps must be > 0, got ${c.minRateBps}`);
+  }
+  if (!Number.isFinite(c.initialRateBps) || c.initialRateBps <= 0) {
+    problems.push(`initialRateBps must be > 0, got ${c.initialRateBps}`);
+  }
+  posInt('burstIntervalUs', c.burstIntervalUs, 1_000_000);
+  nonNeg('txGroupGapUs', c.txGroupGapUs);
+  nonNeg('aggregationWaitMs', c.aggregationWaitMs);
+  if (c.aggregationRule !== 'off' && c.aggregationRule !== 'not-shrinking' && c.aggregationRule !== 'not-growing') {
+    problems.push(`aggregationRule must be 'off', 'not-shrinking' or 'not-growing', got ${String(c.aggregationRule)}`);
+  }
+  posInt('queueCapacity', c.queueCapacity, 1 << 24);
+  posInt('maxMatchScan', c.maxMatchScan, 1 << 24);
+  posInt('recentDepartureSlots', c.recentDepartureSlots, 65536);
+  nonNeg('recentDepartureTtlUs', c.recentDepartureTtlUs);
+  nonNeg('resyncToleranceBytes', c.resyncToleranceBytes);
+  return problems;
+}
+
+export interface Prediction {
+  qLongMs: number;
+  qShortMs: number;
+  txMs: number;
+  totalMs: number;
+  /** Inputs, for metrics and logs. */
+  bytesInQueue: number;
+  rateBps: number;
+  maxBurstBytes: number;
+}
+
+export function newPrediction(): Prediction {
+  return { qLongMs: 0, qShortMs: 0, txMs: 0, totalMs: 0, bytesInQueue: 0, rateBps: 0, maxBurstBytes: 0 };
+}
+
+export class FortuneTeller {
+  readonly config: FortuneTellerConfig;
+  readonly queue: QueueModel;
+  readonly rate: RateEstimator;
+  private readonly out: Prediction = newPrediction();
+  private lastQBytes = 0;
+
+  constructor(config: FortuneTellerConfig = defaultFortuneTellerConfig) {
+    const problems = validateFortuneTellerConfig(config);
+    if (problems.length > 0) throw new RangeError(`invalid FortuneTellerConfig: ${problems.join('; ')}`);
+    this.config = config;
+    this.queue = new QueueModel({
+      capacity: config.queueCapacity,
+      maxMatchScan: config.maxMatchScan,
+      recentDepartureSlots: config.recentDepartureSlots,
+      recentDepartureTtlUs: config.recentDepartureTtlUs,
+      resyncToleranceBytes: config.resyncToleranceBytes,
+    });
+    this.rate = new RateEstimator({
+      slotUs: config.slotUs,
+      windowSlots: config.windowSlots,
+      minRateBps: config.minRateBps,
+      initialRateBps: config.initialRateBps,
+      burstIntervalUs: config.burstIntervalUs,
+      txGroupGapUs: config.txGroupGapUs,
+    });
+  }
+
+  get counters(): Readonly<QueueModelCounters> {
+    return this.queue.counters;
+  }
+
+  onArrival(tUs: number, bytes: number, key: number): void {
+    this.rate.advance(tUs);
+    this.queue.onArrival(tUs, bytes, key);
+    this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
+  }
+
+  /** Returns the matched arrival time (µs) or -1. */
+  onDeparture(tUs: number, bytes: number, key: number): number {
+    this.rate.onDeparture(tUs, bytes);
+    const a = this.queue.onDeparture(tUs, bytes, key);
+    this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
+    return a;
+  }
+
+  onBacklogSample(tUs: number, bytes: number, packets: number): void {
+    this.rate.advance(tUs);
+    this.queue.onBacklogSample(tUs, bytes, packets);
+    this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
+  }
+
+  onDrop(tUs: number, bytes: number, key?: number): void {
+    this.rate.advance(tUs);
+    this.queue.onDrop(tUs, bytes, key);
+    this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
+  }
+
+  /**
+   * Predicted delay for a packet arriving at tUs. `bytes`: bytes queued with it that were not
+   * reported through onArrival yet (pass the packet's own size when predicting before
+   * onArrival; 0 after it). Returns `out` when given, else an internal object that the NEXT
+   * call overwrites (copy the fields you keep).
+   */
+  predict(tUs: number, bytes = 0, out?: Prediction): Prediction {
+    const p = out ?? this.out;
+    this.rate.advance(tUs);
+    const q = this.queue.bytesInQueue + bytes;
+    const rateBps = this.rate.rateBps;
+    const burst = this.rate.maxBurstBytes;
+    let qLongMs: number;
+    const c = this.config;
+    const small = c.aggregationRule !== 'off' && q * 8000 <= c.aggregationWaitMs * rateBps;
+    if (
+      small &&
+      (c.aggregationRule === 'not-shrinking' ? q >= this.lastQBytes : q <= this.lastQBytes)
+    ) {
+      qLongMs = 0;
+    } else {
+      const qs = q > burst ? q - burst : 0;
+      qLongMs = (qs * 8000) / rateBps;
+    }
+    this.lastQBytes = q;
+    const since = this.queue.headSinceUs;
+    let qShortMs: number;
+    if (c.qShortMode === 'head-wait') {
+      qShortMs = since >= 0 && tUs > since ? (tUs - since) / 1000 : 0;
+    } else {
+      const endUs = this.rate.lastGroupStartUs + (this.rate.lastGroupBytes * 8e6) / rateBps;
+      if (endUs > tUs) qShortMs = (endUs - tUs) / 1000;
+      else if (since >= 0) qShortMs = (tUs - (endUs > since ? endUs : since)) / 1000;
+      else qShortMs = 0;
+    }
+    const txMs = this.rate.txUs / 1000;
+    p.qLongMs = qLongMs;
+    p.qShortMs = qShortMs;
+    p.txMs = txMs;
+    p.totalMs = qLongMs + qShortMs + txMs;
+    p.bytesInQueue = q;
+    p.rateBps = rateBps;
+    p.maxBurstBytes = burst;
+    return p;
+  }
+}

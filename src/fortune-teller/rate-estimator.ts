@@ -1,0 +1,221 @@
+/**
+ * Dequeue-rate estimator on fixed time slots (1 ms by default), after the published Zhuge
+ * reference (ns-3, network-queue-zhuge.cc, UpdateTxRate): each slot is classified
+ *  - "sending": some bytes left during the slot;
+ *  - "busy":    nothing left, but the queue was non-empty at some time in the slot (the channel
+ *               was busy or the link stalled) — counted in the denominator: lowers the rate and
+ *               raises the per-packet transmission time;
+ *  - "idle":    the queue was empty for the whole slot — excluded (an idle link says nothing
+ *               about its capacity).
+ * rate = 8 * bytes sent over the window / (non-idle slots * slot length), floored.
+ * tx   = non-idle time over the window / packets sent over the window (the recent mean
+ *        time between transmission opportunities; per packet on a serializing link).
+ * maxBurstBytes = the most bytes that left within one burst interval (1 ms), over the window:
+ *        a burst group starts at a departure and collects every departure within 1 ms of it,
+ *        so a frame-aggregation burst straddling a slot boundary is not split.
+ *
+ * Only closed slots are used: estimates move once per slot, never per packet.
+ * When the whole window is idle the previous estimate is kept (as the reference does).
+ * All state is preallocated (typed arrays); no allocation per event.
+ */
+
+export interface RateEstimatorConfig {
+  /** Slot length (µs). Reference: 1 ms. */
+  readonly slotUs: number;
+  /** Window length in slots. See FortuneTellerConfig.windowSlots for the default's source. */
+  readonly windowSlots: number;
+  /** Rate floor (bit/s). Reference: 500 << 10 bit/s; we use 500 kbit/s. */
+  readonly minRateBps: number;
+  /** Rate assumed before anything was measured (bit/s). */
+  readonly initialRateBps: number;
+  /** Departures within this long of a burst's first one belong to the burst (µs). 1 ms. */
+  readonly burstIntervalUs: number;
+  /**
+   * Departures closer than this to the previous one (and within burstIntervalUs of the first)
+   * form one transmission group (an aggregate handed to the link at once) for tx (µs).
+   */
+  readonly txGroupGapUs: number;
+}
+
+export class RateEstimator {
+  readonly config: RateEstimatorConfig;
+  private readonly n: number;
+  private readonly slotBytes: Float64Array;
+  private readonly slotDenomUs: Float64Array;
+  private readonly slotPkts: Float64Array;
+  private readonly slotGroups: Float64Array;
+  private readonly slotBurst: Float64Array;
+  private sumBytes = 0;
+  private sumDenomUs = 0;
+  private sumPkts = 0;
+  private sumGroups = 0;
+  private curGroups = 0;
+  private groupStartUs = -Infinity;
+  private lastDepUs = -Infinity;
+  private groupBytes = 0;
+
+  private curSlot = -1;
+  private curBytes = 0;
+  private curPkts = 0;
+  private curBurst = 0;
+  private curNonIdle = false;
+  private backlogged = false;
+
+  private burstStartUs = -Infinity;
+  private burstBytes = 0;
+
+  private rate: number;
+  private txUsValue = 0;
+  private maxBurst = 0;
+  private burstDirty = false;
+  private closedSlots = 0;
+
+  constructor(config: RateEstimatorConfig) {
+    this.config = config;
+    this.n = Math.max(1, Math.floor(config.windowSlots));
+    this.slotBytes = new Float64Array(this.n);
+    this.slotDenomUs = new Float64Array(this.n);
+    this.slotPkts = new Float64Array(this.n);
+    this.slotGroups = new Float64Array(this.n);
+    this.slotBurst = new Float64Array(this.n);
+    this.rate = Math.max(config.initialRateBps, config.minRateBps);
+  }
+
+  /** Current dequeue-rate estimate (bit/s), never below the floor. */
+  get rateBps(): number {
+    return this.rate;
+  }
+
+  /** Recent mean inter-departure time per packet (µs), busy slots included. */
+  get txUs(): number {
+    return this.txUsValue;
+  }
+
+  /** Most bytes that left within one burst interval over the window (open burst included). */
+  get maxBurstBytes(): number {
+    if (this.burstDirty) this.recomputeBurst();
+    let m = this.maxBurst;
+    if (this.curBurst > m) m = this.curBurst;
+    if (this.burstBytes > m) m = this.burstBytes;
+    return m;
+  }
+
+  /** Start (µs) of the latest transmission group, -Infinity before the first departure. */
+  get lastGroupStartUs(): number {
+    return this.groupStartUs;
+  }
+
+  /** Bytes of the latest transmission group. */
+  get lastGroupBytes(): number {
+    return this.groupBytes;
+  }
+
+  /** Slots closed since start (for warm-up checks). */
+  get slotsSeen(): number {
+    return this.closedSlots;
+  }
+
+  /** Closes every slot that ended at or before tUs. Call before any state change at tUs. */
+  advance(tUs: number): void {
+    const slot = Math.floor(tUs / this.config.slotUs);
+    if (this.curSlot < 0) {
+      this.curSlot = slot;
+      return;
+    }
+    if (slot <= this.curSlot) return;
+    // close the current slot
+    this.closeSlot();
+    this.curSlot++;
+    // whole slots in between carry the queue state unchanged: busy if backlogged, else idle
+    let gap = slot - this.curSlot;
+    if (gap > this.n) {
+      this.curSlot += gap - this.n;
+      gap = this.n;
+    }
+    for (let i = 0; i < gap; i++) {
+      this.curNonIdle = this.backlogged;
+      this.closeSlot();
+      this.curSlot++;
+    }
+    this.curNonIdle = this.backlogged;
+  }
+
+  /** Queue occupancy changed (or was re-stated) at tUs. */
+  setBacklogged(tUs: number, backlogged: boolean): void {
+    this.advance(tUs);
+    this.backlogged = backlogged;
+    if (backlogged) this.curNonIdle = true;
+  }
+
+  /** A packet of `bytes` left the queue at tUs. */
+  onDeparture(tUs: number, bytes: number): void {
+    this.advance(tUs);
+    this.curBytes += bytes;
+    this.curPkts++;
+    this.curNonIdle = true;
+    if (tUs - this.lastDepUs > this.config.txGroupGapUs || tUs - this.groupStartUs >= this.config.burstIntervalUs) {
+      this.curGroups++;
+      this.groupStartUs = tUs;
+      this.groupBytes = 0;
+    }
+    this.groupBytes += bytes;
+    this.lastDepUs = tUs;
+    if (tUs - this.burstStartUs < this.config.burstIntervalUs) {
+      this.burstBytes += bytes;
+    } else {
+      if (this.burstBytes > this.curBurst) this.curBurst = this.burstBytes;
+      this.burstStartUs = tUs;
+      this.burstBytes = bytes;
+    }
+  }
+
+  private closeSlot(): void {
+    const i = ((this.curSlot % this.n) + this.n) % this.n;
+    // a burst that is over by the end of this slot is booked here; one still open is read live
+    const slotEndUs = (this.curSlot + 1) * this.config.slotUs;
+    if (this.burstBytes > 0 && slotEndUs - this.burstStartUs >= this.config.burstIntervalUs) {
+      if (this.burstBytes > this.curBurst) this.curBurst = this.burstBytes;
+      this.burstBytes = 0;
+      this.burstStartUs = -Infinity;
+    }
+    const denom = this.curNonIdle ? this.config.slotUs : 0;
+    this.sumBytes += this.curBytes - (this.slotBytes[i] ?? 0);
+    this.sumDenomUs += denom - (this.slotDenomUs[i] ?? 0);
+    this.sumPkts += this.curPkts - (this.slotPkts[i] ?? 0);
+    this.sumGroups += this.curGroups - (this.slotGroups[i] ?? 0);
+    this.slotGroups[i] = this.curGroups;
+    this.curGroups = 0;
+    const oldBurst = this.slotBurst[i] ?? 0;
+    this.slotBytes[i] = this.curBytes;
+    this.slotDenomUs[i] = denom;
+    this.slotPkts[i] = this.curPkts;
+    this.slotBurst[i] = this.curBurst;
+    if (this.curBurst >= this.maxBurst) this.maxBurst = this.curBurst;
+    else if (oldBurst >= this.maxBurst) this.burstDirty = true;
+    this.curBytes = 0;
+    this.curPkts = 0;
+    this.curBurst = 0;
+    this.curNonIdle = false;
+    this.closedSlots++;
+    // sums of floats: guard against drift below zero
+    if (this.sumBytes < 0.5) this.sumBytes = 0;
+    if (this.sumDenomUs < 0.5) this.sumDenomUs = 0;
+    if (this.sumPkts < 0.5) this.sumPkts = 0;
+    if (this.sumGroups < 0.5) this.sumGroups = 0;
+    if (this.sumDenomUs > 0) {
+      const r = (this.sumBytes * 8 * 1e6) / this.sumDenomUs;
+      this.rate = r > this.config.minRateBps ? r : this.config.minRateBps;
+      this.txUsValue = this.sumGroups > 0 ? this.sumDenomUs / this.sumGroups : this.sumDenomUs;
+    }
+  }
+
+  private recomputeBurst(): void {
+    let m = 0;
+    for (let i = 0; i < this.n; i++) {
+      const b = this.slotBurst[i] ?? 0;
+      if (b > m) m = b;
+    }
+    this.maxBurst = m;
+    this.burstDirty = false;
+  }
+}
