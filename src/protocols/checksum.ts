@@ -192,13 +192,17 @@ export function incrementalChecksum32(hc: number, oldValue: number, newValue: nu
 /**
  * Writes `value` into the 16-bit big-endian field at `fieldOffset` and updates the checksum at
  * `checksumOffset` incrementally (RFC 1624). The field must be word-aligned relative to the
- * checksummed data (true for every IP/TCP/UDP header field). Not for a UDP checksum of 0 (none).
+ * checksummed data (true for every IP/TCP/UDP header field). With `udp`, a checksum of 0 ("none"
+ * over IPv4) is left at 0, and a result of 0 is written as 0xffff.
  */
-export function rewrite16(buf: Uint8Array, fieldOffset: number, value: number, checksumOffset: number): void {
+export function rewrite16(buf: Uint8Array, fieldOffset: number, value: number, checksumOffset: number, udp = false): void {
   if (fieldOffset < 0 || fieldOffset + 2 > buf.length || checksumOffset < 0 || checksumOffset + 2 > buf.length) {
     throw new ParseError('truncated', 'rewrite16');
   }
   const old = read16(buf, fieldOffset);
+  const hc = read16(buf, checksumOffset);
   write16(buf, fieldOffset, value & 0xffff);
-  write16(buf, checksumOffset, incrementalChecksum16(read16(buf, checksumOffset), old, value));
+  if (udp && hc === 0) return;
+  const c = incrementalChecksum16(hc, old, value);
+  write16(buf, checksumOffset, udp && c === 0 ? 0xffff : c);
 }
