@@ -145,6 +145,7 @@ export class RateEstimator {
     this.advance(tUs);
     this.backlogged = backlogged;
     if (backlogged) this.curNonIdle = true;
+    else if (this.curBytes === 0 && tUs <= this.curSlot * this.config.slotUs) this.curNonIdle = false;
   }
 
   /** A packet of `bytes` left the queue at tUs. */

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { RateEstimator, type RateEstimatorConfig } from '../../src/fortune-teller/index.js';
+
+const cfg: RateEstimatorConfig = {
+  slotUs: 1000,
+  windowSlots: 100,
+  minRateBps: 500_000,
+  initialRateBps: 500_000,
+  burstIntervalUs: 1000,
+  txGroupGapUs: 100,
+};
+
+/** Backlogged link sending `bytesPerMs` every ms for `ms` ms, starting at t0 (µs). */
+function sendSteady(e: RateEstimator, t0: number, ms: number, bytesPerMs: number): number {
+  e.setBacklogged(t0, true);
+  for (let i = 0; i < ms; i++) e.onDeparture(t0 + i * 1000 + 500, bytesPerMs);
+  return t0 + ms * 1000;
+}
+
+describe('RateEstimator', () => {
+  it.each([
+    { bytesPerMs: 1250, expectBps: 10e6 },
+    { bytesPerMs: 3750, expectBps: 30e6 },
+  ])('measures a backlogged link at $expectBps bit/s', ({ bytesPerMs, expectBps }) => {
+    const e = new RateEstimator(cfg);
+    const t = sendSteady(e, 0, 150, bytesPerMs);
+    e.advance(t);
+    expect(e.rateBps).toBeCloseTo(expectBps, -3);
+  });
+
+  it('idle slots do not lower the rate', () => {
+    const e = new RateEstimator(cfg);
+    let t = sendSteady(e, 0, 50, 2500); // 20 Mbit/s
+    e.setBacklogged(t, false); // queue empty
+    t += 40_000; // 40 idle slots
+    e.advance(t);
+    expect(e.rateBps).toBeCloseTo(20e6, -3);
+  });
+
+  it('busy slots (queue non-empty, nothing sent) lower the rate and raise tx', () => {
+    const e = new RateEstimator(cfg);
+    let t = sendSteady(e, 0, 50, 2500);
+    e.advance(t);
+    const tx0 = e.txUs;
+    t += 50_000; // 50 busy slots: queue stays non-empty, nothing leaves
+    e.advance(t);
+    expect(e.rateBps).toBeCloseTo(10e6, -3);
+    expect(e.txUs).toBeGreaterThan(tx0 * 1.9);
+  });
+
+  it('the rate floor holds during a long stall', () => {
+    const e = new RateEstimator(cfg);
+    const t = sendSteady(e, 0, 10, 1500);
+    e.advance(t + 10_000_000);
+    expect(e.rateBps).toBe(cfg.minRateBps);
+  });
+
+  it('keeps the previous estimate when the whole window is idle', () => {
+    const e = new RateEstimator(cfg);
+    const t = sendSteady(e, 0, 100, 2500);
+    e.setBacklogged(t, false);
+    e.advance(t + 5_000_000);
+    expect(e.rateBps).toBeCloseTo(20e6, -3);
+  });
+
+  it.each([
+    { aggBytes: 12_000, periodUs: 4000 },
+    { aggBytes: 30_000, periodUs: 8000 },
+  ])('maxBurstBytes tracks aggregated bursts of $aggBytes B, straddling slot edges', ({ aggBytes, periodUs }) => {
+    const e = new RateEstimator(cfg);
+    e.setBacklogged(0, true);
+    const pkts = aggBytes / 1500;
+    for (let b = 0; b < 20; b++) {
+      // bursts start 0.9 ms into a slot and spill into the next one
+      const t0 = b * periodUs + 900;
+      for (let i = 0; i < pkts; i++) e.onDeparture(t0 + i * 20, 1500);
+    }
+    e.advance(20 * periodUs + 2000);
+    expect(e.maxBurstBytes).toBe(aggBytes);
+    // tx is the time between aggregates, not per packet
+    expect(e.txUs).toBeGreaterThan(periodUs * 0.5);
+    expect(e.txUs).toBeLessThan(periodUs * 1.5);
+  });
+
+  it('maxBurstBytes forgets bursts older than the window', () => {
+    const e = new RateEstimator(cfg);
+    e.setBacklogged(0, true);
+    for (let i = 0; i < 20; i++) e.onDeparture(100 + i, 1500);
+    let t = 5000;
+    for (let i = 0; i < 300; i++, t += 1000) e.onDeparture(t, 1000);
+    e.advance(t);
+    expect(e.maxBurstBytes).toBe(1000);
+  });
+
+  it('a rate drop shows up within the window', () => {
+    const e = new RateEstimator(cfg);
+    let t = sendSteady(e, 0, 100, 3750); // 30 Mbit/s
+    t = sendSteady(e, t, 100, 625); // 5 Mbit/s for one window
+    e.advance(t);
+    expect(e.rateBps).toBeCloseTo(5e6, -3);
+  });
+});
