@@ -1,0 +1,483 @@
+/**
+ * The engine: what the daemon does with each observed or intercepted packet, with no I/O.
+ *
+ * Principles (the hot path of the daemon runs here):
+ *  - Downlink packets are never touched, only observed: every packet the eth tap sees entering
+ *    the Wi-Fi queue feeds the one Fortune Teller of that queue (all flows' bytes count, so a
+ *    flow's prediction includes the other flows' bytes ahead of it); packets of treated flows
+ *    then feed their flow's Feedback Updater with the predicted total delay.
+ *  - Uplink packets of treated flows (TCP ACKs, QUIC packets carrying ACK frames) are given a
+ *    release time by the flow's ordered scheduler; SYN/FIN/RST pass at once but never overtake
+ *    held packets of their flow; anything unparsable or untracked is accepted at once.
+ *  - Nothing here throws on traffic: malformed packets are counted by reason and passed.
+ *  - No allocation per packet on the common path: one reusable PacketView per direction, flows
+ *    looked up by a 32-bit canonical hash and confirmed field by field (a hash collision leaves
+ *    the second flow untreated and is counted, never mixes flows).
+ * Time is the daemon's monotonic µs clock, passed in by the caller.
+ */
+import {
+  AckDelayer,
+  seededRng,
+  type AckDelayerConfig,
+  type Rng,
+} from '../feedback-updater/index.js';
+import { FortuneTeller, type FortuneTellerConfig, type Prediction } from '../fortune-teller/index.js';
+import { ParseError, type MalformedReason } from '../protocols/errors.js';
+import {
+  canonicalFlowHash,
+  flowKeyFromView,
+  flowKeyToString,
+  packetMatchKey,
+  viewMatchesFlowKey,
+  type FlowKey,
+} from '../protocols/flow-key.js';
+import { decodePacket, newPacketView, type LinkType, type PacketView } from '../protocols/packet.js';
+import { looksLikeQuicLong } from '../protocols/quic.js';
+import { TCP_FIN, TCP_RST, TCP_SYN } from '../protocols/tcp.js';
+import { FlowTable, type EvictCause } from './flow-table.js';
+
+export type FlowProtocol = 'tcp' | 'quic';
+export type FlowMode = 'ack-delay' | 'passthrough';
+
+export interface EngineOptions {
+  tcp: { enabled: boolean; ports: readonly number[] };
+  quic: { enabled: boolean; ports: readonly number[] };
+  /** DSCP values (0..63) to treat; empty = any. */
+  dscp: readonly number[];
+  /** Downlink destination (client) filter; undefined = every client. */
+  isClient?: (v: PacketView) => boolean;
+  idleTimeoutMs: number;
+  maxFlows: number;
+  fortuneTeller: FortuneTellerConfig;
+  feedbackUpdater: AckDelayerConfig & { seed: number };
+}
+
+export interface Flow {
+  readonly key: FlowKey; // downlink direction: server -> client
+  readonly hash: number;
+  readonly protocol: FlowProtocol;
+  mode: FlowMode;
+  readonly delayer: AckDelayer;
+  /** uplink packets waiting for release */
+  pending: number;
+  downPackets: number;
+  upPackets: number;
+  heldPackets: number;
+  addedDelaySumUs: number;
+  lastTotalMs: number;
+  lastQLongMs: number;
+  lastQShortMs: number;
+  lastTxMs: number;
+  createdUs: number;
+}
+
+export type UplinkVerdict = 'accept' | 'hold';
+
+export interface UplinkDecision {
+  verdict: UplinkVerdict;
+  /** release time (µs) when held */
+  releaseUs: number;
+  /** the flow the packet belongs to, when tracked (for onReleased) */
+  flow: Flow | undefined;
+}
+
+export type ProtocolLabel = 'tcp' | 'udp' | 'quic' | 'other';
+
+export interface EngineCounters {
+  downlinkArrivals: Record<ProtocolLabel, number>;
+  downlinkDepartures: number;
+  uplink: Record<ProtocolLabel, number>;
+  malformed: Record<MalformedReason, number>;
+  uplinkHeld: number;
+  uplinkPassedAtOnce: number;
+  uplinkUntracked: number;
+  flowsCreated: number;
+  flowsEvictedIdle: number;
+  flowsEvictedCapacity: number;
+  hashCollisions: number;
+  /** unexpected exceptions from the engine itself (bugs), caught so traffic never stops */
+  internalErrors: number;
+}
+
+export interface EngineObserver {
+  onPrediction?(p: Prediction): void;
+  onAddedDelay?(addedDelayUs: number): void;
+  /** called the first time a malformed reason is seen (a log line, never per packet) */
+  onFirstMalformed?(reason: MalformedReason, what: string, direction: 'downlink' | 'uplink'): void;
+  onInternalError?(err: unknown): void;
+}
+
+const EMPTY_MALFORMED = (): Record<MalformedReason, number> => ({
+  truncated: 0,
+  'bad-version': 0,
+  'bad-length': 0,
+  'bad-header': 0,
+  'bad-checksum': 0,
+  unsupported: 0,
+});
+
+const ZERO_PROTO = (): Record<ProtocolLabel, number> => ({ tcp: 0, udp: 0, quic: 0, other: 0 });
+
+export class Engine {
+  readonly ft: FortuneTeller;
+  readonly flows: FlowTable<number, Flow>;
+  readonly counters: EngineCounters = {
+    downlinkArrivals: ZERO_PROTO(),
+    downlinkDepartures: 0,
+    uplink: ZERO_PROTO(),
+    malformed: EMPTY_MALFORMED(),
+    uplinkHeld: 0,
+    uplinkPassedAtOnce: 0,
+    uplinkUntracked: 0,
+    flowsCreated: 0,
+    flowsEvictedIdle: 0,
+    flowsEvictedCapacity: 0,
+    hashCollisions: 0,
+    internalErrors: 0,
+  };
+  private opts: EngineOptions;
+  private tcpPorts: Set<number>;
+  private quicPorts: Set<number>;
+  private dscp: Set<number>;
+  private readonly rng: Rng;
+  private readonly down: PacketView = newPacketView();
+  private readonly dep: PacketView = newPacketView();
+  private readonly up: PacketView = newPacketView();
+  private readonly seenMalformed = new Set<string>();
+  private lastPrediction: Prediction | undefined;
+
+  constructor(
+    opts: EngineOptions,
+    private readonly observer: EngineObserver = {},
+  ) {
+    this.opts = opts;
+    this.tcpPorts = new Set(opts.tcp.ports);
+    this.quicPorts = new Set(opts.quic.ports);
+    this.dscp = new Set(opts.dscp);
+    this.ft = new FortuneTeller(opts.fortuneTeller);
+    this.rng = seededRng(opts.feedbackUpdater.seed);
+    this.flows = new FlowTable<number, Flow>(
+      { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
+      (_k, _v, cause: EvictCause) => {
+        if (cause === 'idle') this.counters.flowsEvictedIdle++;
+        else this.counters.flowsEvictedCapacity++;
+      },
+    );
+  }
+
+  /**
+   * Applies a reloaded configuration. Classification and table bounds change at once; the
+   * Fortune Teller keeps its learned state unless its constants changed (then it restarts).
+   * Existing flows keep their Feedback Updater state; new flows get the new constants.
+   */
+  reconfigure(opts: EngineOptions): void {
+    this.opts = opts;
+    this.tcpPorts = new Set(opts.tcp.ports);
+    this.quicPorts = new Set(opts.quic.ports);
+    this.dscp = new Set(opts.dscp);
+    this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
+  }
+
+  get options(): EngineOptions {
+    return this.opts;
+  }
+
+  // ---------------------------------------------------------------- downlink (observed) ----
+
+  /** A packet entered the Wi-Fi queue (eth tap, inbound). `wireBytes`: its length on the wire. */
+  onDownlinkArrival(tUs: number, data: Uint8Array, linkType: LinkType, wireBytes: number): void {
+    const v = this.down;
+    let key = 0;
+    let decoded = true;
+    try {
+      decodePacket(data, linkType, v);
+      key = packetMatchKey(v, data);
+    } catch (err) {
+      decoded = false;
+      this.malformed(err, 'downlink');
+    }
+    try {
+      this.ft.onArrival(tUs, wireBytes, key);
+      const p = this.ft.predict(tUs);
+      this.lastPrediction = p;
+      this.observer.onPrediction?.(p);
+      if (!decoded) {
+        this.counters.downlinkArrivals.other++;
+        return;
+      }
+      const flow = this.classifyDownlink(tUs, v, data);
+      if (flow === undefined) return;
+      flow.downPackets++;
+      flow.lastTotalMs = p.totalMs;
+      flow.lastQLongMs = p.qLongMs;
+      flow.lastQShortMs = p.qShortMs;
+      flow.lastTxMs = p.txMs;
+      if (flow.mode === 'ack-delay') flow.delayer.onPrediction(tUs, p.totalMs);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  /** A packet left the Wi-Fi queue (wlan tap, outbound). Returns the matched arrival (µs) or -1. */
+  onDownlinkDeparture(tUs: number, data: Uint8Array, linkType: LinkType, wireBytes: number): number {
+    const v = this.dep;
+    let key = 0;
+    try {
+      decodePacket(data, linkType, v);
+      key = packetMatchKey(v, data);
+    } catch {
+      // counted once, at its arrival; an unmatched key retires nothing wrongly: the model
+      // falls back on byte accounting
+    }
+    try {
+      this.counters.downlinkDepartures++;
+      return this.ft.onDeparture(tUs, wireBytes, key);
+    } catch (err) {
+      this.internalError(err);
+      return -1;
+    }
+  }
+
+  /** The kernel's backlog of the Wi-Fi queue (rtnetlink), to resync the tap-tracked model. */
+  onBacklogSample(tUs: number, bytes: number, packets: number): void {
+    try {
+      this.ft.onBacklogSample(tUs, bytes, packets);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private classifyDownlink(tUs: number, v: PacketView, data: Uint8Array): Flow | undefined {
+    if (v.l4 === 'tcp') {
+      this.counters.downlinkArrivals.tcp++;
+      const o = this.opts;
+      if (!o.tcp.enabled || !this.treatable(v, this.tcpPorts, v.srcPort)) return undefined;
+      // a flow starts with any packet; SYN/FIN/RST do not end it early: the idle timeout does
+      return this.lookupOrCreate(tUs, v, 'tcp');
+    }
+    if (v.l4 === 'udp') {
+      const existing = this.lookup(tUs, v);
+      if (existing !== undefined) {
+        this.counters.downlinkArrivals[existing.protocol === 'quic' ? 'quic' : 'udp']++;
+        return existing;
+      }
+      const o = this.opts;
+      if (
+        o.quic.enabled &&
+        this.treatable(v, this.quicPorts, v.srcPort) &&
+        v.capturedPayloadLength > 0 &&
+        looksLikeQuicLong(data, v.payloadOffset, v.payloadOffset + v.capturedPayloadLength)
+      ) {
+        this.counters.downlinkArrivals.quic++;
+        return this.lookupOrCreate(tUs, v, 'quic');
+      }
+      this.counters.downlinkArrivals.udp++;
+      return undefined;
+    }
+    this.counters.downlinkArrivals.other++;
+    return undefined;
+  }
+
+  private treatable(v: PacketView, ports: Set<number>, serverPort: number): boolean {
+    if (v.isFragment) return false;
+    if (ports.size > 0 && !ports.has(serverPort)) return false;
+    if (this.dscp.size > 0 && !this.dscp.has(v.tos >>> 2)) return false;
+    const isClient = this.opts.isClient;
+    return isClient === undefined || isClient(v);
+  }
+
+  private lookup(tUs: number, v: PacketView): Flow | undefined {
+    const h = canonicalFlowHash(v);
+    const f = this.flows.peek(h);
+    if (f === undefined || !viewMatchesFlowKey(v, f.key, true)) return undefined;
+    return this.flows.get(h, tUs);
+  }
+
+  private lookupOrCreate(tUs: number, v: PacketView, protocol: FlowProtocol): Flow | undefined {
+    const h = canonicalFlowHash(v);
+    const existing = this.flows.peek(h);
+    if (existing !== undefined) {
+      if (!viewMatchesFlowKey(v, existing.key, true)) {
+        this.counters.hashCollisions++;
+        return undefined;
+      }
+      return this.flows.get(h, tUs);
+    }
+    this.counters.flowsCreated++;
+    return this.flows.getOrCreate(h, tUs, () => this.newFlow(tUs, v, h, protocol));
+  }
+
+  private newFlow(tUs: number, v: PacketView, hash: number, protocol: FlowProtocol): Flow {
+    const fu = this.opts.feedbackUpdater;
+    return {
+      key: flowKeyFromView(v),
+      hash,
+      protocol,
+      mode: 'ack-delay',
+      delayer: new AckDelayer(fu),
+      pending: 0,
+      downPackets: 0,
+      upPackets: 0,
+      heldPackets: 0,
+      addedDelaySumUs: 0,
+      lastTotalMs: 0,
+      lastQLongMs: 0,
+      lastQShortMs: 0,
+      lastTxMs: 0,
+      createdUs: tUs,
+    };
+  }
+
+  // ------------------------------------------------------------- uplink (intercepted) ----
+
+  /**
+   * An uplink packet from the Wi-Fi side was intercepted (NFQUEUE, raw IP). Returns whether to
+   * accept it now or hold it until `releaseUs`. The caller must call onReleased(flow) when a held
+   * packet is released.
+   */
+  onUplink(tUs: number, payload: Uint8Array, out: UplinkDecision): UplinkDecision {
+    out.verdict = 'accept';
+    out.releaseUs = tUs;
+    out.flow = undefined;
+    const v = this.up;
+    try {
+      decodePacket(payload, 'raw-ip', v);
+    } catch (err) {
+      this.malformed(err, 'uplink');
+      this.counters.uplink.other++;
+      this.counters.uplinkPassedAtOnce++;
+      return out;
+    }
+    try {
+      const flow = v.l4 === 'tcp' || v.l4 === 'udp' ? this.lookup(tUs, v) : undefined;
+      if (flow === undefined) {
+        this.counters.uplink[v.l4 === 'tcp' ? 'tcp' : v.l4 === 'udp' ? 'udp' : 'other']++;
+        this.counters.uplinkUntracked++;
+        return out;
+      }
+      this.counters.uplink[flow.protocol]++;
+      flow.upPackets++;
+      let releaseUs: number;
+      if (flow.mode !== 'ack-delay' || (v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
+        releaseUs = flow.delayer.passThrough(tUs);
+      } else {
+        releaseUs = flow.delayer.onUplink(tUs, this.rng);
+      }
+      const addedUs = releaseUs - tUs;
+      this.observer.onAddedDelay?.(addedUs > 0 ? addedUs : 0);
+      out.flow = flow;
+      if (releaseUs <= tUs && flow.pending === 0) {
+        this.counters.uplinkPassedAtOnce++;
+        return out;
+      }
+      flow.pending++;
+      flow.heldPackets++;
+      flow.addedDelaySumUs += addedUs > 0 ? addedUs : 0;
+      this.counters.uplinkHeld++;
+      out.verdict = 'hold';
+      out.releaseUs = releaseUs;
+      return out;
+    } catch (err) {
+      this.internalError(err);
+      return out;
+    }
+  }
+
+  onReleased(flow: Flow | undefined): void {
+    if (flow !== undefined && flow.pending > 0) flow.pending--;
+  }
+
+  /** Periodic housekeeping: idle flows out. */
+  tick(tUs: number): void {
+    this.flows.expire(tUs, (f) => f.pending === 0);
+  }
+
+  // ------------------------------------------------------------------------ status ----
+
+  status(nowUs: number, maxFlows = 100): EngineStatus {
+    const p = this.lastPrediction;
+    const flows: FlowStatus[] = [];
+    for (const [, f, lastSeenUs] of this.flows.entries()) {
+      if (flows.length >= maxFlows) break;
+      flows.push({
+        flow: flowKeyToString(f.key),
+        protocol: f.protocol,
+        mode: f.mode,
+        predictedDelayMs: round3(f.lastTotalMs),
+        qLongMs: round3(f.lastQLongMs),
+        qShortMs: round3(f.lastQShortMs),
+        txMs: round3(f.lastTxMs),
+        heldNow: f.pending,
+        heldTotal: f.heldPackets,
+        meanAddedDelayMs: f.heldPackets > 0 ? round3(f.addedDelaySumUs / f.heldPackets / 1000) : 0,
+        downPackets: f.downPackets,
+        upPackets: f.upPackets,
+        idleMs: Math.round((nowUs - lastSeenUs) / 1000),
+      });
+    }
+    return {
+      queue: {
+        bytesInQueue: this.ft.queue.bytesInQueue,
+        packetsInQueue: this.ft.queue.packetsInQueue,
+        dequeueRateBps: Math.round(this.ft.rate.rateBps),
+        lastPrediction:
+          p === undefined
+            ? undefined
+            : { qLongMs: round3(p.qLongMs), qShortMs: round3(p.qShortMs), txMs: round3(p.txMs), totalMs: round3(p.totalMs) },
+      },
+      flowsActive: this.flows.size,
+      flows,
+    };
+  }
+
+  // ------------------------------------------------------------------------ errors ----
+
+  private malformed(err: unknown, direction: 'downlink' | 'uplink'): void {
+    if (!(err instanceof ParseError)) {
+      this.internalError(err);
+      return;
+    }
+    this.counters.malformed[err.reason]++;
+    const k = `${direction}:${err.reason}:${err.what}`;
+    if (!this.seenMalformed.has(k) && this.seenMalformed.size < 256) {
+      this.seenMalformed.add(k);
+      this.observer.onFirstMalformed?.(err.reason, err.what, direction);
+    }
+  }
+
+  private internalError(err: unknown): void {
+    this.counters.internalErrors++;
+    this.observer.onInternalError?.(err);
+  }
+}
+
+export interface FlowStatus {
+  flow: string;
+  protocol: FlowProtocol;
+  mode: FlowMode;
+  predictedDelayMs: number;
+  qLongMs: number;
+  qShortMs: number;
+  txMs: number;
+  heldNow: number;
+  heldTotal: number;
+  meanAddedDelayMs: number;
+  downPackets: number;
+  upPackets: number;
+  idleMs: number;
+}
+
+export interface EngineStatus {
+  queue: {
+    bytesInQueue: number;
+    packetsInQueue: number;
+    dequeueRateBps: number;
+    lastPrediction: { qLongMs: number; qShortMs: number; txMs: number; totalMs: number } | undefined;
+  };
+  flowsActive: number;
+  flows: FlowStatus[];
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
