@@ -1,0 +1,22 @@
+/**
+ * Feedback Updater (pure): delta window + tokens and the ordered release scheduler for
+ * out-of-band feedback (TCP ACKs, QUIC), and the TWCC / RFC 8888 feedback recorders for in-band
+ * feedback (RTP/RTCP).
+ */
+export { type Rng, Xoshiro128, seededRng } from './rng.js';
+export { DeltaWindow, DELTA_WINDOW_DEFAULTS, type DeltaWindowConfig } from './delta-window.js';
+export {
+  AckDelayer,
+  ReleaseScheduler,
+  SCHEDULER_DEFAULTS,
+  type AckDelayerConfig,
+  type ReleaseDecision,
+  type ReleaseSchedulerConfig,
+} from './scheduler.js';
+export {
+  SeqUnwrapper,
+  TwccRecorder,
+  TWCC_RECORDER_DEFAULTS,
+  type TwccRecorderConfig,
+  type TwccRecorderStats,
+} from './twcc-recorder.js';
