@@ -16,6 +16,7 @@ import {
   twccSerializedLength,
 } from '../../src/protocols/twcc.js';
 import { buildRawIpPcap, readFixtureUdp, rtcpSubPackets } from './_twcc-fixture.js';
+import { libwebrtcChunks } from './_twcc-libwebrtc-model.js';
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(Buffer.from(s.replace(/[\s|]/g, ''), 'hex'));
@@ -183,6 +184,27 @@ describe('twcc chunking matches libwebrtc', () => {
     const r = twccDeltasFromArrivalsUs(a);
     const back = arrivalsUsFromTwcc({ ...fb(r.deltas), referenceTime64ms: r.referenceTime64ms });
     a.forEach((t, i) => expect(Math.abs((back[i] ?? NaN) - (t ?? 0))).toBeLessThanOrEqual(125));
+  });
+  it('random feedback: same chunks as a model of libwebrtc AddMissingPackets/AddDeltaSize', () => {
+    const entry = fc.oneof(
+      { weight: 5, arbitrary: fc.integer({ min: 0, max: 255 }).map((d) => [d] as Array<number | null>) },
+      { weight: 1, arbitrary: fc.integer({ min: -0x8000, max: 0x7fff }).map((d) => [d] as Array<number | null>) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 30 }).map((n) => Array<number | null>(n).fill(null)) },
+      { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 2, max: 40 })).map(([d, n]) => Array<number | null>(n).fill(d)) },
+      // rare long losses: whole 8191-long runs plus a partial one
+      { weight: 1, arbitrary: fc.integer({ min: 8185, max: 16400 }).map((n) => Array<number | null>(n).fill(null)) },
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 10 }), fc.integer({ min: 0, max: 255 }), (parts, lastDelta) => {
+        const deltas = [...parts.flat().slice(0, 60_000), lastDelta];
+        const expected = libwebrtcChunks(deltas);
+        const bytes = serializeTwcc(fb(deltas));
+        const deltaBytes = deltas.reduce<number>((n, d) => n + (d === null ? 0 : d >= 0 && d <= 255 ? 1 : 2), 0);
+        expect(bytes.length).toBe((20 + 2 * expected.length + deltaBytes + 3) & ~3);
+        expect(chunksOf(bytes, expected.length)).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 
