@@ -1,0 +1,106 @@
+/**
+ * Logging: pino, JSON lines on stdout (systemd's journal / OpenWrt's logread pick them up).
+ *
+ * - One root logger per process (`createLogger`), one child per module (`childLogger(root,
+ *   'nfqueue')` adds `module: "nfqueue"` to every line). Never create a logger per packet or
+ *   per flow: pass the flow as a field instead.
+ * - Per-packet conditions (a malformed packet, an unknown RTP extension) must not log per
+ *   packet: count them in a metric and log the first occurrence with `once(logger, key, ...)`.
+ * - stdout is written asynchronously (pino.destination with `sync: false`: a blocked terminal or
+ *   a slow journal must not stall the packet path). Lines still buffered when the process ends
+ *   would be lost, so:
+ *     * on a clean shutdown, `await flushLogger(root)` (wraps `logger.flush(cb)`) before exiting;
+ *     * `installExitFlush(root)` also flushes synchronously from `process.on('exit')`
+ *       (`SonicBoom.flushSync()`), for paths that end with process.exit().
+ *   pino.final() was removed in pino v7+ (it is gone in 9 and 10); `logger.flush(cb)` and
+ *   the destination's `flushSync()` are the supported ways.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from './config.js';
+
+export type { Logger } from 'pino';
+
+export interface CreateLoggerOptions {
+  /** Where JSON lines go; default: asynchronous stdout (fd 1). Tests pass a memory stream. */
+  destination?: DestinationStream;
+  /** Fields on every line (e.g. { service: 'zhuge' }). */
+  base?: Record<string, unknown>;
+}
+
+/** The SonicBoom destination behind each root logger we created, for synchronous flushing. */
+const destinations = new WeakMap<Logger, { flushSync?: () => void }>();
+
+export function createLogger(level: LogLevel = 'info', opts: CreateLoggerOptions = {}): Logger {
+  const dest = opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const logger = pino(
+    {
+      level,
+      base: { service: 'zhuge', pid: process.pid, ...opts.base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    dest,
+  );
+  destinations.set(logger, dest as { flushSync?: () => void });
+  return logger;
+}
+
+/** One child per module: `{"module":"<name>"}` on every line it writes. */
+export function childLogger(root: Logger, module: string): Logger {
+  return root.child({ module });
+}
+
+const seen = new WeakMap<Logger, Set<string>>();
+const MAX_ONCE_KEYS = 1024;
+
+/**
+ * Logs `msg` (at warn, or `level`) the first time `key` is seen on this logger, and returns
+ * true then; later calls return false and log nothing. For per-packet conditions: count every
+ * occurrence in a metric, log the first one with its details. Bounded: at most 1024 distinct
+ * keys are remembered per logger (keys must be reason codes, never per-flow strings); beyond
+ * that, further new keys are not logged.
+ */
+export function once(logger: Logger, key: string, msg: string, obj: Record<string, unknown> = {}, level: 'warn' | 'info' | 'error' | 'debug' = 'warn'): boolean {
+  let keys = seen.get(logger);
+  if (keys === undefined) {
+    keys = new Set();
+    seen.set(logger, keys);
+  }
+  if (keys.has(key) || keys.size >= MAX_ONCE_KEYS) return false;
+  keys.add(key);
+  logger[level]({ ...obj, onceKey: key, note: 'logged once; further occurrences are only counted' }, msg);
+  return true;
+}
+
+/** Forgets the `once` keys of a logger (after a config reload, say, so new problems are logged again). */
+export function resetOnce(logger: Logger): void {
+  seen.delete(logger);
+}
+
+/** Resolves when everything logged so far is written (asynchronous flush of the destination). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush((err?: Error) => {
+        void err; // a closed stdout cannot be helped at exit
+        resolve();
+      });
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** Flushes synchronously from `process.on('exit')` (where nothing asynchronous runs anymore). */
+export function installExitFlush(root: Logger): () => void {
+  const handler = (): void => {
+    const dest = destinations.get(root);
+    try {
+      dest?.flushSync?.();
+    } catch {
+      // destination not ready or already closed: nothing more can be written
+    }
+  };
+  process.on('exit', handler);
+  return () => process.off('exit', handler);
+}

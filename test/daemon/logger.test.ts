@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { childLogger, createLogger, flushLogger, once, resetOnce } from '../../src/daemon/logger.js';
+
+function memory(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('logger', () => {
+  it('writes JSON lines with level label, time, service and the module of the child', () => {
+    const mem = memory();
+    const root = createLogger('info', { destination: mem.stream });
+    const nfq = childLogger(root, 'nfqueue');
+    nfq.info({ queueNum: 7000 }, 'bound');
+    nfq.debug('hidden at info');
+    const l = mem.lines();
+    expect(l).toHaveLength(1);
+    expect(l[0]).toMatchObject({ level: 'info', module: 'nfqueue', service: 'zhuge', queueNum: 7000, msg: 'bound' });
+    expect(typeof l[0]?.['time']).toBe('string');
+    expect(Number.isNaN(Date.parse(String(l[0]?.['time'])))).toBe(false);
+  });
+
+  it('respects the level', () => {
+    const mem = memory();
+    const root = createLogger('warn', { destination: mem.stream });
+    root.info('no');
+    root.warn('yes');
+    root.error('yes too');
+    expect(mem.lines().map((x) => x['msg'])).toEqual(['yes', 'yes too']);
+  });
+
+  it('once() logs the first occurrence of a key only, per logger', () => {
+    const mem = memory();
+    const root = createLogger('info', { destination: mem.stream });
+    const a = childLogger(root, 'a');
+    const b = childLogger(root, 'b');
+    const results = [
+      once(a, 'malformed:truncated', 'malformed packet', { reason: 'truncated', n: 1 }),
+      once(a, 'malformed:truncated', 'malformed packet', { reason: 'truncated', n: 2 }),
+      once(a, 'malformed:bad-length', 'malformed packet', { reason: 'bad-length' }),
+      once(b, 'malformed:truncated', 'malformed packet', { reason: 'truncated', n: 3 }),
+    ];
+    expect(results).toEqual([true, false, true, true]);
+    const l = mem.lines();
+    expect(l.map((x) => [x['module'], x['reason'], x['n']])).toEqual([
+      ['a', 'truncated', 1],
+      ['a', 'bad-length', undefined],
+      ['b', 'truncated', 3],
+    ]);
+    expect(l[0]?.['level']).toBe('warn');
+    resetOnce(a);
+    expect(once(a, 'malformed:truncated', 'again')).toBe(true);
+  });
+
+  it('once() remembers a bounded number of keys', () => {
+    const mem = memory();
+    const root = createLogger('info', { destination: mem.stream });
+    let logged = 0;
+    for (let i = 0; i < 2000; i++) if (once(root, `k${i}`, 'x')) logged++;
+    expect(logged).toBe(1024);
+  });
+
+  it('flushLogger waits until an asynchronous file destination has everything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-log-'));
+    try {
+      const file = join(dir, 'log.jsonl');
+      const dest = pino.destination({ dest: file, sync: false, minLength: 16000, mkdir: true });
+      await new Promise<void>((r) => dest.once('ready', () => r()));
+      const root = createLogger('info', { destination: dest });
+      for (let i = 0; i < 100; i++) root.info({ i }, 'line');
+      // buffered (minLength 16000 B > 100 short lines): nothing written yet
+      expect(readFileSync(file, 'utf8')).toBe('');
+      await flushLogger(root);
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(100);
+      expect(JSON.parse(lines[99] ?? '{}')).toMatchObject({ i: 99 });
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
