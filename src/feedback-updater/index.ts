@@ -13,8 +13,8 @@ export {
   type ReleaseDecision,
   type ReleaseSchedulerConfig,
 } from './scheduler.js';
+export { SeqTracker, SeqUnwrapper, type SeqRange, type SeqTrackerStats } from './seq-tracker.js';
 export {
-  SeqUnwrapper,
   TwccRecorder,
   TWCC_RECORDER_DEFAULTS,
   type TwccRecorderConfig,

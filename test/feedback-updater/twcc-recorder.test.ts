@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TwccFeedback } from '../../src/protocols/feedback-types.js';
 import { parseTwcc, serializeTwcc } from '../../src/protocols/twcc.js';
-import { SeqUnwrapper, TwccRecorder } from '../../src/feedback-updater/twcc-recorder.js';
+import { SeqUnwrapper } from '../../src/feedback-updater/seq-tracker.js';
+import { TwccRecorder } from '../../src/feedback-updater/twcc-recorder.js';
 
 /** Independent reconstruction: reference x 64 ms + running sum of 250 µs deltas. */
 function arrivals(fb: TwccFeedback): Array<{ seq: number; tUs: number | null }> {
