@@ -1,0 +1,269 @@
+/**
+ * Base-RTT delay relay (no netem on this kernel, DESIGN §3). Runs INSIDE the wan namespace
+ * (`ip netns exec <p>-wan node dist/testbed/relay.js ...`), which forwards: ping reads its kernel
+ * receive timestamp before INPUT hooks, so holding on a forwarding hop is what a receiver sees.
+ *
+ * Per direction one NFQUEUE queue and one constant hold:
+ *   iptables -I FORWARD -i <p>wsrv -s <lab> -d <lab> -j NFQUEUE --queue-num Qdown --queue-bypass  (srv → cli)
+ *   iptables -I FORWARD -i <p>wap  -s <lab> -d <lab> -j NFQUEUE --queue-num Qup   --queue-bypass  (cli → srv)
+ * The hold is constant per direction, so packets leave in arrival order: a FIFO per direction,
+ * one timer armed for the head, every due packet released (accept without payload: the kernel
+ * re-injects its own copy, so only 64 bytes are copied to us) and the verdicts flushed together.
+ * The hold starts at the kernel's queueing timestamp when it has one, else at batch delivery.
+ * The rules are removed at exit (SIGTERM/SIGINT); `--queue-bypass` lets traffic pass undelayed
+ * if the relay dies, and deleting the namespace removes the rules anyway.
+ *
+ * CLI: relay.js --down-dev D --up-dev U --subnet 10.N.0.0/16 --down-ms 25 --up-ms 25
+ *               [--queue-down 101] [--queue-up 102]
+ * Prints {"event":"ready"} once the rules are in place, {"event":"stats",...} at exit.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { WallToMono, monoNowUs } from '../src/daemon/clock.js';
+import { NfQueue, nfqueueAvailable, type NfqPacket } from '../src/daemon/nfqueue.js';
+import { distScript } from './scripts.js';
+import type { Testbed } from './topology.js';
+
+const SLACK_US = 500;
+
+/** A constant-delay FIFO: items leave `holdUs` after they arrived, in arrival order. */
+export class DelayLine {
+  private readonly ids: number[] = [];
+  private readonly due: number[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  released = 0;
+  maxDepth = 0;
+
+  constructor(
+    readonly holdUs: number,
+    private readonly release: (id: number) => void,
+    private readonly flush: () => void,
+    private readonly now: () => number = monoNowUs,
+  ) {}
+
+  get depth(): number {
+    return this.ids.length - this.head;
+  }
+
+  push(id: number, arrivalUs: number): void {
+    // arrival times are clamped non-decreasing so the FIFO stays sorted by due time
+    const last = this.due[this.due.length - 1];
+    const dueUs = Math.max(arrivalUs + this.holdUs, last ?? -Infinity);
+    this.ids.push(id);
+    this.due.push(dueUs);
+    if (this.depth > this.maxDepth) this.maxDepth = this.depth;
+    if (this.timer === undefined) this.arm();
+  }
+
+  private arm(): void {
+    const d = this.due[this.head];
+    if (d === undefined) return;
+    // timers fire up to ~1 ms late: aim half a ms early and release within that slack, so the
+    // hold is centred on the target instead of always longer
+    this.timer = setTimeout(() => this.fire(), Math.max(0, (d - this.now() - SLACK_US) / 1000));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const n = this.now();
+    let any = false;
+    while (this.head < this.ids.length && (this.due[this.head] as number) <= n + SLACK_US) {
+      this.release(this.ids[this.head] as number);
+      this.head++;
+      this.released++;
+      any = true;
+    }
+    if (any) this.flush();
+    if (this.head > 4096 && this.head * 2 > this.ids.length) {
+      this.ids.splice(0, this.head);
+      this.due.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.head < this.ids.length) this.arm();
+  }
+
+  /** Releases everything now (shutdown). */
+  drain(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.head < this.ids.length) {
+      this.release(this.ids[this.head] as number);
+      this.head++;
+      this.released++;
+    }
+    this.flush();
+  }
+}
+
+export interface RelayArgs {
+  downDev: string;
+  upDev: string;
+  subnet: string;
+  downMs: number;
+  upMs: number;
+  queueDown: number;
+  queueUp: number;
+}
+
+export function parseRelayArgs(argv: string[]): RelayArgs {
+  const get = (n: string): string | undefined => {
+    const i = argv.indexOf(n);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const need = (n: string): string => {
+    const v = get(n);
+    if (v === undefined) throw new Error(`relay: missing ${n}`);
+    return v;
+  };
+  return {
+    downDev: need('--down-dev'),
+    upDev: need('--up-dev'),
+    subnet: need('--subnet'),
+    downMs: Number(get('--down-ms') ?? '25'),
+    upMs: Number(get('--up-ms') ?? '25'),
+    queueDown: Number(get('--queue-down') ?? '101'),
+    queueUp: Number(get('--queue-up') ?? '102'),
+  };
+}
+
+export function ruleArgs(a: RelayArgs, dir: 'down' | 'up'): string[] {
+  const dev = dir === 'down' ? a.downDev : a.upDev;
+  const q = dir === 'down' ? a.queueDown : a.queueUp;
+  return ['FORWARD', '-i', dev, '-s', a.subnet, '-d', a.subnet, '-j', 'NFQUEUE', '--queue-num', String(q), '--queue-bypass'];
+}
+
+function iptables(op: '-I' | '-D', rule: string[]): void {
+  execFileSync('iptables', ['-w', op, ...rule], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function out(o: unknown): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const avail = nfqueueAvailable();
+  if (!avail.ok) {
+    process.stderr.write(`relay: NFQUEUE binding unavailable: ${avail.reason}\n`);
+    return 4;
+  }
+  const a = parseRelayArgs(argv);
+  const w2m = new WallToMono();
+  const queues: NfQueue[] = [];
+  const lines: DelayLine[] = [];
+  const open = (num: number, holdMs: number): void => {
+    const ref: { q?: NfQueue } = {};
+    const line = new DelayLine(
+      holdMs * 1000,
+      (id) => ref.q?.accept(id),
+      () => ref.q?.flush(),
+    );
+    const q = NfQueue.open({ queueNum: num, maxLen: 16384, copyBytes: 64, failOpen: true }, (batch: NfqPacket[]) => {
+      const now = monoNowUs();
+      for (const p of batch) {
+        const arr = p.tsUs !== undefined ? Math.min(now, w2m.toMono(p.tsUs)) : now;
+        line.push(p.id, arr);
+      }
+    });
+    ref.q = q;
+    queues.push(q);
+    lines.push(line);
+  };
+  open(a.queueDown, a.downMs);
+  open(a.queueUp, a.upMs);
+  const rules = [ruleArgs(a, 'down'), ruleArgs(a, 'up')];
+  for (const r of rules) iptables('-I', r);
+  out({ event: 'ready', ...a });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  for (const r of rules) {
+    try {
+      iptables('-D', r);
+    } catch {
+      // already gone
+    }
+  }
+  for (const l of lines) l.drain();
+  out({
+    event: 'stats',
+    released: lines.map((l) => l.released),
+    maxDepth: lines.map((l) => l.maxDepth),
+    queues: queues.map((q) => q.stats()),
+  });
+  for (const q of queues) q.close();
+  return 0;
+}
+
+// ---- parent side ------------------------------------------------------------------------------
+
+export interface RelayHandle {
+  child: ChildProcess;
+  /** SIGTERM, waits for the exit; resolves with the relay's final stats line (if any) */
+  stop(): Promise<Record<string, unknown> | undefined>;
+}
+
+/** Starts the relay in the testbed's wan namespace; resolves once its rules are installed. */
+export function startRelay(
+  tb: Testbed,
+  opts: { downMs: number; upMs?: number; queueDown?: number; queueUp?: number },
+): Promise<RelayHandle> {
+  const args = [
+    distScript('relay'),
+    '--down-dev',
+    tb.ifaces.wanSrv,
+    '--up-dev',
+    tb.ifaces.wanAp,
+    '--subnet',
+    tb.d.subnet,
+    '--down-ms',
+    String(opts.downMs),
+    '--up-ms',
+    String(opts.upMs ?? opts.downMs),
+    '--queue-down',
+    String(opts.queueDown ?? 101),
+    '--queue-up',
+    String(opts.queueUp ?? 102),
+  ];
+  const child = tb.spawn('wan', process.execPath, args);
+  let stderr = '';
+  let stats: Record<string, unknown> | undefined;
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    if (child.stdout !== null) {
+      createInterface({ input: child.stdout }).on('line', (l) => {
+        const m = JSON.parse(l) as Record<string, unknown>;
+        if (m['event'] === 'ready' && !ready) {
+          ready = true;
+          resolve({
+            child,
+            stop: async () => {
+              if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+              const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+              await exited;
+              clearTimeout(t);
+              return stats;
+            },
+          });
+        } else if (m['event'] === 'stats') stats = m;
+      });
+    }
+    void exited.then((code) => {
+      if (!ready) reject(new Error(`relay exited ${String(code)}: ${stderr.trim()}`));
+    });
+  });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`relay: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,294 @@
+/**
+ * Traffic and measurement helpers on a testbed. Downlink = srv → cli: the iperf3 server runs in
+ * cli, the client (the sender) in srv. Every timestamp is on one clock: this process's monotonic
+ * clock in ms (src/daemon/clock.ts monoNowUs()/1000); wall-clock stamps from ping/date are
+ * converted with WallToMono. Every helper is bounded in time and kills what it started (its own
+ * process group, by pid) on exit.
+ *
+ * iperf3 intervals are relative to the test start; their mono time is the client's spawn time
+ * plus the interval offset — `ip netns exec` + exec + connect take a few ms, so interval times are
+ * late by that much (documented, not corrected).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { WallToMono, monoNowUs } from '../src/daemon/clock.js';
+import type { Testbed, Role } from './topology.js';
+
+export const monoNowMs = (): number => monoNowUs() / 1000;
+
+function killGroup(child: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    try {
+      child.kill(sig);
+    } catch {
+      // gone
+    }
+  }
+}
+
+function spawnGroup(tb: Testbed, role: Role, cmd: string, args: string[]): ChildProcess {
+  return tb.spawn(role, cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
+
+// ---- iperf3 ---------------------------------------------------------------------------------
+
+export interface IperfInterval {
+  /** mono ms of the interval's start/end (spawn time + iperf offset) */
+  startMs: number;
+  endMs: number;
+  bps: number;
+  rttUs?: number;
+  cwndBytes?: number;
+  retransmits?: number;
+}
+
+export interface IperfResult {
+  startMonoMs: number;
+  /** sender-side intervals (srv): bytes written, rtt, cwnd */
+  sender: IperfInterval[];
+  /** receiver-side intervals (cli): what arrived */
+  receiver: IperfInterval[];
+  sentBytes: number;
+  receivedBytes: number;
+  /** received bytes over the receiver's duration, bit/s */
+  receiverBps: number;
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (typeof v === 'object' && v !== null ? (v as Json) : {});
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+function intervalsOf(report: Json, startMonoMs: number): IperfInterval[] {
+  const out: IperfInterval[] = [];
+  for (const ivRaw of arr(report['intervals'])) {
+    const iv = obj(ivRaw);
+    const sum = obj(iv['sum']);
+    const s = num(sum['start']);
+    const e = num(sum['end']);
+    const bps = num(sum['bits_per_second']);
+    if (s === undefined || e === undefined || bps === undefined) continue;
+    const x: IperfInterval = { startMs: startMonoMs + s * 1000, endMs: startMonoMs + e * 1000, bps };
+    const st = obj(arr(iv['streams'])[0]);
+    const rtt = num(st['rtt']);
+    const cwnd = num(st['snd_cwnd']);
+    const rtx = num(st['retransmits']);
+    if (rtt !== undefined) x.rttUs = rtt;
+    if (cwnd !== undefined) x.cwndBytes = cwnd;
+    if (rtx !== undefined) x.retransmits = rtx;
+    out.push(x);
+  }
+  return out;
+}
+
+/** Parses `iperf3 --json --get-server-output` of the sending client. */
+export function parseIperfJson(text: string, startMonoMs: number): IperfResult {
+  const j = obj(JSON.parse(text));
+  if (typeof j['error'] === 'string') throw new Error(`iperf3: ${j['error']}`);
+  const end = obj(j['end']);
+  const sent = obj(end['sum_sent']);
+  const recv = obj(end['sum_received']);
+  const server = obj(j['server_output_json']);
+  return {
+    startMonoMs,
+    sender: intervalsOf(j, startMonoMs),
+    receiver: intervalsOf(server, startMonoMs),
+    sentBytes: num(sent['bytes']) ?? 0,
+    receivedBytes: num(recv['bytes']) ?? 0,
+    receiverBps: num(recv['bits_per_second']) ?? 0,
+  };
+}
+
+export interface IperfOptions {
+  durationS: number;
+  /** congestion control of the sender (-C) */
+  cc?: string;
+  intervalS?: number;
+  port?: number;
+}
+
+/** One bulk TCP download srv → cli. */
+export async function iperfDownload(tb: Testbed, opts: IperfOptions): Promise<IperfResult> {
+  const port = opts.port ?? 5201;
+  const server = spawnGroup(tb, 'cli', 'iperf3', [
+    '-s',
+    '-1',
+    '-p',
+    String(port),
+    '-B',
+    tb.addrs.cli,
+    '--json',
+    '-i',
+    String(opts.intervalS ?? 0.1),
+  ]);
+  let client: ChildProcess | undefined;
+  try {
+    // the server prints nothing before the end in --json mode: wait until it listens
+    const deadline = monoNowMs() + 5000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`iperf3 server exited ${String(server.exitCode)}`);
+      const r = await tb.exec('cli', 'ss', ['-ltnH', `sport = :${port}`]);
+      if (r.stdout.trim() !== '') break;
+      if (monoNowMs() > deadline) throw new Error('iperf3 server did not start');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const args = ['-c', tb.addrs.cli, '-p', String(port), '-t', String(opts.durationS)];
+    args.push('-i', String(opts.intervalS ?? 0.1), '--json', '--get-server-output');
+    if (opts.cc !== undefined) args.push('-C', opts.cc);
+    const startMonoMs = monoNowMs();
+    client = spawnGroup(tb, 'srv', 'iperf3', args);
+    let stdout = '';
+    let stderr = '';
+    client.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+    client.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    const c = client;
+    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 10) * 1000);
+    const code = await waitExit(client);
+    clearTimeout(guard);
+    if (stdout.trim() === '') throw new Error(`iperf3 client exited ${String(code)}: ${stderr}`);
+    return parseIperfJson(stdout, startMonoMs);
+  } finally {
+    if (client !== undefined) killGroup(client);
+    killGroup(server);
+  }
+}
+
+// ---- ping -----------------------------------------------------------------------------------
+
+export interface RttSample {
+  /** mono ms */
+  tMs: number;
+  rttMs: number;
+  seq?: number;
+}
+
+const PING_RE = /^\[(\d+\.\d+)\].*icmp_seq=(\d+).*time=([\d.]+) ms/;
+
+/** Parses one `ping -D` reply line (wall-clock stamp converted to mono ms). */
+export function parsePingLine(line: string, w2m: WallToMono): RttSample | undefined {
+  const m = PING_RE.exec(line);
+  if (m === null || m[1] === undefined || m[2] === undefined || m[3] === undefined) return undefined;
+  return { tMs: w2m.toMono(Number(m[1]) * 1e6) / 1000, rttMs: Number(m[3]), seq: Number(m[2]) };
+}
+
+/** ping from `from` to `toAddr` every `intervalMs` (default 10) for `durationMs`. */
+export async function pingProbe(
+  tb: Testbed,
+  opts: { durationMs: number; intervalMs?: number; from?: Role; to?: string; sizeBytes?: number },
+): Promise<RttSample[]> {
+  const w2m = new WallToMono();
+  const iv = (opts.intervalMs ?? 10) / 1000;
+  const args = ['-n', '-D', '-i', String(iv), '-w', String(Math.ceil(opts.durationMs / 1000)), '-W', '1'];
+  if (opts.sizeBytes !== undefined) args.push('-s', String(opts.sizeBytes));
+  args.push(opts.to ?? tb.addrs.cli);
+  const child = spawnGroup(tb, opts.from ?? 'srv', 'ping', args);
+  const out: RttSample[] = [];
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const s = parsePingLine(l, w2m);
+      if (s !== undefined) out.push(s);
+    });
+  }
+  const t = setTimeout(() => killGroup(child, 'SIGINT'), opts.durationMs);
+  const guard = setTimeout(() => killGroup(child, 'SIGKILL'), opts.durationMs + 3000);
+  await waitExit(child);
+  clearTimeout(t);
+  clearTimeout(guard);
+  return out;
+}
+
+// ---- ss sampler -----------------------------------------------------------------------------
+
+export interface SsSample {
+  tMs: number;
+  rttMs: number;
+  cwnd: number;
+  bytesAcked?: number;
+  localPort: number;
+}
+
+/** Parses one `ss -tinH` dump; returns the connection with the most bytes acked (the data one). */
+export function parseSsDump(text: string): Omit<SsSample, 'tMs'> | undefined {
+  let best: Omit<SsSample, 'tMs'> | undefined;
+  let port = 0;
+  for (const line of text.split('\n')) {
+    const conn = /^\S.*?\s[^\s:]+:(\d+)\s+\S+:\d+/.exec(line);
+    if (conn?.[1] !== undefined && !line.includes(' rtt:')) {
+      port = Number(conn[1]);
+      continue;
+    }
+    const rtt = / rtt:([\d.]+)\//.exec(line);
+    if (rtt?.[1] === undefined) continue;
+    const cwnd = / cwnd:(\d+)/.exec(line);
+    const acked = / bytes_acked:(\d+)/.exec(line);
+    const s: Omit<SsSample, 'tMs'> = {
+      rttMs: Number(rtt[1]),
+      cwnd: cwnd?.[1] !== undefined ? Number(cwnd[1]) : 0,
+      localPort: port,
+    };
+    if (acked?.[1] !== undefined) s.bytesAcked = Number(acked[1]);
+    if (best === undefined || (s.bytesAcked ?? 0) > (best.bytesAcked ?? 0)) best = s;
+  }
+  return best;
+}
+
+/**
+ * The sender's view: `ss -tin` in srv every ~periodMs (a bash loop inside srv;
+ * stamps each dump via bash's $EPOCHREALTIME) for connections to cli:port.
+ */
+export function ssSampler(
+  tb: Testbed,
+  opts: { port?: number; periodMs?: number; durationMs: number },
+): { done: Promise<SsSample[]>; stop: () => void } {
+  const w2m = new WallToMono();
+  const port = opts.port ?? 5201;
+  const period = (opts.periodMs ?? 20) / 1000;
+  // bash builtins only between dumps ($EPOCHREALTIME, read -t as a sleep): one fork (ss) a sample
+  const script =
+    `exec 9<> <(:); end=$(( \${EPOCHREALTIME%.*} + ${Math.ceil(opts.durationMs / 1000) + 1} )); ` +
+    `while [ \${EPOCHREALTIME%.*} -le $end ]; do echo "T $EPOCHREALTIME"; ` +
+    `ss -tinH state established dst ${tb.addrs.cli} dport = :${port}; read -t ${period} -u 9; done`;
+  const child = spawnGroup(tb, 'srv', 'bash', ['-c', script]);
+  const samples: SsSample[] = [];
+  let cur: string[] = [];
+  let curT: number | undefined;
+  const flush = (): void => {
+    if (curT === undefined) return;
+    const s = parseSsDump(cur.join('\n'));
+    if (s !== undefined) samples.push({ tMs: curT, ...s });
+  };
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const m = /^T (\d+)[.,](\d{6})$/.exec(l);
+      if (m?.[1] !== undefined && m[2] !== undefined) {
+        flush();
+        cur = [];
+        curT = w2m.toMono(Number(m[1]) * 1e6 + Number(m[2])) / 1000;
+      } else cur.push(l);
+    });
+  }
+  const stop = (): void => killGroup(child);
+  const t = setTimeout(stop, opts.durationMs);
+  const done = waitExit(child).then(() => {
+    clearTimeout(t);
+    flush();
+    return samples;
+  });
+  return { done, stop };
+}
+
+/** Median of a list (NaN when empty). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
