@@ -1,0 +1,223 @@
+/**
+ * Prometheus metrics of the daemon, on a Registry of its own (never prom-client's global
+ * default registry: tests and embedders can build as many as they like).
+ *
+ * Conventions: every name starts with `zhuge_`; base units (seconds, bytes); counters end in
+ * `_total`. Labels only ever take values from small fixed sets (direction, protocol, reason...):
+ * NO per-flow, per-client or per-address label, so the series count is bounded whatever the
+ * traffic. Every label combination is initialised at 0 so rates work from the first scrape.
+ * Each metric is documented in docs/operations.md.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MalformedReason } from '../protocols/errors.js';
+import { VERSION } from '../version.js';
+
+export const DIRECTIONS = ['downlink', 'uplink'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+export const PROTOCOLS = ['tcp', 'udp', 'quic', 'rtp', 'rtcp', 'other'] as const;
+export type ProtocolLabel = (typeof PROTOCOLS)[number];
+
+export const MALFORMED_REASONS = ['truncated', 'bad-version', 'bad-length', 'bad-header', 'bad-checksum', 'unsupported'] as const satisfies readonly MalformedReason[];
+// compile-time: every MalformedReason is listed above (adding a reason in errors.ts breaks this line until it is added here)
+const _allReasonsListed: [Exclude<MalformedReason, (typeof MALFORMED_REASONS)[number]>] extends [never] ? true : never = true;
+void _allReasonsListed;
+
+export const EVICT_CAUSES = ['idle', 'capacity'] as const;
+export const NFQUEUE_DROP_KINDS = ['kernel_queue', 'user', 'enobufs'] as const;
+export const TAPS = ['eth', 'wlan'] as const;
+export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
+export const RELOAD_RESULTS = ['ok', 'error'] as const;
+export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
+export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
+export const FLOW_MODES = ['ack-delay', 'twcc', 'ccfb', 'srtcp-delay', 'passthrough'] as const;
+export type FlowMode = (typeof FLOW_MODES)[number];
+
+/** Histogram buckets for delays (s): 0.5 ms doubling to 1.024 s (12 buckets, +Inf implied). */
+export const DELAY_BUCKETS_S: readonly number[] = Array.from({ length: 12 }, (_, i) => 0.0005 * 2 ** i);
+
+type L<T extends readonly string[]> = T[number];
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** The registry's exposition content type (for the HTTP Content-Type header). */
+  readonly contentType: string;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
+  readonly packets: Counter<'direction' | 'protocol'>;
+  /** Fortune Teller's predicted total delay per downlink packet (s). */
+  readonly predictedDelay: Histogram;
+  /** Delay actually added to each held uplink packet (s). */
+  readonly addedDelay: Histogram;
+  readonly heldPackets: Gauge;
+  readonly malformedPackets: Counter<'reason'>;
+  readonly flowsActive: Gauge;
+  readonly flowsEvicted: Counter<'cause'>;
+  readonly flowsByMode: Gauge<'mode'>;
+  readonly nfqueueDrops: Counter<'kind'>;
+  readonly captureDrops: Counter<'tap' | 'kind'>;
+  readonly configReloads: Counter<'result'>;
+  readonly feedbackPackets: Counter<'kind' | 'action'>;
+  /** Bytes in the observed downlink queue(s), as tracked (summed over queues/stations). */
+  readonly queueBacklog: Gauge;
+  readonly watchdogTrips: Counter;
+  /** 1 while zhuge's interception rules are installed. */
+  readonly rulesInstalled: Gauge;
+  /** The exposition text (what /metrics serves). */
+  scrape(): Promise<string>;
+}
+
+export interface CreateMetricsOptions {
+  /** prom-client's default process metrics (CPU, memory, event loop lag, GC) with the zhuge_ prefix. Default true. */
+  processMetrics?: boolean;
+  /** Overrides for build info (tests). */
+  version?: string;
+}
+
+function zeroInit<T extends string>(c: Counter<T>, sets: Partial<Record<T, string | number>>[]): void {
+  for (const s of sets) c.inc(s, 0);
+}
+
+function product<A extends string, B extends string>(a: readonly string[], an: A, b: readonly string[], bn: B): Record<A | B, string>[] {
+  const out: Record<A | B, string>[] = [];
+  for (const x of a) for (const y of b) out.push({ [an]: x, [bn]: y } as Record<A | B, string>);
+  return out;
+}
+
+export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const buildInfo = new Gauge({
+    name: 'zhuge_build_info',
+    help: 'Always 1; labels carry the zhuge version and the Node.js version running it.',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  });
+  buildInfo.set({ version: opts.version ?? VERSION, node_version: process.versions.node }, 1);
+
+  const packets = new Counter({
+    name: 'zhuge_packets_total',
+    help: 'Packets of tracked traffic seen by zhuge, by direction (downlink = towards Wi-Fi clients) and protocol.',
+    labelNames: ['direction', 'protocol'] as const,
+    registers,
+  });
+  zeroInit(packets, product(DIRECTIONS, 'direction', PROTOCOLS, 'protocol'));
+
+  const predictedDelay = new Histogram({
+    name: 'zhuge_predicted_delay_seconds',
+    help: 'Fortune Teller prediction of the AP queueing + transmission delay of each downlink packet.',
+    buckets: [...DELAY_BUCKETS_S],
+    registers,
+  });
+  const addedDelay = new Histogram({
+    name: 'zhuge_added_delay_seconds',
+    help: 'Delay zhuge added to each held uplink feedback packet (TCP ACK, QUIC, SRTCP fallback) before releasing it.',
+    buckets: [...DELAY_BUCKETS_S],
+    registers,
+  });
+  const heldPackets = new Gauge({ name: 'zhuge_held_packets', help: 'Uplink packets currently held in NFQUEUE awaiting release.', registers });
+
+  const malformedPackets = new Counter({
+    name: 'zhuge_malformed_packets_total',
+    help: 'Packets a codec could not parse, by reason code; they are passed through untouched.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  zeroInit(malformedPackets, MALFORMED_REASONS.map((reason) => ({ reason })));
+
+  const flowsActive = new Gauge({ name: 'zhuge_flows_active', help: 'Flows in the flow table.', registers });
+  const flowsEvicted = new Counter({
+    name: 'zhuge_flows_evicted_total',
+    help: 'Flows removed from the flow table: idle timeout, or the table was full (capacity).',
+    labelNames: ['cause'] as const,
+    registers,
+  });
+  zeroInit(flowsEvicted, EVICT_CAUSES.map((cause) => ({ cause })));
+
+  const flowsByMode = new Gauge({
+    name: 'zhuge_flows_by_mode',
+    help: 'Active flows by feedback treatment: ack-delay (TCP/QUIC), twcc, ccfb (RFC 8888), srtcp-delay (encrypted RTCP fallback), passthrough.',
+    labelNames: ['mode'] as const,
+    registers,
+  });
+  for (const mode of FLOW_MODES) flowsByMode.set({ mode }, 0);
+
+  const nfqueueDrops = new Counter({
+    name: 'zhuge_nfqueue_drops_total',
+    help: 'Uplink packets lost around NFQUEUE: kernel_queue (queue full), user (dropped on purpose, e.g. client feedback), enobufs (netlink socket overrun).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  zeroInit(nfqueueDrops, NFQUEUE_DROP_KINDS.map((kind) => ({ kind })));
+
+  const captureDrops = new Counter({
+    name: 'zhuge_capture_drops_total',
+    help: 'Packets the capture taps missed: kernel (socket buffer full) or interface (driver), per tap.',
+    labelNames: ['tap', 'kind'] as const,
+    registers,
+  });
+  zeroInit(captureDrops, product(TAPS, 'tap', CAPTURE_DROP_KINDS, 'kind'));
+
+  const configReloads = new Counter({
+    name: 'zhuge_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP): ok, or error (the previous configuration was kept).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  zeroInit(configReloads, RELOAD_RESULTS.map((result) => ({ result })));
+
+  const feedbackPackets = new Counter({
+    name: 'zhuge_feedback_packets_total',
+    help: 'In-band RTP feedback: packets zhuge built (built) and client feedback it dropped (dropped_client), by format.',
+    labelNames: ['kind', 'action'] as const,
+    registers,
+  });
+  zeroInit(feedbackPackets, product(FEEDBACK_KINDS, 'kind', FEEDBACK_ACTIONS, 'action'));
+
+  const queueBacklog = new Gauge({ name: 'zhuge_queue_backlog_bytes', help: 'Bytes in the observed downlink queue(s), as tracked by zhuge.', registers });
+  const watchdogTrips = new Counter({
+    name: 'zhuge_watchdog_trips_total',
+    help: 'Times the watchdog found the event loop stalled and removed the interception rules (fail open).',
+    registers,
+  });
+  const rulesInstalled = new Gauge({ name: 'zhuge_rules_installed', help: '1 while the iptables/NFQUEUE interception rules are installed, else 0.', registers });
+  rulesInstalled.set(0);
+
+  if (opts.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'zhuge_' });
+    // prom-client names three GAUGES `..._total` (promtool lints them: "non-counter metrics should
+    // not have _total suffix"); each is only the sum of its per-type sibling, so drop them:
+    // sum(zhuge_nodejs_active_handles) gives the same number.
+    for (const n of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`zhuge_nodejs_${n}`);
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    buildInfo,
+    packets,
+    predictedDelay,
+    addedDelay,
+    heldPackets,
+    malformedPackets,
+    flowsActive,
+    flowsEvicted,
+    flowsByMode,
+    nfqueueDrops,
+    captureDrops,
+    configReloads,
+    feedbackPackets,
+    queueBacklog,
+    watchdogTrips,
+    rulesInstalled,
+    scrape: () => registry.metrics(),
+  };
+}
+
+/** Label value types, for callers that want them checked. */
+export type EvictCauseLabel = L<typeof EVICT_CAUSES>;
+export type NfqueueDropKind = L<typeof NFQUEUE_DROP_KINDS>;
+export type TapLabel = L<typeof TAPS>;
+export type CaptureDropKind = L<typeof CAPTURE_DROP_KINDS>;
+export type FeedbackKind = L<typeof FEEDBACK_KINDS>;
+export type FeedbackAction = L<typeof FEEDBACK_ACTIONS>;
