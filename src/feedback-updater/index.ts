@@ -20,3 +20,9 @@ export {
   type TwccRecorderConfig,
   type TwccRecorderStats,
 } from './twcc-recorder.js';
+export {
+  CcfbRecorder,
+  CCFB_RECORDER_DEFAULTS,
+  type CcfbRecorderConfig,
+  type CcfbRecorderStats,
+} from './ccfb-recorder.js';
