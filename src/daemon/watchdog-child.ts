@@ -1,0 +1,59 @@
+/**
+ * The watchdog process's program, kept as plain JavaScript source so it runs the same from src/
+ * (vitest) and dist/ (`node -e`, no build step, no TypeScript loader, no imports beyond node:).
+ *
+ * Protocol (daemon → watchdog on the watchdog's stdin, one byte per message):
+ *   'h'  heartbeat (every ~50 ms from a setInterval in the daemon)
+ *   'b'  bye: the daemon removed its rules itself; exit 0 without touching anything
+ * watchdog → daemon on the watchdog's stdout, one line per message:
+ *   'ready'            started, armed
+ *   'removed stall'    no heartbeat for > stallMs: the removal commands ran
+ *   'resumed'          heartbeats came back after a stall removal (the daemon re-installs)
+ * When stdin closes without a bye (the daemon died: crash, kill -9, OOM), the watchdog runs the
+ * removal commands and exits. SIGTERM/SIGINT/SIGHUP to the watchdog do the same.
+ *
+ * Configuration comes in the environment: ZHUGE_WD_CMDS (JSON string[] of /bin/sh lines),
+ * ZHUGE_WD_STALL_MS.
+ */
+export const WATCHDOG_CHILD_SOURCE = String.raw`
+'use strict';
+const { spawnSync } = require('node:child_process');
+const cmds = JSON.parse(process.env.ZHUGE_WD_CMDS || '[]');
+const stallMs = Number(process.env.ZHUGE_WD_STALL_MS || '200');
+const now = () => performance.now(); // monotonic: an NTP step is not a stall
+let last = now();
+let removed = false;
+let done = false;
+function out(line) { try { process.stdout.write(line + '\n'); } catch (e) { /* daemon gone */ } }
+function removeRules() {
+  for (const c of cmds) spawnSync('/bin/sh', ['-c', c], { stdio: 'ignore', timeout: 10000 });
+}
+function finish(code, runRemoval) {
+  if (done) return;
+  done = true;
+  if (runRemoval) removeRules();
+  process.exit(code);
+}
+process.stdout.on('error', () => {});
+process.stdin.on('data', (buf) => {
+  for (const b of buf) {
+    if (b === 0x62) return finish(0, false);            // 'b'
+    if (b === 0x68) {                                    // 'h'
+      last = now();
+      if (removed) { removed = false; out('resumed'); }
+    }
+  }
+});
+process.stdin.on('end', () => finish(0, true));
+process.stdin.on('close', () => finish(0, true));
+process.stdin.on('error', () => finish(0, true));
+for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => finish(0, true));
+setInterval(() => {
+  if (!removed && now() - last > stallMs) {
+    removed = true;
+    removeRules();
+    out('removed stall');
+  }
+}, Math.max(5, Math.min(50, Math.floor(stallMs / 4))));
+out('ready');
+`;

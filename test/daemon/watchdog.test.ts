@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addonPath } from '../../src/daemon/nfqueue.js';
+import { IptablesRules } from '../../src/daemon/rules.js';
+import { Watchdog, watchdogCommand } from '../../src/daemon/watchdog.js';
+import { createLab, sendUdp, startReceiver, uniquePrefix, type Lab } from '../../bench/nfqueue-lab.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * A daemon-like process: binds the NFQUEUE (accepts everything), spawns the watchdog exactly as
+ * Watchdog.start does (detached, pipes) and heartbeats every 50 ms. Relays the watchdog's lines.
+ */
+const DAEMON_JS = String.raw`
+const { spawn } = require('node:child_process');
+const wd = JSON.parse(process.env.ZT_WD);
+const c = spawn(wd.argv[0], wd.argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...wd.env } });
+c.stdout.on('data', (d) => process.stdout.write(d));
+process.stdout.write('wdpid ' + c.pid + '\n');
+const m = require(process.env.ZT_ADDON);
+const F = m.META_FIELDS;
+const h = new m.NfQueueHandle({ queueNum: Number(process.env.ZT_QN), netns: process.env.ZT_NS }, (meta) => {
+  for (let i = 0; i < meta.length; i += F) h.accept(meta[i]);
+});
+setInterval(() => c.stdin.write('h'), 50);
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 10): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    if (await cond()) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+describe.skipIf(!isRoot)('fail-open watchdog (needs root and netns)', () => {
+  let lab: Lab;
+  let rules: IptablesRules;
+  let port = 41000;
+  let qn = 20;
+  const children: ChildProcess[] = [];
+  const wdPids: number[] = [];
+
+  beforeAll(() => {
+    lab = createLab(uniquePrefix('zwd'));
+    rules = new IptablesRules({ chainPrefix: 'ZWD', instanceId: lab.prefix.slice(3), netns: lab.nsF, lockWaitS: 2 });
+  });
+  afterEach(() => {
+    for (const c of children.splice(0)) {
+      try {
+        c.kill('SIGCONT');
+        c.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+  afterAll(async () => {
+    try {
+      for (const p of wdPids) if (alive(p)) process.kill(p, 'SIGKILL');
+      await rules?.remove();
+    } finally {
+      lab?.teardown();
+    }
+  });
+
+  async function startDaemonLike(): Promise<{ child: ChildProcess; wdPid: number; lines: string[] }> {
+    const queueNum = ++qn;
+    await rules.install({ queueNum, wlanIf: lab.fIn, protocols: ['udp'] });
+    const cmd = watchdogCommand({ removeCommands: rules.removeCommand(), stallMs: 200 });
+    const child = spawn(process.execPath, ['-e', DAEMON_JS], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ZT_WD: JSON.stringify(cmd), ZT_ADDON: addonPath(), ZT_QN: String(queueNum), ZT_NS: lab.nsF },
+    });
+    children.push(child);
+    const lines: string[] = [];
+    let buf = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    await waitFor(() => lines.includes('ready'), 5000);
+    const wdPid = Number(lines.find((l) => l.startsWith('wdpid '))?.slice(6));
+    wdPids.push(wdPid);
+    return { child, wdPid, lines };
+  }
+
+  async function trafficFlows(count: number): Promise<number> {
+    const p = ++port;
+    const rx = startReceiver(lab.nsB, p, 300, 3000);
+    await rx.ready;
+    await sendUdp(lab.nsA, lab.ipB, p, count, 1000);
+    return (await rx.done).length;
+  }
+
+  it('kill -9 of the daemon: rules removed within 1 s, the watchdog exits', async () => {
+    const d = await startDaemonLike();
+    expect(await rules.isInstalled()).toBe(true);
+    expect(await trafficFlows(20)).toBe(20); // through the daemon's queue
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rules.isInstalled()).toBe(true); // heartbeats keep them
+    d.child.kill('SIGKILL');
+    const ms = await waitFor(async () => !(await rules.chainExists()), 1000);
+    console.info(`watchdog: rules gone ${ms.toFixed(0)} ms after the signal`);
+    expect(ms).toBeLessThan(1000);
+    await waitFor(() => !alive(d.wdPid), 2000);
+  });
+
+  it('SIGSTOP of the daemon: rules removed within 1 s and traffic flows; resumed is reported on SIGCONT', async () => {
+    const d = await startDaemonLike();
+    d.child.kill('SIGSTOP');
+    const ms = await waitFor(async () => !(await rules.chainExists()), 1000);
+    console.info(`watchdog: rules gone ${ms.toFixed(0)} ms after the signal`);
+    expect(ms).toBeLessThan(1000);
+    expect(await trafficFlows(30)).toBe(30);
+    d.child.kill('SIGCONT');
+    await waitFor(() => d.lines.includes('resumed'), 2000);
+    expect(d.lines).toContain('removed stall');
+    d.child.kill('SIGKILL');
+    await waitFor(() => !alive(d.wdPid), 2000);
+  });
+
+  it('in-process: a blocked event loop → rules removed, rulesRemoved emitted on resume, re-install; normal stop', async () => {
+    const queueNum = ++qn;
+    const spec = { queueNum, wlanIf: lab.fIn, protocols: ['udp' as const] };
+    await rules.install(spec);
+    const wd = await Watchdog.start({ removeCommands: rules.removeCommand() });
+    const pid = wd.pid as number;
+    wdPids.push(pid);
+    const removed = once(wd, 'rulesRemoved');
+    const resumed = once(wd, 'resumed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rules.isInstalled()).toBe(true);
+    const until = performance.now() + 800; // the daemon's event loop is blocked
+    while (performance.now() < until);
+    expect(await removed).toEqual(['stall']);
+    await resumed;
+    expect(await rules.chainExists()).toBe(false);
+    expect(wd.stallRemovals).toBe(1);
+    // the daemon's reaction: re-install
+    await rules.install(spec);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rules.isInstalled()).toBe(true);
+    // normal stop: remove our rules, then bye; the watchdog exits and touches nothing else
+    await rules.remove();
+    await wd.stop();
+    await wd.stop(); // idempotent
+    expect(alive(pid)).toBe(false);
+    const save = execFileSync('ip', ['netns', 'exec', lab.nsF, 'iptables-save'], { encoding: 'utf8' });
+    expect(save).not.toContain(rules.chain);
+  });
+
+  it('bye means "rules already handled": the watchdog exits without removing anything', async () => {
+    const queueNum = ++qn;
+    await rules.install({ queueNum, wlanIf: lab.fIn, protocols: ['udp'] });
+    const wd = await Watchdog.start({ removeCommands: rules.removeCommand() });
+    wdPids.push(wd.pid as number);
+    await wd.stop();
+    expect(alive(wd.pid as number)).toBe(false);
+    expect(await rules.isInstalled()).toBe(true); // contrast with the kill -9 case
+    await rules.remove();
+  });
+});
