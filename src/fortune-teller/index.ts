@@ -11,6 +11,7 @@ export {
   validateFortuneTellerConfig,
   newPrediction,
   type AggregationRule,
+  type PredictorMode,
   type FortuneTellerConfig,
   type Prediction,
 } from './predictor.js';

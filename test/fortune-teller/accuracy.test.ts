@@ -35,7 +35,7 @@ function quantile(sorted: Float64Array, q: number): number {
 
 /** Runs the FT over the simulated event stream; error = |predicted total at arrival - actual sojourn|. */
 function evaluate(sim: FifoSimConfig, ft: FortuneTellerConfig, warmupUs = 1_000_000): AccuracyFigures {
-  const r = simulateFifo(sim);
+  const r = simulateFifo({ ...sim, ...(JSON.parse(process.env['SIM'] ?? '{}') as object) });
   const teller = new FortuneTeller(ft);
   const errs = new Float64Array(r.packetCount);
   let ne = 0;
@@ -78,54 +78,129 @@ function stepProfile(): RateProfile {
 const office = (): RateProfile =>
   parseTrace(readFileSync(traceUrl('office-wifi_0.pitree-trace'), 'utf8'), { startS: 20, durationS: 20 });
 
+/**
+ * Oracle: knows the sim's true link rate at the arrival instant and its mean access delay, and
+ * the exact queue; drains the queue ahead in aggregates (ignoring later rate changes and later
+ * arrivals). Its error is the floor set by the link's randomness (access jitter), which no
+ * predictor working from the same observations can beat on average.
+ */
+function oracle(sim: FifoSimConfig, warmupUs = 1_000_000): AccuracyFigures {
+  const r = simulateFifo(sim);
+  const q: number[] = [];
+  let qh = 0;
+  let groupUs = -1;
+  let groupBytes = 0;
+  const acc = (sim.accessMinUs + sim.accessMaxUs) / 2;
+  const errs = new Float64Array(r.packetCount);
+  let ne = 0;
+  let signed = 0;
+  for (let e = 0; e < r.eventCount; e++) {
+    const kind = r.evKind[e] ?? 0;
+    const t = r.evTUs[e] ?? 0;
+    const b = r.evBytes[e] ?? 0;
+    if (kind === EV_ARRIVAL) {
+      const rate = sim.profile.rateAt(t);
+      let pos = b;
+      for (let i = qh; i < q.length; i++) pos += q[i] ?? 0;
+      const endUs = groupUs + (groupBytes * 8e6) / rate;
+      let txop = Math.max(endUs, t) + acc;
+      let deliv: number;
+      const aggMax = sim.maxAggregateBytes > 0 ? sim.maxAggregateBytes : b;
+      for (;;) {
+        const chunk = Math.min(pos, aggMax);
+        deliv = txop + (chunk * 8e6) / rate;
+        pos -= chunk;
+        if (pos <= 0) break;
+        txop = deliv + acc;
+      }
+      q.push(b);
+      const id = r.evPacket[e] ?? 0;
+      const dep = r.departureUs[id] ?? -1;
+      if (dep < 0 || t < warmupUs || dep - t >= 64_000) continue;
+      const d = (deliv - dep) / 1000;
+      signed += d;
+      errs[ne++] = Math.abs(d);
+    } else if (kind === EV_DROP) {
+      q.pop();
+    } else if (kind === EV_DEPARTURE) {
+      if (t !== groupUs) {
+        groupUs = t;
+        groupBytes = 0;
+      }
+      groupBytes += b;
+      qh++;
+    }
+  }
+  const s = errs.subarray(0, ne).sort();
+  return { n: ne, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), meanSigned: signed / ne };
+}
+
+const fmt = (f: AccuracyFigures): string =>
+  `n=${f.n} p50=${f.p50.toFixed(3)} ms p90=${f.p90.toFixed(3)} ms p99=${f.p99.toFixed(3)} ms ` +
+  `mean signed=${f.meanSigned.toFixed(3)} ms`;
+
 interface Case {
   name: string;
   sim: FifoSimConfig;
-  /** true: the bounds are known not to be met yet (see the report); the test flags when they are. */
-  knownFailing: boolean;
 }
 
 const wired = { maxAggregateBytes: 0, accessMinUs: 0, accessMaxUs: 0 };
+const heavy = { accessMinUs: 100, accessMaxUs: 1500 };
 const cases: Case[] = [
   ...[1, 2, 3].map((seed) => ({
     name: `steps 30/10/5/20/8 Mbit/s, aggregated, seed ${seed}`,
     sim: { ...defaultFifoSimConfig, seed, durationUs: 16_000_000, profile: stepProfile() },
-    knownFailing: true,
   })),
-  {
-    name: 'office-wifi_0 20-40 s, aggregated',
-    sim: { ...defaultFifoSimConfig, seed: 7, durationUs: 20_000_000, profile: office() },
-    knownFailing: true,
-  },
+  ...[7, 9].map((seed) => ({
+    name: `office-wifi_0 20-40 s, aggregated, seed ${seed}`,
+    sim: { ...defaultFifoSimConfig, seed, durationUs: 20_000_000, profile: office() },
+  })),
   ...[4, 5].map((seed) => ({
     name: `steps, serializing link, seed ${seed}`,
     sim: { ...defaultFifoSimConfig, ...wired, seed, durationUs: 16_000_000, profile: stepProfile() },
-    knownFailing: false,
   })),
   {
     name: 'office-wifi_0 20-40 s, serializing link',
     sim: { ...defaultFifoSimConfig, ...wired, seed: 8, durationUs: 20_000_000, profile: office() },
-    knownFailing: false,
+  },
+];
+const heavyCases: Case[] = [
+  {
+    name: 'steps, aggregated, heavy contention (access 100-1500 us)',
+    sim: { ...defaultFifoSimConfig, ...heavy, seed: 1, durationUs: 16_000_000, profile: stepProfile() },
+  },
+  {
+    name: 'office-wifi_0 20-40 s, aggregated, heavy contention',
+    sim: { ...defaultFifoSimConfig, ...heavy, seed: 7, durationUs: 20_000_000, profile: office() },
   },
 ];
 
+const ftConfig = (): FortuneTellerConfig => ({
+  ...defaultFortuneTellerConfig,
+  ...(JSON.parse(process.env['FTCFG'] ?? '{}') as object),
+});
+
 function check(c: Case): void {
-  const f = evaluate(c.sim, { ...defaultFortuneTellerConfig, ...(JSON.parse(process.env['FTCFG'] ?? '{}') as object) });
-  console.log(
-    `[ft-accuracy] ${c.name}: n=${f.n} p50=${f.p50.toFixed(3)} ms p90=${f.p90.toFixed(3)} ms ` +
-      `p99=${f.p99.toFixed(3)} ms mean signed=${f.meanSigned.toFixed(3)} ms`,
-  );
+  const f = evaluate(c.sim, ftConfig());
+  console.log(`[ft-accuracy] ${c.name}: ${fmt(f)}`);
   expect(f.n).toBeGreaterThan(1000);
   expect(f.p50).toBeLessThanOrEqual(1);
   expect(f.p90).toBeLessThanOrEqual(5);
 }
 
-describe('Fortune Teller accuracy on the synthetic aggregated FIFO', () => {
-  it.each(cases.filter((c) => !c.knownFailing))('$name: |error| p50 <= 1 ms, p90 <= 5 ms (actual < 64 ms)', check);
-  // KNOWN FAILING (reported): on the aggregated link the bounds are not met yet; it.fails turns
-  // red as soon as they are, so the case can be moved to the list above.
-  it.fails.each(cases.filter((c) => c.knownFailing))(
-    'KNOWN FAILING, bounds not met yet: $name: |error| p50 <= 1 ms, p90 <= 5 ms',
-    check,
-  );
+describe('Fortune Teller accuracy on the synthetic FIFO', () => {
+  it.each(cases)('$name: |error| p50 <= 1 ms, p90 <= 5 ms (actual < 64 ms)', check);
+
+  // diagnostic against the oracle floor: p50 asserted, p90 printed (reported gap, not asserted)
+  it.each(heavyCases)('$name: |error| p50 within 0.5 ms of the oracle floor', (c) => {
+    const f = evaluate(c.sim, ftConfig());
+    const o = oracle(c.sim);
+    console.log(`[ft-accuracy] ${c.name}: FT ${fmt(f)} | oracle ${fmt(o)}`);
+    expect(f.n).toBeGreaterThan(1000);
+    expect(f.p50).toBeLessThanOrEqual(o.p50 + 0.5);
+  });
+
+  // KNOWN FAILING (reported): with heavy contention even the oracle's p50 is above 1 ms, so the
+  // absolute bounds are out of reach there; it.fails turns red if they are ever met.
+  it.fails.each(heavyCases)('KNOWN FAILING, bounds not met (oracle floor above them): $name', check);
 });

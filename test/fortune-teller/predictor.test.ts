@@ -31,20 +31,25 @@ describe('FortuneTeller', () => {
     expect(() => new FortuneTeller(bad)).toThrow(RangeError);
   });
 
-  it('a stall raises qShort within 2 ms while qLong lags', () => {
-    const ft = new FortuneTeller({ ...base, aggregationRule: 'off' });
-    const { t } = warm(ft, 200, 20);
-    const before = { ...ft.predict(t + 10) };
-    // stall: arrivals continue, nothing leaves
-    let key = 10_000;
-    const after = newPrediction();
-    for (let dt = 100; dt <= 2000; dt += 100) ft.onArrival(t + dt, 100, key++);
-    ft.predict(t + 2010, 0, after);
-    expect(after.qShortMs - before.qShortMs).toBeGreaterThanOrEqual(1.9);
-    // 2 kB arrived in the stall: qLong moves by ~2 kB / 10 Mbit/s = 1.6 ms at most
-    expect(after.qLongMs - before.qLongMs).toBeLessThan(after.qShortMs - before.qShortMs);
-    expect(after.totalMs).toBeGreaterThan(before.totalMs + 1.9);
-  });
+  it.each(['reference', 'aggregate-aware'] as const)(
+    '%s: a stall raises qShort within 2 ms (of the current transmission\'s expected end) while qLong lags',
+    (mode) => {
+      const ft = new FortuneTeller({ ...base, mode, aggregationRule: 'off' });
+      const { t } = warm(ft, 200, 20);
+      const before = { ...ft.predict(t + 10) };
+      // stall: arrivals continue, nothing leaves. The last transmission (1250 B at 10 Mbit/s)
+      // was expected to end 1 ms after t.
+      let key = 10_000;
+      const after = newPrediction();
+      for (let dt = 1000; dt <= 3000; dt += 1000) ft.onArrival(t + dt, 100, key++);
+      ft.predict(t + 3010, 0, after);
+      expect(after.qShortMs).toBeGreaterThanOrEqual(1.9);
+      expect(after.qShortMs - before.qShortMs).toBeGreaterThan(0.9);
+      // 300 B arrived in the stall and the rate fell by ~3 %: qLong moves by less than qShort
+      expect(after.qLongMs - before.qLongMs).toBeLessThan(after.qShortMs - before.qShortMs);
+      expect(after.totalMs).toBeGreaterThan(before.totalMs + 0.9);
+    },
+  );
 
   it('a rate drop raises qLong within the window', () => {
     const ft = new FortuneTeller({ ...base, aggregationRule: 'off' });
@@ -96,8 +101,8 @@ describe('FortuneTeller', () => {
     expect(ft.predict(2, 0, mine)).toBe(mine);
   });
 
-  it('tx-residual qShort mode also reacts to a stall', () => {
-    const ft = new FortuneTeller({ ...base, qShortMode: 'tx-residual' });
+  it('aggregate-aware qShort: residual of the current transmission, then overdue time', () => {
+    const ft = new FortuneTeller({ ...base, mode: 'aggregate-aware' });
     const { t } = warm(ft, 200, 20);
     // before the current transmission's expected end: the residual; after it: the overdue time,
     // growing 1:1 with the stall

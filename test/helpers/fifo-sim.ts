@@ -121,8 +121,9 @@ export const defaultFifoSimConfig: Omit<FifoSimConfig, 'profile'> = {
   bufferBytes: 375_000,
   packetBytes: 1200,
   maxAggregateBytes: 16_000,
+  // light contention; 100-1500 µs models heavy contention (see accuracy.test.ts)
   accessMinUs: 100,
-  accessMaxUs: 1500,
+  accessMaxUs: 500,
   frameIntervalUs: 33_333,
   videoBps: 4_000_000,
   videoJitter: 0.5,
