@@ -217,6 +217,15 @@ const scratch = newQuicHeaderView();
  * with CID lengths <= 20 that parses cleanly. Never throws.
  */
 export function looksLikeQuicLong(buf: Uint8Array, offset = 0, end = buf.length): boolean {
+  // cheap pre-checks first, so that non-QUIC traffic never pays for an exception
+  if (offset < 0 || end > buf.length || offset + 7 > end) return false;
+  const b0 = buf[offset]!;
+  if ((b0 & 0x80) === 0) return false;
+  const version = ((buf[offset + 1]! << 24) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 8) | buf[offset + 4]!) >>> 0;
+  if (version !== QUIC_VERSION_NEGOTIATION && (!isKnownQuicVersion(version) || (b0 & 0x40) === 0)) return false;
+  const dcidLen = buf[offset + 5]!;
+  if (dcidLen > QUIC_MAX_CID_LENGTH || offset + 7 + dcidLen > end) return false;
+  if (buf[offset + 6 + dcidLen]! > QUIC_MAX_CID_LENGTH) return false;
   try {
     parseQuicLongHeader(buf, offset, end, scratch);
     return scratch.dcidLength <= QUIC_MAX_CID_LENGTH && scratch.scidLength <= QUIC_MAX_CID_LENGTH;

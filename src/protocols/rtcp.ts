@@ -46,7 +46,7 @@
  * reduced-size RTCP (RFC 5506, SDP a=rtcp-rsize, what Chromium sends its transport-wide feedback
  * as) lifts the first-packet rule: a single non-SR/RR sub-packet alone is valid.
  */
-import { ParseError } from './errors.js';
+import { ParseError, type MalformedReason } from './errors.js';
 
 export const RTCP_HEADER_LENGTH = 4;
 export const RTCP_PT_SR = 200;
@@ -136,24 +136,20 @@ function u32(buf: Uint8Array, o: number): number {
   return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
 }
 
-/**
- * Parses the sub-packet at `offset` (which must fit before `end`) into `out` and checks its
- * type-specific minimum size. Unknown packet types are reported as kind 'unknown' (not an error)
- * as long as the header is well formed.
- */
-export function parseRtcpPacket(buf: Uint8Array, offset: number, end: number, out: RtcpView): void {
-  if (end > buf.length || offset < 0 || offset + RTCP_HEADER_LENGTH > end) throw new ParseError('truncated', 'rtcp');
+/** Non-throwing core of parseRtcpPacket(): returns null when `out` was filled, else the reason. */
+function decodeRtcpPacket(buf: Uint8Array, offset: number, end: number, out: RtcpView): MalformedReason | null {
+  if (end > buf.length || offset < 0 || offset + RTCP_HEADER_LENGTH > end) return 'truncated';
   const b0 = buf[offset]!;
-  if (b0 >> 6 !== 2) throw new ParseError('bad-version', 'rtcp');
+  if (b0 >> 6 !== 2) return 'bad-version';
   const pt = buf[offset + 1]!;
-  if (pt < 192 || pt > 223) throw new ParseError('bad-header', 'rtcp');
+  if (pt < 192 || pt > 223) return 'bad-header';
   const byteLength = (u16(buf, offset + 2) + 1) * 4;
-  if (offset + byteLength > end) throw new ParseError('truncated', 'rtcp');
+  if (offset + byteLength > end) return 'truncated';
   const padding = (b0 & 0x20) !== 0;
   let pad = 0;
   if (padding) {
     pad = buf[offset + byteLength - 1]!;
-    if (pad === 0 || pad > byteLength - RTCP_HEADER_LENGTH) throw new ParseError('bad-length', 'rtcp');
+    if (pad === 0 || pad > byteLength - RTCP_HEADER_LENGTH) return 'bad-length';
   }
   const body = byteLength - pad; // bytes of header + content, padding excluded
   const count = b0 & 0x1f;
@@ -173,73 +169,83 @@ export function parseRtcpPacket(buf: Uint8Array, offset: number, end: number, ou
     case RTCP_PT_SR:
     case RTCP_PT_RR: {
       const fixed = pt === RTCP_PT_SR ? 28 : 8;
-      if (body < fixed + count * REPORT_BLOCK_LENGTH) throw new ParseError('bad-length', 'rtcp');
+      if (body < fixed + count * REPORT_BLOCK_LENGTH) return 'bad-length';
       out.kind = pt === RTCP_PT_SR ? 'sr' : 'rr';
       out.reportBlocksOffset = offset + fixed;
       out.reportCount = count;
-      return;
+      return null;
     }
     case RTCP_PT_SDES:
-      if (count > 0 && body < 8) throw new ParseError('bad-length', 'rtcp');
+      if (count > 0 && body < 8) return 'bad-length';
       out.kind = 'sdes';
-      return;
+      return null;
     case RTCP_PT_BYE:
-      if (body < 4 + count * 4) throw new ParseError('bad-length', 'rtcp');
+      if (body < 4 + count * 4) return 'bad-length';
       out.kind = 'bye';
-      return;
+      return null;
     case RTCP_PT_APP:
-      if (body < 12) throw new ParseError('bad-length', 'rtcp');
+      if (body < 12) return 'bad-length';
       out.kind = 'app';
       out.fciOffset = offset + 12;
       out.fciLength = body - 12;
-      return;
+      return null;
     case RTCP_PT_XR:
-      if (body < 8) throw new ParseError('bad-length', 'rtcp');
+      if (body < 8) return 'bad-length';
       out.kind = 'xr';
       out.fciOffset = offset + 8;
       out.fciLength = body - 8;
-      return;
+      return null;
     case RTCP_PT_RTPFB:
       if (count === RTPFB_FMT_CCFB) {
-        if (body < 12) throw new ParseError('bad-length', 'rtcp'); // at least the report timestamp
+        if (body < 12) return 'bad-length'; // at least the report timestamp
         out.kind = 'ccfb';
         out.fciOffset = offset + 8;
         out.fciLength = body - 8;
-        return;
+        return null;
       }
-      if (body < 12) throw new ParseError('bad-length', 'rtcp');
+      if (body < 12) return 'bad-length';
       out.mediaSsrc = u32(buf, offset + 8);
       out.fciOffset = offset + 12;
       out.fciLength = body - 12;
       if (count === RTPFB_FMT_NACK) {
-        if (out.fciLength < 4 || out.fciLength % 4 !== 0) throw new ParseError('bad-length', 'rtcp');
+        if (out.fciLength < 4 || out.fciLength % 4 !== 0) return 'bad-length';
         out.kind = 'nack';
       } else if (count === RTPFB_FMT_TWCC) {
-        if (out.fciLength < 8) throw new ParseError('bad-length', 'rtcp');
+        if (out.fciLength < 8) return 'bad-length';
         out.kind = 'twcc';
       } else {
         out.kind = 'rtpfb-other';
       }
-      return;
+      return null;
     case RTCP_PT_PSFB:
-      if (body < 12) throw new ParseError('bad-length', 'rtcp');
+      if (body < 12) return 'bad-length';
       out.mediaSsrc = u32(buf, offset + 8);
       out.fciOffset = offset + 12;
       out.fciLength = body - 12;
       if (count === PSFB_FMT_PLI) out.kind = 'pli';
       else if (count === PSFB_FMT_FIR) {
-        if (out.fciLength < 8 || out.fciLength % 8 !== 0) throw new ParseError('bad-length', 'rtcp');
+        if (out.fciLength < 8 || out.fciLength % 8 !== 0) return 'bad-length';
         out.kind = 'fir';
       } else if (count === PSFB_FMT_AFB && out.fciLength >= 8 && u32(buf, offset + 12) === REMB_UNIQUE) {
         const n = buf[offset + 16]!;
-        if (out.fciLength < 8 + n * 4) throw new ParseError('bad-length', 'rtcp');
+        if (out.fciLength < 8 + n * 4) return 'bad-length';
         out.kind = 'remb';
       } else out.kind = 'psfb-other';
-      return;
+      return null;
     default:
       out.kind = 'unknown';
-      return;
+      return null;
   }
+}
+
+/**
+ * Parses the sub-packet at `offset` (which must fit before `end`) into `out` and checks its
+ * type-specific minimum size. Unknown packet types are reported as kind 'unknown' (not an error)
+ * as long as the header is well formed.
+ */
+export function parseRtcpPacket(buf: Uint8Array, offset: number, end: number, out: RtcpView): void {
+  const r = decodeRtcpPacket(buf, offset, end, out);
+  if (r !== null) throw new ParseError(r, 'rtcp');
 }
 
 /**
@@ -272,7 +278,35 @@ export class RtcpCompoundCursor {
   }
 }
 
-const scratchCursor = new RtcpCompoundCursor();
+const scratchView = newRtcpView();
+let lastReason: MalformedReason = 'truncated';
+
+/** Non-throwing chain check: the number of sub-packets, or -1 (reason in lastReason). */
+function checkCompound(buf: Uint8Array, offset: number, end: number, allowReducedSize: boolean): number {
+  if (offset < 0 || offset >= end || end > buf.length) {
+    lastReason = 'truncated';
+    return -1;
+  }
+  const v = scratchView;
+  let n = 0;
+  let padded = false;
+  let o = offset;
+  while (o < end) {
+    const r = decodeRtcpPacket(buf, o, end, v);
+    if (r !== null) {
+      lastReason = r;
+      return -1;
+    }
+    if (padded || (n === 0 && !allowReducedSize && v.kind !== 'sr' && v.kind !== 'rr')) {
+      lastReason = 'bad-header'; // padding before the last sub-packet / RFC 3550 first-packet rule
+      return -1;
+    }
+    padded = v.padding;
+    o += v.byteLength;
+    n++;
+  }
+  return n;
+}
 
 /**
  * Checks that buf[offset, end) is exactly a chain of well-formed RTCP sub-packets, with padding
@@ -280,30 +314,14 @@ const scratchCursor = new RtcpCompoundCursor();
  * SR or RR". Returns the number of sub-packets.
  */
 export function validateCompound(buf: Uint8Array, offset: number, end: number, allowReducedSize = true): number {
-  if (offset >= end) throw new ParseError('truncated', 'rtcp');
-  const c = scratchCursor.reset(buf, offset, end);
-  let n = 0;
-  let padded = false;
-  while (c.next()) {
-    if (padded) throw new ParseError('bad-header', 'rtcp'); // padding before the last sub-packet
-    if (n === 0 && !allowReducedSize && c.view.kind !== 'sr' && c.view.kind !== 'rr') {
-      throw new ParseError('bad-header', 'rtcp');
-    }
-    padded = c.view.padding;
-    n++;
-  }
+  const n = checkCompound(buf, offset, end, allowReducedSize);
+  if (n < 0) throw new ParseError(lastReason, 'rtcp');
   return n;
 }
 
-/** Boolean validateCompound() (never throws). */
+/** Boolean validateCompound() (never throws, no exception on the failure path: cheap per packet). */
 export function isValidCompound(buf: Uint8Array, offset: number, end: number, allowReducedSize = true): boolean {
-  try {
-    validateCompound(buf, offset, end, allowReducedSize);
-    return true;
-  } catch (e) {
-    if (e instanceof ParseError) return false;
-    throw e;
-  }
+  return checkCompound(buf, offset, end, allowReducedSize) > 0;
 }
 
 // ---------------------------------------------------------------------------------------------

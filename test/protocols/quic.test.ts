@@ -149,6 +149,9 @@ describe('quic robustness', () => {
       fc.property(
         fc.oneof(
           fc.uint8Array({ maxLength: 60 }),
+          fc
+            .tuple(fc.constantFrom(0x80, 0xc0, 0xd0, 0xe0, 0xf0), fc.constantFrom(0, 1, 0x6b3343cf, 0xff00001d, 7), fc.uint8Array({ maxLength: 40 }))
+            .map(([b0, ver, rest]) => Uint8Array.from([b0, ver >>> 24, (ver >>> 16) & 0xff, (ver >>> 8) & 0xff, ver & 0xff, ...rest])),
           fc.tuple(fc.integer({ min: 0, max: 22 }), fc.nat(21), fc.integer({ min: 0, max: 255 })).map(([cut, i, x]) => {
             const b = RFC9001_A2_HEADER.slice(0, cut);
             if (i < b.length) b[i] = x;
@@ -164,7 +167,15 @@ describe('quic robustness', () => {
               if (!(e instanceof ParseError)) throw e;
             }
           }
-          looksLikeQuicLong(b);
+          // the pre-checked fast path agrees with the full parser
+          let parsed = false;
+          try {
+            parseQuicLongHeader(b, 0, b.length, v);
+            parsed = v.dcidLength <= 20 && v.scidLength <= 20;
+          } catch (e) {
+            if (!(e instanceof ParseError)) throw e;
+          }
+          expect(looksLikeQuicLong(b)).toBe(parsed);
           looksLikeQuicShort(b, dl);
         },
       ),
