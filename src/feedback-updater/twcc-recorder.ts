@@ -79,7 +79,8 @@ export interface TwccRecorderStats extends SeqTrackerStats {
 
 /** Rounds half away from zero (libwebrtc's delta rounding). */
 function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
+  const r = x < 0 ? -Math.round(-x) : Math.round(x);
+  return r === 0 ? 0 : r; // never -0 (it would not survive the wire)
 }
 
 export class TwccRecorder {

@@ -149,6 +149,9 @@ describe('CcfbRecorder', () => {
           let t = NOW;
           const collect = (reports: CcfbReport[], nowUs: number): boolean => {
             for (const rep of reports) {
+              const bytes = serializeCcfb(rep);
+              if (bytes.length > maxBytes) return false;
+              expect(parseCcfb(bytes, 0, bytes.length)).toEqual(rep);
               for (const [key, g] of decode(rep, nowUs, NTP)) {
                 if (g.tUs === null) continue;
                 if (reported.has(key)) return false;

@@ -185,7 +185,8 @@ describe('TwccRecorder', () => {
           { minLength: 1, maxLength: 150 },
         ),
         (start, steps) => {
-          const r = new TwccRecorder({ maxPacketBytes: 80 + (start % 200) });
+          const maxBytes = 80 + (start % 200);
+          const r = new TwccRecorder({ maxPacketBytes: maxBytes });
           const firstArrival = new Map<number, number>(); // ext -> first recorded arrival
           const reportedReceived = new Map<number, number>();
           const reportedAny = new Set<number>();
@@ -201,6 +202,9 @@ describe('TwccRecorder', () => {
           let t = 10_000_000;
           const collect = (fbs: TwccFeedback[]): boolean => {
             for (const fb of fbs) {
+              const bytes = serializeTwcc(fb);
+              if (bytes.length > maxBytes || boundBytes(fb) > maxBytes) return false;
+              expect(parseTwcc(bytes, 0, bytes.length)).toEqual(fb);
               for (const { seq, tUs } of arrivals(fb)) {
                 const e = toExt(seq);
                 reportedAny.add(e);
