@@ -222,7 +222,7 @@ export class QueueModel {
       this.counters.departuresWithoutArrival++;
       if (this.untrackedB > 0) {
         this.untrackedB = Math.max(0, this.untrackedB - bytes);
-        this.untrackedP = this.untrackedB === 0 ? 0 : Math.max(0, this.untrackedP - 1);
+        this.untrackedP = this.untrackedB === 0 ? 0 : Math.max(1, this.untrackedP - 1);
       }
       this.rememberDeparture(tUs, k);
       return -1;

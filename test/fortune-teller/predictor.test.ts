@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   FortuneTeller,
   defaultFortuneTellerConfig,
@@ -113,5 +114,35 @@ describe('FortuneTeller', () => {
     const q2 = ft.predict(t + 5010).qShortMs;
     expect(q1).toBeGreaterThan(1.5);
     expect(q2 - q1).toBeCloseTo(2, 1); // the rate falls during the stall: the expected end moves a little
+  });
+});
+
+describe('FortuneTeller on random event streams (property)', () => {
+  it('predictions are finite and non-negative whatever the event order', () => {
+    const ev = fc.record({
+      kind: fc.integer({ min: 0, max: 4 }),
+      dt: fc.integer({ min: 0, max: 5000 }),
+      b: fc.integer({ min: 0, max: 1500 }),
+      key: fc.integer({ min: 0, max: 30 }),
+    });
+    fc.assert(
+      fc.property(fc.array(ev, { maxLength: 200 }), fc.constantFrom('reference', 'aggregate-aware'), (evs, mode) => {
+        const ft = new FortuneTeller({ ...base, mode, windowSlots: 10, queueCapacity: 32 });
+        let t = 0;
+        for (const e of evs) {
+          t += e.dt;
+          if (e.kind === 0) ft.onArrival(t, e.b, e.key);
+          else if (e.kind === 1) ft.onDeparture(t, e.b, e.key);
+          else if (e.kind === 2) ft.onDrop(t, e.b, e.key);
+          else if (e.kind === 3) ft.onBacklogSample(t, e.b * 4, e.key);
+          const p = ft.predict(t, e.b);
+          for (const v of [p.qLongMs, p.qShortMs, p.txMs, p.totalMs]) {
+            expect(Number.isFinite(v)).toBe(true);
+            expect(v).toBeGreaterThanOrEqual(0);
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

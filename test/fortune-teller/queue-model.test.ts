@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { QueueModel } from '../../src/fortune-teller/index.js';
 
 describe('QueueModel FIFO matching', () => {
@@ -123,5 +124,35 @@ describe('QueueModel FIFO matching', () => {
     expect(Math.abs(q.bytesInQueue - truth)).toBeLessThanOrEqual(100 * 256);
     q.onBacklogSample(200_001, truth, inQ.length - head);
     expect(Math.abs(q.bytesInQueue - truth)).toBeLessThanOrEqual(3000);
+  });
+});
+
+describe('QueueModel invariants (property)', () => {
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('a' as const), b: fc.integer({ min: 1, max: 1500 }), key: fc.integer({ min: 0, max: 40 }) }),
+    fc.record({ k: fc.constant('d' as const), b: fc.integer({ min: 1, max: 1500 }), key: fc.integer({ min: 0, max: 40 }) }),
+    fc.record({ k: fc.constant('x' as const), b: fc.integer({ min: 1, max: 1500 }), key: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }) }),
+    fc.record({ k: fc.constant('s' as const), b: fc.integer({ min: 0, max: 20_000 }), key: fc.integer({ min: 0, max: 20 }) }),
+  );
+  it('never goes negative, never exceeds capacity, never throws', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const q = new QueueModel({ capacity: 16, maxMatchScan: 8, recentDepartureSlots: 4 });
+        let t = 0;
+        for (const o of ops) {
+          t += 7;
+          if (o.k === 'a') q.onArrival(t, o.b, o.key);
+          else if (o.k === 'd') q.onDeparture(t, o.b, o.key);
+          else if (o.k === 'x') q.onDrop(t, o.b, o.key);
+          else q.onBacklogSample(t, o.b, o.key);
+          expect(q.bytesInQueue).toBeGreaterThanOrEqual(0);
+          expect(q.packetsInQueue).toBeGreaterThanOrEqual(0);
+          expect(q.packetsInQueue - (q.untrackedBytes > 0 ? 20_000 : 0)).toBeLessThanOrEqual(16);
+          if (q.packetsInQueue === 0) expect(q.bytesInQueue).toBe(0);
+          if (q.bytesInQueue > 0) expect(q.headSinceUs).toBeGreaterThanOrEqual(0);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
