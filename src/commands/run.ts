@@ -1,5 +1,116 @@
-/** `zhuge run` — not built yet. */
-export async function run(_argv: string[]): Promise<number> {
-  console.error('zhuge run: not implemented yet');
-  return 1;
+/**
+ * `zhuge run [--config FILE]` — the daemon.
+ *
+ * Signals: SIGTERM / SIGINT release held packets, remove the rules, flush logs and exit 0;
+ * SIGHUP reloads the configuration (an invalid new one keeps the running one and says why).
+ * Exit codes: 0 stopped cleanly · 1 runtime failure · 2 usage · 3 invalid configuration ·
+ * 4 not root / a system dependency is missing.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../daemon/config.js';
+import { Daemon } from '../daemon/daemon.js';
+import { HttpServer } from '../daemon/http-server.js';
+import { childLogger, createLogger, flushLogger } from '../daemon/logger.js';
+import { nfqueueAvailable } from '../daemon/nfqueue.js';
+
+const USAGE = `usage: zhuge run [--config FILE] [--instance ID]
+
+  --config FILE   configuration (default ${DEFAULT_CONFIG_PATH})
+  --instance ID   suffix for the iptables chain, so several daemons never collide (tests)`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_PATH },
+        instance: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`zhuge run: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const path = values.config;
+  let cfg: Config;
+  try {
+    cfg = loadConfig(path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 3;
+    }
+    throw err;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('zhuge run: must run as root (or with CAP_NET_ADMIN and CAP_NET_RAW): it captures packets and installs iptables rules');
+    return 4;
+  }
+  const nfq = nfqueueAvailable();
+  if (!nfq.ok) {
+    console.error(`zhuge run: NFQUEUE binding unavailable: ${nfq.reason}`);
+    return 4;
+  }
+
+  const root = createLogger(cfg.log.level);
+  const log = childLogger(root, 'main');
+  const daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
+  const http = new HttpServer({
+    listen: cfg.metrics.listen,
+    metrics: daemon.metrics,
+    status: () => daemon.status(),
+    health: () => (daemon.status().rulesInstalled === true ? { healthy: true } : { healthy: false, reason: 'rules not installed' }),
+    logger: childLogger(root, 'http'),
+  });
+
+  let stopping: Promise<number> | undefined;
+  const stop = (signal: string, code: number): Promise<number> => {
+    stopping ??= (async () => {
+      log.info({ signal }, 'stopping');
+      await daemon.stop();
+      await http.stop().catch(() => undefined);
+      await flushLogger(root);
+      return code;
+    })();
+    return stopping;
+  };
+
+  let done!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (done = resolve));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0).then(done));
+  process.on('SIGINT', () => void stop('SIGINT', 0).then(done));
+  process.on('SIGHUP', () => {
+    const r = tryLoadConfig(path);
+    if (!r.ok) {
+      daemon.metrics.configReloads.inc({ result: 'error' });
+      log.error({ problems: r.error.problems }, `reload refused, keeping the running configuration:\n${r.error.message}`);
+      return;
+    }
+    daemon
+      .reload(r.config)
+      .then((res) => (res.ok ? log.info(res.message) : log.error(res.message)))
+      .catch((err: unknown) => log.error({ err: String(err) }, 'reload failed'));
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: String(err), stack: err.stack }, 'uncaught exception: stopping (the watchdog keeps traffic flowing)');
+    void stop('uncaughtException', 1).then(done);
+  });
+
+  try {
+    await http.start();
+    await daemon.start();
+  } catch (err) {
+    log.error({ err: String(err) }, 'start failed');
+    await stop('start-failure', 1);
+    return 1;
+  }
+  const code = await finished;
+  return code;
 }

@@ -1,0 +1,442 @@
+/**
+ * The live daemon: I/O and lifecycle around the engine.
+ *
+ *   eth  ──(libpcap, inbound)──▶ engine.onDownlinkArrival   ┐ observe only: the kernel
+ *   wlan ──(libpcap, outbound)─▶ engine.onDownlinkDeparture ┘ forwards downlink itself
+ *   qdisc backlog (rtnetlink, every resyncIntervalMs) ─▶ engine.onBacklogSample
+ *   uplink from wlan ──(iptables NFQUEUE --queue-bypass)──▶ engine.onUplink ─▶ accept now, or
+ *        hold queue (one timer, release in order) ─▶ batched ACCEPT verdicts
+ *
+ * Fail open: the NFQUEUE rule bypasses a queue nobody is bound to (daemon dead), the queue is
+ * bound with FAIL_OPEN (queue full: kernel accepts), and a watchdog process outside this event
+ * loop removes the rules when heartbeats stop for `watchdog.stallMs` or the daemon exits by any
+ * path. Start order: taps first (a direction filter loses the first packet after opening), then
+ * the queue, then the rules, then the watchdog. Stop order: rules out (no new packets), held
+ * packets released, queue closed, watchdog dismissed.
+ */
+import { networkInterfaces } from 'node:os';
+import type { Logger } from 'pino';
+import { defaultFortuneTellerConfig, type FortuneTellerConfig } from '../fortune-teller/index.js';
+import { linkTypeFromDlt, type LinkType } from '../protocols/packet.js';
+import { Tap } from './capture.js';
+import { monoNowUs, WallToMono } from './clock.js';
+import type { Config } from './config.js';
+import { Engine, type EngineCounters, type EngineOptions, type Flow, type UplinkDecision } from './engine.js';
+import { HoldQueue } from './hold-queue.js';
+import { childLogger, once } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { NfQueue, type NfqPacket } from './nfqueue.js';
+import { IptablesRules, type RuleSpec } from './rules.js';
+import { TcNetlink } from './rtnetlink.js';
+import { Watchdog } from './watchdog.js';
+import type { StatusSnapshot } from './http-server.js';
+import { VERSION } from '../version.js';
+
+export interface DaemonOptions {
+  /** chain suffix so several instances (tests, the demo) never collide */
+  instanceId?: string;
+  /** skip the watchdog process (tests of the engine wiring only) */
+  noWatchdog?: boolean;
+  /** fixed seed for the Feedback Updater (else config or random) */
+  seed?: number;
+}
+
+interface HeldPacket {
+  id: number;
+  flow: Flow | undefined;
+}
+
+/** Maps the config file's Fortune Teller section onto the algorithm's constants. */
+export function fortuneTellerConfigFrom(cfg: Config): FortuneTellerConfig {
+  const s = cfg.fortuneTeller;
+  return {
+    ...defaultFortuneTellerConfig,
+    slotUs: s.slotUs,
+    windowSlots: Math.max(1, Math.round((s.rateWindowMs * 1000) / s.slotUs)),
+    minRateBps: s.minRateBps,
+    initialRateBps: s.initialRateBps,
+    burstIntervalUs: s.burstWindowMs * 1000,
+    aggregationWaitMs: s.stableQueueMs,
+  };
+}
+
+export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
+  const f = cfg.flows;
+  return {
+    tcp: { enabled: f.tcp.enabled, ports: f.tcp.ports },
+    quic: { enabled: f.quic.enabled, ports: f.quic.ports },
+    dscp: f.dscp,
+    idleTimeoutMs: f.idleTimeoutMs,
+    maxFlows: f.maxFlows,
+    fortuneTeller: fortuneTellerConfigFrom(cfg),
+    feedbackUpdater: {
+      seed,
+      historyMs: cfg.feedbackUpdater.historyMs,
+      maxDeltaMs: cfg.feedbackUpdater.maxDeltaMs,
+      capMs: cfg.feedbackUpdater.capMs,
+    },
+  };
+}
+
+/** The wlan interface's own prefixes: the default client subnets. */
+export function interfaceSubnets(dev: string): string[] {
+  const addrs = networkInterfaces()[dev] ?? [];
+  const out: string[] = [];
+  for (const a of addrs) {
+    if (a.internal || a.cidr === null) continue;
+    if (a.family === 'IPv6' && a.address.startsWith('fe80')) continue;
+    const [addr, len] = a.cidr.split('/');
+    if (addr === undefined || len === undefined) continue;
+    out.push(`${networkAddress(addr, Number(len), a.family === 'IPv6')}/${len}`);
+  }
+  return out;
+}
+
+function networkAddress(addr: string, len: number, v6: boolean): string {
+  if (v6) return addr; // BPF `net` accepts a host address with a prefix for IPv6
+  const parts = addr.split('.').map(Number);
+  const n = (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  const m = (n & mask) >>> 0;
+  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join('.');
+}
+
+export function bpfFilterFor(subnets: readonly string[]): string {
+  const ip = '(ip or ip6)';
+  if (subnets.length === 0) return ip;
+  return `${ip} and (${subnets.map((s) => `dst net ${s}`).join(' or ')})`;
+}
+
+export function ruleSpecFrom(cfg: Config, subnets: readonly string[]): RuleSpec {
+  const protos: Array<'tcp' | 'udp'> = [];
+  if (cfg.flows.tcp.enabled) protos.push('tcp');
+  if (cfg.flows.quic.enabled || cfg.flows.rtp.enabled) protos.push('udp');
+  const ports = [...new Set([...(cfg.flows.tcp.enabled ? cfg.flows.tcp.ports : []), ...(cfg.flows.quic.enabled ? cfg.flows.quic.ports : [])])];
+  // an empty port list of an enabled protocol means "all ports": no port match then
+  const allPorts = (cfg.flows.tcp.enabled && cfg.flows.tcp.ports.length === 0) || (cfg.flows.quic.enabled && cfg.flows.quic.ports.length === 0) || cfg.flows.rtp.enabled;
+  return {
+    queueNum: cfg.nfqueue.queueNum,
+    wlanIf: cfg.interfaces.wlan,
+    protocols: protos,
+    ...(allPorts || ports.length === 0 || ports.length > 15 ? {} : { ports }),
+    clientSubnets: subnets.filter((s) => !s.includes(':')),
+    dscp: cfg.flows.dscp,
+    bypass: true,
+  };
+}
+
+export class Daemon {
+  readonly metrics: Metrics;
+  readonly engine: Engine;
+  private readonly log: Logger;
+  private readonly clock = new WallToMono();
+  private readonly holds: HoldQueue<HeldPacket>;
+  private readonly decision: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined };
+  private taps: Tap[] = [];
+  private nfq: NfQueue | undefined;
+  private rules: IptablesRules;
+  private ruleSpec: RuleSpec;
+  private watchdog: Watchdog | undefined;
+  private tc: TcNetlink | undefined;
+  private wlanIfindex = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private lastSynced: EngineCounters | undefined;
+  private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
+  private lastCapture = new Map<string, { kernel: number; iface: number }>();
+  private stopping = false;
+  private rulesInstalled = false;
+  private resyncBusy = false;
+  readonly startedAt = Date.now();
+  subnets: string[];
+
+  constructor(
+    private cfg: Config,
+    rootLog: Logger,
+    private readonly opts: DaemonOptions = {},
+  ) {
+    this.log = childLogger(rootLog, 'daemon');
+    this.metrics = createMetrics();
+    const seed = opts.seed ?? cfg.feedbackUpdater.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    const engineLog = childLogger(rootLog, 'engine');
+    this.engine = new Engine(engineOptionsFrom(cfg, seed), {
+      onPrediction: (p) => this.metrics.predictedDelay.observe(p.totalMs / 1000),
+      onAddedDelay: (us) => this.metrics.addedDelay.observe(us / 1e6),
+      onFirstMalformed: (reason, what, direction) =>
+        engineLog.warn({ reason, what, direction }, 'malformed packet passed through untouched (counted; logged once per reason)'),
+      onInternalError: (err) => once(engineLog, 'internal', 'internal error on the packet path (packet passed; counted)', { err: String(err) }, 'error'),
+    });
+    this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
+    this.rules = new IptablesRules({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
+    this.ruleSpec = ruleSpecFrom(cfg, this.subnets);
+    this.holds = new HoldQueue<HeldPacket>(
+      { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+      (h) => {
+        this.nfq?.accept(h.id);
+        this.engine.onReleased(h.flow);
+      },
+      () => this.nfq?.flush(),
+    );
+  }
+
+  get config(): Config {
+    return this.cfg;
+  }
+
+  get heldNow(): number {
+    return this.holds.size;
+  }
+
+  async start(): Promise<void> {
+    const c = this.cfg;
+    if (c.queue.backend !== 'qdisc') {
+      throw new Error(`queue backend '${c.queue.backend}' is not implemented yet (use 'qdisc')`);
+    }
+    const filter = bpfFilterFor(this.subnets);
+    // taps first: they must be open before traffic is steered
+    this.taps.push(this.openTap(c.interfaces.eth, 'inbound', filter, 'arr'));
+    this.taps.push(this.openTap(c.interfaces.wlan, 'outbound', filter, 'dep'));
+    this.tc = TcNetlink.open();
+    this.wlanIfindex = await this.tc.ifindex(c.interfaces.wlan);
+    this.nfq = NfQueue.open(
+      { queueNum: c.nfqueue.queueNum, maxLen: c.nfqueue.maxLen, failOpen: c.nfqueue.failOpen, copyBytes: 0xffff },
+      (batch) => this.onUplinkBatch(batch),
+    );
+    await this.installRules();
+    if (this.opts.noWatchdog !== true) await this.startWatchdog();
+    this.timers.push(setInterval(() => this.resync(), c.queue.resyncIntervalMs));
+    this.timers.push(setInterval(() => this.housekeeping(), 1000));
+    this.log.info(
+      { eth: c.interfaces.eth, wlan: c.interfaces.wlan, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },
+      'zhuge started',
+    );
+  }
+
+  private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep'): Tap {
+    let lt: LinkType = 'ethernet';
+    const tap = new Tap({ device: dev, direction, filter }, (wallUs, data, origLen) => {
+      const t = this.clock.toMono(wallUs);
+      if (dir === 'arr') this.engine.onDownlinkArrival(t, data, lt, origLen);
+      else this.engine.onDownlinkDeparture(t, data, lt, origLen);
+    });
+    const l = linkTypeFromDlt(tap.dlt);
+    if (l === undefined) {
+      tap.close();
+      throw new Error(`interface ${dev}: unsupported link type (DLT ${tap.dlt})`);
+    }
+    lt = l;
+    return tap;
+  }
+
+  private onUplinkBatch(batch: NfqPacket[]): void {
+    const nfq = this.nfq;
+    if (nfq === undefined) return;
+    const now = monoNowUs();
+    for (const p of batch) {
+      if (this.stopping) {
+        nfq.accept(p.id);
+        continue;
+      }
+      const d = this.engine.onUplink(now, p.payload, this.decision);
+      if (d.verdict === 'hold') this.holds.hold({ id: p.id, flow: d.flow }, d.releaseUs);
+      else nfq.accept(p.id);
+    }
+    // the binding flushes the verdicts of a batch when the callback returns
+  }
+
+  private async installRules(): Promise<void> {
+    await this.rules.install(this.ruleSpec);
+    this.rulesInstalled = true;
+    this.metrics.rulesInstalled.set(1);
+  }
+
+  private async startWatchdog(): Promise<void> {
+    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(this.ruleSpec), stallMs: this.cfg.watchdog.stallMs });
+    this.watchdog = wd;
+    wd.on('rulesRemoved', () => {
+      this.rulesInstalled = false;
+      this.metrics.rulesInstalled.set(0);
+      this.metrics.watchdogTrips.inc();
+      this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
+    });
+    wd.on('resumed', () => {
+      if (this.stopping) return;
+      this.log.info('heartbeats resumed after a stall: re-installing the rules');
+      this.installRules().catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'));
+    });
+    wd.on('exit', (code, signal) => {
+      this.watchdog = undefined;
+      if (this.stopping) return;
+      this.log.error({ code, signal }, 'the watchdog exited: restarting it');
+      this.startWatchdog().catch((err: unknown) => this.log.error({ err: String(err) }, 'could not restart the watchdog'));
+    });
+  }
+
+  private resync(): void {
+    if (this.resyncBusy || this.tc === undefined) return;
+    this.resyncBusy = true;
+    this.tc
+      .qdiscStats(this.wlanIfindex)
+      .then((qs) => {
+        const root = qs.find((q) => q.parent === 0xffffffff) ?? qs[0];
+        if (root !== undefined) this.engine.onBacklogSample(monoNowUs(), root.backlogBytes, root.qlen);
+      })
+      .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
+      .finally(() => {
+        this.resyncBusy = false;
+      });
+  }
+
+  private housekeeping(): void {
+    const now = monoNowUs();
+    this.clock.maybeRecheck(now);
+    this.engine.tick(now);
+    this.syncMetrics();
+    for (const t of this.taps) {
+      const e = t.takeFirstError();
+      if (e !== undefined) once(this.log, `tap-${t.opts.device}`, 'a tap handler failed (packet skipped, counted)', { err: String(e) }, 'error');
+    }
+  }
+
+  /** Copies the engine's plain counters into prom-client (hot path increments numbers only). */
+  syncMetrics(): void {
+    const m = this.metrics;
+    const c = this.engine.counters;
+    const last = this.lastSynced;
+    const d = (now: number, prev: number | undefined): number => now - (prev ?? 0);
+    for (const p of ['tcp', 'udp', 'quic', 'other'] as const) {
+      const down = d(c.downlinkArrivals[p], last?.downlinkArrivals[p]);
+      if (down > 0) m.packets.inc({ direction: 'downlink', protocol: p }, down);
+      const up = d(c.uplink[p], last?.uplink[p]);
+      if (up > 0) m.packets.inc({ direction: 'uplink', protocol: p }, up);
+    }
+    for (const [r, n] of Object.entries(c.malformed) as Array<[keyof EngineCounters['malformed'], number]>) {
+      const x = d(n, last?.malformed[r]);
+      if (x > 0) m.malformedPackets.inc({ reason: r }, x);
+    }
+    const ei = d(c.flowsEvictedIdle, last?.flowsEvictedIdle);
+    if (ei > 0) m.flowsEvicted.inc({ cause: 'idle' }, ei);
+    const ec = d(c.flowsEvictedCapacity, last?.flowsEvictedCapacity);
+    if (ec > 0) m.flowsEvicted.inc({ cause: 'capacity' }, ec);
+    this.lastSynced = structuredClone(c);
+    m.flowsActive.set(this.engine.flows.size);
+    let ackDelay = 0;
+    let pass = 0;
+    for (const [, f] of this.engine.flows.entries()) {
+      if (f.mode === 'ack-delay') ackDelay++;
+      else pass++;
+    }
+    m.flowsByMode.set({ mode: 'ack-delay' }, ackDelay);
+    m.flowsByMode.set({ mode: 'passthrough' }, pass);
+    m.heldPackets.set(this.holds.size);
+    m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
+    if (this.nfq !== undefined) {
+      const s = this.nfq.stats();
+      const kq = s.kernelQueueDropped ?? this.lastNfq.kernelQueueDropped;
+      const ku = s.kernelUserDropped ?? this.lastNfq.kernelUserDropped;
+      if (kq > this.lastNfq.kernelQueueDropped) m.nfqueueDrops.inc({ kind: 'kernel_queue' }, kq - this.lastNfq.kernelQueueDropped);
+      if (ku > this.lastNfq.kernelUserDropped) m.nfqueueDrops.inc({ kind: 'user' }, ku - this.lastNfq.kernelUserDropped);
+      if (s.enobufs > this.lastNfq.enobufs) m.nfqueueDrops.inc({ kind: 'enobufs' }, s.enobufs - this.lastNfq.enobufs);
+      this.lastNfq = { kernelQueueDropped: kq, kernelUserDropped: ku, enobufs: s.enobufs };
+    }
+    this.taps.forEach((t, i) => {
+      const tap = i === 0 ? 'eth' : 'wlan';
+      const s = t.stats();
+      const prev = this.lastCapture.get(tap) ?? { kernel: 0, iface: 0 };
+      if (s.kernelDrops > prev.kernel) m.captureDrops.inc({ tap, kind: 'kernel' }, s.kernelDrops - prev.kernel);
+      if (s.ifDrops > prev.iface) m.captureDrops.inc({ tap, kind: 'interface' }, s.ifDrops - prev.iface);
+      this.lastCapture.set(tap, { kernel: s.kernelDrops, iface: s.ifDrops });
+    });
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP). Interface and queue-number changes need a restart and
+   * are refused (the old config stays); everything else applies at once.
+   */
+  async reload(next: Config): Promise<{ ok: boolean; message: string }> {
+    const c = this.cfg;
+    if (next.interfaces.eth !== c.interfaces.eth || next.interfaces.wlan !== c.interfaces.wlan || next.nfqueue.queueNum !== c.nfqueue.queueNum || next.nfqueue.chain !== c.nfqueue.chain || next.queue.backend !== c.queue.backend) {
+      this.metrics.configReloads.inc({ result: 'error' });
+      return { ok: false, message: 'interfaces, queue backend, nfqueue.queueNum and nfqueue.chain need a restart; kept the running configuration' };
+    }
+    const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
+    this.engine.reconfigure(engineOptionsFrom(next, seed));
+    const subnets = next.flows.clientSubnets.length > 0 ? [...next.flows.clientSubnets] : interfaceSubnets(next.interfaces.wlan);
+    const spec = ruleSpecFrom(next, subnets);
+    if (JSON.stringify(spec) !== JSON.stringify(this.ruleSpec)) {
+      this.ruleSpec = spec;
+      await this.installRules();
+    }
+    this.subnets = subnets;
+    this.cfg = next;
+    this.metrics.configReloads.inc({ result: 'ok' });
+    return { ok: true, message: 'configuration reloaded' };
+  }
+
+  status(): StatusSnapshot {
+    const now = monoNowUs();
+    const e = this.engine.status(now);
+    const lp = e.queue.lastPrediction;
+    return {
+      version: VERSION,
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+      backend: this.cfg.queue.backend,
+      flows: e.flows.map((f) => ({
+        flow: f.flow,
+        protocol: f.protocol,
+        mode: f.mode,
+        predictedDelayMs: f.predictedDelayMs,
+        heldPackets: f.heldNow,
+        addedDelayMs: f.meanAddedDelayMs,
+        idleMs: f.idleMs,
+        qLongMs: f.qLongMs,
+        qShortMs: f.qShortMs,
+        txMs: f.txMs,
+        heldTotal: f.heldTotal,
+        downPackets: f.downPackets,
+        upPackets: f.upPackets,
+      })),
+      queues: [
+        {
+          name: this.cfg.interfaces.wlan,
+          backlogBytes: e.queue.bytesInQueue,
+          rateBps: e.queue.dequeueRateBps,
+          predictedDelayMs: lp?.totalMs ?? 0,
+        },
+      ],
+      heldPackets: this.holds.size,
+      flowsActive: e.flowsActive,
+      lastPrediction: lp,
+      rulesInstalled: this.rulesInstalled,
+      clientSubnets: this.subnets,
+      counters: this.engine.counters,
+      taps: this.taps.map((t) => ({ device: t.opts.device, direction: t.opts.direction, ...t.stats() })),
+      nfqueue: this.nfq?.stats(),
+    };
+  }
+
+  /** Orderly stop: rules out, held packets released, queue closed, watchdog dismissed. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    try {
+      await this.rules.remove();
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'removing the rules failed');
+    }
+    this.rulesInstalled = false;
+    this.metrics.rulesInstalled.set(0);
+    const released = this.holds.drain();
+    this.nfq?.flush();
+    this.nfq?.close();
+    this.nfq = undefined;
+    for (const t of this.taps) t.close();
+    this.taps = [];
+    this.tc?.close();
+    this.tc = undefined;
+    await this.watchdog?.stop();
+    this.watchdog = undefined;
+    this.log.info({ released }, 'zhuge stopped: rules removed, held packets released');
+  }
+}
