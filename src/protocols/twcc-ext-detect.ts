@@ -67,6 +67,10 @@ export class TwccExtensionDetector {
   private readonly disagree = new Float64Array(IDS);
   private readonly crossAgree = new Float64Array(IDS);
   private readonly crossDisagree = new Float64Array(IDS);
+  /** Ids seen with a 2-byte element, in order of first sight (recompute() scans only these). */
+  private readonly idSeen = new Uint8Array(IDS);
+  private readonly idList = new Uint8Array(IDS);
+  private idCount = 0;
   private readonly cursor = new RtpExtensionCursor();
   private readonly current: TwccDetection = { extId: 0, confidence: 0, crossSsrcVerified: false };
   private hasCurrent = false;
@@ -105,6 +109,10 @@ export class TwccExtensionDetector {
   }
 
   private step(id: number, v: number, ssrc: number): void {
+    if (this.idSeen[id] === 0) {
+      this.idSeen[id] = 1;
+      this.idList[this.idCount++] = id;
+    }
     if (this.firstSsrc[id]! < 0) this.firstSsrc[id] = ssrc;
     else if (this.firstSsrc[id] !== ssrc) this.multiSsrc[id] = 1;
     const prev = this.last[id]!;
@@ -155,7 +163,8 @@ export class TwccExtensionDetector {
     let bestAgree = 0;
     let bestRatio = 0;
     let bestCross = false;
-    for (let id = 1; id < IDS; id++) {
+    for (let i = 0; i < this.idCount; i++) {
+      const id = this.idList[i]!;
       const a = this.agree[id]!;
       if (a < this.minPackets) continue;
       const ratio = a / (a + this.disagree[id]!);
@@ -167,7 +176,7 @@ export class TwccExtensionDetector {
         if (ca < this.minCrossSsrc || ca / (ca + cd) < this.minAgreeRatio) continue;
         cross = true;
       }
-      if (a > bestAgree) {
+      if (a > bestAgree || (a === bestAgree && id < best)) {
         best = id;
         bestAgree = a;
         bestRatio = ratio;
