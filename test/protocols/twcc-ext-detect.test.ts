@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { ParseError } from '../../src/protocols/errors.js';
 import { TwccExtensionDetector } from '../../src/protocols/twcc-ext-detect.js';
 import { buildRtp, newRtpView, parseRtpHeader, type RtpExtensionSpec } from '../../src/protocols/rtp.js';
 import { demuxClass } from '../../src/protocols/demux.js';
@@ -129,6 +131,34 @@ describe('TwccExtensionDetector (synthetic)', () => {
     det.observe(bad, v);
     expect(det.result()).toBeNull();
     expect(det.packets).toBe(1);
+  });
+});
+
+describe('TwccExtensionDetector (robustness)', () => {
+  it('random RTP-looking packets never throw and never produce a detection', () => {
+    const det = new TwccExtensionDetector();
+    const v = newRtpView();
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 60 }), (b) => {
+        b[0] = 0x90 | (b[0]! & 0x20); // V=2, X=1, CC=0
+        if (b.length >= 16) {
+          b[12] = 0xbe; // a one-byte-form extension block of random elements that fits
+          b[13] = 0xde;
+          b[14] = 0;
+          b[15] = b[15]! % (Math.floor((b.length - 16) / 4) + 1);
+        }
+        try {
+          parseRtpHeader(b, 0, b.length, v);
+        } catch (e) {
+          if (e instanceof ParseError) return;
+          throw e;
+        }
+        det.observe(b, v);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(det.packets).toBeGreaterThan(100);
+    expect(det.result()).toBeNull();
   });
 });
 
