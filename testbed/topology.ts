@@ -371,7 +371,19 @@ export async function up(opts: TestbedOptions = {}): Promise<Testbed> {
     await ip('-n', ns.wan, 'route', 'add', `10.${octet}.3.0/24`, 'via', addrs.apEth);
     await ip('-n', ns.ap, 'route', 'add', `10.${octet}.1.0/24`, 'via', addrs.wanAp);
     for (const r of ['wan', 'ap'] as const) await inNs(r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    for (const r of ['srv', 'cli'] as const) await inNs(r, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${cc}`);
+    for (const r of ['srv', 'cli'] as const) {
+      try {
+        await inNs(r, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${cc}`);
+      } catch (e) {
+        // a non-initial netns may only default to algorithms in the host's
+        // net.ipv4.tcp_allowed_congestion_control; a socket of a root process (iperf3 -C) may use any
+        throw new Error(
+          `cannot make '${cc}' the default congestion control in ${ns[r]}: it must be listed in the host's ` +
+            `net.ipv4.tcp_allowed_congestion_control (or choose it per socket, e.g. iperf3 -C ${cc}): ${String(e)}`,
+          { cause: e },
+        );
+      }
+    }
     const tc = (...a: string[]): Promise<ExecResult> => run('tc', ['-n', ns.ap, ...a]);
     const rate = `${Math.round(rateBps)}bit`;
     await tc('qdisc', 'add', 'dev', ifaces.apWlan, 'root', 'handle', '1:', 'htb', 'default', '1');

@@ -3,7 +3,8 @@
  *
  * Files (`shared/traces/*.pitree-trace`): one `time_s bandwidth_Mbps` pair per line, steps of
  * about 200 ms. A bandwidth of 0 is an outage; htb needs a rate > 0, so an outage is played as
- * OUTAGE_RATE_BPS (8 kbit/s: one 1500-byte packet every 1.5 s — effectively nothing passes).
+ * OUTAGE_RATE_BPS (8 kbit/s: one 1500-byte packet every 1.5 s — effectively nothing passes); any
+ * rate below that (the 4G files have a few) is floored to it as well.
  *
  * Generated profiles: `drop:<R_mbit>:<k>:<T_s>[:<dur_s>]` = R Mbit/s, then R/k from T seconds
  * (the paper's bandwidth-drop experiment, e.g. `drop:30:10:15:30`), and `steady:<R_mbit>[:<dur_s>]`.
@@ -38,7 +39,7 @@ export function parseTrace(text: string, outageRateBps = OUTAGE_RATE_BPS): Sched
     }
     const prev = steps[steps.length - 1];
     if (prev !== undefined && t * 1000 < prev.atMs) throw new Error(`trace line ${lineNo}: time goes backwards`);
-    steps.push({ atMs: t * 1000, rateBps: mbps === 0 ? outageRateBps : Math.round(mbps * 1e6) });
+    steps.push({ atMs: t * 1000, rateBps: Math.max(outageRateBps, Math.round(mbps * 1e6)) });
   }
   const first = steps[0];
   if (first === undefined) throw new Error('empty trace');
