@@ -112,10 +112,16 @@ const wallUs = () => Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC
 const out = [];
 let idle;
 const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
-function finish() { try { s.close(); } catch (e) {} process.stdout.write(JSON.stringify(out) + '\n'); process.exit(0); }
+let finished = false;
+function finish() {
+  if (finished) return;
+  finished = true;
+  try { s.close(); } catch (e) {}
+  process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(0));
+}
 s.on('message', (m) => {
   const now = wallUs();
-  if (m.length >= 13) out.push([m.readUInt32BE(0), now - m.readDoubleBE(4), m[12], m.length]);
+  if (m.length >= 13) out.push([m.readUInt32BE(0), Math.round(now - m.readDoubleBE(4)), m[12], m.length]);
   else out.push([-1, 0, -1, m.length]);
   if (idle) clearTimeout(idle);
   idle = setTimeout(finish, idleMs);
@@ -181,8 +187,12 @@ export function startReceiver(ns: string, port: number, idleMs = 500, maxMs = 30
     child.on('exit', () => {
       const line = out.split('\n').find((l) => l.startsWith('['));
       if (line === undefined) return reject(new Error('receiver produced no result: ' + out.slice(0, 200)));
-      const rows = JSON.parse(line) as [number, number, number, number][];
-      resolve(rows.map(([seq, delayUs, tag, len]) => ({ seq, delayUs, tag, len })));
+      try {
+        const rows = JSON.parse(line) as [number, number, number, number][];
+        resolve(rows.map(([seq, delayUs, tag, len]) => ({ seq, delayUs, tag, len })));
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
     });
   });
   return { ready, done, child, stop: () => child.kill('SIGTERM') };

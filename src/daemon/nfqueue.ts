@@ -46,6 +46,12 @@ export interface NfQueueOptions {
    * tests and benches that keep the rules in a forwarding netns.
    */
   netns?: string;
+  /**
+   * turn on the kernel's receive timestamping (SO_TIMESTAMP on our socket) so forwarded packets
+   * carry NFQA_TIMESTAMP (tsUs); default true. Without it tsUs is present only when something
+   * else (a pcap tap) enabled timestamping.
+   */
+  kernelTimestamps?: boolean;
 }
 
 export interface NfQueueStats {
@@ -85,6 +91,7 @@ interface NativeOptions {
   failOpen: boolean;
   copyBytes: number;
   rcvBufBytes: number;
+  kernelTimestamps: boolean;
   netns?: string;
 }
 
@@ -200,6 +207,7 @@ export class NfQueue {
       failOpen: opts.failOpen ?? true,
       copyBytes: opts.copyBytes ?? 0xffff,
       rcvBufBytes: opts.rcvBufBytes ?? 8 * 1024 * 1024,
+      kernelTimestamps: opts.kernelTimestamps ?? true,
     };
     if (opts.netns !== undefined) nopts.netns = opts.netns;
     const handle = new native.NfQueueHandle(

@@ -36,13 +36,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 10): Promise<number> {
+async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what = 'condition', stepMs = 10): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
     if (await cond()) return performance.now() - t0;
     await new Promise((r) => setTimeout(r, stepMs));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
+  throw new Error(`${what} not met within ${timeoutMs} ms`);
 }
 
 describe.skipIf(!isRoot)('fail-open watchdog (needs root and netns)', () => {
@@ -96,7 +96,7 @@ describe.skipIf(!isRoot)('fail-open watchdog (needs root and netns)', () => {
         buf = buf.slice(nl + 1);
       }
     });
-    await waitFor(() => lines.includes('ready'), 5000);
+    await waitFor(() => lines.includes('ready'), 5000, 'watchdog ready');
     const wdPid = Number(lines.find((l) => l.startsWith('wdpid '))?.slice(6));
     wdPids.push(wdPid);
     return { child, wdPid, lines };
@@ -117,24 +117,24 @@ describe.skipIf(!isRoot)('fail-open watchdog (needs root and netns)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await rules.isInstalled()).toBe(true); // heartbeats keep them
     d.child.kill('SIGKILL');
-    const ms = await waitFor(async () => !(await rules.chainExists()), 1000);
+    const ms = await waitFor(async () => !(await rules.chainExists()), 1000, 'rules removed');
     console.info(`watchdog: rules gone ${ms.toFixed(0)} ms after the signal`);
     expect(ms).toBeLessThan(1000);
-    await waitFor(() => !alive(d.wdPid), 2000);
+    await waitFor(() => !alive(d.wdPid), 5000, 'watchdog exit');
   });
 
   it('SIGSTOP of the daemon: rules removed within 1 s and traffic flows; resumed is reported on SIGCONT', async () => {
     const d = await startDaemonLike();
     d.child.kill('SIGSTOP');
-    const ms = await waitFor(async () => !(await rules.chainExists()), 1000);
+    const ms = await waitFor(async () => !(await rules.chainExists()), 1000, 'rules removed');
     console.info(`watchdog: rules gone ${ms.toFixed(0)} ms after the signal`);
     expect(ms).toBeLessThan(1000);
     expect(await trafficFlows(30)).toBe(30);
     d.child.kill('SIGCONT');
-    await waitFor(() => d.lines.includes('resumed'), 2000);
+    await waitFor(() => d.lines.includes('resumed'), 5000, 'resumed line');
     expect(d.lines).toContain('removed stall');
     d.child.kill('SIGKILL');
-    await waitFor(() => !alive(d.wdPid), 2000);
+    await waitFor(() => !alive(d.wdPid), 5000, 'watchdog exit');
   });
 
   it('in-process: a blocked event loop → rules removed, rulesRemoved emitted on resume, re-install; normal stop', async () => {

@@ -223,6 +223,8 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     double maxLen = num("maxLen", 4096);
     double copyBytes = num("copyBytes", 0xffff);
     double rcvBuf = num("rcvBufBytes", 8 * 1024 * 1024);
+    Napi::Value tsv = opts.Get("kernelTimestamps");
+    bool kernelTs = tsv.IsBoolean() ? tsv.As<Napi::Boolean>().Value() : true;
     Napi::Value fo = opts.Get("failOpen");
     bool failOpen = fo.IsBoolean() ? fo.As<Napi::Boolean>().Value() : true;
     if (!(queueNum >= 0 && queueNum <= 65535 && std::floor(queueNum) == queueNum)) {
@@ -241,7 +243,7 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     cb_ = Napi::Persistent(info[1].As<Napi::Function>());
 
     std::string err = Open(netns, static_cast<uint32_t>(maxLen), static_cast<uint32_t>(copyBytes),
-                           static_cast<int>(rcvBuf), failOpen);
+                           static_cast<int>(rcvBuf), failOpen, kernelTs);
     if (!err.empty()) {
       if (fd_ >= 0) {
         ::close(fd_);
@@ -287,7 +289,8 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
 
  private:
   // ---- setup ---------------------------------------------------------------------------
-  std::string Open(const std::string& netns, uint32_t maxLen, uint32_t copyBytes, int rcvBuf, bool failOpen) {
+  std::string Open(const std::string& netns, uint32_t maxLen, uint32_t copyBytes, int rcvBuf, bool failOpen,
+                   bool kernelTs) {
     int sockErr = 0;
     std::string nsErr = InNetns(netns, [&]() {
       fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
@@ -305,6 +308,12 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     int sndBuf = 1024 * 1024;
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndBuf, sizeof(sndBuf)) < 0) {
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndBuf, sizeof(sndBuf));
+    }
+    if (kernelTs) {
+      // SO_TIMESTAMP on any socket turns on the kernel's global receive timestamping
+      // (net_enable_timestamp): forwarded packets then carry skb->tstamp, i.e. NFQA_TIMESTAMP.
+      int one = 1;
+      setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one));
     }
     timeval tv{2, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
