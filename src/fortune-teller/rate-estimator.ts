@@ -44,6 +44,13 @@ export class RateEstimator {
   private readonly slotDenomUs: Float64Array;
   private readonly slotPkts: Float64Array;
   private readonly slotGroups: Float64Array;
+  private readonly slotArr: Float64Array;
+  private readonly slotGroupMax: Float64Array;
+  private sumArr = 0;
+  private curArr = 0;
+  private curGroupMax = 0;
+  private maxGroup = 0;
+  private groupDirty = false;
   private readonly slotBurst: Float64Array;
   private sumBytes = 0;
   private sumDenomUs = 0;
@@ -77,6 +84,8 @@ export class RateEstimator {
     this.slotDenomUs = new Float64Array(this.n);
     this.slotPkts = new Float64Array(this.n);
     this.slotGroups = new Float64Array(this.n);
+    this.slotArr = new Float64Array(this.n);
+    this.slotGroupMax = new Float64Array(this.n);
     this.slotBurst = new Float64Array(this.n);
     this.rate = Math.max(config.initialRateBps, config.minRateBps);
   }
@@ -108,6 +117,35 @@ export class RateEstimator {
   /** Bytes of the latest transmission group. */
   get lastGroupBytes(): number {
     return this.groupBytes;
+  }
+
+  /** Largest transmission group (bytes handed to the link at once) over the window. */
+  get maxGroupBytes(): number {
+    if (this.groupDirty) {
+      let m = 0;
+      for (let i = 0; i < this.n; i++) {
+        const g = this.slotGroupMax[i] ?? 0;
+        if (g > m) m = g;
+      }
+      this.maxGroup = m;
+      this.groupDirty = false;
+    }
+    let m = this.maxGroup;
+    if (this.curGroupMax > m) m = this.curGroupMax;
+    if (this.groupBytes > m) m = this.groupBytes;
+    return m;
+  }
+
+  /** Arrival rate over the window (bit/s; all slots, idle ones included). */
+  get arrivalRateBps(): number {
+    const slots = this.closedSlots < this.n ? this.closedSlots : this.n;
+    return slots > 0 ? (this.sumArr * 8e6) / (slots * this.config.slotUs) : 0;
+  }
+
+  /** A packet of `bytes` arrived at tUs (for the arrival rate). */
+  onArrival(tUs: number, bytes: number): void {
+    this.advance(tUs);
+    this.curArr += bytes;
   }
 
   /** Slots closed since start (for warm-up checks). */
@@ -157,6 +195,7 @@ export class RateEstimator {
     if (tUs - this.lastDepUs > this.config.txGroupGapUs || tUs - this.groupStartUs >= this.config.burstIntervalUs) {
       this.curGroups++;
       this.groupStartUs = tUs;
+      if (this.groupBytes > this.curGroupMax) this.curGroupMax = this.groupBytes;
       this.groupBytes = 0;
     }
     this.groupBytes += bytes;
@@ -186,6 +225,15 @@ export class RateEstimator {
     this.sumGroups += this.curGroups - (this.slotGroups[i] ?? 0);
     this.slotGroups[i] = this.curGroups;
     this.curGroups = 0;
+    this.sumArr += this.curArr - (this.slotArr[i] ?? 0);
+    this.slotArr[i] = this.curArr;
+    this.curArr = 0;
+    if (this.sumArr < 0.5) this.sumArr = 0;
+    const oldGroup = this.slotGroupMax[i] ?? 0;
+    this.slotGroupMax[i] = this.curGroupMax;
+    if (this.curGroupMax >= this.maxGroup) this.maxGroup = this.curGroupMax;
+    else if (oldGroup >= this.maxGroup) this.groupDirty = true;
+    this.curGroupMax = 0;
     const oldBurst = this.slotBurst[i] ?? 0;
     this.slotBytes[i] = this.curBytes;
     this.slotDenomUs[i] = denom;

@@ -77,6 +77,7 @@ describe('RateEstimator', () => {
     }
     e.advance(20 * periodUs + 2000);
     expect(e.maxBurstBytes).toBe(aggBytes);
+    expect(e.maxGroupBytes).toBe(aggBytes);
     // tx is the time between aggregates, not per packet
     expect(e.txUs).toBeGreaterThan(periodUs * 0.5);
     expect(e.txUs).toBeLessThan(periodUs * 1.5);
@@ -98,5 +99,23 @@ describe('RateEstimator', () => {
     t = sendSteady(e, t, 100, 625); // 5 Mbit/s for one window
     e.advance(t);
     expect(e.rateBps).toBeCloseTo(5e6, -3);
+  });
+
+  it('on a serializing link each packet is its own transmission group', () => {
+    const e = new RateEstimator(cfg);
+    e.setBacklogged(0, true);
+    for (let i = 0; i < 200; i++) e.onDeparture(i * 400, 1500); // 30 Mbit/s, 400 µs apart
+    e.advance(80_000);
+    expect(e.maxGroupBytes).toBe(1500);
+    expect(e.txUs).toBeCloseTo(400, -1);
+  });
+
+  it.each([2e6, 12e6])('measures the arrival rate (%d bit/s) over the window, idle slots included', (bps) => {
+    const e = new RateEstimator(cfg);
+    const gapUs = (1000 * 8e6) / bps;
+    let t = 0;
+    for (; t < 300_000; t += gapUs) e.onArrival(t, 1000);
+    e.advance(t);
+    expect(e.arrivalRateBps / bps).toBeCloseTo(1, 1);
   });
 });
