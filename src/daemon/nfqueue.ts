@@ -7,8 +7,9 @@
  * wakeup drains the socket and delivers ONE batch. Verdicts are buffered and sent as many netlink
  * messages in one sendmsg at the end of every batch delivery, on flush() and on close().
  *
- * Packets not yet given a verdict when close() runs are dropped by the kernel when the queue is
- * unbound (that is nfnetlink_queue's behaviour): accept what you hold before closing.
+ * close() fails open: packets still held (no verdict yet) are accepted with one
+ * NFQNL_MSG_VERDICT_BATCH up to the last id received before the queue is unbound (unbinding alone
+ * would make the kernel drop them). Pass releaseOnClose: false to let them be dropped.
  *
  * Build: `npx node-gyp rebuild --directory native/nfqueue`.
  */
@@ -52,6 +53,8 @@ export interface NfQueueOptions {
    * else (a pcap tap) enabled timestamping.
    */
   kernelTimestamps?: boolean;
+  /** close() accepts the packets still held (default true) instead of letting the kernel drop them */
+  releaseOnClose?: boolean;
 }
 
 export interface NfQueueStats {
@@ -92,6 +95,7 @@ interface NativeOptions {
   copyBytes: number;
   rcvBufBytes: number;
   kernelTimestamps: boolean;
+  releaseOnClose: boolean;
   netns?: string;
 }
 
@@ -208,6 +212,7 @@ export class NfQueue {
       copyBytes: opts.copyBytes ?? 0xffff,
       rcvBufBytes: opts.rcvBufBytes ?? 8 * 1024 * 1024,
       kernelTimestamps: opts.kernelTimestamps ?? true,
+      releaseOnClose: opts.releaseOnClose ?? true,
     };
     if (opts.netns !== undefined) nopts.netns = opts.netns;
     const handle = new native.NfQueueHandle(
@@ -272,7 +277,7 @@ export class NfQueue {
     return out;
   }
 
-  /** Flushes verdicts, unbinds, stops polling, closes the fd. Idempotent. */
+  /** Flushes verdicts, accepts held packets (releaseOnClose), unbinds, stops polling, closes the fd. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;

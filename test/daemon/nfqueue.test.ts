@@ -76,6 +76,7 @@ describe.skipIf(!isRoot)('NfQueue through a netns forwarder (needs root and netn
     opts: { maxLen?: number; failOpen?: boolean; bypass?: boolean; noQueue?: boolean },
     onBatch: (q: NfQueue, pkts: NfqPacket[]) => void,
     body: (q: NfQueue | undefined, qn: number) => Promise<T>,
+    rcvBufBytes?: number,
   ): Promise<T> {
     const qn = nextQueue();
     await rules.install({ queueNum: qn, wlanIf: lab.fIn, protocols: ['udp'], bypass: opts.bypass ?? true });
@@ -84,6 +85,7 @@ describe.skipIf(!isRoot)('NfQueue through a netns forwarder (needs root and netn
       const o: Parameters<typeof NfQueue.open>[0] = { queueNum: qn, netns: lab.nsF };
       if (opts.maxLen !== undefined) o.maxLen = opts.maxLen;
       if (opts.failOpen !== undefined) o.failOpen = opts.failOpen;
+      if (rcvBufBytes !== undefined) o.rcvBufBytes = rcvBufBytes;
       const qq: NfQueue = NfQueue.open(o, (pkts) => onBatch(qq, pkts));
       q = qq;
     }
@@ -238,11 +240,91 @@ describe.skipIf(!isRoot)('NfQueue through a netns forwarder (needs root and netn
     const stats = await withQueue({ maxLen: 8, failOpen: false }, () => undefined, async (q) => {
       await sendUdp(lab.nsA, lab.ipB, p, 50, 1000);
       await new Promise((r) => setTimeout(r, 300));
+      rx.stop(); // before close(), which would release the 8 held packets
+      await rx.done;
       return q?.stats();
     });
-    rx.stop();
     expect((await rx.done).length).toBe(0);
     expect(stats?.kernelQueueDropped).toBe(42);
+  });
+
+  it('close() releases the packets still held (fail open); releaseOnClose: false lets the kernel drop them', async () => {
+    for (const release of [true, false]) {
+      const p = nextPort();
+      const rx = startReceiver(lab.nsB, p, 400, 4000);
+      await rx.ready;
+      const qn = nextQueue();
+      await rules.install({ queueNum: qn, wlanIf: lab.fIn, protocols: ['udp'] });
+      const q = NfQueue.open({ queueNum: qn, netns: lab.nsF, releaseOnClose: release }, () => undefined);
+      await sendUdp(lab.nsA, lab.ipB, p, 20, 1000);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(q.stats().kernelQueueTotal).toBe(20);
+      q.close();
+      if (!release) setTimeout(() => rx.stop(), 500);
+      expect((await rx.done).length).toBe(release ? 20 : 0);
+    }
+  });
+
+  it('a full socket buffer: ENOBUFS is counted, the kernel fails open, nothing crashes', async () => {
+    const p = nextPort();
+    const rx = startReceiver(lab.nsB, p, 400);
+    await rx.ready;
+    let first = true;
+    const stats = await withQueue(
+      {},
+      (q, pkts) => {
+        // (libuv stops a poll handle on POLLERR, which is how netlink reports the overrun: the
+        // binding must re-arm it, or the packets left in the socket are never read)
+        if (first) {
+          first = false;
+          const until = performance.now() + 400; // JS stuck: the 4 KiB socket buffer overflows
+          while (performance.now() < until);
+        }
+        for (const pk of pkts) q.accept(pk.id);
+      },
+      async (q) => {
+        await sendUdp(lab.nsA, lab.ipB, p, 300, 1000, 64);
+        await rx.done;
+        return q?.stats();
+      },
+      4096,
+    );
+    const got = await rx.done;
+    expect(got.length).toBe(300);
+    expect(stats?.enobufs).toBeGreaterThan(0);
+    expect(stats?.receivedPackets).toBeLessThan(300);
+  });
+
+  it('an exception thrown by onBatch reaches uncaughtException; verdicts given before it are sent', async () => {
+    const p = nextPort();
+    const rx = startReceiver(lab.nsB, p, 400);
+    await rx.ready;
+    const qn = nextQueue();
+    await rules.install({ queueNum: qn, wlanIf: lab.fIn, protocols: ['udp'] });
+    const js = `
+      const m = require(${JSON.stringify(addonPath())});
+      let n = 0;
+      process.on('uncaughtException', (e) => { n++; });
+      const h = new m.NfQueueHandle({ queueNum: ${qn}, netns: ${JSON.stringify(lab.nsF)} }, (meta) => {
+        for (let i = 0; i < meta.length; i += m.META_FIELDS) h.accept(meta[i]);
+        throw new Error('boom');
+      });
+      process.stdout.write('bound\\n');
+      setTimeout(() => { h.close(); process.stdout.write('caught ' + n + '\\n'); }, 2500);
+    `;
+    const child = spawn(process.execPath, ['-e', js], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (out += d));
+    for (let i = 0; i < 250 && !out.includes('bound'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toContain('bound');
+    await sendUdp(lab.nsA, lab.ipB, p, 10, 200);
+    const got = await rx.done;
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(got.length).toBe(10);
+    const caught = Number(/caught (\d+)/.exec(out)?.[1]);
+    expect(caught).toBeGreaterThanOrEqual(1);
   });
 
   it('--queue-bypass: with nobody bound packets flow; without it they are dropped', async () => {

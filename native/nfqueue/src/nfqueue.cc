@@ -10,7 +10,8 @@
 //   - verdicts (accept, accept with replacement payload, drop) are appended to a buffer and sent
 //     as many netlink messages in one sendmsg: at the end of each batch delivery, on flush() and
 //     on close(),
-//   - close() flushes, unbinds, stops polling and releases the fd; calling it twice is harmless;
+//   - close() flushes, accepts every packet still held (one NFQNL_MSG_VERDICT_BATCH up to the
+//     last id received: fail open), unbinds, stops polling and releases the fd; calling it twice is harmless;
 //     errors are JS exceptions with errno text, never aborts.
 //
 // JS side: new NfQueueHandle({queueNum, maxLen, failOpen, copyBytes, rcvBufBytes},
@@ -225,6 +226,8 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     double rcvBuf = num("rcvBufBytes", 8 * 1024 * 1024);
     Napi::Value tsv = opts.Get("kernelTimestamps");
     bool kernelTs = tsv.IsBoolean() ? tsv.As<Napi::Boolean>().Value() : true;
+    Napi::Value roc = opts.Get("releaseOnClose");
+    releaseOnClose_ = roc.IsBoolean() ? roc.As<Napi::Boolean>().Value() : true;
     Napi::Value fo = opts.Get("failOpen");
     bool failOpen = fo.IsBoolean() ? fo.As<Napi::Boolean>().Value() : true;
     if (!(queueNum >= 0 && queueNum <= 65535 && std::floor(queueNum) == queueNum)) {
@@ -460,6 +463,8 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     }
     if (!haveHdr) return;
     received_++;
+    lastId_ = static_cast<uint32_t>(id);
+    haveLastId_ = true;
     if (acceptNow) {
       AppendVerdict(static_cast<uint32_t>(id), NF_ACCEPT, nullptr, 0, false);
       return;
@@ -485,8 +490,20 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     auto* self = static_cast<NfQueueHandle*>(h->data);
     if (self == nullptr || self->closed_) return;
     if (status < 0) {
-      self->recvErrors_++;
-      return;
+      // libuv stops a poll handle on POLLERR (reported as UV_EBADF). For netlink that is the
+      // socket error set by a receive-buffer overrun (ENOBUFS): consume it, count it, re-arm.
+      int soErr = 0;
+      socklen_t len = sizeof(soErr);
+      if (self->fd_ >= 0 && getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &soErr, &len) == 0 && soErr == ENOBUFS) {
+        self->enobufs_++;
+      } else {
+        self->recvErrors_++;
+        self->lastRecvErrno_ = soErr;
+      }
+      if (uv_poll_start(h, UV_READABLE, &NfQueueHandle::OnPoll) != 0) {
+        self->recvErrors_++;
+        return;
+      }
     }
     self->ReadAll();
     self->Deliver();
@@ -699,6 +716,16 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
       closed_ = true;
       if (fd_ >= 0) {
         SendVerdicts();
+        if (haveLastId_ && releaseOnClose_) {
+          // fail open: accept every packet still held (ids up to the last one we received)
+          NlMsg vb(sendBuf_, NFQNL_MSG_VERDICT_BATCH, 0, ++seq_, queueNum_);
+          nfqnl_msg_verdict_hdr vh{};
+          vh.verdict = htonl(NF_ACCEPT);
+          vh.id = htonl(lastId_);
+          vb.Attr(NFQA_VERDICT_HDR, &vh, sizeof(vh));
+          vb.End();
+          SendVerdicts();
+        }
         std::vector<uint8_t> msg;
         NlMsg m(msg, NFQNL_MSG_CONFIG, 0, ++seq_, queueNum_);
         nfqnl_msg_config_cmd cmd{};
@@ -746,6 +773,9 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
   bool hookAdded_ = false;
   uv_poll_t* poll_ = nullptr;
   uint32_t seq_ = 0;
+  uint32_t lastId_ = 0;
+  bool haveLastId_ = false;
+  bool releaseOnClose_ = true;
 
   size_t bufSize_ = 0;
   size_t nbufs_ = 0;
