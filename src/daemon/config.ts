@@ -17,6 +17,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { AckDelayerConfig } from '../feedback-updater/index.js';
+import { validateFortuneTellerConfig, type AggregationRule, type FortuneTellerConfig, type PredictorMode } from '../fortune-teller/index.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/zhuge/zhuge.yaml';
 
@@ -60,23 +62,43 @@ export interface FlowsConfig {
   maxFlows: number;
 }
 
-/** Mirrors the Fortune Teller's constants (src/fortune-teller). */
+/** Mirrors FortuneTellerConfig (src/fortune-teller/predictor.ts) key for key; checked below at compile time. */
 export interface FortuneTellerSection {
   slotUs: number;
-  rateWindowMs: number;
+  windowSlots: number;
   minRateBps: number;
   initialRateBps: number;
-  burstWindowMs: number;
-  stableQueueMs: number;
+  burstIntervalUs: number;
+  txGroupGapUs: number;
+  aggregationWaitMs: number;
+  aggregationRule: AggregationRule;
+  mode: PredictorMode;
+  fillAggregate: boolean;
+  queueCapacity: number;
+  maxMatchScan: number;
+  recentDepartureSlots: number;
+  recentDepartureTtlUs: number;
+  resyncToleranceBytes: number;
 }
 
+/** Mirrors AckDelayerConfig (src/feedback-updater/scheduler.ts), plus the RNG seed. */
 export interface FeedbackUpdaterSection {
   historyMs: number;
   maxDeltaMs: number;
   capMs: number;
+  tokenTtlMs: number;
+  baselineResetMs: number;
   /** Absent = a random seed chosen at start. */
   seed?: number;
 }
+
+// compile-time: the section and the Fortune Teller's config have exactly the same keys and types
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _ftSame: Same<FortuneTellerSection, { -readonly [K in keyof FortuneTellerConfig]: FortuneTellerConfig[K] }> = true;
+void _ftSame;
+// compile-time: every key of the FU section (but the seed) is a key of AckDelayerConfig
+const _fuKeys: Exclude<keyof FeedbackUpdaterSection, keyof AckDelayerConfig | 'seed'> extends never ? true : false = true;
+void _fuKeys;
 
 export interface NfqueueConfig {
   queueNum: number;
@@ -425,6 +447,12 @@ function semanticProblems(cfg: Config, loc: Locator): ConfigProblem[] {
   if (parseListen(cfg.metrics.listen) === undefined) {
     const segs = ['metrics', 'listen'];
     out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected HOST:PORT, e.g. 127.0.0.1:9469 or [::1]:9469 (got ${describeValue(cfg.metrics.listen)})` });
+  }
+  // the Fortune Teller's own invariants (the schema's ranges should make this a no-op)
+  for (const problem of validateFortuneTellerConfig(cfg.fortuneTeller)) {
+    const key = /^(\w+)/.exec(problem)?.[1] ?? '';
+    const segs = key in cfg.fortuneTeller ? ['fortuneTeller', key] : ['fortuneTeller'];
+    out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected a valid Fortune Teller setting (got: ${problem})` });
   }
   if (cfg.interfaces.eth === cfg.interfaces.wlan) {
     const segs = ['interfaces', 'wlan'];

@@ -1,7 +1,10 @@
 import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DELTA_WINDOW_DEFAULTS, SCHEDULER_DEFAULTS } from '../../src/feedback-updater/index.js';
+import { defaultFortuneTellerConfig, validateFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import {
   ConfigError,
   changedSections,
@@ -36,13 +39,13 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
   const cases: { name: string; yaml: string; expected: string[] }[] = [
     {
       name: 'wrong type (string for integer)',
-      yaml: `${MIN}fortuneTeller:\n  rateWindowMs: fast\n`,
-      expected: ['z.yaml:5:17: fortuneTeller.rateWindowMs: expected an integer in 5..10000 (got "fast")'],
+      yaml: `${MIN}fortuneTeller:\n  windowSlots: fast\n`,
+      expected: ['z.yaml:5:16: fortuneTeller.windowSlots: expected an integer in 1..100000 (got "fast")'],
     },
     {
       name: 'unknown key with a suggestion',
-      yaml: `${MIN}fortuneTeller:\n  rateWindowMS: 100\n`,
-      expected: ['z.yaml:5:3: fortuneTeller.rateWindowMS: expected a known key (got unknown key "rateWindowMS"; did you mean "rateWindowMs"?)'],
+      yaml: `${MIN}fortuneTeller:\n  windowslots: 100\n`,
+      expected: ['z.yaml:5:3: fortuneTeller.windowslots: expected a known key (got unknown key "windowslots"; did you mean "windowSlots"?)'],
     },
     {
       name: 'unknown top-level key with a typo',
@@ -170,6 +173,23 @@ describe('parseConfig: valid configurations', () => {
     expect(cfg.interfaces.wlan).toBe('phy0-ap0');
   });
 
+  it('fortuneTeller defaults are the Fortune Teller\'s own, and pass its validation', () => {
+    const cfg = parseConfig(MIN, 'min.yaml');
+    expect(cfg.fortuneTeller).toEqual({ ...defaultFortuneTellerConfig });
+    expect(validateFortuneTellerConfig(cfg.fortuneTeller)).toEqual([]);
+  });
+
+  it('feedbackUpdater defaults are the Feedback Updater\'s own', () => {
+    const fu = parseConfig(MIN, 'min.yaml').feedbackUpdater;
+    expect(fu).toEqual({
+      historyMs: DELTA_WINDOW_DEFAULTS.historyMs,
+      maxDeltaMs: DELTA_WINDOW_DEFAULTS.maxDeltaMs,
+      tokenTtlMs: DELTA_WINDOW_DEFAULTS.tokenTtlMs,
+      capMs: SCHEDULER_DEFAULTS.capMs,
+      baselineResetMs: 500,
+    });
+  });
+
   it('accepts explicit values, IPv6 listen and CIDRs, twcc id, seed', () => {
     const cfg = parseConfig(
       `${MIN}flows:\n  rtp: {twccExtensionId: 3}\n  clientSubnets: [fd00::/64, 10.0.0.0/8]\nmetrics: {listen: "[::1]:9999"}\nfeedbackUpdater: {seed: 42}\n`,
@@ -239,7 +259,7 @@ describe('helpers', () => {
     else expect(r).toEqual({ address: s.split('/')[0], family, prefixLen: len });
   });
   it('suggestKey', () => {
-    expect(suggestKey('rateWindowMS', ['slotUs', 'rateWindowMs'])).toBe('rateWindowMs');
+    expect(suggestKey('windowSlot', ['slotUs', 'windowSlots'])).toBe('windowSlots');
     expect(suggestKey('bakend', ['backend', 'resyncIntervalMs'])).toBe('backend');
     expect(suggestKey('colour', ['level'])).toBeUndefined();
   });
@@ -267,8 +287,24 @@ const CONFIG_KEYS = {
     idleTimeoutMs: true,
     maxFlows: true,
   },
-  fortuneTeller: { slotUs: true, rateWindowMs: true, minRateBps: true, initialRateBps: true, burstWindowMs: true, stableQueueMs: true },
-  feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, seed: true },
+  fortuneTeller: {
+    slotUs: true,
+    windowSlots: true,
+    minRateBps: true,
+    initialRateBps: true,
+    burstIntervalUs: true,
+    txGroupGapUs: true,
+    aggregationWaitMs: true,
+    aggregationRule: true,
+    mode: true,
+    fillAggregate: true,
+    queueCapacity: true,
+    maxMatchScan: true,
+    recentDepartureSlots: true,
+    recentDepartureTtlUs: true,
+    resyncToleranceBytes: true,
+  },
+  feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, tokenTtlMs: true, baselineResetMs: true, seed: true },
   nfqueue: { queueNum: true, maxLen: true, failOpen: true, chain: true },
   watchdog: { stallMs: true },
   metrics: { listen: true },
@@ -333,5 +369,36 @@ describe('schema', () => {
     };
     walk(CONFIG_KEYS);
     for (const k of leaves) expect(text, k).toMatch(new RegExp(`^\\s*#?\\s*${k}:`, 'm'));
+  });
+});
+
+describe('parseConfig never throws anything but ConfigError (fast-check)', () => {
+  const example = readFileSync(EXAMPLE, 'utf8');
+  const check = (text: string): void => {
+    try {
+      parseConfig(text, 'fuzz.yaml');
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) {
+        expect(p.line).toBeGreaterThanOrEqual(1);
+        expect(p.col).toBeGreaterThanOrEqual(1);
+      }
+    }
+  };
+  it('on truncated and byte-mutated example files', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: example.length }), fc.array(fc.tuple(fc.nat({ max: example.length - 1 }), fc.constantFrom(...': -[]{}#&*!|>\'"%@`\n\t0aZ,?'.split(''))), { maxLength: 6 }), (cut, edits) => {
+        const chars = example.slice(0, cut).split('');
+        for (const [at, ch] of edits) if (at < chars.length) chars[at] = ch;
+        check(chars.join(''));
+      }),
+      { numRuns: 400 },
+    );
+  });
+  it('on arbitrary strings', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => check(s)),
+      { numRuns: 400 },
+    );
   });
 });
