@@ -48,12 +48,22 @@ process.stdin.on('end', () => finish(0, true));
 process.stdin.on('close', () => finish(0, true));
 process.stdin.on('error', () => finish(0, true));
 for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => finish(0, true));
+const period = Math.max(5, Math.min(50, Math.floor(stallMs / 4)));
+let lastTick = now();
 setInterval(() => {
-  if (!removed && now() - last > stallMs) {
+  const t = now();
+  // If this timer itself ran late, the watchdog was the one starved of CPU: heartbeats may be
+  // sitting unread in the pipe (timers run before I/O in a loop iteration). Let stdin be read
+  // first and judge at the next tick, so a loaded machine gives no false stall.
+  const late = t - lastTick > 3 * period;
+  lastTick = t;
+  if (late) return;
+  if (!removed && t - last > stallMs) {
     removed = true;
     removeRules();
+    lastTick = now();
     out('removed stall');
   }
-}, Math.max(5, Math.min(50, Math.floor(stallMs / 4))));
+}, period);
 out('ready');
 `;

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath } from '../../src/daemon/nfqueue.js';
 import { IptablesRules } from '../../src/daemon/rules.js';
@@ -19,9 +22,9 @@ const wd = JSON.parse(process.env.ZT_WD);
 const c = spawn(wd.argv[0], wd.argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...wd.env } });
 c.stdout.on('data', (d) => process.stdout.write(d));
 process.stdout.write('wdpid ' + c.pid + '\n');
-const m = require(process.env.ZT_ADDON);
-const F = m.META_FIELDS;
-const h = new m.NfQueueHandle({ queueNum: Number(process.env.ZT_QN), netns: process.env.ZT_NS }, (meta) => {
+const m = process.env.ZT_ADDON ? require(process.env.ZT_ADDON) : undefined;
+const F = m && m.META_FIELDS;
+const h = m && new m.NfQueueHandle({ queueNum: Number(process.env.ZT_QN), netns: process.env.ZT_NS }, (meta) => {
   for (let i = 0; i < meta.length; i += F) h.accept(meta[i]);
 });
 setInterval(() => c.stdin.write('h'), 50);
@@ -44,6 +47,51 @@ async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number
   }
   throw new Error(`${what} not met within ${timeoutMs} ms`);
 }
+
+describe('watchdog protocol with a marker command instead of iptables (no root needed)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zhuge-wd-'));
+  const marker = join(dir, 'removed');
+  const cmds = [`echo removed >> ${marker}`];
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => rmSync(marker, { force: true }));
+
+  it('steady heartbeats: nothing runs; bye: exits without running anything', async () => {
+    const wd = await Watchdog.start({ removeCommands: cmds });
+    await new Promise((r) => setTimeout(r, 500));
+    await wd.stop();
+    expect(alive(wd.pid as number)).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a blocked event loop: the commands run once per stall; rulesRemoved then resumed are emitted', async () => {
+    const wd = await Watchdog.start({ removeCommands: cmds, stallMs: 150 });
+    const removed = once(wd, 'rulesRemoved');
+    const resumed = once(wd, 'resumed');
+    const until = performance.now() + 600;
+    while (performance.now() < until);
+    await removed;
+    await resumed;
+    expect(readFileSync(marker, 'utf8')).toBe('removed\n');
+    await wd.stop();
+  });
+
+  it('daemon killed (pipe closed without bye): the commands run within 1 s and the watchdog exits', async () => {
+    const cmd = watchdogCommand({ removeCommands: cmds });
+    const child = spawn(process.execPath, ['-e', DAEMON_JS], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ZT_WD: JSON.stringify(cmd) },
+    });
+    let out = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (d: string) => (out += d));
+    await waitFor(() => out.includes('ready'), 5000, 'watchdog ready');
+    const wdPid = Number(/wdpid (\d+)/.exec(out)?.[1]);
+    child.kill('SIGKILL');
+    const ms = await waitFor(() => existsSync(marker), 1000, 'marker written');
+    expect(ms).toBeLessThan(1000);
+    await waitFor(() => !alive(wdPid), 3000, 'watchdog exit');
+  });
+});
 
 describe.skipIf(!isRoot)('fail-open watchdog (needs root and netns)', () => {
   let lab: Lab;
