@@ -348,6 +348,11 @@ describe.skipIf(!isRoot)('NfQueue through a netns forwarder (needs root and netn
     try {
       expect(() => NfQueue.open({ queueNum: qn, netns: lab.nsF }, () => undefined)).toThrow(/bind NFQUEUE .*errno/);
       expect(() => NfQueue.open({ queueNum: 1, netns: 'no-such-ns-zhuge' }, () => undefined)).toThrow(/No such file/);
+      expect(() => NfQueue.open({ queueNum: 70000 }, () => undefined)).toThrow(RangeError);
+      expect(() => NfQueue.open({ queueNum: 1, copyBytes: 70000 }, () => undefined)).toThrow(RangeError);
+      expect(() => q.accept(-1)).toThrow(RangeError);
+      expect(() => q.accept(1, new Uint16Array(4) as unknown as Uint8Array)).toThrow(TypeError);
+      expect(() => q.accept(1, new Uint8Array(70000))).toThrow(RangeError);
     } finally {
       q.close();
       q.close(); // harmless
