@@ -18,7 +18,6 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { AckDelayerConfig } from '../feedback-updater/index.js';
-import { validateFortuneTellerConfig, type AggregationRule, type FortuneTellerConfig, type PredictorMode } from '../fortune-teller/index.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/zhuge/zhuge.yaml';
 
@@ -62,40 +61,30 @@ export interface FlowsConfig {
   maxFlows: number;
 }
 
-/** Mirrors FortuneTellerConfig (src/fortune-teller/predictor.ts) key for key; checked below at compile time. */
+/**
+ * Operator-facing view of FortuneTellerConfig (src/fortune-teller/predictor.ts): the daemon maps
+ * windowSlots = rateWindowMs * 1000 / slotUs, burstIntervalUs = burstWindowMs * 1000,
+ * aggregationWaitMs = stableQueueMs, and keeps the Fortune Teller's defaults for the rest.
+ * Defaults are equal to the Fortune Teller's (test/daemon/config.test.ts checks it).
+ */
 export interface FortuneTellerSection {
   slotUs: number;
-  windowSlots: number;
+  rateWindowMs: number;
   minRateBps: number;
   initialRateBps: number;
-  burstIntervalUs: number;
-  txGroupGapUs: number;
-  aggregationWaitMs: number;
-  aggregationRule: AggregationRule;
-  mode: PredictorMode;
-  fillAggregate: boolean;
-  queueCapacity: number;
-  maxMatchScan: number;
-  recentDepartureSlots: number;
-  recentDepartureTtlUs: number;
-  resyncToleranceBytes: number;
+  burstWindowMs: number;
+  stableQueueMs: number;
 }
 
-/** Mirrors AckDelayerConfig (src/feedback-updater/scheduler.ts), plus the RNG seed. */
+/** AckDelayerConfig (src/feedback-updater/scheduler.ts) keys the operator may set, plus the RNG seed. */
 export interface FeedbackUpdaterSection {
   historyMs: number;
   maxDeltaMs: number;
   capMs: number;
-  tokenTtlMs: number;
-  baselineResetMs: number;
   /** Absent = a random seed chosen at start. */
   seed?: number;
 }
 
-// compile-time: the section and the Fortune Teller's config have exactly the same keys and types
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _ftSame: Same<FortuneTellerSection, { -readonly [K in keyof FortuneTellerConfig]: FortuneTellerConfig[K] }> = true;
-void _ftSame;
 // compile-time: every key of the FU section (but the seed) is a key of AckDelayerConfig
 const _fuKeys: Exclude<keyof FeedbackUpdaterSection, keyof AckDelayerConfig | 'seed'> extends never ? true : false = true;
 void _fuKeys;
@@ -448,11 +437,10 @@ function semanticProblems(cfg: Config, loc: Locator): ConfigProblem[] {
     const segs = ['metrics', 'listen'];
     out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected HOST:PORT, e.g. 127.0.0.1:9469 or [::1]:9469 (got ${describeValue(cfg.metrics.listen)})` });
   }
-  // the Fortune Teller's own invariants (the schema's ranges should make this a no-op)
-  for (const problem of validateFortuneTellerConfig(cfg.fortuneTeller)) {
-    const key = /^(\w+)/.exec(problem)?.[1] ?? '';
-    const segs = key in cfg.fortuneTeller ? ['fortuneTeller', key] : ['fortuneTeller'];
-    out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected a valid Fortune Teller setting (got: ${problem})` });
+  const ft = cfg.fortuneTeller;
+  if ((ft.rateWindowMs * 1000) % ft.slotUs !== 0 || ft.rateWindowMs * 1000 < ft.slotUs) {
+    const segs = ['fortuneTeller', 'rateWindowMs'];
+    out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected a whole number (>= 1) of slots of fortuneTeller.slotUs = ${ft.slotUs} µs (got ${ft.rateWindowMs} ms)` });
   }
   if (cfg.interfaces.eth === cfg.interfaces.wlan) {
     const segs = ['interfaces', 'wlan'];
