@@ -59,6 +59,7 @@ enum MetaField {
 
 constexpr size_t kSendFlushBytes = 64 * 1024;  // flush the verdict buffer before it grows past this
 constexpr size_t kMaxPacketsPerWakeup = 16384;  // level-triggered poll re-fires for the rest
+constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024;  // ... and so it does past this many payload bytes
 
 std::string ErrnoText(const std::string& what, int err) {
   return what + ": " + strerror(err) + " (errno " + std::to_string(err) + ")";
@@ -513,7 +514,7 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     meta_.clear();
     data_.clear();
     batchPackets_ = 0;
-    while (!closed_ && batchPackets_ < kMaxPacketsPerWakeup) {
+    while (!closed_ && batchPackets_ < kMaxPacketsPerWakeup && data_.size() < kMaxBatchBytes) {
       for (size_t i = 0; i < nbufs_; i++) msgs_[i].msg_hdr.msg_flags = 0;
       int n = recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(nbufs_), MSG_DONTWAIT, nullptr);
       if (n < 0) {
