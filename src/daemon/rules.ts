@@ -43,7 +43,9 @@ export interface RulesOptions {
   instanceId?: string;
   /** run iptables inside this network namespace (`ip netns exec`) */
   netns?: string;
-  /** iptables binaries, default 'iptables' / 'iptables-restore' / 'iptables-save' */
+  /** IPv6: use ip6tables / ip6tables-restore / ip6tables-save (run one instance per family) */
+  ipv6?: boolean;
+  /** iptables binaries, default 'iptables' / 'iptables-restore' / 'iptables-save' (ip6tables… with ipv6) */
   iptables?: string;
   iptablesRestore?: string;
   iptablesSave?: string;
@@ -88,9 +90,10 @@ export class IptablesRules {
     if (!NAME_RE.test(chain) || chain.length > 28) throw new RulesError(`invalid chain name '${chain}' (A-Za-z0-9_-, ≤ 28 chars)`);
     if (opts.netns !== undefined && !NAME_RE.test(opts.netns)) throw new RulesError(`invalid netns name '${opts.netns}'`);
     this.chain = chain;
-    this.ipt = opts.iptables ?? 'iptables';
-    this.iptRestore = opts.iptablesRestore ?? 'iptables-restore';
-    this.iptSave = opts.iptablesSave ?? 'iptables-save';
+    const base = opts.ipv6 === true ? 'ip6tables' : 'iptables';
+    this.ipt = opts.iptables ?? base;
+    this.iptRestore = opts.iptablesRestore ?? `${base}-restore`;
+    this.iptSave = opts.iptablesSave ?? `${base}-save`;
     this.wait = String(opts.lockWaitS ?? 5);
   }
 

@@ -128,6 +128,19 @@ describe.skipIf(!isRoot)('IptablesRules in a network namespace (needs root and n
     await other.remove();
   });
 
+  it('ipv6: the same chain layout through ip6tables, independent of the IPv4 one', async () => {
+    const v4 = new IptablesRules({ chainPrefix: 'ZRT', instanceId: 'f', netns: ns });
+    const v6 = new IptablesRules({ chainPrefix: 'ZRT', instanceId: 'f', netns: ns, ipv6: true });
+    await v6.install({ ...spec, clientSubnets: ['fd00:1::/64'] });
+    expect(await v6.isInstalled()).toBe(true);
+    expect(await v4.isInstalled()).toBe(false);
+    const s6 = execFileSync('ip', ['netns', 'exec', ns, 'ip6tables-save', '-t', 'filter'], { encoding: 'utf8' });
+    expect(s6).toContain('-A ZRT_f -s fd00:1::/64 -i wlan9 -p udp -m multiport --ports 5000 -j NFQUEUE --queue-num 5 --queue-bypass');
+    expect(v6.removeCommand()[0]).toContain('ip6tables -w');
+    await v6.remove();
+    expect(await v6.chainExists()).toBe(false);
+  });
+
   it('removeCommand lines remove everything when run by /bin/sh', async () => {
     const r = new IptablesRules({ chainPrefix: 'ZRT', instanceId: 'e', netns: ns });
     await r.install(spec);
