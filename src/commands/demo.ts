@@ -1,5 +1,151 @@
-/** `zhuge demo` — not built yet. */
-export async function run(_argv: string[]): Promise<number> {
-  console.error('zhuge demo: not implemented yet');
-  return 1;
+/**
+ * `zhuge demo [--json] [--cc bbr|cubic] [--k K] [--duration S] [--repeat N] [--out DIR]`
+ *
+ * Builds a netns testbed, runs an iperf3 download srv -> cli plus a 10 ms ping probe through a
+ * 30 Mbit/s bottleneck that drops to 3 Mbit/s halfway, once without and once with the daemon,
+ * and prints a side-by-side table (or, with --json, one object:
+ * `{ scenario, runs: [{ zhuge, metrics }] , resultsDir }`). Raw results go to --out (default
+ * ./results/demo-<time>/). Root only (namespaces, iptables).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
+import { startRelay, type RelayHandle } from '../../testbed/relay.js';
+import { up, type Testbed } from '../../testbed/topology.js';
+
+const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
+
+  Bandwidth-drop demo on a netns testbed (root): R Mbit/s (default 30) dropping to R/K
+  (default K=10) halfway through S seconds (default 20), an iperf3 download with the chosen
+  congestion control (default bbr) and a ping probe, without and with zhuge, side by side.
+  --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).`;
+
+export interface DemoJson {
+  scenario: DropRun['scenario'];
+  runs: Array<{ zhuge: boolean; metrics: TrialMetrics }>;
+  resultsDir: string;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        cc: { type: 'string', default: DEMO_SCENARIO.cc },
+        k: { type: 'string', default: String(DEMO_SCENARIO.k) },
+        'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
+        duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },
+        repeat: { type: 'string', default: '1' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`zhuge demo: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const k = Number(values.k);
+  const rate = Number(values['rate-mbit']);
+  const duration = Number(values.duration);
+  const repeat = Number(values.repeat);
+  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !['bbr', 'cubic', 'reno'].includes(values.cc)) {
+    console.error(`zhuge demo: invalid option value\n${USAGE}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('zhuge demo: must run as root (it builds network namespaces and iptables rules)');
+    return 4;
+  }
+  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: values.cc };
+  const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  mkdirSync(dir, { recursive: true });
+  const say = (s: string): void => {
+    if (!values.json) process.stderr.write(`${s}\n`);
+  };
+  const live = (s: string): void => {
+    if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${s}   `);
+    else if (!values.json) process.stderr.write(`${s}\n`);
+  };
+  let tb: Testbed | undefined;
+  let relay: RelayHandle | undefined;
+  const cleanup = async (): Promise<void> => {
+    await relay?.stop().catch(() => undefined);
+    await tb?.down().catch(() => undefined);
+  };
+  const onSignal = (): void => {
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result: DropRun;
+  try {
+    say(`building the testbed (${rate} Mbit/s bottleneck, ${2 * scenario.baseDelayMsEachWay} ms base RTT) ...`);
+    tb = await up({ rateBps: rate * 1e6, bufferMs: 200, congestionControl: scenario.cc });
+    relay = await startRelay(tb, { downMs: scenario.baseDelayMsEachWay });
+    say(`testbed ${tb.prefix}: srv ${tb.addrs.srv} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> cli ${tb.addrs.cli}`);
+    say(`${repeat} x (without, with zhuge): ${scenario.cc} download, ${rate} -> ${rate / k} Mbit/s at ${scenario.dropAtS} s of ${duration} s`);
+    result = await runDropExperiment(tb, { scenario, repeat, progress: live });
+    if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
+  } catch (err) {
+    await cleanup();
+    console.error(`zhuge demo: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  await cleanup();
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
+  const out: DemoJson = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+  if (values.json) {
+    console.log(JSON.stringify(out, null, 2));
+    return 0;
+  }
+  console.log(formatTable(out));
+  console.log(`\nraw results: ${dir}/results.json (per-probe RTTs, sender srtt samples, iperf3 intervals)`);
+  return 0;
+}
+
+const ROWS: Array<[keyof TrialMetrics, string]> = [
+  ['rttBeforeDropP50Ms', 'ping RTT p50 before the drop (ms)'],
+  ['rttP50Ms', 'ping RTT p50 after the drop (ms)'],
+  ['rttP95Ms', 'ping RTT p95 after the drop (ms)'],
+  ['rttP99Ms', 'ping RTT p99 after the drop (ms)'],
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['probesLost', 'ping probes lost after the drop'],
+  ['ackRttBeforeDropP50Ms', "sender's per-ACK RTT p50 before (ms)"],
+  ['ackRttRise5msMs', "sender's RTT +5 ms after the drop (ms)"],
+  ['ackRttRise10msMs', "sender's RTT +10 ms after the drop (ms)"],
+  ['ackRttRise20msMs', "sender's RTT +20 ms after the drop (ms)"],
+  ['ackRttAfterDropP99Ms', "sender's per-ACK RTT p99 after (ms)"],
+  ['senderRttRiseMs', "sender's srtt (ss) +20 ms after (ms)"],
+  ['senderSrttAfterDropP99Ms', "sender's srtt p99 after the drop (ms)"],
+  ['throughputBeforeDropMbps', 'throughput before the drop (Mbit/s)'],
+  ['throughputMbps', 'throughput after the drop (Mbit/s)'],
+  ['retransmits', 'TCP retransmissions'],
+  ['zhugeHeldPackets', 'ACKs held by zhuge'],
+  ['zhugeMeanAddedDelayMs', 'mean delay added to a held ACK (ms)'],
+];
+
+export function formatTable(o: DemoJson): string {
+  const s = o.scenario;
+  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms`;
+  const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
+  const w = 40;
+  const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
+  for (const [key, label] of ROWS) {
+    const vals = o.runs.map((r) => r.metrics[key]);
+    if (vals.every((v) => v === undefined)) continue;
+    lines.push(`${label.padEnd(w)}${vals.map((v) => (v === undefined ? '-' : Number.isNaN(v) ? 'never' : String(v)).padStart(12)).join('')}`);
+  }
+  return lines.join('\n');
 }

@@ -109,8 +109,12 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     log.error({ err: String(err) }, 'start failed');
     await stop('start-failure', 1);
+    setTimeout(() => process.exit(1), 100).unref();
     return 1;
   }
   const code = await finished;
+  // Everything is released and the logs are flushed; a native handle (a capture or netlink
+  // socket of a binding) must not keep a stopped daemon alive.
+  setTimeout(() => process.exit(code), 100).unref();
   return code;
 }

@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 
-export type TapDirection = 'inbound' | 'outbound';
+export type TapDirection = 'inbound' | 'outbound' | 'any';
 
 export interface TapOptions {
   device: string;
@@ -82,7 +82,9 @@ export class Tap {
     handler: TapHandler,
   ) {
     const pcap = loadPcap();
-    const filter = opts.filter !== undefined && opts.filter !== '' ? `${opts.direction} and (${opts.filter})` : opts.direction;
+    const userFilter = opts.filter !== undefined && opts.filter !== '' ? opts.filter : undefined;
+    const filter =
+      opts.direction === 'any' ? (userFilter ?? '') : userFilter !== undefined ? `${opts.direction} and (${userFilter})` : opts.direction;
     const session = pcap.createSession(opts.device, {
       filter,
       buffer_timeout: 0,
