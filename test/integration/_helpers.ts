@@ -238,7 +238,7 @@ print('ready', flush=True)
 while True:
     p, addr = s.recvfrom(70000)
     if addr[2] == socket.PACKET_OUTGOING: continue
-    if p[12:16] == src: print(p.hex(), flush=True)
+    if len(p) >= 34 and p[12:14] == bytes([8, 0]) and p[26:30] == src: print(p.hex(), flush=True)
 `;
 
 export interface RawReceiver {
@@ -260,6 +260,23 @@ export async function startRawReceiver(tb: Testbed, role: 'srv' | 'cli', dev: st
     });
   });
   return { packets, stop: () => killChild(child) };
+}
+
+/**
+ * A real download the way a client does one: iperf3 server in srv on `port`, the client in cli
+ * with -R (the server sends), so the downlink's source port is the server port `port`.
+ */
+export async function iperfReverse(tb: Testbed, port: number, durationS: number): Promise<{ receivedBytes: number }> {
+  const server = tb.spawn('srv', 'iperf3', ['-s', '-1', '-B', tb.addrs.srv, '-p', String(port)]);
+  try {
+    const ok = await pollUntil(async () => (await tb.exec('srv', 'ss', ['-ltnH', `sport = :${port}`])).stdout.trim() !== '', 5000);
+    if (ok === undefined) throw new Error('iperf3 server did not start');
+    const r = await tb.exec('cli', 'iperf3', ['-c', tb.addrs.srv, '-p', String(port), '-R', '-t', String(durationS), '--json'], (durationS + 10) * 1000);
+    const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bytes?: number } } };
+    return { receivedBytes: j.end?.sum_received?.bytes ?? 0 };
+  } finally {
+    killChild(server);
+  }
 }
 
 /** Spawns a plain process and collects its output and exit code. */
