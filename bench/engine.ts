@@ -16,10 +16,10 @@
  * Printed: per flow count, events/s (arrival + departure + uplink), µs per data packet (its
  * arrival, its departure and half an ACK), ACKs held, and RSS/heap after the run; then memory per
  * flow (heap and RSS growth, after a forced GC with --expose-gc, over 10k and 100k created
- * flows), and a churn of 60k distinct flows through the default table bound (maxFlows 10000):
+ * flows), and a churn of 32k distinct flows through the default table bound (maxFlows 10000):
  * evictions, table size and RSS/heap at checkpoints.
  *
- *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/engine.js [secondsPerRun=2]
+ *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/engine.js [secondsPerRun=1.5]
  */
 import { spawnSync } from 'node:child_process';
 import { freemem } from 'node:os';
@@ -350,7 +350,7 @@ function main(): void {
     runSection(process.argv.slice(sectionAt + 1));
     return;
   }
-  const seconds = process.argv[2] ?? '2';
+  const seconds = process.argv[2] ?? '1.5';
   const defaultRing = DELTA_WINDOW_DEFAULTS.maxEntries;
   // per flow with the default ring: 2 rings (deltas, tokens) x 2 Float64Arrays
   const estPerFlow = 4 * 8 * defaultRing;
@@ -375,10 +375,10 @@ function main(): void {
   }
   child(['memory', '10000', '256']);
   child(['memory', '100000', '256']);
-  console.log('churn: 60k distinct flows, 1000 active at a time, through maxFlows 10000 (the default):');
+  console.log('churn: 32k distinct flows, 1000 active at a time, through maxFlows 10000 (the default):');
   console.log('   ring flows seen  table evict-cap evict-idle heap MiB   ab MiB  RSS MiB      s');
-  child(['churn', '60000', '10000', 'default']);
-  child(['churn', '60000', '10000', '256']);
+  child(['churn', '32000', '10000', 'default']);
+  child(['churn', '32000', '10000', '256']);
 }
 
 main();
