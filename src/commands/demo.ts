@@ -88,7 +88,8 @@ export async function run(argv: string[]): Promise<number> {
   let result: DropRun;
   try {
     say(`building the testbed (${rate} Mbit/s bottleneck, ${2 * scenario.baseDelayMsEachWay} ms base RTT) ...`);
-    tb = await up({ rateBps: rate * 1e6, bufferMs: 200, congestionControl: scenario.cc });
+    // the sender's congestion control is set per socket (iperf3 -C): a host may not allow it as a namespace default
+    tb = await up({ rateBps: rate * 1e6, bufferMs: 200 });
     relay = await startRelay(tb, { downMs: scenario.baseDelayMsEachWay });
     say(`testbed ${tb.prefix}: srv ${tb.addrs.srv} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> cli ${tb.addrs.cli}`);
     say(`${repeat} x (without, with zhuge): ${scenario.cc} download, ${rate} -> ${rate / k} Mbit/s at ${scenario.dropAtS} s of ${duration} s`);
