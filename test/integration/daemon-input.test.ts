@@ -67,7 +67,7 @@ function bogusPackets(): Bogus[] {
     // well-formed at L3/L4 with garbage payloads shaped like what zhuge parses further up
     { name: 'IP options NOP NOP NOP EOL + UDP', malformed: false, proto: 17, l4: hex('1f4b 1388 000c 0000 41424344'), options: hex('0101 0100') },
     { name: 'RTP-shaped: V=2 CC=15 but 12 bytes', malformed: false, proto: 17, l4: hex('1f4c 1388 0014 0000 8f60ffff 00000000 11111111') },
-    { name: 'RTCP-shaped: TWCC PT 205, length 0xffff', malformed: false, proto: 17, l4: hex('1f4d 1389 0018 0000 8fcdffff 11111111 22222222 3333') },
+    { name: 'RTCP-shaped: TWCC PT 205, length 0xffff', malformed: false, proto: 17, l4: hex('1f4d 1389 0016 0000 8fcdffff 11111111 22222222 3333') },
     { name: 'RTCP-shaped: compound SR with bogus length', malformed: false, proto: 17, l4: hex('1f4e 1389 0010 0000 80c80006 12345678') },
     { name: 'QUIC-shaped: long header, DCID length 255, cut', malformed: false, proto: 17, l4: hex('01bb 01bb 0012 0000 c3 00000001 ff 0102030405') },
     { name: 'QUIC-shaped: unknown version, 1 byte', malformed: false, proto: 17, l4: hex('01bb 01bb 0009 0000 c0') },
@@ -113,6 +113,11 @@ describe.skipIf(why !== undefined)(`daemon input (needs root and netns${why !== 
       const idBase = dir === 'downlink' ? 0x4100 : 0x5100;
       const sent = list.map((b, i) => ipv4(from, to, b.proto, idBase + i, b.l4, b.options));
       rx = await startRawReceiver(tb, toRole, toDev, from);
+      // A tap opened with a direction filter misses the first packet it should see (DESIGN §2,
+      // measured here too: the first bogus packet on a fresh testbed reached no tap). One
+      // well-formed warm-up datagram first, so every bogus packet is counted exactly.
+      await sendRawIpv4(tb, dir === 'downlink' ? 'srv' : 'cli', [ipv4(from, to, 17, idBase - 1, hex('1f40 1f40 000c 0000 77617266'))]);
+      await sleep(200);
       const c0 = await counters();
       await sendRawIpv4(tb, dir === 'downlink' ? 'srv' : 'cli', sent);
       await sleep(500);
@@ -143,11 +148,11 @@ describe.skipIf(why !== undefined)(`daemon input (needs root and netns${why !== 
         if (!mask(r).equals(mask(s))) problems.push(`${b.name}: bytes differ: sent ${s.toString('hex')} got ${r.toString('hex')}`);
       });
       const dMal = sumOf(c1.malformed) - sumOf(c0.malformed);
+      if (process.env['ZG_DEBUG'] !== undefined) console.log(JSON.stringify(c0), JSON.stringify(c1), daemon.logLines.filter((l) => l.includes('malformed')).join('\n'));
       const nMal = list.filter((b) => b.malformed).length;
-      console.log(`${dir}: ${got.size}/${sent.length} received untouched-check problems ${problems.length}; malformed counted +${dMal} (expected >= ${nMal}) ${JSON.stringify(c1.malformed)}`);
+      console.log(`${dir}: ${got.size}/${sent.length} received untouched-check problems ${problems.length}; malformed counted +${dMal} (expected ${nMal}) ${JSON.stringify(c1.malformed)}`);
       expect(problems).toEqual([]);
-      expect(dMal).toBeGreaterThanOrEqual(nMal);
-      expect(dMal).toBeLessThanOrEqual(sent.length);
+      expect(dMal).toBe(nMal);
       expect(c1.internalErrors).toBe(0);
       if (dir === 'uplink') expect(sumOf(c1.uplink) - sumOf(c0.uplink)).toBeGreaterThanOrEqual(sent.length); // all went through the daemon
       expect(daemon.child.exitCode).toBeNull();
