@@ -352,7 +352,8 @@ function main(): void {
   }
   const seconds = process.argv[2] ?? '1.5';
   const defaultRing = DELTA_WINDOW_DEFAULTS.maxEntries;
-  // per flow with the default ring: 2 rings (deltas, tokens) x 2 Float64Arrays
+  // worst case per flow with the default ring fully grown: 2 rings (deltas, tokens) x 2
+  // Float64Arrays (the rings start at 16 entries and grow only for fast flows)
   const estPerFlow = 4 * 8 * defaultRing;
   console.log(
     `engine: synthetic TCP downloads through Engine.onDownlinkArrival/onDownlinkDeparture/onUplink, one core, ${seconds} s per row, ` +
@@ -365,7 +366,8 @@ function main(): void {
   console.log('memory per flow (each flow created by 2 data packets + 1 ACK; table bound = flows):');
   console.log('  flows  ring heap B/flow  ab B/flow  RSS B/flow  heap MiB   ab MiB  RSS MiB');
   child(['memory', '10000', 'default']);
-  const need100k = 100_000 * estPerFlow;
+  // the flows here send 2 packets each: their rings stay at the initial 16 entries
+  const need100k = 100_000 * 4 * 8 * 16;
   if (freemem() > 2 * need100k) child(['memory', '100000', 'default']);
   else {
     console.log(
