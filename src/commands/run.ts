@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
-import { childLogger, createLogger, flushLogger } from '../daemon/logger.js';
+import { childLogger, createLogger, flushLogger, installExitFlush } from '../daemon/logger.js';
 import { nfqueueAvailable } from '../daemon/nfqueue.js';
 
 const USAGE = `usage: zhuge run [--config FILE] [--instance ID]
@@ -60,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const root = createLogger(cfg.log.level);
+  installExitFlush(root);
   const log = childLogger(root, 'main');
   const daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
   const http = new HttpServer({
