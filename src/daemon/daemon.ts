@@ -29,6 +29,7 @@ import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
 import { TcNetlink } from './rtnetlink.js';
 import { Watchdog } from './watchdog.js';
+import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
 import { VERSION } from '../version.js';
 
@@ -75,6 +76,17 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
       maxDeltaMs: cfg.feedbackUpdater.maxDeltaMs,
       capMs: cfg.feedbackUpdater.capMs,
     },
+    ...(f.rtp.enabled
+      ? {
+          rtp: {
+            twccExtensionId: f.rtp.twccExtensionId,
+            feedbackIntervalMs: f.rtp.feedbackIntervalMs,
+            srtcpFallback: f.rtp.srtcpFallback,
+            idleTimeoutMs: f.idleTimeoutMs,
+            seed,
+          },
+        }
+      : {}),
   };
 }
 
@@ -131,7 +143,9 @@ export class Daemon {
   private readonly log: Logger;
   private readonly clock = new WallToMono();
   private readonly holds: HoldQueue<HeldPacket>;
-  private readonly decision: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined };
+  private readonly decision: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
+  private raw: RawSender | undefined;
+  private lastFeedback = { builtTwcc: 0, builtCcfb: 0, droppedTwcc: 0, droppedCcfb: 0 };
   private taps: Tap[] = [];
   private nfq: NfQueue | undefined;
   private rules: IptablesRules;
@@ -201,6 +215,7 @@ export class Daemon {
       { queueNum: c.nfqueue.queueNum, maxLen: c.nfqueue.maxLen, failOpen: c.nfqueue.failOpen, copyBytes: 0xffff },
       (batch) => this.onUplinkBatch(batch),
     );
+    if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.installRules();
     if (this.opts.noWatchdog !== true) await this.startWatchdog();
     this.timers.push(setInterval(() => this.resync(), c.queue.resyncIntervalMs));
@@ -238,9 +253,42 @@ export class Daemon {
       }
       const d = this.engine.onUplink(now, p.payload, this.decision);
       if (d.verdict === 'hold') this.holds.hold({ id: p.id, flow: d.flow }, d.releaseUs);
+      else if (d.verdict === 'drop') nfq.drop(p.id);
+      else if (d.verdict === 'rewrite') nfq.accept(p.id, d.payload);
       else nfq.accept(p.id);
     }
     // the binding flushes the verdicts of a batch when the callback returns
+  }
+
+  /**
+   * The in-band path sends the feedback it builds from the client's address through a raw socket.
+   * Without one (no CAP_NET_RAW, addon missing) it does not report at all, so the client's own
+   * feedback keeps flowing: RTP is then only observed.
+   */
+  private openFeedbackSender(): void {
+    const rtp = this.engine.rtp;
+    if (rtp === undefined) return;
+    try {
+      this.raw = RawSender.open();
+    } catch (err) {
+      rtp.setReporting(false);
+      this.log.error({ err: String(err) }, 'raw socket unavailable: RTP feedback is not rebuilt (client feedback passes)');
+      return;
+    }
+    // feedback intervals are tens of ms; a 5 ms poll keeps each build within 5 ms of its due time
+    this.timers.push(
+      setInterval(() => {
+        const raw = this.raw;
+        if (raw === undefined || this.stopping) return;
+        for (const pkt of rtp.poll(monoNowUs())) {
+          try {
+            raw.send(pkt);
+          } catch (err) {
+            once(this.log, 'rawsend', 'sending rebuilt feedback failed (counted)', { err: String(err) });
+          }
+        }
+      }, 5),
+    );
   }
 
   private async installRules(): Promise<void> {
@@ -303,7 +351,7 @@ export class Daemon {
     const c = this.engine.counters;
     const last = this.lastSynced;
     const d = (now: number, prev: number | undefined): number => now - (prev ?? 0);
-    for (const p of ['tcp', 'udp', 'quic', 'other'] as const) {
+    for (const p of ['tcp', 'udp', 'quic', 'rtp', 'other'] as const) {
       const down = d(c.downlinkArrivals[p], last?.downlinkArrivals[p]);
       if (down > 0) m.packets.inc({ direction: 'downlink', protocol: p }, down);
       const up = d(c.uplink[p], last?.uplink[p]);
@@ -325,8 +373,29 @@ export class Daemon {
       if (f.mode === 'ack-delay') ackDelay++;
       else pass++;
     }
+    const rtp = this.engine.rtp;
+    const modes = { twcc: 0, ccfb: 0, 'srtcp-delay': 0, passthrough: 0 };
+    if (rtp !== undefined) {
+      const st = rtp.status(monoNowUs(), 100_000);
+      for (const t of st.list) modes[t.mode]++;
+      const c = st.counters;
+      const f = this.lastFeedback;
+      const inc = (kind: 'twcc' | 'ccfb', action: 'built' | 'dropped_client', now: number, prev: number): void => {
+        if (now > prev) m.feedbackPackets.inc({ kind, action }, now - prev);
+      };
+      const droppedTwcc = c.clientFeedbackDropped.twcc + c.clientFeedbackRewritten.twcc;
+      const droppedCcfb = c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb;
+      inc('twcc', 'built', c.feedbackBuilt.twcc, f.builtTwcc);
+      inc('ccfb', 'built', c.feedbackBuilt.ccfb, f.builtCcfb);
+      inc('twcc', 'dropped_client', droppedTwcc, f.droppedTwcc);
+      inc('ccfb', 'dropped_client', droppedCcfb, f.droppedCcfb);
+      this.lastFeedback = { builtTwcc: c.feedbackBuilt.twcc, builtCcfb: c.feedbackBuilt.ccfb, droppedTwcc, droppedCcfb };
+    }
     m.flowsByMode.set({ mode: 'ack-delay' }, ackDelay);
-    m.flowsByMode.set({ mode: 'passthrough' }, pass);
+    m.flowsByMode.set({ mode: 'passthrough' }, pass + modes.passthrough);
+    m.flowsByMode.set({ mode: 'twcc' }, modes.twcc);
+    m.flowsByMode.set({ mode: 'ccfb' }, modes.ccfb);
+    m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
     m.heldPackets.set(this.holds.size);
     m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
     if (this.nfq !== undefined) {
@@ -411,6 +480,8 @@ export class Daemon {
       counters: this.engine.counters,
       taps: this.taps.map((t) => ({ device: t.opts.device, direction: t.opts.direction, ...t.stats() })),
       nfqueue: this.nfq?.stats(),
+      rtp: this.engine.rtp?.status(now),
+      feedbackSender: this.raw?.stats,
     };
   }
 
@@ -418,6 +489,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // from now on the client's own feedback passes again
+    this.engine.rtp?.setReporting(false);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     try {
@@ -435,6 +508,8 @@ export class Daemon {
     this.taps = [];
     this.tc?.close();
     this.tc = undefined;
+    this.raw?.close();
+    this.raw = undefined;
     await this.watchdog?.stop();
     this.watchdog = undefined;
     this.log.info({ released }, 'zhuge stopped: rules removed, held packets released');

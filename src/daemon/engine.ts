@@ -35,8 +35,9 @@ import { decodePacket, newPacketView, type LinkType, type PacketView } from '../
 import { looksLikeQuicLong } from '../protocols/quic.js';
 import { TCP_FIN, TCP_RST, TCP_SYN } from '../protocols/tcp.js';
 import { FlowTable, type EvictCause } from './flow-table.js';
+import { RtpFeedback, type RtpFeedbackConfig } from './rtp-feedback.js';
 
-export type FlowProtocol = 'tcp' | 'quic';
+export type FlowProtocol = 'tcp' | 'quic' | 'rtp';
 export type FlowMode = 'ack-delay' | 'passthrough';
 
 export interface EngineOptions {
@@ -50,6 +51,8 @@ export interface EngineOptions {
   maxFlows: number;
   fortuneTeller: FortuneTellerConfig;
   feedbackUpdater: AckDelayerConfig & { seed: number };
+  /** in-band feedback for RTP transports (TWCC / RFC 8888 rebuilt at the AP); absent = off */
+  rtp?: RtpFeedbackConfig;
 }
 
 export interface Flow {
@@ -71,7 +74,7 @@ export interface Flow {
   createdUs: number;
 }
 
-export type UplinkVerdict = 'accept' | 'hold';
+export type UplinkVerdict = 'accept' | 'hold' | 'drop' | 'rewrite';
 
 export interface UplinkDecision {
   verdict: UplinkVerdict;
@@ -79,9 +82,11 @@ export interface UplinkDecision {
   releaseUs: number;
   /** the flow the packet belongs to, when tracked (for onReleased) */
   flow: Flow | undefined;
+  /** verdict 'rewrite': the replacement IP packet */
+  payload: Uint8Array | undefined;
 }
 
-export type ProtocolLabel = 'tcp' | 'udp' | 'quic' | 'other';
+export type ProtocolLabel = 'tcp' | 'udp' | 'quic' | 'rtp' | 'other';
 
 export interface EngineCounters {
   downlinkArrivals: Record<ProtocolLabel, number>;
@@ -90,6 +95,9 @@ export interface EngineCounters {
   malformed: Record<MalformedReason, number>;
   uplinkHeld: number;
   uplinkPassedAtOnce: number;
+  /** client feedback removed (dropped or rewritten without its TWCC/CCFB part) */
+  uplinkDropped: number;
+  uplinkRewritten: number;
   uplinkUntracked: number;
   flowsCreated: number;
   flowsEvictedIdle: number;
@@ -116,11 +124,13 @@ const EMPTY_MALFORMED = (): Record<MalformedReason, number> => ({
   unsupported: 0,
 });
 
-const ZERO_PROTO = (): Record<ProtocolLabel, number> => ({ tcp: 0, udp: 0, quic: 0, other: 0 });
+const ZERO_PROTO = (): Record<ProtocolLabel, number> => ({ tcp: 0, udp: 0, quic: 0, rtp: 0, other: 0 });
 
 export class Engine {
   readonly ft: FortuneTeller;
   readonly flows: FlowTable<number, Flow>;
+  /** the in-band path (undefined when RTP treatment is off) */
+  rtp: RtpFeedback | undefined;
   readonly counters: EngineCounters = {
     downlinkArrivals: ZERO_PROTO(),
     downlinkDepartures: 0,
@@ -128,6 +138,8 @@ export class Engine {
     malformed: EMPTY_MALFORMED(),
     uplinkHeld: 0,
     uplinkPassedAtOnce: 0,
+    uplinkDropped: 0,
+    uplinkRewritten: 0,
     uplinkUntracked: 0,
     flowsCreated: 0,
     flowsEvictedIdle: 0,
@@ -156,6 +168,7 @@ export class Engine {
     this.dscp = new Set(opts.dscp);
     this.ft = new FortuneTeller(opts.fortuneTeller);
     this.rng = seededRng(opts.feedbackUpdater.seed);
+    this.rtp = opts.rtp !== undefined ? new RtpFeedback(opts.rtp) : undefined;
     this.flows = new FlowTable<number, Flow>(
       { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
       (_k, _v, cause: EvictCause) => {
@@ -176,6 +189,9 @@ export class Engine {
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
     this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
+    if (opts.rtp === undefined) this.rtp = undefined;
+    else if (this.rtp === undefined) this.rtp = new RtpFeedback(opts.rtp);
+    else this.rtp.reconfigure(opts.rtp);
   }
 
   get options(): EngineOptions {
@@ -205,7 +221,7 @@ export class Engine {
         this.counters.downlinkArrivals.other++;
         return;
       }
-      const flow = this.classifyDownlink(tUs, v, data);
+      const flow = this.classifyDownlink(tUs, v, data, p.totalMs, key);
       if (flow === undefined) return;
       flow.downPackets++;
       flow.lastTotalMs = p.totalMs;
@@ -247,7 +263,7 @@ export class Engine {
     }
   }
 
-  private classifyDownlink(tUs: number, v: PacketView, data: Uint8Array): Flow | undefined {
+  private classifyDownlink(tUs: number, v: PacketView, data: Uint8Array, totalMs: number, key: number): Flow | undefined {
     if (v.l4 === 'tcp') {
       this.counters.downlinkArrivals.tcp++;
       const o = this.opts;
@@ -257,8 +273,19 @@ export class Engine {
     }
     if (v.l4 === 'udp') {
       const existing = this.lookup(tUs, v);
+      if (existing !== undefined && existing.protocol === 'quic') {
+        this.counters.downlinkArrivals.quic++;
+        return existing;
+      }
+      // RTP transports: predicted arrival times recorded for the feedback zhuge builds; with the
+      // SRTCP fallback the transport also gets an ACK-delay flow, fed with the same predictions
+      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key) === true) {
+        this.counters.downlinkArrivals.rtp++;
+        if (existing !== undefined) return existing;
+        return this.opts.rtp?.srtcpFallback === 'delay' ? this.lookupOrCreate(tUs, v, 'rtp') : undefined;
+      }
       if (existing !== undefined) {
-        this.counters.downlinkArrivals[existing.protocol === 'quic' ? 'quic' : 'udp']++;
+        this.counters.downlinkArrivals.udp++;
         return existing;
       }
       const o = this.opts;
@@ -339,6 +366,7 @@ export class Engine {
     out.verdict = 'accept';
     out.releaseUs = tUs;
     out.flow = undefined;
+    out.payload = undefined;
     const v = this.up;
     try {
       decodePacket(payload, 'raw-ip', v);
@@ -349,7 +377,39 @@ export class Engine {
       return out;
     }
     try {
+      let srtcp = false;
+      if (v.l4 === 'udp' && this.rtp !== undefined) {
+        const a = this.rtp.onUplink(tUs, v, payload);
+        switch (a.action) {
+          case 'unknown':
+            break;
+          case 'accept':
+            this.counters.uplink.rtp++;
+            this.counters.uplinkPassedAtOnce++;
+            return out;
+          case 'drop':
+            this.counters.uplink.rtp++;
+            this.counters.uplinkDropped++;
+            out.verdict = 'drop';
+            return out;
+          case 'rewrite':
+            this.counters.uplink.rtp++;
+            this.counters.uplinkRewritten++;
+            out.verdict = 'rewrite';
+            out.payload = a.packet;
+            return out;
+          case 'srtcp':
+            srtcp = true;
+            break;
+        }
+      }
       const flow = v.l4 === 'tcp' || v.l4 === 'udp' ? this.lookup(tUs, v) : undefined;
+      if (flow !== undefined && flow.protocol === 'rtp' && !srtcp) {
+        // RTP media or other packets of an RTP transport from the client: never delayed
+        this.counters.uplink.rtp++;
+        this.counters.uplinkPassedAtOnce++;
+        return out;
+      }
       if (flow === undefined) {
         this.counters.uplink[v.l4 === 'tcp' ? 'tcp' : v.l4 === 'udp' ? 'udp' : 'other']++;
         this.counters.uplinkUntracked++;

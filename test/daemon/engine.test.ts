@@ -20,7 +20,7 @@ function options(over: Partial<EngineOptions> = {}): EngineOptions {
   };
 }
 
-const decision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined });
+const decision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
 
 /**
  * A 1500-byte TCP download through a queue whose service rate drops from 20 to 2 Mbit/s at

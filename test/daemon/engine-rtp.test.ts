@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Engine, type EngineOptions, type UplinkDecision } from '../../src/daemon/engine.js';
+import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
+import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
+import { readCapture } from '../../src/protocols/pcap-file.js';
+import { parseIpv4Address } from '../../src/protocols/ipv4.js';
+import { parseTwcc } from '../../src/protocols/twcc.js';
+
+const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../shared/fixtures/webrtc/${name}`, import.meta.url)));
+const SERVER = parseIpv4Address('10.78.1.1');
+
+function options(srtcpFallback: 'delay' | 'off'): EngineOptions {
+  return {
+    tcp: { enabled: true, ports: [] },
+    quic: { enabled: true, ports: [] },
+    dscp: [],
+    idleTimeoutMs: 30_000,
+    maxFlows: 1000,
+    fortuneTeller: defaultFortuneTellerConfig,
+    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10 },
+    rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1 },
+  };
+}
+
+/** Replays a capture: server packets are downlink (observed), client packets uplink (intercepted). */
+function replay(engine: Engine, name: string): { verdicts: Record<string, number>; built: Uint8Array[] } {
+  const v = newPacketView();
+  const verdicts: Record<string, number> = {};
+  const built: Uint8Array[] = [];
+  const d: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
+  for (const rec of readCapture(fixture(name))) {
+    decodePacket(rec.data, 'ethernet', v);
+    if (v.src0 === SERVER) {
+      engine.onDownlinkArrival(rec.tUs, rec.data, 'ethernet', rec.origLen);
+      engine.onDownlinkDeparture(rec.tUs + 500, rec.data, 'ethernet', rec.origLen);
+    } else {
+      const r = engine.onUplink(rec.tUs, rec.data.subarray(v.ipOffset), d);
+      verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
+      if (r.verdict === 'hold') engine.onReleased(r.flow);
+    }
+    built.push(...(engine.rtp?.poll(rec.tUs) ?? []));
+  }
+  return { verdicts, built };
+}
+
+describe('Engine with the in-band path (real Chromium captures)', () => {
+  it('plaintext call: client TWCC removed, other RTCP passes, zhuge feedback built from the client to the server', () => {
+    const e = new Engine(options('delay'));
+    const { verdicts, built } = replay(e, 'chromium-plaintext-4s.pcap');
+    expect(e.counters.downlinkArrivals.rtp).toBeGreaterThan(600);
+    expect(verdicts['drop'] ?? 0).toBeGreaterThan(40); // most of the 60 client TWCC datagrams
+    expect(verdicts['accept'] ?? 0).toBeGreaterThan(0); // STUN, RR/SR/SDES
+    expect(verdicts['hold'] ?? 0).toBe(0); // nothing of a plaintext RTP transport is delayed
+    expect(built.length).toBeGreaterThan(40);
+    const v = newPacketView();
+    let reported = 0;
+    for (const pkt of built) {
+      decodePacket(pkt, 'raw-ip', v);
+      expect(v.src0).toBe(parseIpv4Address('10.78.2.1')); // from the client
+      expect(v.dst0).toBe(SERVER);
+      const fb = parseTwcc(pkt, v.payloadOffset, v.payloadLength);
+      reported += fb.deltas.filter((x) => x !== null).length;
+    }
+    expect(reported).toBeGreaterThan(600);
+    expect(e.counters.internalErrors).toBe(0);
+  });
+
+  it('SRTP call: SRTCP is never dropped or rewritten; with the fallback it is delayed in order', () => {
+    const e = new Engine(options('delay'));
+    const { verdicts, built } = replay(e, 'chromium-srtp-4s.pcap');
+    expect(verdicts['drop'] ?? 0).toBe(0);
+    expect(verdicts['rewrite'] ?? 0).toBe(0);
+    expect(built.length).toBe(0);
+    const off = new Engine(options('off'));
+    const r = replay(off, 'chromium-srtp-4s.pcap');
+    expect(r.verdicts['hold'] ?? 0).toBe(0);
+    expect(r.verdicts['drop'] ?? 0).toBe(0);
+  });
+});
