@@ -146,7 +146,7 @@ class Driver {
   private qt = 0;
   private readonly down = new DownFrame();
   private readonly up = new UpAck();
-  private readonly dec: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined };
+  private readonly dec: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
   private readonly seqOf: Uint32Array;
   events = 0;
   dataPackets = 0;
