@@ -249,6 +249,8 @@ export class RtpFeedback {
   private readonly rtp = newRtpView();
   private readonly cursor = new RtcpCompoundCursor();
   private lastExpireUs = -Infinity;
+  /** transports with a recorder: the only ones poll() looks at */
+  private readonly recording = new Set<Transport>();
   // recent recorded packets by the engine's packet match key, for markLostByMatchKey
   private readonly ringKey = new Int32Array(LOST_RING);
   private readonly ringSeq = new Int32Array(LOST_RING);
@@ -264,6 +266,7 @@ export class RtpFeedback {
       { maxFlows: this.cfg.maxTransports, idleTimeoutUs: this.cfg.idleTimeoutMs * 1000 },
       (_k, t, _cause: EvictCause) => {
         this.counters.transportsEvicted++;
+        this.recording.delete(t);
         for (let i = 0; i < LOST_RING; i++) if (this.ringTransport[i] === t) this.ringTransport[i] = undefined;
       },
     );
@@ -389,6 +392,7 @@ export class RtpFeedback {
       recorded = true;
     }
     if (!recorded) return;
+    this.recording.add(t);
     t.recorded++;
     t.lastRecordUs = tUs;
     if (matchKey !== 0) {
@@ -572,10 +576,13 @@ export class RtpFeedback {
       this.table.expire(tUs);
     }
     const intervalUs = this.cfg.feedbackIntervalMs * 1000;
-    for (const [, t] of this.table.entries()) {
+    const idleUs = this.cfg.activeWindowMs * 1000;
+    for (const t of this.recording) {
       if (tUs - t.lastBuildUs < intervalUs) continue;
-      const pending = (t.twcc?.pendingCount ?? 0) > 0 || t.ccfb !== undefined;
-      if (!pending) continue;
+      if (t.lastBuildUs > t.lastRecordUs && tUs - t.lastRecordUs > idleUs) {
+        this.recording.delete(t); // drained and idle: back in the set when it records again
+        continue;
+      }
       t.lastBuildUs = tUs;
       const send = this.reporting && t.plaintextRtcp && (t.mode === 'twcc' || t.mode === 'ccfb');
       if (t.twcc !== undefined && t.twcc.pendingCount > 0) {
