@@ -169,6 +169,10 @@ export class Engine {
     this.ft = new FortuneTeller(opts.fortuneTeller);
     this.rng = seededRng(opts.feedbackUpdater.seed);
     this.rtp = opts.rtp !== undefined ? new RtpFeedback(opts.rtp) : undefined;
+    // a packet the AP queue dropped must be reported lost, not received at its predicted time
+    this.ft.queue.onRetire = (key) => {
+      this.rtp?.markLostByMatchKey(key);
+    };
     this.flows = new FlowTable<number, Flow>(
       { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
       (_k, _v, cause: EvictCause) => {

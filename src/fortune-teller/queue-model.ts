@@ -108,6 +108,11 @@ export class QueueModel {
   private readonly size: Uint32Array;
   private readonly keys: Uint32Array;
   private readonly flags: Uint8Array;
+  /**
+   * Called with the key of each packet retired as dropped (an older entry passed over by a
+   * matched departure, or removed by a resync): lets the in-band path report it as lost.
+   */
+  onRetire: ((key: number) => void) | undefined = undefined;
   private head = 0;
   /** Ring entries between head and tail, dead (dropped) ones included. */
   private count = 0;
@@ -228,7 +233,10 @@ export class QueueModel {
       return -1;
     }
     while (this.head !== found) {
-      if (this.flags[this.head] === FLAG_LIVE) this.counters.retiredAsDrop++;
+      if (this.flags[this.head] === FLAG_LIVE) {
+        this.counters.retiredAsDrop++;
+        this.onRetire?.(this.keys[this.head] ?? 0);
+      }
       this.evictHead();
     }
     const arrival = this.arrUs[this.head] ?? -1;
