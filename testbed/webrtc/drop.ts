@@ -1,0 +1,111 @@
+/**
+ * One WebRTC bandwidth-drop trial on the testbed: the bottleneck starts at rateBps, a call runs
+ * for durationS (counted from the moment both peers connected), and at dropAtS the ap agent
+ * sets the htb class to dropRateBps over rtnetlink (time known on this process's monotonic
+ * clock). Whether zhuge runs in the ap namespace is the caller's business (start the daemon
+ * before calling this).
+ *
+ * Command line (root, compiled: `node dist/testbed/webrtc/drop.js [--rate-mbps 3] [--drop-mbps 0.3]
+ * [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 0] [--json FILE]`) builds its own testbed,
+ * prints the summary and tears the testbed down.
+ */
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { ApAgent } from '../player.js';
+import { startRelay, type RelayHandle } from '../relay.js';
+import { down, up, type Testbed } from '../topology.js';
+import { monoNowMs } from '../traffic.js';
+import { runRtcCall, type RtcCallOptions, type RtcCallResult } from './call.js';
+import { summarizeRtc, type RtcSummary } from './metrics.js';
+
+export interface RtcDropScenario {
+  rateBps: number;
+  dropRateBps: number;
+  dropAtS: number;
+  durationS: number;
+}
+
+export interface RtcDropResult {
+  scenario: RtcDropScenario;
+  dropAtMonoMs: number;
+  call: RtcCallResult;
+  summary: RtcSummary;
+}
+
+export async function runRtcDropTrial(
+  tb: Testbed,
+  sc: RtcDropScenario,
+  callOpts: Omit<RtcCallOptions, 'durationS' | 'onConnected'> = {},
+): Promise<RtcDropResult> {
+  const agent = await ApAgent.start(tb);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await agent.setRate(sc.rateBps);
+    let dropAtMonoMs = Number.NaN;
+    let dropErr: unknown;
+    const call = await runRtcCall(tb, {
+      ...callOpts,
+      durationS: sc.durationS,
+      onConnected: () => {
+        timer = setTimeout(() => {
+          agent.setRate(sc.dropRateBps).then(
+            () => (dropAtMonoMs = monoNowMs()),
+            (e: unknown) => (dropErr = e),
+          );
+        }, sc.dropAtS * 1000);
+      },
+    });
+    if (Number.isNaN(dropAtMonoMs)) throw new Error(`the rate drop was not applied: ${String(dropErr)}`);
+    const summary = summarizeRtc(call, dropAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.dropRateBps });
+    return { scenario: sc, dropAtMonoMs, call, summary };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    agent.close();
+  }
+}
+
+function arg(argv: string[], name: string, dflt: number): number {
+  const i = argv.indexOf(name);
+  const v = i >= 0 ? Number(argv[i + 1]) : dflt;
+  if (!Number.isFinite(v)) throw new Error(`${name} needs a number`);
+  return v;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const sc: RtcDropScenario = {
+    rateBps: arg(argv, '--rate-mbps', 3) * 1e6,
+    dropRateBps: arg(argv, '--drop-mbps', 0.3) * 1e6,
+    dropAtS: arg(argv, '--drop-at-s', 15),
+    durationS: arg(argv, '--duration-s', 30),
+  };
+  const baseDelayMs = arg(argv, '--base-delay-ms', 0);
+  const jsonIdx = argv.indexOf('--json');
+  const tb = await up({ rateBps: sc.rateBps, bufferMs: 100 });
+  let relay: RelayHandle | undefined;
+  const onSig = (): void => {
+    void down(tb.prefix).finally(() => process.exit(130));
+  };
+  process.once('SIGTERM', onSig);
+  try {
+    if (baseDelayMs > 0) relay = await startRelay(tb, { downMs: baseDelayMs });
+    const r = await runRtcDropTrial(tb, sc);
+    const c = r.call;
+    process.stdout.write(
+      `${JSON.stringify({ scenario: sc, summary: r.summary, cpu: c.cpu, frames: c.frames.length, undecoded: c.undecodedFrames, pair: c.selectedPair.sender, errors: c.pageErrors.slice(0, 10) }, null, 1)}\n`,
+    );
+    if (jsonIdx >= 0 && argv[jsonIdx + 1] !== undefined) writeFileSync(argv[jsonIdx + 1] ?? '', JSON.stringify(r));
+  } finally {
+    await relay?.stop();
+    await down(tb.prefix);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`rtc drop: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
