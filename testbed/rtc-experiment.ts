@@ -1,0 +1,98 @@
+/**
+ * WebRTC bandwidth-drop trials without and with zhuge on one testbed in one run (the RTC demo
+ * and the CI end-to-end test). Each trial is a fresh Chromium call (testbed/webrtc); with zhuge,
+ * the daemon runs in the ap namespace for the whole call and rebuilds the transport-wide feedback.
+ */
+import { startDaemon, type DaemonProc, type Progress } from './experiment.js';
+import type { Testbed } from './topology.js';
+import { runRtcDropTrial, type RtcDropScenario } from './webrtc/drop.js';
+import type { RtcSummary } from './webrtc/metrics.js';
+
+export interface RtcDemoScenario extends RtcDropScenario {
+  baseDelayMsEachWay: number;
+}
+
+export const RTC_SCENARIO: RtcDemoScenario = {
+  rateBps: 3e6,
+  dropRateBps: 0.3e6,
+  dropAtS: 15,
+  durationS: 30,
+  baseDelayMsEachWay: 20,
+};
+
+/** The flat per-run metrics of the demo's JSON (units in the names). */
+export interface RtcMetrics {
+  frameDelayP50Ms: number;
+  frameDelayP99Ms: number;
+  frameDelayAbove400msSeconds: number;
+  fpsBelow10Seconds: number;
+  bitrateMbps: number;
+  rttAbove200msSeconds: number;
+  /** from the drop until GCC's estimate (availableOutgoingBitrate) falls below the new capacity */
+  gccBelowCapacityAfterMs: number;
+  /** from the drop until the sent bitrate falls below the new capacity */
+  sendRateBelowCapacityAfterMs: number;
+  frameDelayBeforeDropP50Ms: number;
+  bitrateBeforeDropMbps: number;
+  freezes: number;
+  presentedFps: number;
+  zhugeFeedbackBuilt?: number;
+  zhugeClientFeedbackRemoved?: number;
+}
+
+export interface RtcRun {
+  zhuge: boolean;
+  metrics: RtcMetrics;
+  summary: RtcSummary;
+  daemonStatus?: unknown;
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+export function flatten(s: RtcSummary): RtcMetrics {
+  return {
+    frameDelayP50Ms: r2(s.frameDelayP50Ms),
+    frameDelayP99Ms: r2(s.frameDelayP99Ms),
+    frameDelayAbove400msSeconds: r2(s.frameDelayAbove400msSeconds),
+    fpsBelow10Seconds: r2(s.fpsBelow10Seconds),
+    bitrateMbps: r2(s.bitrateMbps),
+    rttAbove200msSeconds: r2(s.rttAbove200msSeconds),
+    gccBelowCapacityAfterMs: r2(s.gccBelowCapacityAfterMs),
+    sendRateBelowCapacityAfterMs: r2(s.sendRateBelowCapacityAfterMs),
+    frameDelayBeforeDropP50Ms: r2(s.before.frameDelayP50Ms),
+    bitrateBeforeDropMbps: r2(s.before.bitrateMbps),
+    freezes: s.after.freezes,
+    presentedFps: r2(s.after.presentedFps),
+  };
+}
+
+export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcRun> {
+  let daemon: DaemonProc | undefined;
+  try {
+    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482 });
+    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    const r = await runRtcDropTrial(tb, sc);
+    const metrics = flatten(r.summary);
+    let daemonStatus: unknown;
+    if (daemon !== undefined) {
+      daemonStatus = await daemon.status().catch(() => undefined);
+      const c = (daemonStatus as { rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } } } | undefined)?.rtp?.counters;
+      metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
+      metrics.zhugeClientFeedbackRemoved = (c?.clientFeedbackDropped?.twcc ?? 0) + (c?.clientFeedbackRewritten?.twcc ?? 0);
+      const code = await daemon.stop();
+      daemon = undefined;
+      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
+    }
+    return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
+  } finally {
+    if (daemon !== undefined) await daemon.stop();
+  }
+}
+
+export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat: number, progress?: Progress): Promise<{ scenario: RtcDemoScenario; runs: RtcRun[] }> {
+  const runs: RtcRun[] = [];
+  for (let i = 0; i < repeat; i++) {
+    for (const withZhuge of [false, true]) runs.push(await runRtcTrial(tb, sc, withZhuge, progress));
+  }
+  return { scenario: sc, runs };
+}
