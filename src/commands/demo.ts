@@ -13,13 +13,18 @@ import { parseArgs } from 'node:util';
 import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
 import { startRelay, type RelayHandle } from '../../testbed/relay.js';
 import { up, type Testbed } from '../../testbed/topology.js';
+import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/rtc-experiment.js';
 
 const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
+       zhuge demo --rtc [--json] [--repeat N] [--out DIR]
 
   Bandwidth-drop demo on a netns testbed (root): R Mbit/s (default 30) dropping to R/K
   (default K=10) halfway through S seconds (default 20), an iperf3 download with the chosen
   congestion control (default bbr) and a ping probe, without and with zhuge, side by side.
-  --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).`;
+  --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).
+  --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
+  instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
+  and how soon GCC's estimate falls below the new capacity, without and with zhuge.`;
 
 export interface DemoJson {
   scenario: DropRun['scenario'];
@@ -34,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       options: {
         json: { type: 'boolean', default: false },
+        rtc: { type: 'boolean', default: false },
         cc: { type: 'string', default: DEMO_SCENARIO.cc },
         k: { type: 'string', default: String(DEMO_SCENARIO.k) },
         'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
@@ -67,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: values.cc };
   const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(dir, { recursive: true });
+  if (values.rtc) return runRtcDemo(repeat, values.json, dir);
   const say = (s: string): void => {
     if (!values.json) process.stderr.write(`${s}\n`);
   };
@@ -150,3 +157,57 @@ export function formatTable(o: DemoJson): string {
   }
   return lines.join('\n');
 }
+
+async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<number> {
+  const say = (m: string): void => {
+    if (!json) process.stderr.write(`${m}\n`);
+  };
+  const sc = RTC_SCENARIO;
+  let tb: Testbed | undefined;
+  let relay: RelayHandle | undefined;
+  try {
+    say(`building the testbed (${sc.rateBps / 1e6} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
+    tb = await up({ rateBps: sc.rateBps, bufferMs: 100 });
+    relay = await startRelay(tb, { downMs: sc.baseDelayMsEachWay });
+    const result = await runRtcExperiment(tb, sc, repeat, say);
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
+    const out = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+    if (json) console.log(JSON.stringify(out, null, 2));
+    else {
+      const cols = out.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${out.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
+      const lines = [`WebRTC (GCC), ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s, base RTT ${2 * sc.baseDelayMsEachWay} ms`, ''];
+      lines.push(`${''.padEnd(40)}${cols.map((c) => c.padStart(12)).join('')}`);
+      for (const [key, label] of RTC_ROWS) {
+        const vals = out.runs.map((r) => r.metrics[key]);
+        if (vals.every((v) => v === undefined)) continue;
+        lines.push(`${label.padEnd(40)}${vals.map((v) => (v === undefined ? '-' : Number.isNaN(v) ? 'never' : String(v)).padStart(12)).join('')}`);
+      }
+      console.log(lines.join('\n'));
+      console.log(`\nraw results: ${dir}/results.json`);
+    }
+    return 0;
+  } catch (err) {
+    console.error(`zhuge demo --rtc: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await relay?.stop().catch(() => undefined);
+    await tb?.down().catch(() => undefined);
+  }
+}
+
+const RTC_ROWS: Array<[keyof RtcMetrics, string]> = [
+  ['frameDelayBeforeDropP50Ms', 'frame delay p50 before the drop (ms)'],
+  ['frameDelayP50Ms', 'frame delay p50 after the drop (ms)'],
+  ['frameDelayP99Ms', 'frame delay p99 after the drop (ms)'],
+  ['frameDelayAbove400msSeconds', 'time with frame delay > 400 ms (s)'],
+  ['fpsBelow10Seconds', 'time below 10 fps (s)'],
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['gccBelowCapacityAfterMs', 'GCC estimate < capacity after (ms)'],
+  ['sendRateBelowCapacityAfterMs', 'send rate < capacity after (ms)'],
+  ['bitrateBeforeDropMbps', 'bitrate before the drop (Mbit/s)'],
+  ['bitrateMbps', 'bitrate after the drop (Mbit/s)'],
+  ['freezes', 'freezes after the drop'],
+  ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
+  ['zhugeClientFeedbackRemoved', "client's TWCC removed"],
+];
