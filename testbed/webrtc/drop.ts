@@ -82,10 +82,15 @@ async function main(argv: string[]): Promise<void> {
   const jsonIdx = argv.indexOf('--json');
   const tb = await up({ rateBps: sc.rateBps, bufferMs: 100 });
   let relay: RelayHandle | undefined;
+  // runRtcCall kills its browsers on SIGINT and re-raises it; this handler then removes the lab
+  let stopping = false;
   const onSig = (): void => {
+    if (stopping) return;
+    stopping = true;
     void down(tb.prefix).finally(() => process.exit(130));
   };
-  process.once('SIGTERM', onSig);
+  process.on('SIGTERM', onSig);
+  process.on('SIGINT', onSig);
   try {
     if (baseDelayMs > 0) relay = await startRelay(tb, { downMs: baseDelayMs });
     const r = await runRtcDropTrial(tb, sc);
