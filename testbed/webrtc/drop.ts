@@ -6,7 +6,8 @@
  * before calling this).
  *
  * Command line (root, compiled: `node dist/testbed/webrtc/drop.js [--rate-mbps 3] [--drop-mbps 0.3]
- * [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 0] [--json FILE]`) builds its own testbed,
+ * [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 0] [--max-bitrate-mbps M] [--width 640 --height 360]
+ * [--json FILE]`) builds its own testbed,
  * prints the summary and tears the testbed down.
  */
 import { writeFileSync } from 'node:fs';
@@ -93,7 +94,12 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', onSig);
   try {
     if (baseDelayMs > 0) relay = await startRelay(tb, { downMs: baseDelayMs });
-    const r = await runRtcDropTrial(tb, sc);
+    const maxMbps = arg(argv, '--max-bitrate-mbps', 0);
+    const r = await runRtcDropTrial(tb, sc, {
+      width: arg(argv, '--width', 640),
+      height: arg(argv, '--height', 360),
+      ...(maxMbps > 0 ? { maxBitrateBps: maxMbps * 1e6 } : {}),
+    });
     const c = r.call;
     process.stdout.write(
       `${JSON.stringify({ scenario: sc, summary: r.summary, cpu: c.cpu, frames: c.frames.length, undecoded: c.undecodedFrames, pair: c.selectedPair.sender, errors: c.pageErrors.slice(0, 10) }, null, 1)}\n`,
