@@ -34,6 +34,8 @@ export interface InterfacesConfig {
 export interface QueueConfig {
   backend: QueueBackend;
   resyncIntervalMs: number;
+  /** The AP queue's byte limit (bfifo limit); 0 = unknown. */
+  limitBytes: number;
 }
 
 export interface PortFilterConfig {

@@ -69,6 +69,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
     dscp: f.dscp,
     idleTimeoutMs: f.idleTimeoutMs,
     maxFlows: f.maxFlows,
+    queueLimitBytes: cfg.queue.limitBytes,
     fortuneTeller: fortuneTellerConfigFrom(cfg),
     feedbackUpdater: {
       seed,

@@ -53,6 +53,12 @@ export interface EngineOptions {
   feedbackUpdater: AckDelayerConfig & { seed: number };
   /** in-band feedback for RTP transports (TWCC / RFC 8888 rebuilt at the AP); absent = off */
   rtp?: RtpFeedbackConfig;
+  /**
+   * The AP queue's byte limit (a bfifo's `limit`); 0 = unknown. A packet arriving when the tracked
+   * backlog plus its length exceeds it is dropped by the kernel at enqueue: it is not added to the
+   * queue model and, on an RTP transport, reported as not received in the rebuilt feedback.
+   */
+  queueLimitBytes?: number;
 }
 
 export interface Flow {
@@ -95,6 +101,8 @@ export interface EngineCounters {
   malformed: Record<MalformedReason, number>;
   uplinkHeld: number;
   uplinkPassedAtOnce: number;
+  /** downlink packets predicted dropped by the AP queue (full at arrival) */
+  predictedQueueDrops: number;
   /** client feedback removed (dropped or rewritten without its TWCC/CCFB part) */
   uplinkDropped: number;
   uplinkRewritten: number;
@@ -138,6 +146,7 @@ export class Engine {
     malformed: EMPTY_MALFORMED(),
     uplinkHeld: 0,
     uplinkPassedAtOnce: 0,
+    predictedQueueDrops: 0,
     uplinkDropped: 0,
     uplinkRewritten: 0,
     uplinkUntracked: 0,
@@ -217,7 +226,10 @@ export class Engine {
       this.malformed(err, 'downlink');
     }
     try {
-      this.ft.onArrival(tUs, wireBytes, key);
+      const limit = this.opts.queueLimitBytes ?? 0;
+      const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
+      if (willDrop) this.counters.predictedQueueDrops++;
+      else this.ft.onArrival(tUs, wireBytes, key);
       const p = this.ft.predict(tUs);
       this.lastPrediction = p;
       this.observer.onPrediction?.(p);
@@ -225,7 +237,7 @@ export class Engine {
         this.counters.downlinkArrivals.other++;
         return;
       }
-      const flow = this.classifyDownlink(tUs, v, data, p.totalMs, key);
+      const flow = this.classifyDownlink(tUs, v, data, willDrop ? Number.POSITIVE_INFINITY : p.totalMs, key);
       if (flow === undefined) return;
       flow.downPackets++;
       flow.lastTotalMs = p.totalMs;

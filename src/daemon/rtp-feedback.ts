@@ -121,6 +121,8 @@ interface FeedbackCounts {
 }
 
 export interface RtpFeedbackCounters {
+  /** RTP packets the engine predicted the AP queue drops (queue full at arrival): reported lost */
+  predictedDrops: number;
   transportsCreated: number;
   transportsEvicted: number;
   hashCollisions: number;
@@ -220,6 +222,7 @@ class Transport {
 /** The RTP / transport-wide feedback path of the engine (see the file comment). */
 export class RtpFeedback {
   readonly counters: RtpFeedbackCounters = {
+    predictedDrops: 0,
     transportsCreated: 0,
     transportsEvicted: 0,
     hashCollisions: 0,
@@ -377,8 +380,15 @@ export class RtpFeedback {
     if (t.mediaSsrcs.length < MAX_MEDIA_SSRCS && !t.mediaSsrcs.includes(ssrc)) t.mediaSsrcs.push(ssrc);
     if (t.mediaSsrc < 0) t.mediaSsrc = ssrc;
     if (t.mode === 'passthrough' && t.state.twccExtId !== 0) this.updateMode(t);
-    const arrivalUs = tUs + (Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0);
     const seq = this.cls.transportSeq;
+    if (predictedTotalMs === Number.POSITIVE_INFINITY) {
+      // the AP queue is full: the kernel drops this packet at enqueue. It is not recorded, so the
+      // feedback reports its sequence number as not received, as the real receiver would.
+      this.counters.predictedDrops++;
+      if (t.mode === 'twcc' || t.mode === 'ccfb') t.lastRecordUs = tUs;
+      return;
+    }
+    const arrivalUs = tUs + (Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0);
     let recorded = false;
     if (t.mode === 'twcc' && seq >= 0) {
       t.twcc ??= new TwccRecorder({ maxPacketBytes: this.cfg.maxFeedbackBytes });

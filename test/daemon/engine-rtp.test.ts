@@ -79,3 +79,38 @@ describe('Engine with the in-band path (real Chromium captures)', () => {
     expect(r.verdicts['drop'] ?? 0).toBe(0);
   });
 });
+
+describe('Engine: drops the AP queue will make are reported as not received', () => {
+  it('with a queue limit, packets arriving to a full queue are left out of the queue and reported lost', () => {
+    const e = new Engine({ ...options('delay'), queueLimitBytes: 6000 });
+    const v = newPacketView();
+    const d: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
+    const built: Uint8Array[] = [];
+    let i = 0;
+    const fifo: Array<{ data: Uint8Array; len: number }> = [];
+    for (const rec of readCapture(fixture('chromium-plaintext-4s.pcap'))) {
+      decodePacket(rec.data, 'ethernet', v);
+      if (v.src0 === SERVER) {
+        const before = e.counters.predictedQueueDrops;
+        e.onDownlinkArrival(rec.tUs, rec.data, 'ethernet', rec.origLen);
+        if (e.counters.predictedQueueDrops === before) fifo.push({ data: rec.data, len: rec.origLen });
+        // a slow link: one packet leaves (in order) per three arrivals, so the queue fills to the limit
+        const head = i++ % 3 === 0 ? fifo.shift() : undefined;
+        if (head !== undefined) e.onDownlinkDeparture(rec.tUs + 500, head.data, 'ethernet', head.len);
+      } else e.onUplink(rec.tUs, rec.data.subarray(v.ipOffset), d);
+      built.push(...(e.rtp?.poll(rec.tUs) ?? []));
+    }
+    expect(e.counters.predictedQueueDrops).toBeGreaterThan(50);
+    expect(e.rtp?.counters.predictedDrops ?? 0).toBeGreaterThan(50);
+    expect(e.ft.queue.bytesInQueue).toBeLessThanOrEqual(6000);
+    let lost = 0;
+    let received = 0;
+    for (const pkt of built) {
+      decodePacket(pkt, 'raw-ip', v);
+      const fb = parseTwcc(pkt, v.payloadOffset, v.payloadLength);
+      for (const x of fb.deltas) if (x === null) lost++; else received++;
+    }
+    expect(lost).toBeGreaterThan(50);
+    expect(received).toBeGreaterThan(50);
+  });
+});
