@@ -167,9 +167,6 @@ export function daemonConfigYaml(tb: Testbed, o: DaemonProcOptions = {}): string
     'interfaces:',
     `  eth: ${tb.ifaces.apEth}`,
     `  wlan: ${tb.ifaces.apWlan}`,
-    // the bottleneck's bfifo limit: packets that will not fit are reported lost to RTP senders
-    'queue:',
-    `  limitBytes: ${tb.d.bottleneck.bufferBytes}`,
     'metrics:',
     `  listen: 127.0.0.1:${o.metricsPort ?? 9469}`,
     'log:',
