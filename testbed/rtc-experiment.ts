@@ -69,7 +69,7 @@ export function flatten(s: RtcSummary): RtcMetrics {
 export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcRun> {
   let daemon: DaemonProc | undefined;
   try {
-    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482 });
+    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
     progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
     const r = await runRtcDropTrial(tb, sc);
     const metrics = flatten(r.summary);

@@ -76,7 +76,7 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
     beforeAll(async () => {
       await ensureBuilt();
       tb = await up({ prefix: randomPrefix(), rateBps: 30e6 });
-      daemon = await startDaemon(tb, { metricsPort: 9481 });
+      daemon = await startDaemon(tb, { metricsPort: 9481, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
       dir = mkdtempSync(join(tmpdir(), 'zhuge-rtp-'));
     }, 120_000);
 
