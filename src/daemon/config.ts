@@ -49,6 +49,8 @@ export interface RtpConfig {
   twccExtensionId: 'auto' | number;
   feedbackIntervalMs: number;
   srtcpFallback: 'delay' | 'off';
+  /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
+  kernelDrops: boolean;
 }
 
 export interface FlowsConfig {

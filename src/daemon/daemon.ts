@@ -161,6 +161,9 @@ export class Daemon {
   private stopping = false;
   private rulesInstalled = false;
   private resyncBusy = false;
+  private dropPollBusy = false;
+  private lastKernelDrops = -1;
+  private lastDropPollUs = 0;
   readonly startedAt = Date.now();
   subnets: string[];
 
@@ -220,6 +223,7 @@ export class Daemon {
     await this.installRules();
     if (this.opts.noWatchdog !== true) await this.startWatchdog();
     this.timers.push(setInterval(() => this.resync(), c.queue.resyncIntervalMs));
+    if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.pollDrops(), 10));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     this.log.info(
       { eth: c.interfaces.eth, wlan: c.interfaces.wlan, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },
@@ -332,6 +336,31 @@ export class Daemon {
       .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
       .finally(() => {
         this.resyncBusy = false;
+      });
+  }
+
+  /**
+   * In-band path: the qdisc's drop counter every 10 ms, so packets the AP drops are reported lost
+   * in the feedback zhuge builds (the taps alone learn of a drop only when a later packet leaves,
+   * usually after the feedback covering it was sent).
+   */
+  private pollDrops(): void {
+    if (this.dropPollBusy || this.tc === undefined) return;
+    this.dropPollBusy = true;
+    const sinceUs = this.lastDropPollUs;
+    const nowUs = monoNowUs();
+    this.tc
+      .qdiscStats(this.wlanIfindex)
+      .then((qs) => {
+        const root = qs.find((q) => q.parent === 0xffffffff) ?? qs[0];
+        if (root === undefined) return;
+        if (this.lastKernelDrops >= 0 && root.drops > this.lastKernelDrops) this.engine.onKernelDrops(sinceUs, root.drops - this.lastKernelDrops);
+        this.lastKernelDrops = root.drops;
+        this.lastDropPollUs = nowUs;
+      })
+      .catch((err: unknown) => once(this.log, 'droppoll', 'reading the qdisc drop counter failed', { err: String(err) }))
+      .finally(() => {
+        this.dropPollBusy = false;
       });
   }
 

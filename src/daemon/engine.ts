@@ -103,6 +103,8 @@ export interface EngineCounters {
   uplinkPassedAtOnce: number;
   /** downlink packets predicted dropped by the AP queue (full at arrival) */
   predictedQueueDrops: number;
+  /** kernel queue drops attributed to recent arrivals (onKernelDrops) */
+  kernelDropsAttributed: number;
   /** client feedback removed (dropped or rewritten without its TWCC/CCFB part) */
   uplinkDropped: number;
   uplinkRewritten: number;
@@ -132,6 +134,8 @@ const EMPTY_MALFORMED = (): Record<MalformedReason, number> => ({
   unsupported: 0,
 });
 
+const RECENT = 256;
+
 const ZERO_PROTO = (): Record<ProtocolLabel, number> => ({ tcp: 0, udp: 0, quic: 0, rtp: 0, other: 0 });
 
 export class Engine {
@@ -147,6 +151,7 @@ export class Engine {
     uplinkHeld: 0,
     uplinkPassedAtOnce: 0,
     predictedQueueDrops: 0,
+    kernelDropsAttributed: 0,
     uplinkDropped: 0,
     uplinkRewritten: 0,
     uplinkUntracked: 0,
@@ -166,6 +171,10 @@ export class Engine {
   private readonly up: PacketView = newPacketView();
   private readonly seenMalformed = new Set<string>();
   private lastPrediction: Prediction | undefined;
+  // the most recent downlink arrivals (time, match key), for drops the kernel reports in bulk
+  private readonly recentKey = new Int32Array(RECENT);
+  private readonly recentT = new Float64Array(RECENT);
+  private recentPos = 0;
 
   constructor(
     opts: EngineOptions,
@@ -230,6 +239,9 @@ export class Engine {
       const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
       else this.ft.onArrival(tUs, wireBytes, key);
+      this.recentKey[this.recentPos] = key | 0;
+      this.recentT[this.recentPos] = tUs;
+      this.recentPos = (this.recentPos + 1) % RECENT;
       const p = this.ft.predict(tUs);
       this.lastPrediction = p;
       this.observer.onPrediction?.(p);
@@ -457,6 +469,26 @@ export class Engine {
       this.internalError(err);
       return out;
     }
+  }
+
+  /**
+   * The kernel's queue dropped `n` packets since the last reading at `sinceUs` (the qdisc's drop
+   * counter). A full FIFO drops what arrives while it is full, so the `n` most recent arrivals after
+   * `sinceUs` are taken as the dropped ones and reported lost on their RTP transports (before the
+   * feedback covering them is built, when the counter is read often enough). Returns how many
+   * were marked.
+   */
+  onKernelDrops(sinceUs: number, n: number): number {
+    let marked = 0;
+    for (let k = 1; k <= RECENT && marked < n; k++) {
+      const i = (this.recentPos - k + RECENT) % RECENT;
+      const t = this.recentT[i] ?? 0;
+      if (t <= sinceUs) break;
+      if (this.rtp?.markLostByMatchKey(this.recentKey[i] ?? 0) === true) marked++;
+      else marked++; // a non-RTP packet: counted as one of the n all the same
+    }
+    this.counters.kernelDropsAttributed += marked;
+    return marked;
   }
 
   onReleased(flow: Flow | undefined): void {

@@ -114,3 +114,35 @@ describe('Engine: drops the AP queue will make are reported as not received', ()
     expect(received).toBeGreaterThan(50);
   });
 });
+
+describe('Engine: drops counted by the kernel are attributed to the latest arrivals', () => {
+  it('marks the n most recent arrivals since the last reading as lost before the next feedback', () => {
+    const e = new Engine(options('delay'));
+    const v = newPacketView();
+    const d: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
+    const built: Uint8Array[] = [];
+    let lastReadUs = 0;
+    let arrivals = 0;
+    for (const rec of readCapture(fixture('chromium-plaintext-4s.pcap'))) {
+      decodePacket(rec.data, 'ethernet', v);
+      if (v.src0 === SERVER) {
+        e.onDownlinkArrival(rec.tUs, rec.data, 'ethernet', rec.origLen);
+        e.onDownlinkDeparture(rec.tUs + 500, rec.data, 'ethernet', rec.origLen);
+        // every 20th arrival, the "kernel" says the two latest packets were dropped
+        if (++arrivals % 20 === 0) {
+          expect(e.onKernelDrops(lastReadUs, 2)).toBe(2);
+          lastReadUs = rec.tUs;
+        }
+      } else e.onUplink(rec.tUs, rec.data.subarray(v.ipOffset), d);
+      built.push(...(e.rtp?.poll(rec.tUs) ?? []));
+    }
+    let lost = 0;
+    for (const pkt of built) {
+      decodePacket(pkt, 'raw-ip', v);
+      for (const x of parseTwcc(pkt, v.payloadOffset, v.payloadLength).deltas) if (x === null) lost++;
+    }
+    // ~2 in 20 of the ~690 recorded packets, less those covered before the first feedback
+    expect(lost).toBeGreaterThan(40);
+    expect(e.counters.kernelDropsAttributed).toBeGreaterThan(60);
+  });
+});
