@@ -16,7 +16,7 @@ export default tseslint.config(
   {
     // the daemon and the codecs log through pino; only the CLI front end prints to the terminal
     files: ['src/**/*.ts'],
-    ignores: ['src/cli.ts', 'src/commands/**'],
+    ignores: ['src/cli.ts', 'src/cli/**'],
     rules: { 'no-console': 'error' },
   },
 );

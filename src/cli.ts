@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * zhuge command-line front end. Each sub-command lives in src/commands/<name>.ts and exports
+ * zhuge command-line front end. Each sub-command lives in src/cli/<name>.ts and exports
  * `run(argv): Promise<number>` (the exit code); modules load lazily so `--help` needs no native addon.
  *
  * Exit codes (documented in docs/operations.md):
@@ -14,12 +14,12 @@ interface CommandInfo {
 }
 
 const COMMANDS: Record<string, CommandInfo> = {
-  run: { summary: 'run the daemon (--config FILE)', load: () => import('./commands/run.js') },
-  'check-config': { summary: 'validate a configuration file', load: () => import('./commands/check-config.js') },
-  status: { summary: 'show flows, predictions and holds of a running daemon', load: () => import('./commands/status.js') },
-  replay: { summary: 'run the codecs and the Fortune Teller over pcap captures', load: () => import('./commands/replay.js') },
-  testbed: { summary: 'build or tear down the netns testbed (up|down|status)', load: () => import('./commands/testbed.js') },
-  demo: { summary: 'bandwidth-drop demo on the testbed, without and with zhuge', load: () => import('./commands/demo.js') },
+  run: { summary: 'run the daemon (--config FILE)', load: () => import('./cli/run.js') },
+  'check-config': { summary: 'validate a configuration file', load: () => import('./cli/check-config.js') },
+  status: { summary: 'show flows, predictions and holds of a running daemon', load: () => import('./cli/status.js') },
+  replay: { summary: 'run the codecs and the Fortune Teller over pcap captures', load: () => import('./cli/replay.js') },
+  testbed: { summary: 'build or tear down the netns testbed (up|down|status)', load: () => import('./cli/testbed.js') },
+  demo: { summary: 'bandwidth-drop demo on the testbed, without and with zhuge', load: () => import('./cli/demo.js') },
 };
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, environment: 4 } as const;

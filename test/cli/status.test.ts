@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { baseUrl, formatStatus, run } from '../../src/commands/status.js';
+import { baseUrl, formatStatus, run } from '../../src/cli/status.js';
 import { HttpServer, type StatusSnapshot } from '../../src/daemon/http-server.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
 

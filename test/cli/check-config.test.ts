@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/commands/check-config.js';
+import { run } from '../../src/cli/check-config.js';
 
 const EXAMPLE = new URL('../../config/zhuge.example.yaml', import.meta.url).pathname;
 let dir = '';

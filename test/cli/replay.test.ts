@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { run } from '../../src/commands/replay.js';
-import type { ReplayOutput } from '../../src/commands/replay.js';
+import { run } from '../../src/cli/replay.js';
+import type { ReplayOutput } from '../../src/cli/replay.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../shared/fixtures/webrtc/${name}`, import.meta.url));
 
