@@ -10,6 +10,8 @@ import { defineConfig } from 'vitest/config';
 const NETNS = [
   'test/integration/**/*.test.ts',
   'test/testbed/testbed.test.ts',
+  'test/testbed/webrtc.test.ts',
+  'test/daemon/rawsock.test.ts',
   'test/daemon/nfqueue.test.ts',
   'test/daemon/rules.test.ts',
   'test/daemon/watchdog.test.ts',
