@@ -484,8 +484,9 @@ export class Engine {
       const i = (this.recentPos - k + RECENT) % RECENT;
       const t = this.recentT[i] ?? 0;
       if (t <= sinceUs) break;
-      if (this.rtp?.markLostByMatchKey(this.recentKey[i] ?? 0) === true) marked++;
-      else marked++; // a non-RTP packet: counted as one of the n all the same
+      // a non-RTP packet is one of the n all the same: only RTP transports have feedback to fix
+      this.rtp?.markLostByMatchKey(this.recentKey[i] ?? 0);
+      marked++;
     }
     this.counters.kernelDropsAttributed += marked;
     return marked;
