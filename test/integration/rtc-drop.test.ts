@@ -4,10 +4,11 @@
  * the daemon rebuilding the transport-wide feedback, numbers printed side by side.
  *
  * Asserted: the call works in both arms, zhuge replaced the client's feedback with its own, and
- * the effect that held in every measured pair (docs/results/rtc-drop.md): the tail frame delay
- * after the drop (p99) is lower with zhuge. The other figures are printed, not asserted: the time
- * with frame delay above 400 ms, with RTT above 200 ms and until GCC's estimate falls below the new
- * capacity were NOT better with zhuge in the measured pairs.
+ * the effects that held in every measured pair (docs/results/rtc-drop.md): lower tail frame delay
+ * (p99) and a higher presented frame rate after the drop. The rest is printed, not asserted: GCC's
+ * estimate fell below the new capacity sooner in 6 of 6 pairs but once by only 2 %; the time with
+ * frame delay above 400 ms did not change (3 of 6 better) and the time with RTT above 200 ms was
+ * longer with zhuge (5 of 6).
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,8 +48,10 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     // zhuge reported for the call and removed the client's own transport-wide feedback
     expect(b.zhugeFeedbackBuilt ?? 0).toBeGreaterThan(200);
     expect(b.zhugeClientFeedbackRemoved ?? 0).toBeGreaterThan(200);
-    // measured over 6 pairs: p99 1.04-1.24 s with zhuge vs 2.99-5.34 s without
-    expect(b.frameDelayP99Ms).toBeLessThan(0.8 * a.frameDelayP99Ms);
+    // held in every measured pair (12 pairs for p99, ratio with/without 0.22-0.81; 6 pairs with
+    // kernel drop attribution for the frame rate, +21 % to +134 %): the direction only
+    expect(b.frameDelayP99Ms).toBeLessThan(a.frameDelayP99Ms);
+    expect(b.presentedFps).toBeGreaterThan(a.presentedFps);
   }, 240_000);
 });
 
