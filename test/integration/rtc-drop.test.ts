@@ -4,9 +4,10 @@
  * the daemon rebuilding the transport-wide feedback, numbers printed side by side.
  *
  * Asserted: the call works in both arms, zhuge replaced the client's feedback with its own, and
- * the effects that held in every measured pair (docs/results/rtc-drop.md): lower tail frame delay
- * (p99) and a higher presented frame rate after the drop. The rest is printed, not asserted: GCC's
- * estimate fell below the new capacity sooner in 6 of 6 pairs but once by only 2 %; the time with
+ * the effect that held with a margin in every measured pair (docs/results/rtc-drop.md): lower tail
+ * frame delay (p99) after the drop. The rest is printed, not asserted: GCC's estimate fell below
+ * the new capacity sooner and the frame rate was higher in every pair, but by thin margins in some;
+ * the time with
  * frame delay above 400 ms did not change (3 of 6 better) and the time with RTT above 200 ms was
  * longer with zhuge (5 of 6).
  */
@@ -48,10 +49,10 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     // zhuge reported for the call and removed the client's own transport-wide feedback
     expect(b.zhugeFeedbackBuilt ?? 0).toBeGreaterThan(200);
     expect(b.zhugeClientFeedbackRemoved ?? 0).toBeGreaterThan(200);
-    // held in every measured pair (12 pairs for p99, ratio with/without 0.22-0.81; 6 pairs with
-    // kernel drop attribution for the frame rate, +21 % to +134 %): the direction only
+    // held in every measured pair (13 pairs, ratio with/without 0.22-0.81): the direction only.
+    // The frame rate was higher in 7/7 pairs with kernel drop attribution but once by only 9 %,
+    // GCC's estimate fell below capacity sooner in 7/7 but once by only 2 %: printed, not asserted.
     expect(b.frameDelayP99Ms).toBeLessThan(a.frameDelayP99Ms);
-    expect(b.presentedFps).toBeGreaterThan(a.presentedFps);
   }, 240_000);
 });
 
