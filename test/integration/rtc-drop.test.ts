@@ -7,9 +7,8 @@
  * the effect that held with a margin in every measured pair (docs/results/rtc-drop.md): lower tail
  * frame delay (p99) after the drop. The rest is printed, not asserted: GCC's estimate fell below
  * the new capacity sooner and the frame rate was higher in every pair, but by thin margins in some;
- * the time with
- * frame delay above 400 ms did not change (3 of 6 better) and the time with RTT above 200 ms was
- * longer with zhuge (5 of 6).
+ * the time with frame delay above 400 ms did not change (3 of 6 better) and the time with RTT
+ * above 200 ms was longer with zhuge (5 of 6).
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
