@@ -7,9 +7,9 @@
  * `{ scenario, runs: [{ zhuge, metrics }] , resultsDir }`). Raw results go to --out (default
  * ./results/demo-<time>/). Root only (namespaces, iptables).
  */
+import { parseCommand } from './args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
 import { startRelay, type RelayHandle } from '../../testbed/relay.js';
 import { up, type Testbed } from '../../testbed/topology.js';
@@ -33,31 +33,18 @@ export interface DemoJson {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        rtc: { type: 'boolean', default: false },
-        cc: { type: 'string', default: DEMO_SCENARIO.cc },
-        k: { type: 'string', default: String(DEMO_SCENARIO.k) },
-        'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
-        duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },
-        repeat: { type: 'string', default: '1' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`zhuge demo: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommand('demo', USAGE, argv, {
+    json: { type: 'boolean', default: false },
+    rtc: { type: 'boolean', default: false },
+    cc: { type: 'string', default: DEMO_SCENARIO.cc },
+    k: { type: 'string', default: String(DEMO_SCENARIO.k) },
+    'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
+    duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },
+    repeat: { type: 'string', default: '1' },
+    out: { type: 'string' },
+  });
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   const k = Number(values.k);
   const rate = Number(values['rate-mbit']);
   const duration = Number(values.duration);

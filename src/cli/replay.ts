@@ -5,8 +5,8 @@
  * counts by reason; given the egress capture of the same queue, also runs the Fortune Teller and
  * prints the prediction error distribution.
  */
+import { parseCommand } from './args.js';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { classifyCapture, predictionAccuracy, type AccuracyReport, type ClassCounts } from '../daemon/replay.js';
 import { ParseError } from '../protocols/errors.js';
 
@@ -28,26 +28,13 @@ export interface ReplayOutput {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        pcap: { type: 'string' },
-        'egress-pcap': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`zhuge replay: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommand('replay', USAGE, argv, {
+    pcap: { type: 'string' },
+    'egress-pcap': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   if (values.pcap === undefined) {
     console.error(`zhuge replay: --pcap is required\n${USAGE}`);
     return 2;

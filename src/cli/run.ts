@@ -6,7 +6,7 @@
  * Exit codes: 0 stopped cleanly · 1 runtime failure · 2 usage · 3 invalid configuration ·
  * 4 not root / a system dependency is missing.
  */
-import { parseArgs } from 'node:util';
+import { parseCommand } from './args.js';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
@@ -19,25 +19,12 @@ const USAGE = `usage: zhuge run [--config FILE] [--instance ID]
   --instance ID   suffix for the iptables chain, so several daemons never collide (tests)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_PATH },
-        instance: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`zhuge run: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommand('run', USAGE, argv, {
+    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_PATH },
+    instance: { type: 'string' },
+  });
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   const path = values.config;
   let cfg: Config;
   try {
