@@ -33,6 +33,7 @@
  * pion/rtcp, which cannot express an empty block).
  */
 import { ParseError } from './errors.js';
+import { outputBuffer } from './out-buffer.js';
 import type { CcfbMetric, CcfbReport, CcfbStreamBlock } from './feedback-types.js';
 
 export const RTCP_PT_RTPFB = 205;
@@ -176,17 +177,7 @@ export function ccfbSerializedLength(report: CcfbReport, options: CcfbOptions = 
 export function serializeCcfb(report: CcfbReport, out?: Uint8Array, outOffset = 0, options: CcfbOptions = {}): Uint8Array {
   const minusOne = options.numReportsMinusOne === true;
   const size = validate(report, minusOne);
-  let buf: Uint8Array;
-  if (out === undefined) {
-    buf = new Uint8Array(size);
-    outOffset = 0;
-  } else {
-    if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + size > out.length) {
-      throw new RangeError(`ccfb: output buffer too small (${size} bytes needed)`);
-    }
-    buf = out;
-  }
-  const o = outOffset;
+  const { buf, offset: o } = outputBuffer('ccfb', size, out, outOffset);
   let pos = o;
   buf[pos++] = 0x80 | CCFB_FMT;
   buf[pos++] = RTCP_PT_RTPFB;

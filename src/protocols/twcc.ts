@@ -43,6 +43,7 @@
  * (some encoders pad that way).
  */
 import { ParseError } from './errors.js';
+import { outputBuffer } from './out-buffer.js';
 import type { TwccFeedback } from './feedback-types.js';
 
 export const RTCP_PT_RTPFB = 205;
@@ -389,17 +390,7 @@ export function serializeTwcc(fb: TwccFeedback, out?: Uint8Array, outOffset = 0)
   const unpadded = TWCC_HEADER_BYTES + 2 * chunks + deltaBytesOf(fb.deltas);
   const size = (unpadded + 3) & ~3;
   if (size > TWCC_MAX_PACKET_BYTES) throw new RangeError(`twcc: ${size} bytes exceed the RTCP length field`);
-  let buf: Uint8Array;
-  if (out === undefined) {
-    buf = new Uint8Array(size);
-    outOffset = 0;
-  } else {
-    if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + size > out.length) {
-      throw new RangeError(`twcc: output buffer too small (${size} bytes needed)`);
-    }
-    buf = out;
-  }
-  const o = outOffset;
+  const { buf, offset: o } = outputBuffer('twcc', size, out, outOffset);
   let pos = o;
   const count = fb.deltas.length;
   const pad = size - unpadded;
