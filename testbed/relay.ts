@@ -25,8 +25,6 @@ import { NfQueue, nfqueueAvailable, type NfqPacket } from '../src/daemon/nfqueue
 import { distScript } from './scripts.js';
 import type { Testbed } from './topology.js';
 
-const SLACK_US = 500;
-
 /** A constant-delay FIFO: items leave `holdUs` after they arrived, in arrival order. */
 export class DelayLine {
   private readonly ids: number[] = [];
@@ -60,16 +58,16 @@ export class DelayLine {
   private arm(): void {
     const d = this.due[this.head];
     if (d === undefined) return;
-    // timers fire up to ~1 ms late: aim half a ms early and release within that slack, so the
-    // hold is centred on the target instead of always longer
-    this.timer = setTimeout(() => this.fire(), Math.max(0, (d - this.now() - SLACK_US) / 1000));
+    // never early, like netem: a Node timer can fire up to ~1 ms before its delay (libuv's
+    // millisecond clock), so it is armed with a ceiling and fire() re-checks against the clock
+    this.timer = setTimeout(() => this.fire(), Math.max(0, Math.ceil((d - this.now()) / 1000)));
   }
 
   private fire(): void {
     this.timer = undefined;
     const n = this.now();
     let any = false;
-    while (this.head < this.ids.length && (this.due[this.head] as number) <= n + SLACK_US) {
+    while (this.head < this.ids.length && (this.due[this.head] as number) <= n) {
       this.release(this.ids[this.head] as number);
       this.head++;
       this.released++;
