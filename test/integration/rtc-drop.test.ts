@@ -42,9 +42,12 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     print(without, withZ);
     const a = without.metrics;
     const b = withZ.metrics;
-    // both calls ran: video before the drop in both arms
-    expect(a.bitrateBeforeDropMbps).toBeGreaterThan(0.5);
-    expect(b.bitrateBeforeDropMbps).toBeGreaterThan(0.5);
+    // both calls ran: frames decoded and video flowing before the drop in both arms. (How fast GCC
+    // ramps up is not this check's business: with zhuge one CI trial reached 0.47 Mbit/s before the
+    // drop where the others reached 0.85-1.41 — reported in docs/results/rtc-drop.md.)
+    expect(Number.isFinite(a.frameDelayBeforeDropP50Ms) && Number.isFinite(b.frameDelayBeforeDropP50Ms)).toBe(true);
+    expect(a.bitrateBeforeDropMbps).toBeGreaterThan(0.2);
+    expect(b.bitrateBeforeDropMbps).toBeGreaterThan(0.2);
     // zhuge reported for the call and removed the client's own transport-wide feedback
     expect(b.zhugeFeedbackBuilt ?? 0).toBeGreaterThan(200);
     expect(b.zhugeClientFeedbackRemoved ?? 0).toBeGreaterThan(200);
