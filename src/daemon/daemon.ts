@@ -273,6 +273,8 @@ export class Daemon {
   private openFeedbackSender(): void {
     const rtp = this.engine.rtp;
     if (rtp === undefined) return;
+    // transport creations, mode changes and evictions: a few per call, never per packet
+    rtp.onEvent = (e) => this.log.info({ transport: e.transport, event: e.event, mode: e.mode, why: e.why }, 'rtp transport');
     try {
       this.raw = RawSender.open();
     } catch (err) {

@@ -166,6 +166,25 @@ export interface RtpTransportStatus {
   clientFeedbackPassed: number;
   srtcpUplink: number;
   idleMs: number;
+  /** since the transport's last recorded packet / last feedback build (-1: never) */
+  lastRecordAgoMs: number;
+  lastBuildAgoMs: number;
+  /** in poll()'s set of transports to build feedback for */
+  polled: boolean;
+  /** TWCC packets recorded and not yet reported */
+  pending: number;
+  /** the transport's life: creation, mode changes and why (bounded, oldest dropped) */
+  history: RtpTransportEvent[];
+}
+
+/** A change in a transport's state (rare: for status and the daemon's log, never per packet). */
+export interface RtpTransportEvent {
+  tUs: number;
+  transport: string;
+  event: 'created' | 'mode' | 'plaintext-rtcp' | 'evicted';
+  mode: RtpTransportMode;
+  /** what caused it, e.g. 'srtcp uplink', 'extension id 3 detected', 'client ccfb' */
+  why: string;
 }
 
 export interface RtpFeedbackStatus {
@@ -176,6 +195,7 @@ export interface RtpFeedbackStatus {
 }
 
 const MAX_MEDIA_SSRCS = 16;
+const MAX_HISTORY = 16;
 const MAX_LOST_MARKS = 1024;
 const LOST_RING = 1024;
 
@@ -209,6 +229,7 @@ class Transport {
   clientFeedbackRewritten = 0;
   clientFeedbackPassed = 0;
   srtcpUplink = 0;
+  readonly history: RtpTransportEvent[] = [];
 
   constructor(v: PacketView, state: TransportState, rng: Rng) {
     this.key = flowKeyFromView(v);
@@ -242,6 +263,8 @@ export class RtpFeedback {
   lastMode: RtpTransportMode = 'passthrough';
   /** Key (downlink direction) of the transport of the last packet given to onDownlink / onUplink. */
   lastTransport: FlowKey | undefined;
+  /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
+  onEvent: ((e: RtpTransportEvent) => void) | undefined;
 
   private cfg: Required<RtpFeedbackConfig>;
   private readonly table: FlowTable<number, Transport>;
@@ -252,6 +275,8 @@ export class RtpFeedback {
   private readonly rtp = newRtpView();
   private readonly cursor = new RtcpCompoundCursor();
   private lastExpireUs = -Infinity;
+  /** the latest time given to any method (for events raised without one, e.g. evictions) */
+  private lastSeenUs = 0;
   /** transports with a recorder: the only ones poll() looks at */
   private readonly recording = new Set<Transport>();
   // recent recorded packets by the engine's packet match key, for markLostByMatchKey
@@ -267,8 +292,9 @@ export class RtpFeedback {
     this.rng = seededRng(this.cfg.seed);
     this.table = new FlowTable<number, Transport>(
       { maxFlows: this.cfg.maxTransports, idleTimeoutUs: this.cfg.idleTimeoutMs * 1000 },
-      (_k, t, _cause: EvictCause) => {
+      (_k, t, cause: EvictCause) => {
         this.counters.transportsEvicted++;
+        this.event(t, this.lastSeenUs, 'evicted', String(cause));
         this.recording.delete(t);
         for (let i = 0; i < LOST_RING; i++) if (this.ringTransport[i] === t) this.ringTransport[i] = undefined;
       },
@@ -299,7 +325,7 @@ export class RtpFeedback {
   reconfigure(config: RtpFeedbackConfig): void {
     this.cfg = RtpFeedback.fill(config);
     this.table.reconfigure({ maxFlows: this.cfg.maxTransports, idleTimeoutUs: this.cfg.idleTimeoutMs * 1000 });
-    for (const [, t] of this.table.entries()) this.updateMode(t);
+    for (const [, t] of this.table.entries()) this.updateMode(t, this.lastSeenUs, 'reconfigured');
   }
 
   /**
@@ -324,6 +350,7 @@ export class RtpFeedback {
    */
   onDownlink(tUs: number, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey = 0): boolean {
     if (v.l4 !== 'udp' || v.isFragment) return false;
+    this.lastSeenUs = tUs;
     const h = canonicalFlowHash(v);
     let t = this.table.peek(h);
     let cls: PacketClass;
@@ -346,15 +373,17 @@ export class RtpFeedback {
       const created = new Transport(v, s, this.rng);
       t = this.table.getOrCreate(h, tUs, () => created);
       this.counters.transportsCreated++;
+      this.event(t, tUs, 'created', cls);
     }
     this.lastTransport = t.key;
     if (cls === 'srtcp') {
       t.state.srtcp = true;
-      this.updateMode(t);
+      this.updateMode(t, tUs, 'srtcp downlink');
     } else if (cls === 'rtcp' || cls === 'rtcp-twcc' || cls === 'rtcp-ccfb') {
       if (this.cls.malformed === undefined && !t.plaintextRtcp) {
         t.plaintextRtcp = true;
-        this.updateMode(t);
+        this.event(t, tUs, 'plaintext-rtcp', 'downlink');
+        this.updateMode(t, tUs, 'plaintext rtcp downlink');
       }
     } else if (cls === 'rtp' || cls === 'rtp-twcc-seq') {
       this.onRtp(tUs, t, v, buf, predictedTotalMs, matchKey);
@@ -379,7 +408,7 @@ export class RtpFeedback {
     }
     if (t.mediaSsrcs.length < MAX_MEDIA_SSRCS && !t.mediaSsrcs.includes(ssrc)) t.mediaSsrcs.push(ssrc);
     if (t.mediaSsrc < 0) t.mediaSsrc = ssrc;
-    if (t.mode === 'passthrough' && t.state.twccExtId !== 0) this.updateMode(t);
+    if (t.mode === 'passthrough' && t.state.twccExtId !== 0) this.updateMode(t, tUs, `extension id ${t.state.twccExtId}`);
     const seq = this.cls.transportSeq;
     if (predictedTotalMs === Number.POSITIVE_INFINITY) {
       // the AP queue is full: the kernel drops this packet at enqueue. It is not recorded, so the
@@ -464,6 +493,7 @@ export class RtpFeedback {
    */
   onUplink(tUs: number, v: PacketView, buf: Uint8Array): UplinkRtpAction {
     if (v.l4 !== 'udp' || v.isFragment) return UNKNOWN;
+    this.lastSeenUs = tUs;
     const t = this.lookup(v);
     if (t === undefined) return UNKNOWN;
     this.table.get(canonicalFlowHash(v), tUs);
@@ -479,7 +509,7 @@ export class RtpFeedback {
     if (cls === 'srtcp') {
       if (!t.state.srtcp || t.mode !== (this.cfg.srtcpFallback === 'delay' ? 'srtcp-delay' : 'passthrough')) {
         t.state.srtcp = true;
-        this.updateMode(t);
+        this.updateMode(t, tUs, 'srtcp uplink');
       }
       t.srtcpUplink++;
       this.counters.srtcpUplink++;
@@ -491,19 +521,20 @@ export class RtpFeedback {
       return ACCEPT;
     }
     t.tos = v.tos;
-    let changed = false;
+    let changed = '';
     if (!t.plaintextRtcp) {
       t.plaintextRtcp = true;
-      changed = true;
+      this.event(t, tUs, 'plaintext-rtcp', 'uplink');
+      changed = 'plaintext rtcp uplink';
     }
     if (res.ccfbFeedbacks > 0 && !t.clientUsesCcfb) {
       t.clientUsesCcfb = true;
-      changed = true;
+      changed = 'client sends ccfb';
     } else if (res.twccFeedbacks > 0 && res.ccfbFeedbacks === 0 && t.clientUsesCcfb) {
       t.clientUsesCcfb = false; // the client went back to TWCC
-      changed = true;
+      changed = 'client back to twcc';
     }
-    if (changed) this.updateMode(t);
+    if (changed !== '') this.updateMode(t, tUs, changed);
     const start = v.payloadOffset;
     const end = start + v.payloadLength;
     this.learnSsrcs(t, buf, start, end);
@@ -581,6 +612,7 @@ export class RtpFeedback {
    */
   poll(tUs: number): Uint8Array[] {
     const out: Uint8Array[] = [];
+    this.lastSeenUs = tUs;
     if (tUs - this.lastExpireUs >= 1_000_000) {
       this.lastExpireUs = tUs;
       this.table.expire(tUs);
@@ -727,13 +759,23 @@ export class RtpFeedback {
     );
   }
 
-  private updateMode(t: Transport): void {
+  private updateMode(t: Transport, tUs: number, why: string): void {
     let m: RtpTransportMode;
     if (t.state.srtcp) m = this.cfg.srtcpFallback === 'delay' ? 'srtcp-delay' : 'passthrough';
     else if (t.clientUsesCcfb) m = 'ccfb';
     else if (t.state.twccExtId !== 0) m = 'twcc';
     else m = 'passthrough';
+    if (m === t.mode) return;
     t.mode = m;
+    this.event(t, tUs, 'mode', why);
+  }
+
+  /** Records a transport event in its bounded history and hands it to onEvent (cold path). */
+  private event(t: Transport, tUs: number, kind: RtpTransportEvent['event'], why: string): void {
+    const e: RtpTransportEvent = { tUs, transport: flowKeyToString(t.key), event: kind, mode: t.mode, why };
+    if (t.history.length >= MAX_HISTORY) t.history.splice(1, 1); // keep the creation event
+    t.history.push(e);
+    this.onEvent?.(e);
   }
 
   private resetScratch(): void {
@@ -765,6 +807,11 @@ export class RtpFeedback {
         clientFeedbackPassed: t.clientFeedbackPassed,
         srtcpUplink: t.srtcpUplink,
         idleMs: Math.round((nowUs - lastSeenUs) / 1000),
+        lastRecordAgoMs: Number.isFinite(t.lastRecordUs) ? Math.round((nowUs - t.lastRecordUs) / 1000) : -1,
+        lastBuildAgoMs: Number.isFinite(t.lastBuildUs) ? Math.round((nowUs - t.lastBuildUs) / 1000) : -1,
+        polled: this.recording.has(t),
+        pending: t.twcc?.pendingCount ?? 0,
+        history: t.history.map((e) => ({ ...e })),
       });
     }
     return { transports: this.table.size, reporting: this.reporting, counters: this.counters, list };

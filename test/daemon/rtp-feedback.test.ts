@@ -182,6 +182,12 @@ describe('RtpFeedback on the Chromium plaintext capture', () => {
     expect(t.twccExtId).toBe(EXT_ID);
     expect(t.plaintextRtcp).toBe(true);
     expect(t.clientSsrcLearnt).toBe(true);
+    // the transport's life is in its status: created, plaintext RTCP seen, then twcc once the
+    // extension id was detected; nothing else
+    expect(t.history.map((e) => `${e.event}:${e.mode}`)).toEqual(['created:passthrough', 'plaintext-rtcp:passthrough', 'mode:twcc']);
+    expect(t.history[2]!.why).toBe(`extension id ${EXT_ID}`);
+    expect(t.polled).toBe(true);
+    expect(t.lastRecordAgoMs).toBeGreaterThanOrEqual(100);
     const rep = checkGenerated(r.sent);
     const { received, maxErrUs } = checkReports(rep, r.expected);
     // auto-detection needs ~20 packets; everything after it is reported
@@ -387,6 +393,9 @@ describe('RtpFeedback on the Chromium DTLS-SRTP capture', () => {
     expect(st.transports).toBe(1);
     expect(st.list[0]!.mode).toBe(fallback === 'delay' ? 'srtcp-delay' : 'passthrough');
     expect(st.list[0]!.twccExtId).toBeGreaterThan(0); // SRTP headers are plaintext: the ext is still found
+    const modes = st.list[0]!.history.filter((e) => e.event === 'mode');
+    if (fallback === 'delay') expect(modes.at(-1)).toMatchObject({ mode: 'srtcp-delay', why: expect.stringMatching(/^srtcp (up|down)link$/) as unknown });
+    else expect(modes.every((e) => e.mode !== 'twcc' || e.why.startsWith('extension id'))).toBe(true);
     const actions = r.uplink.map((u) => u.action.action);
     expect(actions.filter((a) => a === 'drop' || a === 'rewrite')).toEqual([]);
     const srtcp = r.uplink.filter((u) => u.action.action === 'srtcp').length;
