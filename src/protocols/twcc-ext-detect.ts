@@ -20,10 +20,14 @@
  * and each step is also booked as "cross-SSRC" when the two packets have different SSRCs.
  *
  * An id is reported when: agree >= minPackets, agree / (agree + disagree) >= minAgreeRatio, and,
- * if the id has been seen on more than one SSRC, cross-SSRC steps agree too
- * (crossAgree >= minCrossSsrc and crossAgree / (crossAgree + crossDisagree) >= minAgreeRatio).
- * That last rule rejects a per-SSRC counter (its cross-SSRC steps jump) once a second SSRC shows
- * up; with a single SSRC the two are indistinguishable (and equivalent for feedback purposes).
+ * if the id has been seen on more than one SSRC, no cross-SSRC step disagreed, or the cross-SSRC
+ * steps agree too (crossAgree >= minCrossSsrc and crossAgree / (crossAgree + crossDisagree) >=
+ * minAgreeRatio; only then is it "cross-SSRC verified"). That rejects a per-SSRC counter (its
+ * cross-SSRC steps jump) once a second SSRC shows up; with a single SSRC the two are
+ * indistinguishable (and equivalent for feedback purposes). Measured on Chromium calls: the very
+ * first packets of a call can be a few RTX padding probes on their own SSRC, then video alone for
+ * many seconds; requiring two agreeing cross-SSRC steps there delayed detection by 16 s (until
+ * the next retransmission), during which the transport was left untreated.
  * Elements of other lengths (abs-send-time: 3 bytes, audio level: 1 byte, ...) are never
  * candidates. Counters are halved when they grow large, so the decision tracks recent traffic.
  *
@@ -173,8 +177,9 @@ export class TwccExtensionDetector {
       if (this.multiSsrc[id]) {
         const ca = this.crossAgree[id]!;
         const cd = this.crossDisagree[id]!;
-        if (ca < this.minCrossSsrc || ca / (ca + cd) < this.minAgreeRatio) continue;
-        cross = true;
+        cross = ca >= this.minCrossSsrc && ca / (ca + cd) >= this.minAgreeRatio;
+        // no cross-SSRC evidence against the id: as good as a single-SSRC transport
+        if (!cross && cd > 0) continue;
       }
       if (a > bestAgree || (a === bestAgree && id < best)) {
         best = id;

@@ -98,6 +98,33 @@ describe('TwccExtensionDetector (synthetic)', () => {
     expect(det2.stats(7).crossDisagree).toBeGreaterThan(50);
   });
 
+  it('RTX probes first, then video alone (one agreeing cross-SSRC step): detected within minPackets, unverified until more SSRC switches', () => {
+    // measured on a Chromium call: 5 padding probes on the RTX SSRC, then video for 16 s
+    const pkts: Uint8Array[] = [];
+    const probe = (i: number): Uint8Array => buildRtp({ payloadType: 97, sequenceNumber: 100 + i, timestamp: 0, ssrc: 0xb, extensions: [{ id: 4, data: u16(i) }] });
+    const video = (i: number): Uint8Array => buildRtp({ payloadType: 96, sequenceNumber: 7000 + i, timestamp: i * 3000, ssrc: 0xa, extensions: [{ id: 4, data: u16(i) }, { id: 2, data: u24(i * 77) }] });
+    for (let i = 1; i <= 5; i++) pkts.push(probe(i));
+    for (let i = 6; i <= 60; i++) pkts.push(video(i));
+    const det = new TwccExtensionDetector();
+    const seen = feed(det, pkts);
+    expect(seen.indexOf(4)).toBeGreaterThan(0);
+    expect(seen.indexOf(4)).toBeLessThanOrEqual(25);
+    expect(det.result()).toMatchObject({ extId: 4, crossSsrcVerified: false });
+    // a later retransmission on the RTX SSRC, in the shared sequence: now verified
+    feed(det, [probe(61), video(62), probe(63), video(64)]);
+    expect(det.result()).toMatchObject({ extId: 4, crossSsrcVerified: true });
+  });
+
+  it('a per-SSRC counter is rejected as soon as one switch between two SSRCs jumps', () => {
+    const det = new TwccExtensionDetector();
+    const pkts: Uint8Array[] = [];
+    for (let i = 1; i <= 5; i++) pkts.push(buildRtp({ payloadType: 97, sequenceNumber: i, timestamp: 0, ssrc: 0xb, extensions: [{ id: 7, data: u16(i) }] }));
+    for (let i = 1; i <= 60; i++) pkts.push(buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: 0, ssrc: 0xa, extensions: [{ id: 7, data: u16(30000 + i) }] }));
+    feed(det, pkts);
+    expect(det.result()).toBeNull();
+    expect(det.stats(7).crossDisagree).toBe(1);
+  });
+
   it('a per-SSRC counter on a single-SSRC transport is reported, but not as cross-SSRC verified', () => {
     const det = new TwccExtensionDetector();
     feed(det, synth({ n: 100, ssrcs: [1], seed: 4, perSsrc: 7 }));
