@@ -8,6 +8,12 @@
  *  - "idle":    the queue was empty for the whole slot — excluded (an idle link says nothing
  *               about its capacity).
  * rate = 8 * bytes sent over the window / (non-idle slots * slot length), floored.
+ * Slow links: a window holding fewer than minWindowPackets departures is stretched back (up to
+ *        maxWindowSlots) until it holds that many. At 0.3 Mbit/s a 100 ms window sees ~3
+ *        packets; the reference instead floors the rate at 500 kbit/s, which on our testbed made
+ *        the predicted delay 0.64x the measured one after a drop to 0.3 Mbit/s (a 1 s queue
+ *        predicted as 0.64 s). Stretching also softens a short stall on a fast link: the
+ *        window reaches back to the departures before it instead of falling to the floor.
  * tx   = non-idle time over the window / packets sent over the window (the recent mean
  *        time between transmission opportunities; per packet on a serializing link).
  * maxBurstBytes = the most bytes that left within one burst interval (1 ms), over the window:
@@ -24,7 +30,7 @@ export interface RateEstimatorConfig {
   readonly slotUs: number;
   /** Window length in slots. See FortuneTellerConfig.windowSlots for the default's source. */
   readonly windowSlots: number;
-  /** Rate floor (bit/s). Reference: 500 << 10 bit/s; we use 500 kbit/s. */
+  /** Rate floor (bit/s). Reference: 500 << 10 bit/s; our default 64 kbit/s (predictor.ts). */
   readonly minRateBps: number;
   /** Rate assumed before anything was measured (bit/s). */
   readonly initialRateBps: number;
@@ -35,6 +41,10 @@ export interface RateEstimatorConfig {
    * form one transmission group (an aggregate handed to the link at once) for tx (µs).
    */
   readonly txGroupGapUs: number;
+  /** Fewest departures a rate window must hold; shorter ones are stretched back (default 8). */
+  readonly minWindowPackets?: number;
+  /** Longest stretched window (slots, default 1000 = 1 s of 1 ms slots). */
+  readonly maxWindowSlots?: number;
 }
 
 export class RateEstimator {
@@ -76,10 +86,29 @@ export class RateEstimator {
   private maxBurst = 0;
   private burstDirty = false;
   private closedSlots = 0;
+  // cumulative totals since start, and their values after each of the last L closed slots
+  // (ring indexed by slot count): sums over any suffix of up to L - 1 slots in O(1)
+  private readonly minPkts: number;
+  private readonly L: number;
+  private readonly cumBytes: Float64Array;
+  private readonly cumDenomUs: Float64Array;
+  private readonly cumPkts: Float64Array;
+  private readonly cumGroups: Float64Array;
+  private totBytes = 0;
+  private totDenomUs = 0;
+  private totPkts = 0;
+  private totGroups = 0;
+  private windowUsed = 0;
 
   constructor(config: RateEstimatorConfig) {
     this.config = config;
     this.n = Math.max(1, Math.floor(config.windowSlots));
+    this.minPkts = Math.max(0, config.minWindowPackets ?? 8);
+    this.L = Math.max(this.n, Math.floor(config.maxWindowSlots ?? 1000)) + 1;
+    this.cumBytes = new Float64Array(this.L);
+    this.cumDenomUs = new Float64Array(this.L);
+    this.cumPkts = new Float64Array(this.L);
+    this.cumGroups = new Float64Array(this.L);
     this.slotBytes = new Float64Array(this.n);
     this.slotDenomUs = new Float64Array(this.n);
     this.slotPkts = new Float64Array(this.n);
@@ -93,6 +122,11 @@ export class RateEstimator {
   /** Current dequeue-rate estimate (bit/s), never below the floor. */
   get rateBps(): number {
     return this.rate;
+  }
+
+  /** Slots the current rate estimate was computed over (windowSlots, or more when stretched). */
+  get windowSlotsUsed(): number {
+    return this.windowUsed;
   }
 
   /** Recent mean inter-departure time per packet (µs), busy slots included. */
@@ -166,9 +200,10 @@ export class RateEstimator {
     this.curSlot++;
     // whole slots in between carry the queue state unchanged: busy if backlogged, else idle
     let gap = slot - this.curSlot;
-    if (gap > this.n) {
-      this.curSlot += gap - this.n;
-      gap = this.n;
+    const keep = this.L - 1;
+    if (gap > keep) {
+      this.curSlot += gap - keep;
+      gap = keep;
     }
     for (let i = 0; i < gap; i++) {
       this.curNonIdle = this.backlogged;
@@ -219,6 +254,10 @@ export class RateEstimator {
       this.burstStartUs = -Infinity;
     }
     const denom = this.curNonIdle ? this.config.slotUs : 0;
+    this.totBytes += this.curBytes;
+    this.totDenomUs += denom;
+    this.totPkts += this.curPkts;
+    this.totGroups += this.curGroups;
     this.sumBytes += this.curBytes - (this.slotBytes[i] ?? 0);
     this.sumDenomUs += denom - (this.slotDenomUs[i] ?? 0);
     this.sumPkts += this.curPkts - (this.slotPkts[i] ?? 0);
@@ -251,11 +290,51 @@ export class RateEstimator {
     if (this.sumDenomUs < 0.5) this.sumDenomUs = 0;
     if (this.sumPkts < 0.5) this.sumPkts = 0;
     if (this.sumGroups < 0.5) this.sumGroups = 0;
-    if (this.sumDenomUs > 0) {
-      const r = (this.sumBytes * 8 * 1e6) / this.sumDenomUs;
-      this.rate = r > this.config.minRateBps ? r : this.config.minRateBps;
-      this.txUsValue = this.sumGroups > 0 ? this.sumDenomUs / this.sumGroups : this.sumDenomUs;
+    const c = this.closedSlots % this.L;
+    this.cumBytes[c] = this.totBytes;
+    this.cumDenomUs[c] = this.totDenomUs;
+    this.cumPkts[c] = this.totPkts;
+    this.cumGroups[c] = this.totGroups;
+    let bytes = this.sumBytes;
+    let denomUs = this.sumDenomUs;
+    let groups = this.sumGroups;
+    if (this.sumPkts < this.minPkts && this.closedSlots > this.n) this.stretch();
+    else this.windowUsed = Math.min(this.n, this.closedSlots);
+    if (this.windowUsed > this.n) {
+      const k = this.windowUsed;
+      bytes = this.totBytes - this.cumAt(k, this.cumBytes);
+      denomUs = this.totDenomUs - this.cumAt(k, this.cumDenomUs);
+      groups = this.totGroups - this.cumAt(k, this.cumGroups);
     }
+    if (denomUs > 0) {
+      const r = (bytes * 8 * 1e6) / denomUs;
+      this.rate = r > this.config.minRateBps ? r : this.config.minRateBps;
+      this.txUsValue = groups > 0 ? denomUs / groups : denomUs;
+    }
+  }
+
+  /** The cumulative value k slots before the latest closed one (0 before the start). */
+  private cumAt(k: number, ring: Float64Array): number {
+    const j = this.closedSlots - k;
+    return j <= 0 ? 0 : (ring[j % this.L] ?? 0);
+  }
+
+  /** Sets windowUsed to the shortest window (> n slots) holding minPkts departures, or the longest kept. */
+  private stretch(): void {
+    const maxK = Math.min(this.L - 1, this.closedSlots);
+    if (this.totPkts - this.cumAt(maxK, this.cumPkts) < this.minPkts) {
+      this.windowUsed = maxK;
+      return;
+    }
+    // cumulative counts only grow: the packets in the last k slots grow with k (binary search)
+    let lo = this.n; // too few
+    let hi = maxK; // enough
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (this.totPkts - this.cumAt(mid, this.cumPkts) >= this.minPkts) hi = mid;
+      else lo = mid;
+    }
+    this.windowUsed = hi;
   }
 
   private recomputeBurst(): void {

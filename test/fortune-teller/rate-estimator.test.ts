@@ -55,6 +55,58 @@ describe('RateEstimator', () => {
     expect(e.rateBps).toBe(cfg.minRateBps);
   });
 
+  describe('slow links: the window stretches back to hold minWindowPackets departures', () => {
+    /** A serializing link at rateBps, always backlogged, 1200-byte packets; rate sampled at every departure after warm-up. */
+    function serialize(e: RateEstimator, rateBps: number, ms: number): number[] {
+      const gapUs = (1200 * 8e6) / rateBps;
+      const seen: number[] = [];
+      e.setBacklogged(0, true);
+      for (let t = gapUs; t < ms * 1000; t += gapUs) {
+        e.onDeparture(t, 1200);
+        if (t > 1_200_000) seen.push(e.rateBps);
+      }
+      return seen;
+    }
+    const slow = { ...cfg, minRateBps: 64_000 };
+    it.each([
+      // 0.3 Mbit/s = one 1200-byte packet per 32 ms: 3 per 100 ms window, stretched to 8 (~256 ms)
+      { name: 'stretched to 8 packets', c: { ...slow, minWindowPackets: 8 }, used: [250, 260] },
+      { name: 'plain 100 ms window', c: { ...slow, minWindowPackets: 0 }, used: [100, 100] },
+    ])('0.3 Mbit/s, $name: every estimate within 5% of the rate', ({ c, used }) => {
+      const e = new RateEstimator(c);
+      const seen = serialize(e, 300_000, 4000);
+      const worst = Math.max(...seen.map((r) => Math.abs(r / 300_000 - 1)));
+      expect(worst).toBeLessThanOrEqual(0.05);
+      expect(e.windowSlotsUsed).toBeGreaterThanOrEqual(used[0]!);
+      expect(e.windowSlotsUsed).toBeLessThanOrEqual(used[1]!);
+    });
+
+    it('the reference floor (500 kbit/s) overestimates a 0.3 Mbit/s link by 1.67x; the 64 kbit/s floor does not', () => {
+      const ref = serialize(new RateEstimator({ ...cfg, minWindowPackets: 8 }), 300_000, 3000);
+      expect(Math.min(...ref)).toBe(500_000);
+      const ours = serialize(new RateEstimator({ ...slow, minWindowPackets: 8 }), 300_000, 3000);
+      expect(Math.max(...ours)).toBeLessThan(340_000);
+    });
+
+    it('a 150 ms stall on a 30 Mbit/s link: the stretched window reaches the departures before it', () => {
+      const e = new RateEstimator({ ...slow, minWindowPackets: 8 });
+      const t = sendSteady(e, 0, 200, 3750); // 30 Mbit/s, 1 packet per ms
+      e.advance(t + 150_000); // backlogged, nothing leaves
+      // the last 8 departures (8 ms) and the 150 busy slots: 30 KB over 158 ms
+      expect(e.windowSlotsUsed).toBe(158);
+      expect(e.rateBps).toBeCloseTo((8 * 3750 * 8e6) / 158_000, -3);
+      const plain = new RateEstimator({ ...slow, minWindowPackets: 0 });
+      plain.advance(sendSteady(plain, 0, 200, 3750) + 150_000);
+      expect(plain.rateBps).toBe(64_000);
+    });
+
+    it('a fast link never stretches', () => {
+      const e = new RateEstimator({ ...slow, minWindowPackets: 8 });
+      e.advance(sendSteady(e, 0, 300, 3750));
+      expect(e.windowSlotsUsed).toBe(100);
+    });
+  });
+
   it('keeps the previous estimate when the whole window is idle', () => {
     const e = new RateEstimator(cfg);
     const t = sendSteady(e, 0, 100, 2500);
