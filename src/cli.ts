@@ -20,6 +20,7 @@ const COMMANDS: Record<string, CommandInfo> = {
   replay: { summary: 'run the codecs and the Fortune Teller over pcap captures', load: () => import('./cli/replay.js') },
   testbed: { summary: 'build or tear down the netns testbed (up|down|status)', load: () => import('./cli/testbed.js') },
   demo: { summary: 'bandwidth-drop demo on the testbed, without and with zhuge', load: () => import('./cli/demo.js') },
+  eval: { summary: 'evaluation experiments on the testbed (drop|trace|accuracy|overhead)', load: () => import('./cli/eval.js') },
 };
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, environment: 4 } as const;

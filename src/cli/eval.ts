@@ -1,0 +1,257 @@
+/**
+ * `zhuge eval <drop|trace|accuracy|overhead> [options]` — the evaluation harness on the netns
+ * testbed (root). Runners live in testbed/eval/; this module parses options, applies the presets
+ * (--quick: under 10 minutes for CI; the default: the full run, durations in docs/eval.md), shows
+ * progress on stderr and writes the outputs (report.md, JSON, CSV, SVG plots) into --out.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCommand } from './args.js';
+import { ALL_K, runDropEval, type DropEvalOptions } from '../../testbed/eval/drop.js';
+import { runTraceEval, type TraceEvalOptions } from '../../testbed/eval/trace.js';
+import { runAccuracyEval, type AccuracyEvalOptions } from '../../testbed/eval/accuracy.js';
+import { runOverheadEval, type OverheadEvalOptions } from '../../testbed/eval/overhead.js';
+import { machineInfo } from '../../testbed/eval/machine.js';
+import { progressSink } from '../../testbed/eval/progress.js';
+import { summaryJson, writeOutputs } from '../../testbed/eval/report.js';
+import type { EvalResult } from '../../testbed/eval/stats.js';
+
+const USAGE = `usage: zhuge eval <drop|trace|accuracy|overhead> [options]
+
+  Evaluation experiments on the netns testbed (root), each point without and with zhuge,
+  repeated and interleaved in one run. Outputs in --out (default ./results/eval-<exp>-<time>/):
+  report.md, results.json, summary.json, runs.csv, summary.csv, machine.json, plots/*.svg.
+
+  drop      steady rate (default 30 Mbit/s, 50 ms base RTT), then a drop to rate/k
+  trace     the bottleneck follows bandwidth traces (time_s Mbit/s files or Mahimahi traces)
+  accuracy  the Fortune Teller's predicted delay vs the queue's actual sojourn, per trace
+  overhead  the daemon's CPU and RSS against packet rate and flow count
+
+options:
+  --sender gcc|bbr|cubic|quic   gcc = Chromium WebRTC (GCC, plaintext); bbr/cubic = TCP (iperf3)
+                                (quic: not yet available)
+  --k LIST          drop factors, comma-separated (default all: ${ALL_K.join(',')})
+  --rate-mbit R     steady rate of the drop experiment (default 30)
+  --trace FILE      a trace file or a name in shared/traces/zhuge-paper (repeatable)
+  --scale F         multiply every trace rate by F (default 1)
+  --duration S      seconds per trial (drop: the drop is at 1/2 for gcc, 10 s for TCP)
+  --repeat N        repetitions of every point (default: preset)
+  --base-rtt-ms MS  base RTT from the relay (default 50)
+  --buffer-ms MS    bottleneck bfifo in ms at the steady / mean rate (default 100; TCP drop 200)
+  --pps LIST        overhead: UDP packet rates     --flows LIST  overhead: parallel TCP flows
+  --quick           the CI preset (< 10 min); without it the full preset (docs/eval.md)
+  --json            print { scenario, runs: [{ zhuge, metrics, sender, k|trace|load }], resultsDir }
+  --out DIR         output directory`;
+
+type Sender = 'gcc' | 'bbr' | 'cubic' | 'quic';
+const EXPERIMENTS = ['drop', 'trace', 'accuracy', 'overhead'] as const;
+type Exp = (typeof EXPERIMENTS)[number];
+
+/** The shared traces directory: <repo>/../shared/traces/zhuge-paper (from src/ or dist/src/). */
+export function tracesDir(): string {
+  if (process.env['ZHUGE_TRACES'] !== undefined) return process.env['ZHUGE_TRACES'];
+  const up = import.meta.url.endsWith('.ts') ? '../../../' : '../../../../';
+  return fileURLToPath(new URL(`${up}shared/traces/zhuge-paper/`, import.meta.url));
+}
+
+/** A trace argument: a path, or a name (with or without .pitree-trace) in tracesDir(). */
+export function resolveTrace(arg: string): string {
+  if (existsSync(arg) || isAbsolute(arg) || arg.includes('/')) return resolve(arg);
+  const name = arg.endsWith('.pitree-trace') ? arg : `${arg}.pitree-trace`;
+  return join(tracesDir(), name);
+}
+
+export function parseList(s: string, what: string): number[] {
+  const xs = s.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new RangeError(`--${what} needs a comma-separated list of positive numbers, got '${s}'`);
+  return xs;
+}
+
+/** Is the QUIC runner (testbed/quic-experiment.ts, another engineer's) there? */
+function quicAvailable(): boolean {
+  return false;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [exp, ...rest] = argv;
+  if (exp === '--help' || exp === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (exp === undefined || !(EXPERIMENTS as readonly string[]).includes(exp)) {
+    console.error(`zhuge eval: name an experiment (${EXPERIMENTS.join('|')})\n${USAGE}`);
+    return 2;
+  }
+  const parsed = parseCommand('eval', USAGE, rest, {
+    sender: { type: 'string' },
+    k: { type: 'string' },
+    'rate-mbit': { type: 'string' },
+    trace: { type: 'string', multiple: true },
+    scale: { type: 'string', default: '1' },
+    duration: { type: 'string' },
+    repeat: { type: 'string' },
+    'base-rtt-ms': { type: 'string', default: '50' },
+    'buffer-ms': { type: 'string' },
+    pps: { type: 'string' },
+    flows: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  });
+  if (parsed.exit !== undefined) return parsed.exit;
+  const v = parsed.values;
+  let plan: Plan;
+  try {
+    plan = buildPlan(exp as Exp, v);
+  } catch (e) {
+    console.error(`zhuge eval: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('zhuge eval: must run as root (it builds network namespaces and iptables rules)');
+    return 4;
+  }
+  const startedAt = new Date();
+  const dir = resolve(v.out ?? join('results', `eval-${exp}-${startedAt.toISOString().replace(/[:.]/g, '-')}`));
+  const sink = progressSink({ tty: process.stderr.isTTY === true, quiet: false, write: (s) => process.stderr.write(s), nowMs: () => performance.now() });
+  const machine = machineInfo();
+  sink.log(`zhuge eval ${exp}: ${plan.describe}`);
+  sink.log(`equivalent explicit command: ${plan.command}`);
+  let result: EvalResult;
+  try {
+    result = await plan.run((l) => sink.update(l), (l) => sink.log(l));
+  } catch (e) {
+    sink.done();
+    console.error(`zhuge eval ${exp}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  sink.done();
+  const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
+  const command = `${plan.command}${v.out !== undefined ? ` --out ${dir}` : ''}`;
+  await writeOutputs(dir, result, { command, startedAt: startedAt.toISOString(), elapsedS, machine, resultsDir: dir });
+  if (v.json) console.log(JSON.stringify(summaryJson(result, dir), null, 2));
+  else console.log(`zhuge eval ${exp}: ${result.runs.length} runs in ${(elapsedS / 60).toFixed(1)} min; report: ${join(dir, 'report.md')}`);
+  return 0;
+}
+
+interface Plan {
+  describe: string;
+  /** the equivalent command with every option explicit (recorded in the report) */
+  command: string;
+  run(progress: (l: string) => void, log: (l: string) => void): Promise<EvalResult>;
+}
+
+interface Values {
+  sender?: string | undefined;
+  k?: string | undefined;
+  'rate-mbit'?: string | undefined;
+  trace?: string[] | undefined;
+  scale?: string | undefined;
+  duration?: string | undefined;
+  repeat?: string | undefined;
+  'base-rtt-ms'?: string | undefined;
+  'buffer-ms'?: string | undefined;
+  pps?: string | undefined;
+  flows?: string | undefined;
+  quick?: boolean | undefined;
+}
+
+function num(s: string | undefined, dflt: number, what: string, min = 0): number {
+  if (s === undefined) return dflt;
+  const x = Number(s);
+  if (!Number.isFinite(x) || x <= min) throw new RangeError(`--${what} must be a number > ${min}, got '${s}'`);
+  return x;
+}
+
+function int(s: string | undefined, dflt: number, what: string): number {
+  const x = num(s, dflt, what);
+  if (!Number.isInteger(x)) throw new RangeError(`--${what} must be an integer, got '${s ?? ''}'`);
+  return x;
+}
+
+function sender(s: string | undefined, dflt: Sender, allowed: readonly Sender[]): Exclude<Sender, 'quic'> {
+  const x = (s ?? dflt) as Sender;
+  if (x === 'quic') {
+    if (!quicAvailable()) throw new Error('--sender quic is not yet available: the QUIC (ngtcp2) runner testbed/quic-experiment.ts has not landed; use gcc, bbr or cubic');
+  }
+  if (!allowed.includes(x) || x === 'quic') throw new RangeError(`--sender must be one of ${allowed.join('|')}, got '${x}'`);
+  return x;
+}
+
+/** Options to plan (pure apart from resolving trace paths); exported for the unit tests. */
+export function buildPlan(exp: Exp, v: Values): Plan {
+  const quick = v.quick === true;
+  const baseRttMs = num(v['base-rtt-ms'], 50, 'base-rtt-ms', -1);
+  const scale = num(v.scale, 1, 'scale');
+  if (exp === 'drop') {
+    const s = sender(v.sender, 'gcc', ['gcc', 'bbr', 'cubic', 'quic']);
+    const rtc = s === 'gcc';
+    const rateMbps = num(v['rate-mbit'], quick && rtc ? 3 : 30, 'rate-mbit');
+    const ks = v.k !== undefined ? parseList(v.k, 'k') : quick ? [rtc ? 10 : 10] : [...ALL_K];
+    if (ks.some((k) => k <= 1)) throw new RangeError('--k values must be > 1');
+    const durationS = num(v.duration, rtc ? 30 : quick ? 20 : 25, 'duration');
+    const dropAtS = rtc ? durationS / 2 : Math.min(10, durationS / 2);
+    if (durationS < 6) throw new RangeError('--duration must be ≥ 6 s');
+    const o: DropEvalOptions = {
+      sender: s,
+      rateMbps,
+      ks,
+      durationS,
+      dropAtS,
+      repeat: int(v.repeat, quick ? 2 : 3, 'repeat'),
+      baseRttMs,
+      bufferMs: num(v['buffer-ms'], rtc ? 100 : 200, 'buffer-ms'),
+    };
+    return {
+      describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k at ${dropAtS} s of ${durationS} s, k ${ks.join(',')}, ${o.repeat} x (without, with)`,
+      command: `zhuge eval drop --sender ${s} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      run: (p, l) => runDropEval(o, p, l),
+    };
+  }
+  if (exp === 'trace') {
+    const s = sender(v.sender, 'bbr', ['gcc', 'bbr', 'cubic', 'quic']);
+    const dflt = quick ? [s === 'gcc' ? 'abc4g_0' : 'office-wifi_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
+    const traces = (v.trace ?? dflt).map(resolveTrace);
+    for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
+    const o: TraceEvalOptions = {
+      sender: s,
+      traces,
+      durationS: num(v.duration, quick ? 30 : 120, 'duration'),
+      repeat: int(v.repeat, quick ? 1 : 2, 'repeat'),
+      baseRttMs,
+      bufferMs: num(v['buffer-ms'], 100, 'buffer-ms'),
+      scale,
+    };
+    return {
+      describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with)`,
+      command: `zhuge eval trace --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      run: (p, l) => runTraceEval(o, p, l),
+    };
+  }
+  if (exp === 'accuracy') {
+    const s = sender(v.sender, 'bbr', ['bbr', 'cubic']);
+    const dflt = quick ? ['office-wifi_0', 'abc4g_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
+    const traces = (v.trace ?? dflt).map(resolveTrace);
+    for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
+    const o: AccuracyEvalOptions = { traces, durationS: num(v.duration, quick ? 20 : 60, 'duration'), cc: s, baseRttMs, bufferMs: num(v['buffer-ms'], 100, 'buffer-ms'), scale };
+    return {
+      describe: `Fortune Teller accuracy over ${traces.length} trace(s), ${o.durationS} s each, ${s} download`,
+      command: `zhuge eval accuracy --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      run: (p, l) => runAccuracyEval(o, p, l),
+    };
+  }
+  const o: OverheadEvalOptions = {
+    pps: v.pps !== undefined ? parseList(v.pps, 'pps') : quick ? [1000, 5000, 20000] : [1000, 5000, 10000, 20000, 50000, 100000],
+    flows: v.flows !== undefined ? parseList(v.flows, 'flows').map(Math.round) : quick ? [1, 16] : [1, 4, 16, 64, 128],
+    flowsTotalMbps: 50,
+    durationS: num(v.duration, quick ? 5 : 20, 'duration'),
+    repeat: int(v.repeat, quick ? 1 : 3, 'repeat'),
+  };
+  if (o.flows.some((f) => f > 128)) throw new RangeError('--flows: iperf3 allows at most 128 parallel streams');
+  return {
+    describe: `daemon CPU/RSS: idle, UDP ${o.pps.join(',')} pps, TCP ${o.flows.join(',')} flows; ${o.durationS} s each, ${o.repeat} x`,
+    command: `zhuge eval overhead --pps ${o.pps.join(',')} --flows ${o.flows.join(',')} --duration ${o.durationS} --repeat ${o.repeat}`,
+    run: (p, l) => runOverheadEval(o, p, l),
+  };
+}

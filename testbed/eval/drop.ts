@@ -1,0 +1,134 @@
+/**
+ * The bandwidth-drop experiment (the paper's Fig. 14/15): a steady rate R (default 30 Mbit/s),
+ * 50 ms base RTT from the relay, then a drop to R/k; per k, runs without and with zhuge,
+ * interleaved (rep 1: k1 without, k1 with, k2 without, ...; rep 2: ...), all on one testbed.
+ *
+ *   gcc        Chromium WebRTC call (GCC, plaintext RTP/RTCP): testbed/rtc-experiment.ts runRtcTrial
+ *              (the daemon with `flows.rtp.enabled: true`)
+ *   bbr|cubic  iperf3 download + 10 ms ping probe: testbed/experiment.ts runDropTrial
+ *
+ * Metrics count from the drop to the end of the trial (the "until convergence" window is the rest
+ * of the trial: choose --duration so the sender settles; the presets give it 10-15 s).
+ */
+import { runDropTrial, type DropScenario, type TrialMetrics } from '../experiment.js';
+import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
+import { withLab } from './lab.js';
+import type { EvalResult, EvalRun } from './stats.js';
+
+export const ALL_K = [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40, 45, 50] as const;
+
+export interface DropEvalOptions {
+  sender: 'gcc' | 'bbr' | 'cubic';
+  rateMbps: number;
+  ks: number[];
+  durationS: number;
+  dropAtS: number;
+  repeat: number;
+  baseRttMs: number;
+  /** bfifo size in ms at the steady rate */
+  bufferMs: number;
+}
+
+export const DROP_TCP_LABELS: Array<[string, string]> = [
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['rttP50Ms', 'ping RTT p50 after the drop (ms)'],
+  ['rttP99Ms', 'ping RTT p99 after the drop (ms)'],
+  ['throughputBeforeDropMbps', 'throughput before the drop (Mbit/s)'],
+  ['throughputMbps', 'throughput after the drop (Mbit/s)'],
+  ['ackRttRise20msMs', "sender's RTT +20 ms after the drop (ms)"],
+  ['retransmits', 'TCP retransmissions'],
+  ['zhugeHeldPackets', 'ACKs held by zhuge'],
+];
+
+export const DROP_RTC_LABELS: Array<[string, string]> = [
+  ['frameDelayAbove400msSeconds', 'time with frame delay > 400 ms (s)'],
+  ['fpsBelow10Seconds', 'time below 10 fps (s)'],
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['frameDelayP50Ms', 'frame delay p50 after the drop (ms)'],
+  ['frameDelayP99Ms', 'frame delay p99 after the drop (ms)'],
+  ['gccBelowCapacityAfterMs', 'GCC estimate < capacity after (ms)'],
+  ['bitrateBeforeDropMbps', 'bitrate before the drop (Mbit/s)'],
+  ['bitrateMbps', 'bitrate after the drop (Mbit/s)'],
+  ['freezes', 'freezes after the drop'],
+  ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
+];
+
+function numeric(m: TrialMetrics | RtcMetrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+export function dropNotes(o: DropEvalOptions): string[] {
+  const notes: string[] = [];
+  if (o.sender === 'gcc') {
+    notes.push(
+      `Chromium sends at most ~1-2.5 Mbit/s at 640x360, so a ${o.rateMbps} Mbit/s link is not its bottleneck before the drop: ` +
+        `the queue only builds when ${o.rateMbps}/k falls below what the call sends` +
+        (o.rateMbps >= 10 ? ' (with 30 Mbit/s, k below ~12-20 does not congest the call at all and both arms look alike).' : '.') +
+        ' Compare "bitrate before the drop" with rate/k: only points where rate/k is below it congest the call.' +
+        ' `--rate-mbit 3` (the quick preset, as `zhuge demo --rtc`) congests it from k = 3 on.',
+    );
+  } else {
+    notes.push('docs/results/tcp-drop.md measured no benefit of zhuge for TCP bbr/cubic downloads on this testbed; read these numbers with that in mind.');
+  }
+  return notes;
+}
+
+export async function runDropEval(o: DropEvalOptions, progress: (line: string) => void, log: (line: string) => void): Promise<EvalResult> {
+  const runs: EvalRun[] = [];
+  const total = o.repeat * o.ks.length * 2;
+  const oneWay = o.baseRttMs / 2;
+  await withLab({ rateBps: o.rateMbps * 1e6, bufferMs: o.bufferMs, baseDelayMsEachWay: oneWay }, async (tb) => {
+    log(`testbed ${tb.prefix}: ${o.rateMbps} Mbit/s, ${o.baseRttMs} ms base RTT, bfifo ${tb.d.bottleneck.bufferBytes} bytes`);
+    for (let rep = 0; rep < o.repeat; rep++) {
+      for (const k of o.ks) {
+        for (const zhuge of [false, true]) {
+          const n = runs.length + 1;
+          const tag = `run ${n}/${total} rep ${rep + 1} k=${k} ${zhuge ? 'with' : 'without'}`;
+          const p = (msg: string): void => progress(`${tag}  ${msg}`);
+          let metrics: Record<string, number>;
+          if (o.sender === 'gcc') {
+            const sc: RtcDemoScenario = {
+              rateBps: o.rateMbps * 1e6,
+              dropRateBps: Math.max(8000, Math.round((o.rateMbps * 1e6) / k)),
+              dropAtS: o.dropAtS,
+              durationS: o.durationS,
+              baseDelayMsEachWay: oneWay,
+            };
+            const r = await runRtcTrial(tb, sc, zhuge, p);
+            metrics = numeric(r.metrics);
+          } else {
+            const sc: DropScenario = {
+              rateMbps: o.rateMbps,
+              k,
+              dropAtS: o.dropAtS,
+              durationS: o.durationS,
+              cc: o.sender,
+              baseDelayMsEachWay: oneWay,
+              pingIntervalMs: 10,
+            };
+            const r = await runDropTrial(tb, sc, zhuge, p);
+            metrics = numeric(r.metrics);
+          }
+          runs.push({ zhuge, sender: o.sender, k, rep, metrics });
+          log(`${tag}: ${summaryLine(o.sender, metrics)}`);
+        }
+      }
+    }
+  });
+  return {
+    experiment: 'drop',
+    scenario: { ...o },
+    runs,
+    metricLabels: o.sender === 'gcc' ? DROP_RTC_LABELS : DROP_TCP_LABELS,
+    notes: dropNotes(o),
+  };
+}
+
+function summaryLine(sender: string, m: Record<string, number>): string {
+  const f = (k: string): string => String(m[k] ?? '-');
+  return sender === 'gcc'
+    ? `frame delay p99 ${f('frameDelayP99Ms')} ms, >400 ms ${f('frameDelayAbove400msSeconds')} s, <10 fps ${f('fpsBelow10Seconds')} s, RTT>200 ${f('rttAbove200msSeconds')} s`
+    : `RTT>200 ${f('rttAbove200msSeconds')} s, RTT p99 ${f('rttP99Ms')} ms, throughput ${f('throughputMbps')} Mbit/s`;
+}

@@ -1,0 +1,179 @@
+/**
+ * The trace-driven experiment: the bottleneck follows a bandwidth trace (a `time_s bandwidth_Mbps`
+ * file, testbed/trace.ts, or a Mahimahi packet-delivery trace, converted per 100 ms bin) played
+ * in the ap namespace (testbed/player.ts playInAp) while
+ *   bbr|cubic  an iperf3 download runs with a 10 ms ping probe (RTT distribution, throughput), or
+ *   gcc        a Chromium WebRTC call runs (frame delay distribution, frame rate, bitrate, RTT);
+ * each trace without and with zhuge, interleaved, on one testbed per trace (50 ms base RTT).
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { startDaemon, type DaemonProc } from '../experiment.js';
+import { ApAgent, playInAp } from '../player.js';
+import { bufferBytesFor, type Testbed } from '../topology.js';
+import { parseTrace, truncate, type Schedule } from '../trace.js';
+import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
+import { runRtcCall } from '../webrtc/call.js';
+import { summarizeRtc } from '../webrtc/metrics.js';
+import { withLab } from './lab.js';
+import { frameSummary, isMahimahiTrace, mahimahiToSchedule, meanRateBps, r3, rttSummary, type EvalResult, type EvalRun } from './stats.js';
+
+export interface TraceEvalOptions {
+  sender: 'gcc' | 'bbr' | 'cubic';
+  traces: string[];
+  durationS: number;
+  repeat: number;
+  baseRttMs: number;
+  bufferMs: number;
+  /** multiply every rate of the trace (e.g. 0.1 to bring a Wi-Fi trace into an RTC call's range) */
+  scale: number;
+}
+
+/** Reads a trace file of either format, cut to durationS and scaled. */
+export function loadSchedule(path: string, durationS: number, scale = 1): Schedule {
+  const text = readFileSync(path, 'utf8');
+  const s = truncate(isMahimahiTrace(text) ? mahimahiToSchedule(text, 100) : parseTrace(text), durationS * 1000);
+  return { steps: s.steps.map((x) => ({ atMs: x.atMs, rateBps: Math.max(8000, Math.round(x.rateBps * scale)) })), durationMs: s.durationMs };
+}
+
+export const TRACE_TCP_LABELS: Array<[string, string]> = [
+  ['rttP50Ms', 'ping RTT p50 (ms)'],
+  ['rttP95Ms', 'ping RTT p95 (ms)'],
+  ['rttP99Ms', 'ping RTT p99 (ms)'],
+  ['rttAbove200msShare', 'share of probes with RTT > 200 ms'],
+  ['throughputMbps', 'throughput (Mbit/s)'],
+  ['capacityMbps', 'mean trace capacity (Mbit/s)'],
+  ['zhugeHeldPackets', 'ACKs held by zhuge'],
+];
+
+export const TRACE_RTC_LABELS: Array<[string, string]> = [
+  ['frameDelayP50Ms', 'frame delay p50 (ms)'],
+  ['frameDelayP95Ms', 'frame delay p95 (ms)'],
+  ['frameDelayP99Ms', 'frame delay p99 (ms)'],
+  ['framesAbove400msShare', 'share of frames > 400 ms'],
+  ['presentedFps', 'frame rate (fps)'],
+  ['fpsBelow10Seconds', 'time below 10 fps (s)'],
+  ['bitrateMbps', 'bitrate (Mbit/s)'],
+  ['rttP50Ms', 'RTT p50 (ms)'],
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['capacityMbps', 'mean trace capacity (Mbit/s)'],
+];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function stopDaemon(d: DaemonProc, m: Record<string, number>): Promise<void> {
+  const st = (await d.status().catch(() => undefined)) as
+    | { flows?: Array<{ heldTotal?: number }>; rtp?: { counters?: { feedbackBuilt?: { twcc: number } } } }
+    | undefined;
+  m['zhugeHeldPackets'] = (st?.flows ?? []).reduce((a, f) => a + (f.heldTotal ?? 0), 0);
+  const built = st?.rtp?.counters?.feedbackBuilt?.twcc;
+  if (built !== undefined) m['zhugeFeedbackBuilt'] = built;
+  const code = await d.stop();
+  if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
+}
+
+async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge: boolean, progress: (s: string) => void): Promise<Record<string, number>> {
+  const agent = await ApAgent.start(tb);
+  let daemon: DaemonProc | undefined;
+  try {
+    await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
+    if (zhuge) daemon = await startDaemon(tb);
+    await sleep(500);
+    const durationMs = sched.durationMs;
+    const t0 = monoNowMs();
+    const play = playInAp(tb, { schedule: sched });
+    const pingP = pingProbe(tb, { durationMs, intervalMs: 10 });
+    const iperfP = iperfDownload(tb, { durationS: Math.max(1, Math.floor(durationMs / 1000)), cc: o.sender, intervalS: 0.5 });
+    const ticker = setInterval(() => progress(`t=${((monoNowMs() - t0) / 1000).toFixed(0)} s of ${(durationMs / 1000).toFixed(0)} s`), 1000);
+    const [pings, iperf] = await Promise.all([pingP, iperfP, play.done]).finally(() => clearInterval(ticker));
+    // the first second is the download's start-up; the rest is the trace
+    const from = t0 + 1000;
+    const after = pings.filter((p) => p.tMs >= from);
+    const expected = Math.floor((t0 + durationMs - from) / 10);
+    const m = rttSummary(after.map((p) => p.rttMs), Math.max(0, expected - after.length), 10);
+    m['throughputMbps'] = r3(iperf.receiverBps / 1e6);
+    m['capacityMbps'] = r3(meanRateBps(sched) / 1e6);
+    if (daemon !== undefined) {
+      const d = daemon;
+      daemon = undefined;
+      await stopDaemon(d, m);
+    }
+    return m;
+  } finally {
+    if (daemon !== undefined) await daemon.stop();
+    agent.close();
+  }
+}
+
+async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, progress: (s: string) => void): Promise<Record<string, number>> {
+  const agent = await ApAgent.start(tb);
+  let daemon: DaemonProc | undefined;
+  let play: ReturnType<typeof playInAp> | undefined;
+  try {
+    await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
+    if (zhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
+    const durationS = sched.durationMs / 1000;
+    progress(`WebRTC call over the trace, ${durationS} s`);
+    const call = await runRtcCall(tb, {
+      durationS,
+      onConnected: () => {
+        play = playInAp(tb, { schedule: sched });
+      },
+    });
+    await play?.done.catch(() => undefined);
+    const from = call.connectedMonoMs + 1000;
+    const s = summarizeRtc(call, from, call.endMonoMs);
+    const frames = call.frames.filter((f) => f.tMs >= from && f.tMs < call.endMonoMs);
+    const m = frameSummary(frames.map((f) => f.delayMs), (call.endMonoMs - from) / 1000);
+    m['fpsBelow10Seconds'] = r3(s.after.fpsBelow10Seconds);
+    m['bitrateMbps'] = r3(s.after.bitrateMbps);
+    m['rttP50Ms'] = r3(s.after.rttP50Ms);
+    m['rttAbove200msSeconds'] = r3(s.after.rttAbove200msSeconds);
+    m['freezes'] = s.after.freezes;
+    m['capacityMbps'] = r3(meanRateBps(sched) / 1e6);
+    if (daemon !== undefined) {
+      const d = daemon;
+      daemon = undefined;
+      await stopDaemon(d, m);
+    }
+    return m;
+  } finally {
+    if (play !== undefined && play.child.exitCode === null) play.child.kill('SIGTERM');
+    if (daemon !== undefined) await daemon.stop();
+    agent.close();
+  }
+}
+
+export async function runTraceEval(o: TraceEvalOptions, progress: (line: string) => void, log: (line: string) => void): Promise<EvalResult> {
+  const runs: EvalRun[] = [];
+  const total = o.traces.length * o.repeat * 2;
+  for (const path of o.traces) {
+    const sched = loadSchedule(path, o.durationS, o.scale);
+    const name = basename(path);
+    const mean = meanRateBps(sched);
+    await withLab({ rateBps: sched.steps[0]?.rateBps ?? 8000, bufferBytes: bufferBytesFor(mean, o.bufferMs), baseDelayMsEachWay: o.baseRttMs / 2 }, async (tb) => {
+      log(`testbed ${tb.prefix}: trace ${name} (${(sched.durationMs / 1000).toFixed(0)} s, mean ${(mean / 1e6).toFixed(2)} Mbit/s), ${o.baseRttMs} ms base RTT`);
+      for (let rep = 0; rep < o.repeat; rep++) {
+        for (const zhuge of [false, true]) {
+          const tag = `run ${runs.length + 1}/${total} ${name} rep ${rep + 1} ${zhuge ? 'with' : 'without'}`;
+          const p = (msg: string): void => progress(`${tag}  ${msg}`);
+          const metrics = o.sender === 'gcc' ? await rtcTrial(tb, sched, zhuge, p) : await tcpTrial(tb, sched, o, zhuge, p);
+          runs.push({ zhuge, sender: o.sender, trace: name, rep, metrics });
+          log(
+            `${tag}: ` +
+              (o.sender === 'gcc'
+                ? `frame delay p50/p99 ${metrics['frameDelayP50Ms']}/${metrics['frameDelayP99Ms']} ms, >400 ms ${metrics['framesAbove400msShare']}, ${metrics['bitrateMbps']} Mbit/s`
+                : `RTT p50/p95/p99 ${metrics['rttP50Ms']}/${metrics['rttP95Ms']}/${metrics['rttP99Ms']} ms, ${metrics['throughputMbps']} Mbit/s`),
+          );
+        }
+      }
+    });
+  }
+  return {
+    experiment: 'trace',
+    scenario: { ...o },
+    runs,
+    metricLabels: o.sender === 'gcc' ? TRACE_RTC_LABELS : TRACE_TCP_LABELS,
+    notes: o.scale !== 1 ? [`every trace rate was multiplied by ${o.scale}`] : [],
+  };
+}
