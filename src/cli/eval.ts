@@ -146,7 +146,7 @@ interface Values {
   sender?: string | undefined;
   k?: string | undefined;
   'rate-mbit'?: string | undefined;
-  trace?: string[] | undefined;
+  trace?: readonly string[] | undefined;
   scale?: string | undefined;
   duration?: string | undefined;
   repeat?: string | undefined;

@@ -23,7 +23,7 @@ import { bufferBytesFor, type Testbed } from '../topology.js';
 import { iperfDownload, monoNowMs } from '../traffic.js';
 import { withLab } from './lab.js';
 import { heatBins, histogram, meanRateBps, quantile, r3, type EvalResult, type EvalRun } from './stats.js';
-import { loadSchedule } from './trace.js';
+import { loadSchedule, maxRateBps } from './trace.js';
 
 export interface AccuracyEvalOptions {
   traces: string[];
@@ -131,7 +131,7 @@ export async function runAccuracyEval(o: AccuracyEvalOptions, progress: (line: s
           const t0 = monoNowMs();
           const play = playInAp(tb, { schedule: sched });
           const ticker = setInterval(() => progress(`accuracy ${name}  t=${((monoNowMs() - t0) / 1000).toFixed(0)} s of ${(sched.durationMs / 1000).toFixed(0)} s`), 1000);
-          await Promise.all([iperfDownload(tb, { durationS: Math.max(1, Math.floor(sched.durationMs / 1000)), cc: o.cc, intervalS: 1 }), play.done]).finally(() =>
+          await Promise.all([iperfDownload(tb, { durationS: Math.max(1, Math.floor(sched.durationMs / 1000)), cc: o.cc, intervalS: 1 }), play.done.then(() => agent.setRate(maxRateBps(sched)))]).finally(() =>
             clearInterval(ticker),
           );
           await new Promise((r) => setTimeout(r, 300));

@@ -36,6 +36,11 @@ export function loadSchedule(path: string, durationS: number, scale = 1): Schedu
   return { steps: s.steps.map((x) => ({ atMs: x.atMs, rateBps: Math.max(8000, Math.round(x.rateBps * scale)) })), durationMs: s.durationMs };
 }
 
+/** The highest rate of a schedule, bit/s. */
+export function maxRateBps(s: Schedule): number {
+  return s.steps.reduce((a, x) => Math.max(a, x.rateBps), 0);
+}
+
 export const TRACE_TCP_LABELS: Array<[string, string]> = [
   ['rttP50Ms', 'ping RTT p50 (ms)'],
   ['rttP95Ms', 'ping RTT p95 (ms)'],
@@ -85,7 +90,10 @@ async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge
     const pingP = pingProbe(tb, { durationMs, intervalMs: 10 });
     const iperfP = iperfDownload(tb, { durationS: Math.max(1, Math.floor(durationMs / 1000)), cc: o.sender, intervalS: 0.5 });
     const ticker = setInterval(() => progress(`t=${((monoNowMs() - t0) / 1000).toFixed(0)} s of ${(durationMs / 1000).toFixed(0)} s`), 1000);
-    const [pings, iperf] = await Promise.all([pingP, iperfP, play.done]).finally(() => clearInterval(ticker));
+    // when the trace ends the download's last bytes and iperf3's result exchange must not sit behind
+    // a trace's final outage: back to the trace's highest rate
+    const played = play.done.then(() => agent.setRate(maxRateBps(sched)));
+    const [pings, iperf] = await Promise.all([pingP, iperfP, played]).finally(() => clearInterval(ticker));
     // the first second is the download's start-up; the rest is the trace
     const from = t0 + 1000;
     const after = pings.filter((p) => p.tMs >= from);

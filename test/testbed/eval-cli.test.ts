@@ -1,0 +1,57 @@
+/** `zhuge eval` option handling: presets, explicit options, rejections (no testbed needed). */
+import { describe, expect, it } from 'vitest';
+import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../src/cli/eval.js';
+
+describe('buildPlan', () => {
+  it.each([
+    // the quick drop preset: Chromium at the demo's 3 Mbit/s, one k, two pairs
+    { exp: 'drop', v: { quick: true }, cmd: 'zhuge eval drop --sender gcc --rate-mbit 3 --k 10 --duration 30 --repeat 2 --base-rtt-ms 50 --buffer-ms 100' },
+    { exp: 'drop', v: {}, cmd: 'zhuge eval drop --sender gcc --rate-mbit 30 --k 2,3,4,5,6,7,8,10,12,14,16,20,25,30,35,40,45,50 --duration 30 --repeat 3' },
+    { exp: 'drop', v: { sender: 'bbr', quick: true }, cmd: 'zhuge eval drop --sender bbr --rate-mbit 30 --k 10 --duration 20 --repeat 2 --base-rtt-ms 50 --buffer-ms 200' },
+    { exp: 'drop', v: { sender: 'cubic', k: '2,50', 'rate-mbit': '20', duration: '40', repeat: '5' }, cmd: 'zhuge eval drop --sender cubic --rate-mbit 20 --k 2,50 --duration 40 --repeat 5' },
+    { exp: 'trace', v: { quick: true }, cmd: 'zhuge eval trace --sender bbr --trace ' },
+    { exp: 'trace', v: { quick: true, sender: 'gcc' }, cmd: 'abc4g_0.pitree-trace --duration 30 --repeat 1' },
+    { exp: 'accuracy', v: { quick: true }, cmd: 'zhuge eval accuracy --sender bbr --trace ' },
+    { exp: 'overhead', v: { quick: true }, cmd: 'zhuge eval overhead --pps 1000,5000,20000 --flows 1,16 --duration 5 --repeat 1' },
+    { exp: 'overhead', v: {}, cmd: 'zhuge eval overhead --pps 1000,5000,10000,20000,50000,100000 --flows 1,4,16,64,128 --duration 20 --repeat 3' },
+  ] as const)('$exp $v', ({ exp, v, cmd }) => {
+    expect(buildPlan(exp, v).command).toContain(cmd);
+  });
+  it.each([
+    { exp: 'drop', v: { sender: 'quic' }, err: /quic is not yet available/ },
+    { exp: 'drop', v: { sender: 'reno' }, err: /--sender must be one of/ },
+    { exp: 'drop', v: { k: '1' }, err: /> 1/ },
+    { exp: 'drop', v: { k: '10,x' }, err: /comma-separated/ },
+    { exp: 'drop', v: { duration: '3' }, err: /≥ 6/ },
+    { exp: 'drop', v: { repeat: '1.5' }, err: /integer/ },
+    { exp: 'accuracy', v: { sender: 'gcc' }, err: /--sender must be one of bbr\|cubic/ },
+    { exp: 'trace', v: { trace: ['/nonexistent/x.trace'] }, err: /not found/ },
+    { exp: 'overhead', v: { flows: '200' }, err: /128/ },
+  ] as const)('rejects $exp $v', ({ exp, v, err }) => {
+    expect(() => buildPlan(exp, v)).toThrow(err);
+  });
+});
+
+describe('helpers', () => {
+  it('resolves trace names into the shared traces directory', () => {
+    expect(resolveTrace('abc4g_0')).toBe(`${tracesDir()}abc4g_0.pitree-trace`);
+    expect(resolveTrace('office-wifi_1.pitree-trace')).toBe(`${tracesDir()}office-wifi_1.pitree-trace`);
+    expect(resolveTrace('/x/y.txt')).toBe('/x/y.txt');
+  });
+  it.each([
+    ['2,3, 4', [2, 3, 4]],
+    ['0.5', [0.5]],
+  ])('parseList(%j)', (s, want) => {
+    expect(parseList(s, 'k')).toEqual(want);
+  });
+  it.each(['', 'a', '1,,2', '-1'])('parseList rejects %j', (s) => {
+    expect(() => parseList(s, 'k')).toThrow();
+  });
+  it('usage errors exit 2 before touching the system', async () => {
+    expect(await run([])).toBe(2);
+    expect(await run(['nope'])).toBe(2);
+    expect(await run(['drop', '--sender', 'quic'])).toBe(2);
+    expect(await run(['drop', '--bogus'])).toBe(2);
+    expect(await run(['--help'])).toBe(0);
+  });
+});
