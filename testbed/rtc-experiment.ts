@@ -66,12 +66,19 @@ export function flatten(s: RtcSummary): RtcMetrics {
   };
 }
 
-export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcRun> {
+export interface RtcTrialOptions {
+  /** a DTLS-SRTP call (encrypted RTCP: the daemon's SRTCP fallback) instead of plaintext */
+  encrypted?: boolean;
+  /** the daemon's flows.rtp section (YAML, indented under `rtp:`); default `enabled: true` */
+  rtpYaml?: string;
+}
+
+export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
   let daemon: DaemonProc | undefined;
   try {
-    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
-    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
-    const r = await runRtcDropTrial(tb, sc);
+    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}` });
+    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    const r = await runRtcDropTrial(tb, sc, opts.encrypted === true ? { encrypted: true } : {});
     const metrics = flatten(r.summary);
     let daemonStatus: unknown;
     if (daemon !== undefined) {

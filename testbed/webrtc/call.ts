@@ -120,6 +120,11 @@ export interface RtcCallOptions {
   chromiumPath?: string;
   /** ICE + DTLS-less connect timeout (default 15 s) */
   connectTimeoutMs?: number;
+  /**
+   * DTLS-SRTP as browsers use by default (RTCP encrypted: zhuge's SRTCP fallback) instead of
+   * the plaintext call (both browsers with --disable-webrtc-encryption). Default false.
+   */
+  encrypted?: boolean;
 }
 
 export interface RtcCallResult {
@@ -231,7 +236,7 @@ function preparePeerDir(): PeerDir {
   return { dir, pidFile: join(dir, 'browser.pid') };
 }
 
-async function launchPeer(ns: string, chromiumPath: string, errors: string[], { dir, pidFile }: PeerDir): Promise<Peer> {
+async function launchPeer(ns: string, chromiumPath: string, errors: string[], { dir, pidFile }: PeerDir, encrypted: boolean): Promise<Peer> {
   const wrapper = join(dir, 'chromium-in-netns.sh');
   writeFileSync(wrapper, wrapperScript(ns, chromiumPath, pidFile));
   chmodSync(wrapper, 0o755);
@@ -240,7 +245,7 @@ async function launchPeer(ns: string, chromiumPath: string, errors: string[], { 
     ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: wrapper,
       headless: true,
-      args: [...CHROMIUM_ARGS],
+      args: encrypted ? CHROMIUM_ARGS.filter((a) => a !== '--disable-webrtc-encryption') : [...CHROMIUM_ARGS],
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
@@ -333,7 +338,7 @@ export async function runRtcCall(tb: Testbed, o: RtcCallOptions): Promise<RtcCal
       [tb.ns.srv, tb.ns.cli].map((ns) => {
         const d = preparePeerDir();
         dirs.push(d);
-        return launchPeer(ns, chromiumPath, errors, d);
+        return launchPeer(ns, chromiumPath, errors, d, o.encrypted === true);
       }),
     );
     for (const l of launched) if (l.status === 'fulfilled') peers.push(l.value);
