@@ -13,7 +13,7 @@
 import { runDropTrial, type DropScenario, type TrialMetrics } from '../experiment.js';
 import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
 import { withLab } from './lab.js';
-import type { EvalResult, EvalRun } from './stats.js';
+import { r3, type EvalResult, type EvalRun } from './stats.js';
 
 export const ALL_K = [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40, 45, 50] as const;
 
@@ -96,7 +96,11 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
               durationS: o.durationS,
               baseDelayMsEachWay: oneWay,
             };
-            const r = await runRtcTrial(tb, sc, zhuge, p);
+            // the call reports nothing while it runs: a ticker for the progress line
+            const t0 = Date.now();
+            const phase = `WebRTC call, ${o.rateMbps} -> ${r3(o.rateMbps / k)} Mbit/s at ${o.dropAtS} s of ${o.durationS} s`;
+            const ticker = setInterval(() => p(`${phase}, ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
+            const r = await runRtcTrial(tb, sc, zhuge, () => undefined).finally(() => clearInterval(ticker));
             metrics = numeric(r.metrics);
           } else {
             const sc: DropScenario = {

@@ -62,7 +62,8 @@ const cell = (s: Spread | undefined): string =>
 /** metrics that describe the point rather than measure it: tables only */
 const NO_PLOT = /^(offeredPps|flows|capacityMbps|kernelDrops|matchedShare|zhuge[A-Z]\w*)$/;
 
-const LOWER_IS_BETTER_EXCEPT = /throughput|bitrate|fps$|Fps|goodput|matched/i;
+/** metrics where higher is better (the rest: lower is better) */
+const HIGHER_IS_BETTER = /^(throughput|bitrate|goodput|presentedFps|matched)/;
 
 function slug(s: string): string {
   return s.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase();
@@ -213,7 +214,7 @@ export function reportMarkdown(r: EvalResult, info: RunInfo, plots: readonly Plo
         const pr = pairwiseWins(
           r.runs.filter((x) => pointOf(x) === point && x.sender === sender),
           metric,
-          !LOWER_IS_BETTER_EXCEPT.test(metric),
+          !HIGHER_IS_BETTER.test(metric),
         );
         L.push(`| ${point} | ${cell(w)} | ${cell(z)} | ${pr.pairs > 0 ? `${pr.better}/${pr.pairs}` : '–'} |`);
       }

@@ -121,13 +121,14 @@ async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, progress: 
     await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
     if (zhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
     const durationS = sched.durationMs / 1000;
-    progress(`WebRTC call over the trace, ${durationS} s`);
+    const t0 = Date.now();
+    const ticker = setInterval(() => progress(`WebRTC call over the trace (${durationS} s), ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
     const call = await runRtcCall(tb, {
       durationS,
       onConnected: () => {
         play = playInAp(tb, { schedule: sched });
       },
-    });
+    }).finally(() => clearInterval(ticker));
     await play?.done.catch(() => undefined);
     const from = call.connectedMonoMs + 1000;
     const s = summarizeRtc(call, from, call.endMonoMs);
