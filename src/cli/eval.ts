@@ -13,6 +13,7 @@ import { runTraceEval, type TraceEvalOptions } from '../../testbed/eval/trace.js
 import { runAccuracyEval, type AccuracyEvalOptions } from '../../testbed/eval/accuracy.js';
 import { runOverheadEval, type OverheadEvalOptions } from '../../testbed/eval/overhead.js';
 import { machineInfo } from '../../testbed/eval/machine.js';
+import { DEFAULT_CHROMIUM } from '../../testbed/webrtc/call.js';
 import { progressSink } from '../../testbed/eval/progress.js';
 import { summaryJson, writeOutputs } from '../../testbed/eval/report.js';
 import type { EvalResult } from '../../testbed/eval/stats.js';
@@ -115,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   const startedAt = new Date();
   const dir = resolve(v.out ?? join('results', `eval-${exp}-${startedAt.toISOString().replace(/[:.]/g, '-')}`));
   const sink = progressSink({ tty: process.stderr.isTTY === true, quiet: false, write: (s) => process.stderr.write(s), nowMs: () => performance.now() });
-  const machine = machineInfo();
+  const machine = machineInfo(plan.usesChromium ? { chromiumPath: DEFAULT_CHROMIUM } : {});
   sink.log(`zhuge eval ${exp}: ${plan.describe}`);
   sink.log(`equivalent explicit command: ${plan.command}`);
   let result: EvalResult;
@@ -137,6 +138,8 @@ export async function run(argv: string[]): Promise<number> {
 
 interface Plan {
   describe: string;
+  /** a WebRTC sender: the report records the browser's version */
+  usesChromium: boolean;
   /** the equivalent command with every option explicit (recorded in the report) */
   command: string;
   run(progress: (l: string) => void, log: (l: string) => void): Promise<EvalResult>;
@@ -204,6 +207,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       bufferMs: num(v['buffer-ms'], rtc ? 100 : 200, 'buffer-ms'),
     };
     return {
+      usesChromium: rtc,
       describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k at ${dropAtS} s of ${durationS} s, k ${ks.join(',')}, ${o.repeat} x (without, with)`,
       command: `zhuge eval drop --sender ${s} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l) => runDropEval(o, p, l),
@@ -224,6 +228,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       scale,
     };
     return {
+      usesChromium: s === 'gcc',
       describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with)`,
       command: `zhuge eval trace --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l) => runTraceEval(o, p, l),
@@ -236,6 +241,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
     const o: AccuracyEvalOptions = { traces, durationS: num(v.duration, quick ? 20 : 60, 'duration'), cc: s, baseRttMs, bufferMs: num(v['buffer-ms'], 100, 'buffer-ms'), scale };
     return {
+      usesChromium: false,
       describe: `Fortune Teller accuracy over ${traces.length} trace(s), ${o.durationS} s each, ${s} download`,
       command: `zhuge eval accuracy --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l) => runAccuracyEval(o, p, l),
@@ -250,6 +256,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
   };
   if (o.flows.some((f) => f > 128)) throw new RangeError('--flows: iperf3 allows at most 128 parallel streams');
   return {
+    usesChromium: false,
     describe: `daemon CPU/RSS: idle, UDP ${o.pps.join(',')} pps, TCP ${o.flows.join(',')} flows; ${o.durationS} s each, ${o.repeat} x`,
     command: `zhuge eval overhead --pps ${o.pps.join(',')} --flows ${o.flows.join(',')} --duration ${o.durationS} --repeat ${o.repeat}`,
     run: (p, l) => runOverheadEval(o, p, l),

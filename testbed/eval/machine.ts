@@ -1,4 +1,5 @@
 /** Machine details recorded with every eval run (the report's "Machine" section). */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, release, totalmem, type as osType } from 'node:os';
 
@@ -13,7 +14,7 @@ export interface MachineInfo {
   chromium?: string;
 }
 
-export function machineInfo(): MachineInfo {
+export function machineInfo(o: { chromiumPath?: string } = {}): MachineInfo {
   const c = cpus();
   const la = loadavg();
   let kernel = `${osType()} ${release()}`;
@@ -22,7 +23,16 @@ export function machineInfo(): MachineInfo {
   } catch {
     // not Linux
   }
+  let chromium: string | undefined;
+  if (o.chromiumPath !== undefined) {
+    try {
+      chromium = execFileSync(o.chromiumPath, ['--version'], { timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      chromium = 'unknown (--version failed)';
+    }
+  }
   return {
+    ...(chromium !== undefined ? { chromium } : {}),
     hostname: hostname(),
     cpuModel: c[0]?.model.trim() ?? 'unknown',
     cores: c.length,

@@ -238,6 +238,7 @@ export function reportMarkdown(r: EvalResult, info: RunInfo, plots: readonly Plo
   const m = info.machine;
   L.push(`- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memTotalMiB} MiB`);
   L.push(`- kernel: ${m.kernel}; node ${m.node}`);
+  if (m.chromium !== undefined) L.push(`- browser: ${m.chromium}`);
   L.push(`- load average at the start: ${m.loadAverage.join(', ')} (other work on the machine adds noise)`);
   L.push('');
   L.push('## Files');
