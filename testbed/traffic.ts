@@ -292,3 +292,45 @@ export function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
+
+// ---- iperf3 with extra client arguments (appended; iperfDownload above is unchanged) ----------
+
+/**
+ * One TCP download srv → cli like iperfDownload, with extra iperf3 client arguments, e.g.
+ * `['--cport', '5301']` (the sender's data connection binds that port: zhuge's flows.tcp.ports
+ * matches the downlink's source port, the sender's) or `['--fq-rate', '4M']` (paced sending).
+ */
+export async function iperfDownloadWithArgs(tb: Testbed, opts: IperfOptions, extraClientArgs: readonly string[]): Promise<IperfResult> {
+  const port = opts.port ?? 5201;
+  const iv = String(opts.intervalS ?? 0.1);
+  const server = spawnGroup(tb, 'cli', 'iperf3', ['-s', '-1', '-p', String(port), '-B', tb.addrs.cli, '--json', '-i', iv]);
+  let client: ChildProcess | undefined;
+  try {
+    const deadline = monoNowMs() + 5000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`iperf3 server exited ${String(server.exitCode)}`);
+      const r = await tb.exec('cli', 'ss', ['-ltnH', `sport = :${port}`]);
+      if (r.stdout.trim() !== '') break;
+      if (monoNowMs() > deadline) throw new Error('iperf3 server did not start');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const args = ['-c', tb.addrs.cli, '-p', String(port), '-t', String(opts.durationS), '-i', iv, '--json', '--get-server-output'];
+    if (opts.cc !== undefined) args.push('-C', opts.cc);
+    args.push(...extraClientArgs);
+    const startMonoMs = monoNowMs();
+    client = spawnGroup(tb, 'srv', 'iperf3', args);
+    let stdout = '';
+    let stderr = '';
+    client.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+    client.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    const c = client;
+    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 10) * 1000);
+    const code = await waitExit(client);
+    clearTimeout(guard);
+    if (stdout.trim() === '') throw new Error(`iperf3 client exited ${String(code)}: ${stderr}`);
+    return parseIperfJson(stdout, startMonoMs);
+  } finally {
+    if (client !== undefined) killGroup(client);
+    killGroup(server);
+  }
+}
