@@ -5,6 +5,13 @@
  * receiver in cli, through the AP running the real daemon. The server must receive transport-wide
  * feedback built by zhuge (reporting the sequence numbers it sent, from the client's address and
  * port), none of the client's own TWCC, and every other RTCP packet of the client untouched.
+ * Routed (the AP forwards between two subnets, or bridges). A second case, the AP masquerading the
+ * client (a home router's NAT), is KNOWN FAILING: the eth tap sees downlink packets before
+ * de-NAT (public address:port) while the wlan tap and NFQUEUE see the client's own, so the queue
+ * model's packet match keys (which hash addresses and ports, src/protocols/flow-key.ts) and the
+ * transport lookups do not meet; zhuge then treats nothing and the client's feedback passes
+ * (fails safe: measured, the server got all 60 client TWCC and every other RTCP). Kept as an
+ * expected failure until NAT-invariant match keys and a learnt public/private tuple alias land.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +31,8 @@ const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/webrtc/chromium-
 const SERVER = parseIpv4Address('10.78.1.1');
 const SRV_PORT = 5004;
 const CLI_PORT = 6004;
+const NAT_SRV_PORT = 5006;
+const NAT_CLI_PORT = 6006;
 
 interface Dgram {
   atMs: number;
@@ -50,19 +59,28 @@ function loadCall(): { server: Dgram[]; client: Dgram[] } {
 }
 
 // sends the given datagrams at their times to PEER:PEERPORT from BIND:PORT, prints what it receives
+// (payload and source). PEER 'learn': wait for the first datagram and talk to its source (a server
+// behind which the client is NATed); 'hello': send one empty datagram first (opens the NAT mapping)
 const PEER_SCRIPT = `
 const dgram = require('node:dgram');
 const fs = require('node:fs');
-const [file, bind, port, peer, peerPort, durMs] = process.argv.slice(2);
+const [file, bind, port, peerArg, peerPortArg, durMs, mode] = process.argv.slice(2);
 const list = JSON.parse(fs.readFileSync(file, 'utf8'));
 const s = dgram.createSocket('udp4');
 const got = [];
-s.on('message', (m) => got.push(m.toString('hex')));
-s.bind(Number(port), bind, () => {
-  const t0 = Date.now();
-  for (const d of list) setTimeout(() => s.send(Buffer.from(d.hex, 'hex'), Number(peerPort), peer), d.atMs);
+let peer = peerArg, peerPort = Number(peerPortArg), started = false;
+const start = () => {
+  started = true;
+  for (const d of list) setTimeout(() => s.send(Buffer.from(d.hex, 'hex'), peerPort, peer), d.atMs);
   setTimeout(() => { process.stdout.write(JSON.stringify(got)); s.close(); }, Number(durMs));
-  void t0;
+};
+s.on('message', (m, r) => {
+  if (mode === 'learn' && !started) { peer = r.address; peerPort = r.port; start(); return; }
+  got.push({ hex: m.toString('hex'), from: r.address + ':' + r.port });
+});
+s.bind(Number(port), bind, () => {
+  if (mode === 'hello') s.send(Buffer.alloc(0), peerPort, peer, () => setTimeout(start, 200));
+  else if (mode !== 'learn') start();
 });
 `;
 
@@ -86,7 +104,7 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
     });
 
-    it('server gets zhuge-built TWCC for the sequence numbers it sent, no client TWCC, other RTCP intact', async () => {
+    const inband = async (nat: boolean): Promise<void> => {
       if (tb === undefined || daemon === undefined) throw new Error('no testbed');
       const call = loadCall();
       const script = join(dir, 'peer.cjs');
@@ -94,10 +112,25 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       writeFileSync(join(dir, 'server.json'), JSON.stringify(call.server));
       writeFileSync(join(dir, 'client.json'), JSON.stringify(call.client));
       const durMs = 5000;
-      const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), tb.addrs.srv, String(SRV_PORT), tb.addrs.cli, String(CLI_PORT), String(durMs)], durMs + 10_000);
-      const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), tb.addrs.cli, String(CLI_PORT), tb.addrs.srv, String(SRV_PORT), String(durMs)], durMs + 10_000);
-      const [s] = await Promise.all([srv, cli]);
-      const receivedByServer = (JSON.parse(s.stdout) as string[]).map((h) => Buffer.from(h, 'hex'));
+      const srvPort = nat ? NAT_SRV_PORT : SRV_PORT;
+      const cliPort = nat ? NAT_CLI_PORT : CLI_PORT;
+      const natRule = ['-t', 'nat', '-A', 'POSTROUTING', '-o', tb.ifaces.apEth, '-s', `${tb.addrs.cli}/32`, '-p', 'udp', '-j', 'MASQUERADE'];
+      if (nat) await tb.exec('ap', 'iptables', natRule);
+      let s: { stdout: string };
+      try {
+        const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), tb.addrs.srv, String(srvPort), tb.addrs.cli, String(cliPort), String(durMs + 1000), nat ? 'learn' : 'plain'], durMs + 10_000);
+        const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), tb.addrs.cli, String(cliPort), tb.addrs.srv, String(srvPort), String(durMs), nat ? 'hello' : 'plain'], durMs + 10_000);
+        [s] = await Promise.all([srv, cli]);
+      } finally {
+        if (nat) await tb.exec('ap', 'iptables', natRule.map((a) => (a === '-A' ? '-D' : a)));
+      }
+      const got = JSON.parse(s.stdout) as Array<{ hex: string; from: string }>;
+      const receivedByServer = got.map((g) => Buffer.from(g.hex, 'hex'));
+      // every datagram (the client's RTCP and zhuge's feedback) came from one address:port: the
+      // client's, or under NAT the AP's public address and the mapped port
+      const sources = new Set(got.map((g) => g.from));
+      expect([...sources]).toHaveLength(1);
+      expect([...sources][0]!.split(':')[0]).toBe(nat ? tb.addrs.apEth : tb.addrs.cli);
       const status = (await daemon.status()) as { rtp?: { counters: { feedbackBuilt: { twcc: number }; clientFeedbackDropped: { twcc: number } } } };
 
       // what the client sent: its TWCC datagrams and its other RTCP
@@ -140,6 +173,9 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       // the client's TWCC is replaced while zhuge reports (the first ones pass until the extension id is learnt)
       expect(clientTwccSeen).toBeLessThan(clientTwcc.size * 0.2);
       expect(otherSeen).toBe(clientOther.size);
-    }, 60_000);
+    };
+
+    it('routed: server gets zhuge-built TWCC for the sequence numbers it sent, no client TWCC, other RTCP intact', () => inband(false), 60_000);
+    it.fails('KNOWN FAILING, NAT on the AP not supported yet: the same with the client masqueraded by the AP', () => inband(true), 60_000);
   },
 );
