@@ -42,6 +42,16 @@ export interface QuicDownloadOptions {
   port?: number;
   /** size of the requested body (default 1 GiB: the client is killed at durationS) */
   bodyBytes?: number;
+  /** called with the mono time each attempt's client is spawned (the last call is the download) */
+  onStart?: (startMonoMs: number) => void;
+  /**
+   * Checked `checkAfterMs` (default 1000) after each attempt's start; false: that attempt is
+   * dropped (both peers killed) and a new connection is made, up to `maxAttempts` (default 8).
+   * Used by the zhuge arm to retry connections the daemon did not pick up (see quic-experiment).
+   */
+  accept?: () => Promise<boolean>;
+  checkAfterMs?: number;
+  maxAttempts?: number;
 }
 
 export interface QuicRttSample {
@@ -72,6 +82,8 @@ export interface QuicDownloadResult {
   /** the client exited on its own (body complete or error) before durationS */
   clientExitedEarly: boolean;
   clientExitCode: number | null;
+  /** connections made (1 unless `accept` rejected some) */
+  attempts: number;
   /** stderr tails, for diagnostics */
   serverStderr: string;
   clientStderr: string;
@@ -253,6 +265,14 @@ function readQlog(dir: string): Ngtcp2Qlog {
  * starts (server, client, temp dir with key, cert and qlogs) is removed before it returns.
  */
 export async function quicDownload(tb: Testbed, o: QuicDownloadOptions): Promise<QuicDownloadResult> {
+  const max = Math.max(1, o.accept === undefined ? 1 : (o.maxAttempts ?? 8));
+  for (let attempt = 1; ; attempt++) {
+    const r = await downloadOnce(tb, o, attempt < max);
+    if (r !== 'rejected') return { ...r, attempts: attempt };
+  }
+}
+
+async function downloadOnce(tb: Testbed, o: QuicDownloadOptions, mayReject: boolean): Promise<Omit<QuicDownloadResult, 'attempts'> | 'rejected'> {
   const port = o.port ?? 4433;
   const body = Math.max(1, Math.round(o.bodyBytes ?? 1024 ** 3));
   const dir = mkdtempSync(join(tmpdir(), 'zhuge-quic-'));
@@ -310,9 +330,14 @@ export async function quicDownload(tb: Testbed, o: QuicDownloadOptions): Promise
     ]);
     let clientStderr = '';
     client.stderr?.on('data', (b: Buffer) => (clientStderr = (clientStderr + b.toString()).slice(-4000)));
+    o.onStart?.(startMonoMs);
     const c = client;
     const clientExit = exited(c);
-    const timedOut = await Promise.race([sleep(o.durationS * 1000).then(() => true), clientExit.then(() => false)]);
+    if (o.accept !== undefined && mayReject) {
+      await Promise.race([sleep(o.checkAfterMs ?? 1000), clientExit]);
+      if (!(await o.accept())) return 'rejected';
+    }
+    const timedOut = await Promise.race([sleep(Math.max(0, o.durationS * 1000 - (monoNowMs() - startMonoMs))).then(() => true), clientExit.then(() => false)]);
     const endMonoMs = monoNowMs();
     // SIGINT: the examples stop their event loop and close (flush) the qlog file
     if (timedOut) await stopGroup(c, 'SIGINT', 1000);

@@ -6,6 +6,10 @@
  * and prints a side-by-side table (or, with --json, one object:
  * `{ scenario, runs: [{ zhuge, metrics }] , resultsDir }`). Raw results go to --out (default
  * ./results/demo-<time>/). Root only (namespaces, iptables).
+ *
+ * `--quic`: the same drop with a real QUIC download (ngtcp2's gtlsserver -> gtlsclient,
+ * testbed/quic-experiment.ts) instead of iperf3; `--cc` is then ngtcp2's congestion control
+ * (cubic, the default, reno, bbr or bbr2). Same JSON shape, QUIC metrics.
  */
 import { parseCommand } from './args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,9 +18,12 @@ import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } fro
 import { startRelay, type RelayHandle } from '../../testbed/relay.js';
 import { up, type Testbed } from '../../testbed/topology.js';
 import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/rtc-experiment.js';
+import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
+import type { QuicCc } from '../../testbed/quic.js';
 
 const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
+       zhuge demo --quic [--json] [--cc cubic|reno|bbr|bbr2] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
 
   Bandwidth-drop demo on a netns testbed (root): R Mbit/s (default 30) dropping to R/K
   (default K=10) halfway through S seconds (default 20), an iperf3 download with the chosen
@@ -24,7 +31,10 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--k K] [--rate-mbit 
   --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).
   --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
   instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
-  and how soon GCC's estimate falls below the new capacity, without and with zhuge.`;
+  and how soon GCC's estimate falls below the new capacity, without and with zhuge.
+  --quic: the same drop with a QUIC download between Debian's ngtcp2 peers (gtlsserver in srv,
+  gtlsclient in cli; --cc is ngtcp2's, default cubic): how soon the QUIC sender's RTT estimate
+  (its qlog) rises after the drop, and the ping RTT, without and with zhuge.`;
 
 export interface DemoJson {
   scenario: DropRun['scenario'];
@@ -36,7 +46,8 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('demo', USAGE, argv, {
     json: { type: 'boolean', default: false },
     rtc: { type: 'boolean', default: false },
-    cc: { type: 'string', default: DEMO_SCENARIO.cc },
+    quic: { type: 'boolean', default: false },
+    cc: { type: 'string' },
     k: { type: 'string', default: String(DEMO_SCENARIO.k) },
     'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
     duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },
@@ -49,7 +60,9 @@ export async function run(argv: string[]): Promise<number> {
   const rate = Number(values['rate-mbit']);
   const duration = Number(values.duration);
   const repeat = Number(values.repeat);
-  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !['bbr', 'cubic', 'reno'].includes(values.cc)) {
+  const cc = values.cc ?? (values.quic ? QUIC_DEMO_SCENARIO.cc : DEMO_SCENARIO.cc);
+  const ccs = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
+  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc)) {
     console.error(`zhuge demo: invalid option value\n${USAGE}`);
     return 2;
   }
@@ -57,10 +70,14 @@ export async function run(argv: string[]): Promise<number> {
     console.error('zhuge demo: must run as root (it builds network namespaces and iptables rules)');
     return 4;
   }
-  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: values.cc };
+  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc };
   const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(dir, { recursive: true });
   if (values.rtc) return runRtcDemo(repeat, values.json, dir);
+  if (values.quic) {
+    const qsc: QuicDropScenario = { ...QUIC_DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: cc as QuicCc };
+    return runQuicDemo(qsc, repeat, values.json, dir);
+  }
   const say = (s: string): void => {
     if (!values.json) process.stderr.write(`${s}\n`);
   };
@@ -198,3 +215,87 @@ const RTC_ROWS: Array<[keyof RtcMetrics, string]> = [
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
   ['zhugeClientFeedbackRemoved', "client's TWCC removed"],
 ];
+
+const QUIC_CCS: readonly string[] = ['cubic', 'reno', 'bbr', 'bbr2'];
+
+export interface QuicDemoJson {
+  scenario: QuicDropScenario;
+  runs: Array<{ zhuge: boolean; metrics: QuicTrialMetrics }>;
+  resultsDir: string;
+}
+
+const QUIC_ROWS: Array<[keyof QuicTrialMetrics, string]> = [
+  ['rttBeforeDropP50Ms', 'ping RTT p50 before the drop (ms)'],
+  ['rttP50Ms', 'ping RTT p50 after the drop (ms)'],
+  ['rttP95Ms', 'ping RTT p95 after the drop (ms)'],
+  ['rttP99Ms', 'ping RTT p99 after the drop (ms)'],
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['probesLost', 'ping probes lost after the drop'],
+  ['senderLatestRttBeforeDropMs', "sender's latest_rtt p50 before (ms)"],
+  ['senderRttBeforeDropMs', "sender's smoothed_rtt p50 before (ms)"],
+  ['senderRttRise5msMs', "sender's RTT +5 ms after the drop (ms)"],
+  ['senderRttRise10msMs', "sender's RTT +10 ms after the drop (ms)"],
+  ['senderRttRise20msMs', "sender's RTT +20 ms after the drop (ms)"],
+  ['senderSrttRise20msMs', "sender's srtt +20 ms after the drop (ms)"],
+  ['senderSrttAfterDropP99Ms', "sender's srtt p99 after the drop (ms)"],
+  ['throughputBeforeDropMbps', 'throughput before the drop (Mbit/s)'],
+  ['throughputMbps', 'throughput after the drop (Mbit/s)'],
+  ['zhugeQuicFlows', 'QUIC flows treated by zhuge'],
+  ['zhugeHeldPackets', 'QUIC packets held by zhuge'],
+  ['zhugeMeanAddedDelayMs', 'mean delay added to a held packet (ms)'],
+];
+
+export function formatQuicTable(o: QuicDemoJson): string {
+  const s = o.scenario;
+  const head = `QUIC (ngtcp2 ${s.cc}), ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s of ${s.durationS} s, base RTT ${2 * s.baseDelayMsEachWay} ms`;
+  const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
+  const w = 40;
+  const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
+  for (const [key, label] of QUIC_ROWS) {
+    const vals = o.runs.map((r) => r.metrics[key]);
+    if (vals.every((v) => v === undefined)) continue;
+    lines.push(`${label.padEnd(w)}${vals.map((v) => (v === undefined ? '-' : Number.isNaN(v) ? 'never' : String(v)).padStart(12)).join('')}`);
+  }
+  return lines.join('\n');
+}
+
+async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, dir: string): Promise<number> {
+  const say = (m: string): void => {
+    if (!json) process.stderr.write(`${m}\n`);
+  };
+  let tb: Testbed | undefined;
+  let relay: RelayHandle | undefined;
+  const cleanup = async (): Promise<void> => {
+    await relay?.stop().catch(() => undefined);
+    await tb?.down().catch(() => undefined);
+  };
+  const onSignal = (): void => {
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    say(`building the testbed (${sc.rateMbps} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
+    tb = await up({ rateBps: sc.rateMbps * 1e6, bufferMs: 200 });
+    relay = await startRelay(tb, { downMs: sc.baseDelayMsEachWay });
+    say(`testbed ${tb.prefix}: gtlsserver ${tb.addrs.srv}:${sc.port} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> gtlsclient ${tb.addrs.cli}`);
+    say(`${repeat} x (without, with zhuge): QUIC ${sc.cc} download, ${sc.rateMbps} -> ${sc.rateMbps / sc.k} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    const result = await runQuicExperiment(tb, sc, repeat, json ? () => {} : say);
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
+    const out: QuicDemoJson = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+    if (json) console.log(JSON.stringify(out, null, 2));
+    else {
+      process.stderr.write(`${formatQuicTable(out)}\n`);
+      say(`\nraw results: ${dir}/results.json (per-probe RTTs, the sender's qlog RTT samples, received bytes per 100 ms)`);
+    }
+    return 0;
+  } catch (err) {
+    console.error(`zhuge demo --quic: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}

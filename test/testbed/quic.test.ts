@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dedupeMetrics, parseNgtcp2Qlog } from '../../testbed/quic.js';
+import { summarizeQuicTrial } from '../../testbed/quic-experiment.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -61,5 +62,49 @@ describe('parseNgtcp2Qlog', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('summarizeQuicTrial', () => {
+  // start 0, drop at 10 000 ms, end 12 000 ms; sender's RTT 50 ms (latest) / 50 ms (smoothed)
+  // before the drop, then latest rising by 3 ms every 10 ms from the drop on
+  const senderRtt = [
+    ...Array.from({ length: 200 }, (_, i) => ({ tMs: 8000 + i * 10, latestRttMs: 50, smoothedRttMs: 50 })),
+    ...Array.from({ length: 200 }, (_, i) => ({ tMs: 10_000 + i * 10, latestRttMs: 50 + 3 * i, smoothedRttMs: 50 + i })),
+  ];
+  // 100 ms bins: 300 KB (24 Mbit/s) before the drop, 30 KB (2.4 Mbit/s) after
+  const received = Array.from({ length: 120 }, (_, i) => ({ tMs: i * 100, bytes: i < 100 ? 300_000 : 30_000 }));
+  const pings = [
+    ...Array.from({ length: 500 }, (_, i) => ({ tMs: 5000 + i * 10, rttMs: 60 })),
+    // after the drop: 100 replies at 300 ms, 50 probes lost, 50 replies at 100 ms (the last probe's
+    // successor counts as lost only once a later reply shows it was due: 49 lost)
+    ...Array.from({ length: 100 }, (_, i) => ({ tMs: 10_000 + i * 10, rttMs: 300 })),
+    ...Array.from({ length: 50 }, (_, i) => ({ tMs: 11_500 + i * 10, rttMs: 100 })),
+  ];
+  const m = summarizeQuicTrial(pings, { senderRtt, received }, 10_000, 12_000, 10, 0);
+
+  it.each([
+    ['senderRttBeforeDropMs', 50],
+    ['senderLatestRttBeforeDropMs', 50],
+    // first sample above 55 / 60 / 70 ms: i = 2 (56), 4 (62), 7 (71)
+    ['senderRttRise5msMs', 20],
+    ['senderRttRise10msMs', 40],
+    ['senderRttRise20msMs', 70],
+    // smoothed above 70: i = 21
+    ['senderSrttRise20msMs', 210],
+    ['throughputBeforeDropMbps', 24],
+    ['throughputMbps', 2.4],
+    ['rttBeforeDropP50Ms', 60],
+    ['probesLost', 49],
+    ['rttAbove200msSeconds', 1.49],
+  ] as const)('%s = %d', (key, want) => {
+    expect(m[key]).toBeCloseTo(want, 5);
+  });
+
+  it('a rise that never happens is NaN', () => {
+    const flat = senderRtt.map((s) => ({ ...s, latestRttMs: 50, smoothedRttMs: 50 }));
+    const f = summarizeQuicTrial(pings, { senderRtt: flat, received }, 10_000, 12_000, 10, 0);
+    expect(f.senderRttRise5msMs).toBeNaN();
+    expect(f.senderSrttRise20msMs).toBeNaN();
   });
 });

@@ -1,0 +1,265 @@
+/**
+ * Bandwidth-drop trials with a real QUIC sender (ngtcp2's gtlsserver in srv, testbed/quic.ts),
+ * without and with zhuge, on one testbed — the QUIC twin of runDropTrial (testbed/experiment.ts).
+ *
+ * One trial: the bottleneck starts at R, one QUIC download srv -> cli runs for durationS, a ping
+ * probe (srv -> cli, every pingIntervalMs) measures what a real-time packet crossing the same
+ * queue experiences, and the server's qlog gives the sender's RTT estimate (latest_rtt and
+ * smoothed_rtt after every ACK); at dropAtS the rate falls to R/k (one rtnetlink request from
+ * this process, its time known on the mono clock). With zhuge, the daemon runs in the ap
+ * namespace (the real binary) with QUIC treatment on the server's port for the whole trial: it
+ * delays the client's uplink QUIC packets (which carry the ACK frames) by the predicted
+ * queueing-delay increments, so the sender should see the queue build up sooner.
+ */
+import { ApAgent } from './player.js';
+import { startDaemon, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
+import { quicDownload, type QuicCc, type QuicDownloadResult } from './quic.js';
+import type { Testbed } from './topology.js';
+import { monoNowMs, pingProbe, type RttSample } from './traffic.js';
+
+export interface QuicDropScenario extends Omit<DropScenario, 'cc'> {
+  cc: QuicCc;
+  /** the server's UDP port (treated as QUIC by the daemon) */
+  port: number;
+}
+
+export const QUIC_DEMO_SCENARIO: QuicDropScenario = {
+  rateMbps: 30,
+  k: 10,
+  dropAtS: 10,
+  durationS: 20,
+  cc: 'cubic',
+  baseDelayMsEachWay: 20,
+  pingIntervalMs: 10,
+  port: 4433,
+};
+
+export interface QuicTrialMetrics {
+  /** ping RTT after the drop (lost probes count as 1000 ms) */
+  rttP50Ms: number;
+  rttP95Ms: number;
+  rttP99Ms: number;
+  /** time after the drop with ping RTT above 200 ms (lost probes included) */
+  rttAbove200msSeconds: number;
+  /** ping RTT before the drop (steady state, 5 s) */
+  rttBeforeDropP50Ms: number;
+  probesLost: number;
+  /** the sender's (ngtcp2's) estimate over the 2 s before the drop: median smoothed_rtt / latest_rtt */
+  senderRttBeforeDropMs: number;
+  senderLatestRttBeforeDropMs: number;
+  /** from the drop until the sender's latest_rtt first exceeds its pre-drop median by 5/10/20 ms (NaN: never) */
+  senderRttRise5msMs: number;
+  senderRttRise10msMs: number;
+  senderRttRise20msMs: number;
+  /** from the drop until smoothed_rtt first exceeds its pre-drop median by 20 ms (NaN: never) */
+  senderSrttRise20msMs: number;
+  senderSrttAfterDropP99Ms: number;
+  /** received STREAM bytes (client qlog): from 2 s after the start to the drop, and after it */
+  throughputBeforeDropMbps: number;
+  throughputMbps: number;
+  /** uplink packets the daemon held (QUIC flows) and the mean delay it added (with zhuge) */
+  zhugeHeldPackets?: number;
+  zhugeMeanAddedDelayMs?: number;
+  zhugeQuicFlows?: number;
+  zhugeInternalErrors?: number;
+}
+
+export interface QuicTrialResult {
+  zhuge: boolean;
+  metrics: QuicTrialMetrics;
+  raw: {
+    pings: RttSample[];
+    senderRtt: QuicDownloadResult['senderRtt'];
+    received: QuicDownloadResult['received'];
+    dropAtMonoMs: number;
+    startMonoMs: number;
+    download: Omit<QuicDownloadResult, 'senderRtt' | 'received' | 'cwndBytes'>;
+    daemonStatus?: unknown;
+  };
+}
+
+function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Pure: the metrics of one QUIC trial from its raw samples (all times mono ms). */
+export function summarizeQuicTrial(
+  pings: readonly RttSample[],
+  dl: Pick<QuicDownloadResult, 'senderRtt' | 'received'>,
+  dropAtMonoMs: number,
+  endMonoMs: number,
+  pingIntervalMs: number,
+  startMonoMs: number,
+): QuicTrialMetrics {
+  const after = pings.filter((p) => p.tMs >= dropAtMonoMs && p.tMs < endMonoMs);
+  const before = pings.filter((p) => p.tMs < dropAtMonoMs && p.tMs >= dropAtMonoMs - 5000);
+  const expectedAfter = Math.floor((Math.min(endMonoMs, (pings.at(-1)?.tMs ?? endMonoMs) + 1) - dropAtMonoMs) / pingIntervalMs);
+  const lost = Math.max(0, expectedAfter - after.length);
+  const rtts = after.map((p) => p.rttMs).concat(new Array<number>(lost).fill(1000));
+  const above = rtts.filter((r) => r > 200).length;
+  const s = dl.senderRtt;
+  const pre = s.filter((x) => x.tMs < dropAtMonoMs && x.tMs >= dropAtMonoMs - 2000);
+  const latestBase = quantile(pre.map((x) => x.latestRttMs), 0.5);
+  const srttBase = quantile(pre.map((x) => x.smoothedRttMs), 0.5);
+  const postDrop = s.filter((x) => x.tMs >= dropAtMonoMs && x.tMs < endMonoMs);
+  const rise = (key: 'latestRttMs' | 'smoothedRttMs', base: number, thresholdMs: number): number => {
+    const hit = postDrop.find((x) => x[key] > base + thresholdMs);
+    return hit === undefined ? Number.NaN : r2(hit.tMs - dropAtMonoMs);
+  };
+  const mbps = (fromMs: number, toMs: number): number => {
+    // 100 ms bins fully inside [fromMs, toMs)
+    const bins = dl.received.filter((b) => b.tMs >= fromMs && b.tMs + 100 <= toMs);
+    const spanMs = Math.floor((toMs - fromMs) / 100) * 100;
+    if (spanMs <= 0) return Number.NaN;
+    return (bins.reduce((a, b) => a + b.bytes, 0) * 8) / (spanMs / 1000) / 1e6;
+  };
+  // bins start at startMonoMs + n*100: align the windows on them
+  const firstAfter = startMonoMs + Math.ceil((dropAtMonoMs - startMonoMs) / 100) * 100;
+  return {
+    rttP50Ms: r2(quantile(rtts, 0.5)),
+    rttP95Ms: r2(quantile(rtts, 0.95)),
+    rttP99Ms: r2(quantile(rtts, 0.99)),
+    rttAbove200msSeconds: r2((above * pingIntervalMs) / 1000),
+    rttBeforeDropP50Ms: r2(quantile(before.map((p) => p.rttMs), 0.5)),
+    probesLost: lost,
+    senderRttBeforeDropMs: r2(srttBase),
+    senderLatestRttBeforeDropMs: r2(latestBase),
+    senderRttRise5msMs: rise('latestRttMs', latestBase, 5),
+    senderRttRise10msMs: rise('latestRttMs', latestBase, 10),
+    senderRttRise20msMs: rise('latestRttMs', latestBase, 20),
+    senderSrttRise20msMs: rise('smoothedRttMs', srttBase, 20),
+    senderSrttAfterDropP99Ms: r2(quantile(postDrop.map((x) => x.smoothedRttMs), 0.99)),
+    throughputBeforeDropMbps: r2(mbps(startMonoMs + 2000, dropAtMonoMs)),
+    throughputMbps: r2(mbps(firstAfter, endMonoMs)),
+  };
+}
+
+/** The daemon's config for a QUIC trial: QUIC treatment on the server's port. */
+export function quicDaemonYaml(port: number): string {
+  return ['flows:', '  quic:', '    enabled: true', `    ports: [${port}]`].join('\n');
+}
+
+/**
+ * Resolves once both of the daemon's capture taps delivered a packet (a ping crosses the AP).
+ * Needed for QUIC: the engine creates a QUIC flow only from a long-header packet (the
+ * handshake), so a connection whose handshake crossed the AP before the taps were live is never
+ * treated — and "zhuge started" is logged before libpcap delivers its first packet (measured:
+ * a download started 600 ms after it got no QUIC flow).
+ */
+export async function waitTapsLive(tb: Testbed, daemon: DaemonProc, timeoutMs = 10_000): Promise<void> {
+  const deadline = monoNowMs() + timeoutMs;
+  for (;;) {
+    await tb.exec('srv', 'ping', ['-n', '-c', '1', '-W', '1', tb.addrs.cli]).catch(() => undefined);
+    const st = (await daemon.status().catch(() => undefined)) as { taps?: Array<{ delivered?: number }> } | undefined;
+    const taps = st?.taps ?? [];
+    if (taps.length >= 2 && taps.every((t) => (t.delivered ?? 0) > 0)) return;
+    if (monoNowMs() > deadline) throw new Error('the daemon\'s capture taps delivered nothing');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function flowsCreated(d: DaemonProc): Promise<number> {
+  const st = (await d.status().catch(() => undefined)) as { counters?: { flowsCreated?: number } } | undefined;
+  return st?.counters?.flowsCreated ?? 0;
+}
+
+export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<QuicTrialResult> {
+  const agent = await ApAgent.start(tb);
+  let daemon: DaemonProc | undefined;
+  try {
+    await agent.setRate(sc.rateMbps * 1e6);
+    if (withZhuge) {
+      daemon = await startDaemon(tb, { extraYaml: quicDaemonYaml(sc.port) });
+      await waitTapsLive(tb, daemon);
+    }
+    // let the queue drain and the previous trial's state go
+    await new Promise((r) => setTimeout(r, 500));
+    const durationMs = sc.durationS * 1000;
+    // Each connection attempt (re)starts the clock: ping probe, drop timer, progress. Only the
+    // zhuge arm may retry (accept below); rejected attempts' probes end on their own.
+    let startMonoMs = monoNowMs();
+    let pingP: Promise<RttSample[]> | undefined;
+    let dropTimer: NodeJS.Timeout | undefined;
+    let dropAtMonoMs = Number.NaN;
+    const onStart = (t: number): void => {
+      startMonoMs = t;
+      pingP = pingProbe(tb, { durationMs: durationMs + 500, intervalMs: sc.pingIntervalMs });
+      clearTimeout(dropTimer);
+      // the drop is driven from here through the running ap agent (one rtnetlink request), so
+      // its time is known on this process's clock to a fraction of a millisecond
+      dropTimer = setTimeout(() => {
+        agent
+          .setRate(Math.max(8000, Math.round((sc.rateMbps * 1e6) / sc.k)))
+          .then(() => (dropAtMonoMs = monoNowMs()))
+          .catch(() => undefined);
+      }, sc.dropAtS * 1000);
+    };
+    const ticker = setInterval(() => {
+      const t = (monoNowMs() - startMonoMs) / 1000;
+      progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  QUIC ${sc.cc}  t=${t.toFixed(0).padStart(3)} s  rate ${t < sc.dropAtS ? sc.rateMbps : r2(sc.rateMbps / sc.k)} Mbit/s`);
+    }, 1000);
+    let accept: (() => Promise<boolean>) | undefined;
+    if (daemon !== undefined) {
+      const d = daemon;
+      let created = await flowsCreated(d);
+      accept = async () => {
+        const now = await flowsCreated(d);
+        const ok = now > created;
+        created = now;
+        if (!ok) progress('with zhuge: the daemon did not pick up this QUIC connection (greased QUIC bit, RFC 9287): new connection');
+        return ok;
+      };
+    }
+    let dl: QuicDownloadResult;
+    let pings: RttSample[];
+    try {
+      dl = await quicDownload(tb, { durationS: sc.durationS, cc: sc.cc, port: sc.port, onStart, ...(accept !== undefined ? { accept } : {}) });
+      pings = pingP !== undefined ? await pingP : [];
+    } finally {
+      clearTimeout(dropTimer);
+      clearInterval(ticker);
+    }
+    if (Number.isNaN(dropAtMonoMs)) throw new Error('the rate drop was not applied');
+    if (dl.senderRtt.length === 0) throw new Error(`the QUIC download produced no RTT samples: ${dl.serverStderr} ${dl.clientStderr}`);
+    const endMonoMs = Math.min(dl.endMonoMs, startMonoMs + durationMs + 500);
+    const metrics = summarizeQuicTrial(pings, dl, dropAtMonoMs, endMonoMs, sc.pingIntervalMs, startMonoMs);
+    let daemonStatus: unknown;
+    if (daemon !== undefined) {
+      daemonStatus = await daemon.status().catch(() => undefined);
+      const st = daemonStatus as { flows?: Array<{ protocol?: string; heldTotal?: number; addedDelayMs?: number }>; counters?: { internalErrors?: number } } | undefined;
+      const flows = (st?.flows ?? []).filter((f) => f.protocol === 'quic');
+      const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
+      metrics.zhugeHeldPackets = held;
+      metrics.zhugeMeanAddedDelayMs = r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0);
+      metrics.zhugeQuicFlows = flows.length;
+      metrics.zhugeInternalErrors = st?.counters?.internalErrors ?? Number.NaN;
+      const code = await daemon.stop();
+      daemon = undefined;
+      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
+    }
+    const { senderRtt, received, cwndBytes: _cwnd, ...download } = dl;
+    void _cwnd;
+    return { zhuge: withZhuge, metrics, raw: { pings, senderRtt, received, dropAtMonoMs, startMonoMs, download, daemonStatus } };
+  } finally {
+    if (daemon !== undefined) await daemon.stop();
+    agent.close();
+  }
+}
+
+export interface QuicDropRun {
+  scenario: QuicDropScenario;
+  runs: QuicTrialResult[];
+}
+
+/** `repeat` interleaved pairs: without, with, without, with, ... */
+export async function runQuicExperiment(tb: Testbed, sc: QuicDropScenario, repeat: number, progress: Progress = () => {}): Promise<QuicDropRun> {
+  const runs: QuicTrialResult[] = [];
+  for (let i = 0; i < repeat; i++) {
+    for (const withZhuge of [false, true]) runs.push(await runQuicDropTrial(tb, sc, withZhuge, progress));
+  }
+  return { scenario: sc, runs };
+}
