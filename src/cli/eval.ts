@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommand } from './args.js';
-import { ALL_K, runDropEval, type DropEvalOptions } from '../../testbed/eval/drop.js';
+import { ALL_K, quicAvailable, quicRunnerPath, runDropEval, type DropEvalOptions } from '../../testbed/eval/drop.js';
 import { runTraceEval, type TraceEvalOptions } from '../../testbed/eval/trace.js';
 import { runAccuracyEval, type AccuracyEvalOptions } from '../../testbed/eval/accuracy.js';
 import { runOverheadEval, type OverheadEvalOptions } from '../../testbed/eval/overhead.js';
@@ -30,8 +30,9 @@ const USAGE = `usage: zhuge eval <drop|trace|accuracy|overhead> [options]
   overhead  the daemon's CPU and RSS against packet rate and flow count
 
 options:
-  --sender gcc|bbr|cubic|quic   gcc = Chromium WebRTC (GCC, plaintext); bbr/cubic = TCP (iperf3)
-                                (quic: not yet available)
+  --sender gcc|bbr|cubic|quic   gcc = Chromium WebRTC (GCC, plaintext); bbr/cubic = TCP (iperf3);
+                                quic = ngtcp2 download (drop only; needs testbed/quic-experiment)
+  --quic-cc CC      the QUIC sender's congestion control: cubic|reno|bbr|bbr2 (default cubic)
   --k LIST          drop factors, comma-separated (default all: ${ALL_K.join(',')})
   --rate-mbit R     steady rate of the drop experiment (default 30)
   --trace FILE      a trace file or a name in shared/traces/zhuge-paper (repeatable)
@@ -69,11 +70,6 @@ export function parseList(s: string, what: string): number[] {
   return xs;
 }
 
-/** Is the QUIC runner (testbed/quic-experiment.ts, another engineer's) there? */
-function quicAvailable(): boolean {
-  return false;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const [exp, ...rest] = argv;
   if (exp === '--help' || exp === '-h') {
@@ -86,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const parsed = parseCommand('eval', USAGE, rest, {
     sender: { type: 'string' },
+    'quic-cc': { type: 'string', default: 'cubic' },
     k: { type: 'string' },
     'rate-mbit': { type: 'string' },
     trace: { type: 'string', multiple: true },
@@ -147,6 +144,7 @@ interface Plan {
 
 interface Values {
   sender?: string | undefined;
+  'quic-cc'?: string | undefined;
   k?: string | undefined;
   'rate-mbit'?: string | undefined;
   trace?: readonly string[] | undefined;
@@ -173,13 +171,17 @@ function int(s: string | undefined, dflt: number, what: string): number {
   return x;
 }
 
-function sender(s: string | undefined, dflt: Sender, allowed: readonly Sender[]): Exclude<Sender, 'quic'> {
-  const x = (s ?? dflt) as Sender;
-  if (x === 'quic') {
-    if (!quicAvailable()) throw new Error('--sender quic is not yet available: the QUIC (ngtcp2) runner testbed/quic-experiment.ts has not landed; use gcc, bbr or cubic');
+function sender<S extends Sender>(s: string | undefined, dflt: S, allowed: readonly S[]): S {
+  const x = s ?? dflt;
+  if (x === 'quic' && (allowed as readonly string[]).includes('quic') && !quicAvailable()) {
+    throw new Error(
+      `--sender quic is not yet available: the QUIC (ngtcp2) trial runner ${quicRunnerPath()} is not there (testbed/quic-experiment.ts has not landed or is not built); use gcc, bbr or cubic`,
+    );
   }
-  if (!allowed.includes(x) || x === 'quic') throw new RangeError(`--sender must be one of ${allowed.join('|')}, got '${x}'`);
-  return x;
+  if (!(allowed as readonly string[]).includes(x)) {
+    throw new RangeError(`--sender must be one of ${allowed.join('|')}, got '${x}'${x === 'quic' ? ' (QUIC runs in the drop experiment only)' : ''}`);
+  }
+  return x as S;
 }
 
 /** Options to plan (pure apart from resolving trace paths); exported for the unit tests. */
@@ -188,7 +190,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
   const baseRttMs = num(v['base-rtt-ms'], 50, 'base-rtt-ms', -1);
   const scale = num(v.scale, 1, 'scale');
   if (exp === 'drop') {
-    const s = sender(v.sender, 'gcc', ['gcc', 'bbr', 'cubic', 'quic']);
+    const s = sender(v.sender, 'gcc', ['gcc', 'bbr', 'cubic', 'quic'] as const);
     const rtc = s === 'gcc';
     const rateMbps = num(v['rate-mbit'], quick && rtc ? 3 : 30, 'rate-mbit');
     const ks = v.k !== undefined ? parseList(v.k, 'k') : quick ? [rtc ? 10 : 10] : [...ALL_K];
@@ -196,8 +198,11 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     const durationS = num(v.duration, rtc ? 30 : quick ? 20 : 25, 'duration');
     const dropAtS = rtc ? durationS / 2 : Math.min(10, durationS / 2);
     if (durationS < 6) throw new RangeError('--duration must be ≥ 6 s');
+    const quicCc = v['quic-cc'] ?? 'cubic';
+    if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
     const o: DropEvalOptions = {
       sender: s,
+      ...(s === 'quic' ? { quicCc } : {}),
       rateMbps,
       ks,
       durationS,
@@ -209,12 +214,12 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     return {
       usesChromium: rtc,
       describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k at ${dropAtS} s of ${durationS} s, k ${ks.join(',')}, ${o.repeat} x (without, with)`,
-      command: `zhuge eval drop --sender ${s} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      command: `zhuge eval drop --sender ${s}${s === 'quic' ? ` --quic-cc ${quicCc}` : ''} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l) => runDropEval(o, p, l),
     };
   }
   if (exp === 'trace') {
-    const s = sender(v.sender, 'bbr', ['gcc', 'bbr', 'cubic', 'quic']);
+    const s = sender(v.sender, 'bbr', ['gcc', 'bbr', 'cubic'] as const);
     const dflt = quick ? [s === 'gcc' ? 'abc4g_0' : 'office-wifi_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
     const traces = (v.trace ?? dflt).map(resolveTrace);
     for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
@@ -235,7 +240,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     };
   }
   if (exp === 'accuracy') {
-    const s = sender(v.sender, 'bbr', ['bbr', 'cubic']);
+    const s = sender(v.sender, 'bbr', ['bbr', 'cubic'] as const);
     const dflt = quick ? ['office-wifi_0', 'abc4g_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
     const traces = (v.trace ?? dflt).map(resolveTrace);
     for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);

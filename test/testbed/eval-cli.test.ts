@@ -1,6 +1,7 @@
 /** `zhuge eval` option handling: presets, explicit options, rejections (no testbed needed). */
 import { describe, expect, it } from 'vitest';
 import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../src/cli/eval.js';
+import { quicAvailable } from '../../testbed/eval/drop.js';
 
 describe('buildPlan', () => {
   it.each([
@@ -18,7 +19,8 @@ describe('buildPlan', () => {
     expect(buildPlan(exp, v).command).toContain(cmd);
   });
   it.each([
-    { exp: 'drop', v: { sender: 'quic' }, err: /quic is not yet available/ },
+    { exp: 'trace', v: { sender: 'quic' }, err: /drop experiment only/ },
+    { exp: 'drop', v: { sender: 'quic', 'quic-cc': 'vegas' }, err: /quic-cc/ },
     { exp: 'drop', v: { sender: 'reno' }, err: /--sender must be one of/ },
     { exp: 'drop', v: { k: '1' }, err: /> 1/ },
     { exp: 'drop', v: { k: '10,x' }, err: /comma-separated/ },
@@ -29,6 +31,15 @@ describe('buildPlan', () => {
     { exp: 'overhead', v: { flows: '200' }, err: /128/ },
   ] as const)('rejects $exp $v', ({ exp, v, err }) => {
     expect(() => buildPlan(exp, v)).toThrow(err);
+  });
+});
+
+describe('--sender quic', () => {
+  // the QUIC runner is another module (dist/testbed/quic-experiment.js): either it is there and
+  // the plan uses it, or the option is refused with a clear reason
+  it(quicAvailable() ? 'plans a QUIC drop run (runner present)' : 'is refused: not yet available (runner absent)', () => {
+    if (quicAvailable()) expect(buildPlan('drop', { sender: 'quic', quick: true }).command).toContain('--sender quic --quic-cc cubic --rate-mbit 30 --k 10');
+    else expect(() => buildPlan('drop', { sender: 'quic' })).toThrow(/quic is not yet available/);
   });
 });
 
@@ -50,7 +61,7 @@ describe('helpers', () => {
   it('usage errors exit 2 before touching the system', async () => {
     expect(await run([])).toBe(2);
     expect(await run(['nope'])).toBe(2);
-    expect(await run(['drop', '--sender', 'quic'])).toBe(2);
+    expect(await run(['trace', '--sender', 'quic'])).toBe(2);
     expect(await run(['drop', '--bogus'])).toBe(2);
     expect(await run(['--help'])).toBe(0);
   });

@@ -6,19 +6,53 @@
  *   gcc        Chromium WebRTC call (GCC, plaintext RTP/RTCP): testbed/rtc-experiment.ts runRtcTrial
  *              (the daemon with `flows.rtp.enabled: true`)
  *   bbr|cubic  iperf3 download + 10 ms ping probe: testbed/experiment.ts runDropTrial
+ *   quic       an ngtcp2 QUIC download + ping probe: testbed/quic-experiment.ts runQuicDropTrial,
+ *              another engineer's module, loaded at run time from dist/ (this harness builds and
+ *              runs without it; `--sender quic` then says it is not available yet)
  *
  * Metrics count from the drop to the end of the trial (the "until convergence" window is the rest
  * of the trial: choose --duration so the sender settles; the presets give it 10-15 s).
  */
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { runDropTrial, type DropScenario, type TrialMetrics } from '../experiment.js';
+import { distScript } from '../scripts.js';
+import type { Testbed } from '../topology.js';
 import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
 import { withLab } from './lab.js';
 import { r3, type EvalResult, type EvalRun } from './stats.js';
 
 export const ALL_K = [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40, 45, 50] as const;
 
+/** The part of testbed/quic-experiment.ts this harness uses (its QuicDropScenario / runQuicDropTrial). */
+interface QuicRunner {
+  runQuicDropTrial(
+    tb: Testbed,
+    sc: Omit<DropScenario, 'cc'> & { cc: string; port: number },
+    withZhuge: boolean,
+    progress: (msg: string) => void,
+  ): Promise<{ metrics: object }>;
+}
+
+export function quicRunnerPath(): string {
+  return distScript('quic-experiment');
+}
+
+/** True once the QUIC runner is built (dist/testbed/quic-experiment.js). */
+export function quicAvailable(): boolean {
+  return existsSync(quicRunnerPath());
+}
+
+async function loadQuicRunner(): Promise<QuicRunner> {
+  const mod = (await import(pathToFileURL(quicRunnerPath()).href)) as Partial<QuicRunner>;
+  if (typeof mod.runQuicDropTrial !== 'function') throw new Error(`${quicRunnerPath()} exports no runQuicDropTrial: the QUIC runner's interface changed`);
+  return mod as QuicRunner;
+}
+
 export interface DropEvalOptions {
-  sender: 'gcc' | 'bbr' | 'cubic';
+  sender: 'gcc' | 'bbr' | 'cubic' | 'quic';
+  /** congestion control of the QUIC sender (ngtcp2: cubic, reno, bbr, bbr2) */
+  quicCc?: string;
   rateMbps: number;
   ks: number[];
   durationS: number;
@@ -40,6 +74,16 @@ export const DROP_TCP_LABELS: Array<[string, string]> = [
   ['zhugeHeldPackets', 'ACKs held by zhuge'],
 ];
 
+export const DROP_QUIC_LABELS: Array<[string, string]> = [
+  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
+  ['rttP50Ms', 'ping RTT p50 after the drop (ms)'],
+  ['rttP99Ms', 'ping RTT p99 after the drop (ms)'],
+  ['throughputBeforeDropMbps', 'throughput before the drop (Mbit/s)'],
+  ['throughputMbps', 'throughput after the drop (Mbit/s)'],
+  ['senderRttRise20msMs', "sender's latest_rtt +20 ms after the drop (ms)"],
+  ['zhugeHeldPackets', 'uplink QUIC packets held by zhuge'],
+];
+
 export const DROP_RTC_LABELS: Array<[string, string]> = [
   ['frameDelayAbove400msSeconds', 'time with frame delay > 400 ms (s)'],
   ['fpsBelow10Seconds', 'time below 10 fps (s)'],
@@ -53,7 +97,7 @@ export const DROP_RTC_LABELS: Array<[string, string]> = [
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
 ];
 
-function numeric(m: TrialMetrics | RtcMetrics): Record<string, number> {
+function numeric(m: TrialMetrics | RtcMetrics | object): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = v;
   return out;
@@ -69,6 +113,8 @@ export function dropNotes(o: DropEvalOptions): string[] {
         ' Compare "bitrate before the drop" with rate/k: only points where rate/k is below it congest the call.' +
         ' `--rate-mbit 3` (the quick preset, as `zhuge demo --rtc`) congests it from k = 3 on.',
     );
+  } else if (o.sender === 'quic') {
+    notes.push(`QUIC: ngtcp2's server in srv (congestion control ${o.quicCc ?? 'cubic'}), the trial runner of testbed/quic-experiment.ts.`);
   } else {
     notes.push('docs/results/tcp-drop.md measured no benefit of zhuge for TCP bbr/cubic downloads on this testbed; read these numbers with that in mind.');
   }
@@ -79,6 +125,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
   const runs: EvalRun[] = [];
   const total = o.repeat * o.ks.length * 2;
   const oneWay = o.baseRttMs / 2;
+  const quic = o.sender === 'quic' ? await loadQuicRunner() : undefined;
   await withLab({ rateBps: o.rateMbps * 1e6, bufferMs: o.bufferMs, baseDelayMsEachWay: oneWay }, async (tb) => {
     log(`testbed ${tb.prefix}: ${o.rateMbps} Mbit/s, ${o.baseRttMs} ms base RTT, bfifo ${tb.d.bottleneck.bufferBytes} bytes`);
     for (let rep = 0; rep < o.repeat; rep++) {
@@ -102,13 +149,17 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
             const ticker = setInterval(() => p(`${phase}, ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
             const r = await runRtcTrial(tb, sc, zhuge, () => undefined).finally(() => clearInterval(ticker));
             metrics = numeric(r.metrics);
+          } else if (quic !== undefined) {
+            const sc = { rateMbps: o.rateMbps, k, dropAtS: o.dropAtS, durationS: o.durationS, cc: o.quicCc ?? 'cubic', baseDelayMsEachWay: oneWay, pingIntervalMs: 10, port: 4433 };
+            const r = await quic.runQuicDropTrial(tb, sc, zhuge, p);
+            metrics = numeric(r.metrics);
           } else {
             const sc: DropScenario = {
               rateMbps: o.rateMbps,
               k,
               dropAtS: o.dropAtS,
               durationS: o.durationS,
-              cc: o.sender,
+              cc: o.sender === 'quic' ? 'cubic' : o.sender,
               baseDelayMsEachWay: oneWay,
               pingIntervalMs: 10,
             };
@@ -125,7 +176,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
     experiment: 'drop',
     scenario: { ...o },
     runs,
-    metricLabels: o.sender === 'gcc' ? DROP_RTC_LABELS : DROP_TCP_LABELS,
+    metricLabels: o.sender === 'gcc' ? DROP_RTC_LABELS : o.sender === 'quic' ? DROP_QUIC_LABELS : DROP_TCP_LABELS,
     notes: dropNotes(o),
   };
 }
