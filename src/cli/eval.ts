@@ -4,7 +4,7 @@
  * (--quick: under 10 minutes for CI; the default: the full run, durations in docs/eval.md), shows
  * progress on stderr and writes the outputs (report.md, JSON, CSV, SVG plots) into --out.
  */
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommand } from './args.js';
@@ -16,7 +16,7 @@ import { machineInfo } from '../../testbed/eval/machine.js';
 import { DEFAULT_CHROMIUM } from '../../testbed/webrtc/call.js';
 import { progressSink } from '../../testbed/eval/progress.js';
 import { summaryJson, writeOutputs } from '../../testbed/eval/report.js';
-import type { EvalResult } from '../../testbed/eval/stats.js';
+import type { EvalResult, EvalRun } from '../../testbed/eval/stats.js';
 
 const USAGE = `usage: zhuge eval <drop|trace|accuracy|overhead> [options]
 
@@ -116,9 +116,17 @@ export async function run(argv: string[]): Promise<number> {
   const machine = machineInfo(plan.usesChromium ? { chromiumPath: DEFAULT_CHROMIUM } : {});
   sink.log(`zhuge eval ${exp}: ${plan.describe}`);
   sink.log(`equivalent explicit command: ${plan.command}`);
+  // each finished run is appended here at once (an interrupted run keeps what it measured)
+  mkdirSync(dir, { recursive: true });
+  const partial = join(dir, 'runs.partial.jsonl');
+  sink.log(`results: ${dir} (runs so far: ${partial})`);
   let result: EvalResult;
   try {
-    result = await plan.run((l) => sink.update(l), (l) => sink.log(l));
+    result = await plan.run(
+      (l) => sink.update(l),
+      (l) => sink.log(l),
+      (r) => appendFileSync(partial, `${JSON.stringify(r)}\n`),
+    );
   } catch (e) {
     sink.done();
     console.error(`zhuge eval ${exp}: ${e instanceof Error ? e.message : String(e)}`);
@@ -128,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
   const command = `${plan.command}${v.out !== undefined ? ` --out ${dir}` : ''}`;
   await writeOutputs(dir, result, { command, startedAt: startedAt.toISOString(), elapsedS, machine, resultsDir: dir });
+  rmSync(partial, { force: true });
   if (v.json) console.log(JSON.stringify(summaryJson(result, dir), null, 2));
   else console.log(`zhuge eval ${exp}: ${result.runs.length} runs in ${(elapsedS / 60).toFixed(1)} min; report: ${join(dir, 'report.md')}`);
   return 0;
@@ -139,7 +148,7 @@ interface Plan {
   usesChromium: boolean;
   /** the equivalent command with every option explicit (recorded in the report) */
   command: string;
-  run(progress: (l: string) => void, log: (l: string) => void): Promise<EvalResult>;
+  run(progress: (l: string) => void, log: (l: string) => void, onRun: (r: EvalRun) => void): Promise<EvalResult>;
 }
 
 interface Values {
@@ -215,7 +224,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       usesChromium: rtc,
       describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k at ${dropAtS} s of ${durationS} s, k ${ks.join(',')}, ${o.repeat} x (without, with)`,
       command: `zhuge eval drop --sender ${s}${s === 'quic' ? ` --quic-cc ${quicCc}` : ''} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
-      run: (p, l) => runDropEval(o, p, l),
+      run: (p, l, r) => runDropEval(o, p, l, r),
     };
   }
   if (exp === 'trace') {
@@ -236,7 +245,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       usesChromium: s === 'gcc',
       describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with)`,
       command: `zhuge eval trace --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
-      run: (p, l) => runTraceEval(o, p, l),
+      run: (p, l, r) => runTraceEval(o, p, l, r),
     };
   }
   if (exp === 'accuracy') {
@@ -249,7 +258,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       usesChromium: false,
       describe: `Fortune Teller accuracy over ${traces.length} trace(s), ${o.durationS} s each, ${s} download`,
       command: `zhuge eval accuracy --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
-      run: (p, l) => runAccuracyEval(o, p, l),
+      run: (p, l, r) => runAccuracyEval(o, p, l, r),
     };
   }
   const o: OverheadEvalOptions = {
@@ -264,6 +273,6 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     usesChromium: false,
     describe: `daemon CPU/RSS: idle, UDP ${o.pps.join(',')} pps, TCP ${o.flows.join(',')} flows; ${o.durationS} s each, ${o.repeat} x`,
     command: `zhuge eval overhead --pps ${o.pps.join(',')} --flows ${o.flows.join(',')} --duration ${o.durationS} --repeat ${o.repeat}`,
-    run: (p, l) => runOverheadEval(o, p, l),
+    run: (p, l, r) => runOverheadEval(o, p, l, r),
   };
 }

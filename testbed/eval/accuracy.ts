@@ -109,7 +109,7 @@ export const ACCURACY_LABELS: Array<[string, string]> = [
   ['kernelDrops', 'packets the taps missed (kernel drops)'],
 ];
 
-export async function runAccuracyEval(o: AccuracyEvalOptions, progress: (line: string) => void, log: (line: string) => void): Promise<EvalResult> {
+export async function runAccuracyEval(o: AccuracyEvalOptions, progress: (line: string) => void, log: (line: string) => void, onRun: (r: EvalRun) => void = () => undefined): Promise<EvalResult> {
   const runs: EvalRun[] = [];
   const heat: Record<string, unknown> = {};
   const errHist: Record<string, unknown> = {};
@@ -161,7 +161,9 @@ export async function runAccuracyEval(o: AccuracyEvalOptions, progress: (line: s
           const maxMs = Math.max(50, Math.min(1000, Math.ceil(quantile(pairs.map(([a]) => a), 0.99) / 10) * 10));
           heat[name] = { binMs: maxMs / 40, maxMs, cells: heatBins(pairs, maxMs / 40, maxMs) };
           errHist[name] = histogram(signed, 1);
-          runs.push({ zhuge: false, sender: o.cc, trace: name, rep: 0, metrics });
+          const entry: EvalRun = { zhuge: false, sender: o.cc, trace: name, rep: 0, metrics };
+          runs.push(entry);
+          onRun(entry);
           log(`${name}: ${acc.matched} matched, |error| p50 ${acc.absErrorMsAll.p50} p90 ${acc.absErrorMsAll.p90} p99 ${acc.absErrorMsAll.p99} ms; actual p50 ${acc.actualDelayMs.p50} p99 ${acc.actualDelayMs.p99} ms`);
         } finally {
           for (const c of caps) if (c.child.exitCode === null) c.child.kill('SIGKILL');

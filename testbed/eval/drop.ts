@@ -19,7 +19,7 @@ import { runDropTrial, type DropScenario, type TrialMetrics } from '../experimen
 import { distScript } from '../scripts.js';
 import type { Testbed } from '../topology.js';
 import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
-import { withLab } from './lab.js';
+import { TrialGuard, withLab } from './lab.js';
 import { r3, type EvalResult, type EvalRun } from './stats.js';
 
 export const ALL_K = [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40, 45, 50] as const;
@@ -121,8 +121,9 @@ export function dropNotes(o: DropEvalOptions): string[] {
   return notes;
 }
 
-export async function runDropEval(o: DropEvalOptions, progress: (line: string) => void, log: (line: string) => void): Promise<EvalResult> {
+export async function runDropEval(o: DropEvalOptions, progress: (line: string) => void, log: (line: string) => void, onRun: (r: EvalRun) => void = () => undefined): Promise<EvalResult> {
   const runs: EvalRun[] = [];
+  const guard = new TrialGuard(log);
   const total = o.repeat * o.ks.length * 2;
   const oneWay = o.baseRttMs / 2;
   const quic = o.sender === 'quic' ? await loadQuicRunner() : undefined;
@@ -131,42 +132,45 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
     for (let rep = 0; rep < o.repeat; rep++) {
       for (const k of o.ks) {
         for (const zhuge of [false, true]) {
-          const n = runs.length + 1;
-          const tag = `run ${n}/${total} rep ${rep + 1} k=${k} ${zhuge ? 'with' : 'without'}`;
+          const tag = `run ${rep * o.ks.length * 2 + o.ks.indexOf(k) * 2 + (zhuge ? 2 : 1)}/${total} rep ${rep + 1} k=${k} ${zhuge ? 'with' : 'without'}`;
           const p = (msg: string): void => progress(`${tag}  ${msg}`);
-          let metrics: Record<string, number>;
-          if (o.sender === 'gcc') {
-            const sc: RtcDemoScenario = {
-              rateBps: o.rateMbps * 1e6,
-              dropRateBps: Math.max(8000, Math.round((o.rateMbps * 1e6) / k)),
-              dropAtS: o.dropAtS,
-              durationS: o.durationS,
-              baseDelayMsEachWay: oneWay,
-            };
-            // the call reports nothing while it runs: a ticker for the progress line
-            const t0 = Date.now();
-            const phase = `WebRTC call, ${o.rateMbps} -> ${r3(o.rateMbps / k)} Mbit/s at ${o.dropAtS} s of ${o.durationS} s`;
-            const ticker = setInterval(() => p(`${phase}, ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
-            const r = await runRtcTrial(tb, sc, zhuge, () => undefined).finally(() => clearInterval(ticker));
-            metrics = numeric(r.metrics);
-          } else if (quic !== undefined) {
-            const sc = { rateMbps: o.rateMbps, k, dropAtS: o.dropAtS, durationS: o.durationS, cc: o.quicCc ?? 'cubic', baseDelayMsEachWay: oneWay, pingIntervalMs: 10, port: 4433 };
-            const r = await quic.runQuicDropTrial(tb, sc, zhuge, p);
-            metrics = numeric(r.metrics);
-          } else {
-            const sc: DropScenario = {
-              rateMbps: o.rateMbps,
-              k,
-              dropAtS: o.dropAtS,
-              durationS: o.durationS,
-              cc: o.sender === 'quic' ? 'cubic' : o.sender,
-              baseDelayMsEachWay: oneWay,
-              pingIntervalMs: 10,
-            };
-            const r = await runDropTrial(tb, sc, zhuge, p);
-            metrics = numeric(r.metrics);
-          }
-          runs.push({ zhuge, sender: o.sender, k, rep, metrics });
+          const metrics = await guard.run(tag, async (): Promise<Record<string, number>> => {
+            if (o.sender === 'gcc') {
+              const sc: RtcDemoScenario = {
+                rateBps: o.rateMbps * 1e6,
+                dropRateBps: Math.max(8000, Math.round((o.rateMbps * 1e6) / k)),
+                dropAtS: o.dropAtS,
+                durationS: o.durationS,
+                baseDelayMsEachWay: oneWay,
+              };
+              // the call reports nothing while it runs: a ticker for the progress line
+              const t0 = Date.now();
+              const phase = `WebRTC call, ${o.rateMbps} -> ${r3(o.rateMbps / k)} Mbit/s at ${o.dropAtS} s of ${o.durationS} s`;
+              const ticker = setInterval(() => p(`${phase}, ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
+              const r = await runRtcTrial(tb, sc, zhuge, () => undefined).finally(() => clearInterval(ticker));
+              return numeric(r.metrics);
+            } else if (quic !== undefined) {
+              const sc = { rateMbps: o.rateMbps, k, dropAtS: o.dropAtS, durationS: o.durationS, cc: o.quicCc ?? 'cubic', baseDelayMsEachWay: oneWay, pingIntervalMs: 10, port: 4433 };
+              const r = await quic.runQuicDropTrial(tb, sc, zhuge, p);
+              return numeric(r.metrics);
+            } else {
+              const sc: DropScenario = {
+                rateMbps: o.rateMbps,
+                k,
+                dropAtS: o.dropAtS,
+                durationS: o.durationS,
+                cc: o.sender === 'quic' ? 'cubic' : o.sender,
+                baseDelayMsEachWay: oneWay,
+                pingIntervalMs: 10,
+              };
+              const r = await runDropTrial(tb, sc, zhuge, p);
+              return numeric(r.metrics);
+            }
+          });
+          if (metrics === undefined) continue;
+          const entry: EvalRun = { zhuge, sender: o.sender, k, rep, metrics };
+          runs.push(entry);
+          onRun(entry);
           log(`${tag}: ${summaryLine(o.sender, metrics)}`);
         }
       }
@@ -177,7 +181,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
     scenario: { ...o },
     runs,
     metricLabels: o.sender === 'gcc' ? DROP_RTC_LABELS : o.sender === 'quic' ? DROP_QUIC_LABELS : DROP_TCP_LABELS,
-    notes: dropNotes(o),
+    notes: [...dropNotes(o), ...guard.notes()],
   };
 }
 

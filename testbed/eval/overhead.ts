@@ -80,7 +80,7 @@ export const OVERHEAD_LABELS: Array<[string, string]> = [
   ['goodputMbps', 'delivered (Mbit/s)'],
 ];
 
-export async function runOverheadEval(o: OverheadEvalOptions, progress: (line: string) => void, log: (line: string) => void): Promise<EvalResult> {
+export async function runOverheadEval(o: OverheadEvalOptions, progress: (line: string) => void, log: (line: string) => void, onRun: (r: EvalRun) => void = () => undefined): Promise<EvalResult> {
   const loads: Load[] = [{ label: 'idle' }, ...o.pps.map((p) => ({ label: `udp ${p} pps`, pps: p })), ...o.flows.map((f) => ({ label: `tcp ${f} flows`, flows: f }))];
   const runs: EvalRun[] = [];
   await withLab({ rateBps: 1e9, bufferMs: 20, baseDelayMsEachWay: 0 }, async (tb) => {
@@ -112,7 +112,9 @@ export async function runOverheadEval(o: OverheadEvalOptions, progress: (line: s
             goodputMbps: r3((r.bytes * 8) / windowS / 1e6),
             windowS: r3(windowS),
           };
-          runs.push({ zhuge: true, sender: load.pps !== undefined ? 'udp' : load.flows !== undefined ? 'tcp' : 'idle', load: load.label, rep, metrics });
+          const entry: EvalRun = { zhuge: true, sender: load.pps !== undefined ? 'udp' : load.flows !== undefined ? 'tcp' : 'idle', load: load.label, rep, metrics };
+          runs.push(entry);
+          onRun(entry);
           log(`${tag}: CPU ${metrics['cpuPercent']} %, RSS ${metrics['rssMiB']} MiB, ${metrics['goodputMbps']} Mbit/s`);
         }
       }

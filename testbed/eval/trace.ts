@@ -15,7 +15,7 @@ import { parseTrace, truncate, type Schedule } from '../trace.js';
 import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
 import { runRtcCall } from '../webrtc/call.js';
 import { summarizeRtc } from '../webrtc/metrics.js';
-import { withLab } from './lab.js';
+import { TrialGuard, withLab } from './lab.js';
 import { frameSummary, isMahimahiTrace, mahimahiToSchedule, meanRateBps, r3, rttSummary, type EvalResult, type EvalRun } from './stats.js';
 
 export interface TraceEvalOptions {
@@ -153,8 +153,10 @@ async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, progress: 
   }
 }
 
-export async function runTraceEval(o: TraceEvalOptions, progress: (line: string) => void, log: (line: string) => void): Promise<EvalResult> {
+export async function runTraceEval(o: TraceEvalOptions, progress: (line: string) => void, log: (line: string) => void, onRun: (r: EvalRun) => void = () => undefined): Promise<EvalResult> {
   const runs: EvalRun[] = [];
+  const guard = new TrialGuard(log);
+  let n = 0;
   const total = o.traces.length * o.repeat * 2;
   for (const path of o.traces) {
     const sched = loadSchedule(path, o.durationS, o.scale);
@@ -164,10 +166,13 @@ export async function runTraceEval(o: TraceEvalOptions, progress: (line: string)
       log(`testbed ${tb.prefix}: trace ${name} (${(sched.durationMs / 1000).toFixed(0)} s, mean ${(mean / 1e6).toFixed(2)} Mbit/s), ${o.baseRttMs} ms base RTT`);
       for (let rep = 0; rep < o.repeat; rep++) {
         for (const zhuge of [false, true]) {
-          const tag = `run ${runs.length + 1}/${total} ${name} rep ${rep + 1} ${zhuge ? 'with' : 'without'}`;
+          const tag = `run ${++n}/${total} ${name} rep ${rep + 1} ${zhuge ? 'with' : 'without'}`;
           const p = (msg: string): void => progress(`${tag}  ${msg}`);
-          const metrics = o.sender === 'gcc' ? await rtcTrial(tb, sched, zhuge, p) : await tcpTrial(tb, sched, o, zhuge, p);
-          runs.push({ zhuge, sender: o.sender, trace: name, rep, metrics });
+          const metrics = await guard.run(tag, () => (o.sender === 'gcc' ? rtcTrial(tb, sched, zhuge, p) : tcpTrial(tb, sched, o, zhuge, p)));
+          if (metrics === undefined) continue;
+          const entry: EvalRun = { zhuge, sender: o.sender, trace: name, rep, metrics };
+          runs.push(entry);
+          onRun(entry);
           log(
             `${tag}: ` +
               (o.sender === 'gcc'
@@ -183,6 +188,6 @@ export async function runTraceEval(o: TraceEvalOptions, progress: (line: string)
     scenario: { ...o },
     runs,
     metricLabels: o.sender === 'gcc' ? TRACE_RTC_LABELS : TRACE_TCP_LABELS,
-    notes: o.scale !== 1 ? [`every trace rate was multiplied by ${o.scale}`] : [],
+    notes: [...(o.scale !== 1 ? [`every trace rate was multiplied by ${o.scale}`] : []), ...guard.notes()],
   };
 }
