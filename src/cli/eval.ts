@@ -135,7 +135,7 @@ export async function run(argv: string[]): Promise<number> {
   sink.done();
   const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
   const command = `${plan.command}${v.out !== undefined ? ` --out ${dir}` : ''}`;
-  await writeOutputs(dir, result, { command, startedAt: startedAt.toISOString(), elapsedS, machine, resultsDir: dir });
+  await writeOutputs(dir, result, { command, typed: `zhuge eval ${argv.join(' ')}`, startedAt: startedAt.toISOString(), elapsedS, machine, resultsDir: dir });
   rmSync(partial, { force: true });
   if (v.json) console.log(JSON.stringify(summaryJson(result, dir), null, 2));
   else console.log(`zhuge eval ${exp}: ${result.runs.length} runs in ${(elapsedS / 60).toFixed(1)} min; report: ${join(dir, 'report.md')}`);

@@ -50,6 +50,7 @@ const INFO: RunInfo = {
   elapsedS: 170,
   machine: { hostname: 'h', cpuModel: 'Test CPU', cores: 2, kernel: 'Linux version 6.1', node: 'v20.0.0', loadAverage: [1, 2, 3], memTotalMiB: 4096 },
   resultsDir: '/tmp/x',
+  typed: 'zhuge eval drop --quick',
 };
 
 const dirs: string[] = [];
@@ -62,6 +63,7 @@ describe('reportMarkdown', () => {
   it.each([
     ['title', '# zhuge eval: drop (gcc)'],
     ['command to reproduce', INFO.command],
+    ['the command as typed', '(run as `zhuge eval drop --quick`)'],
     ['setup list', '- ks: 10'],
     ['notes', '- a note'],
     // p99: mean 3673 ± sd of (4343, 3003) = 947.52, without; with 1843.5; zhuge better in 2/2

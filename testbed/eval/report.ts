@@ -18,6 +18,8 @@ import { aggregate, pairwiseWins, pointOf, runsCsv, summaryCsv, type EvalResult,
 
 export interface RunInfo {
   command: string;
+  /** the command line as it was typed (e.g. with --quick), when it differs */
+  typed?: string;
   startedAt: string;
   elapsedS: number;
   machine: MachineInfo;
@@ -181,6 +183,10 @@ export function reportMarkdown(r: EvalResult, info: RunInfo, plots: readonly Plo
   L.push('```sh');
   L.push(info.command);
   L.push('```');
+  if (info.typed !== undefined && info.typed !== info.command) {
+    L.push('');
+    L.push(`(run as \`${info.typed}\`)`);
+  }
   L.push('');
   L.push('## Setup');
   L.push('');
