@@ -23,6 +23,7 @@ const havePeers = existsSync('/usr/sbin/gtlsserver') && existsSync('/usr/bin/gtl
 const why = !isRoot ? 'needs root and netns' : !havePeers ? 'needs ngtcp2-server and ngtcp2-client (scripts/setup.sh)' : undefined;
 const PAIRS = 4;
 const CAP_MS = 10;
+const RISE_MARGIN_MS = 10;
 
 describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), without and with zhuge${why !== undefined ? ` (skipped: ${why})` : ' (root, netns)'}`, () => {
   let tb: Testbed | undefined;
@@ -54,9 +55,10 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
         expect(m.throughputMbps).toBeGreaterThan(1.5);
         expect(Number.isFinite(m.senderRttBeforeDropMs)).toBe(true);
       }
-      // the daemon treated the QUIC flow: uplink packets held, each by at most the cap (+ timer slack)
+      // the daemon treated the QUIC flow: uplink packets held (few: 4-215 per trial measured,
+      // see docs/results/quic-drop.md), each by at most the cap (+ timer slack)
       expect(b.zhugeQuicFlows ?? 0).toBeGreaterThanOrEqual(1);
-      expect(b.zhugeHeldPackets ?? 0).toBeGreaterThan(20);
+      expect(b.zhugeHeldPackets ?? 0).toBeGreaterThanOrEqual(1);
       expect(b.zhugeMeanAddedDelayMs ?? Infinity).toBeLessThanOrEqual(CAP_MS + 2);
       expect(b.zhugeInternalErrors).toBe(0);
       // no harm: throughput after the drop within 15 %, time above 200 ms within 1.5 s
@@ -64,6 +66,17 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
       expect(b.throughputBeforeDropMbps).toBeGreaterThan(0.85 * a.throughputBeforeDropMbps);
       expect(b.rttAbove200msSeconds).toBeLessThan(a.rttAbove200msSeconds + 1.5);
     }
+    expect(pairs.reduce((n, [, b]) => n + (b.metrics.zhugeHeldPackets ?? 0), 0)).toBeGreaterThan(20);
+    // the direction (docs/results/quic-drop.md, 11 pairs before this test was fixed: with - without
+    // in [-35.5, +1.3] ms, 9 of 11 negative, median -3.3 ms): the sender's latest_rtt exceeds its
+    // pre-drop median by 10 ms sooner with zhuge on average over the pairs, and no pair is later
+    // with zhuge by more than RISE_MARGIN_MS (ACK spacing after the drop ~7 ms + qlog's 1 ms grain)
+    const diffs = pairs.map(([a, b]) => b.metrics.senderRttRise10msMs - a.metrics.senderRttRise10msMs);
+    for (const d of diffs) {
+      expect(Number.isFinite(d)).toBe(true);
+      expect(d).toBeLessThanOrEqual(RISE_MARGIN_MS);
+    }
+    expect(diffs.reduce((x, y) => x + y, 0) / diffs.length).toBeLessThan(0);
   }, 300_000);
 });
 
@@ -76,6 +89,7 @@ function print(cc: string, pairs: Array<[QuicTrialResult, QuicTrialResult]>): vo
   }
   const med = (z: 0 | 1, k: keyof QuicTrialMetrics): number => median(pairs.map((p) => p[z].metrics[k] ?? Number.NaN).filter((x) => Number.isFinite(x)));
   lines.push(`median senderRttRise10msMs: without ${med(0, 'senderRttRise10msMs')} ms, with ${med(1, 'senderRttRise10msMs')} ms`);
+  lines.push(`senderRttRise10msMs with - without per pair: ${pairs.map(([a, b]) => (b.metrics.senderRttRise10msMs - a.metrics.senderRttRise10msMs).toFixed(2)).join(', ')} ms`);
   lines.push(`attempts (with): ${pairs.map(([, b]) => b.raw.download.attempts).join(', ')}`);
   console.log(lines.join('\n'));
 }
