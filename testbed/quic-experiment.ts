@@ -186,10 +186,16 @@ export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZh
     let pingP: Promise<RttSample[]> | undefined;
     let dropTimer: NodeJS.Timeout | undefined;
     let dropAtMonoMs = Number.NaN;
+    let attempts = 0;
     const onStart = (t: number): void => {
       startMonoMs = t;
       pingP = pingProbe(tb, { durationMs: durationMs + 500, intervalMs: sc.pingIntervalMs });
       clearTimeout(dropTimer);
+      // retries can outlast dropAtS: an earlier attempt's drop may have fired, restore the rate
+      if (attempts++ > 0) {
+        dropAtMonoMs = Number.NaN;
+        void agent.setRate(sc.rateMbps * 1e6).catch(() => undefined);
+      }
       // the drop is driven from here through the running ap agent (one rtnetlink request), so
       // its time is known on this process's clock to a fraction of a millisecond
       dropTimer = setTimeout(() => {
