@@ -118,9 +118,14 @@ export function onWindow(r: IperfResult): [number, number] {
 
 const inAny = (t: number, ws: ReadonlyArray<readonly [number, number]>, tailMs: number): boolean => ws.some(([a, b]) => t >= a && t < b + tailMs);
 
-/** After a bulk period ends its queue still drains (and iperf3's interval clock runs a little
- * late): samples this long after a period's end still count as "bulk on". */
-export const BULK_TAIL_MS = 500;
+/**
+ * After a bulk period ends its queue still drains, and the period's computed end is early: iperf3
+ * intervals are placed from the client's spawn time, but count from the test start, after the
+ * netns exec, process start and control exchange (100-400 ms later on this loaded machine).
+ * Measured: the treated flow's RTT stayed high up to ~400 ms after the computed end at light
+ * load, so samples this long after a period's end still count as "bulk on".
+ */
+export const BULK_TAIL_MS = 1000;
 
 export interface MixedRaw {
   startMonoMs: number;
@@ -158,6 +163,8 @@ export interface MixedMetrics {
   zhugeHeldPackets?: number;
   zhugeMeanAddedDelayMs?: number;
   zhugeFlows?: string[];
+  /** with zhuge and QUIC: whether the daemon tracked the QUIC flow at all */
+  zhugeQuicTracked?: boolean;
 }
 
 /** Pure: the metrics of one mixed trial from its raw samples. */
@@ -306,6 +313,7 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
     const metrics = summarizeMixed(raw, sc.warmupS * 1000);
     if (daemon !== undefined) {
       Object.assign(metrics, await daemonSummary(daemon));
+      if (sc.quic !== undefined) metrics.zhugeQuicTracked = (metrics.zhugeFlows ?? []).some((f) => f.startsWith('udp') && f.includes(`:${sc.quic?.port ?? 0}>`));
       const d = daemon;
       daemon = undefined;
       await stopDaemon(d);

@@ -109,7 +109,7 @@ describe('summarizeMixed', () => {
     ['treatedAckRttBulkOnP95Ms', 140],
     ['treatedAckRttBulkOffP95Ms', 42],
     ['treatedAckRttP50Ms', 42],
-    // on: 2 x 1.5 s of 9 s = 1/3 of the samples -> p95 and p99 are the bulk's queue
+    // on: 2 x (1 s + BULK_TAIL_MS) of 9 s, under half -> p50 is the base, p95 and p99 the queue
     ['treatedAckRttP95Ms', 140],
     ['treatedAckRttP99Ms', 140],
     ['pingSamples', 450],
