@@ -97,11 +97,18 @@ describe('quic long header', () => {
     expect(looksLikeQuicLong(vn)).toBe(true);
   });
 
+  it('accepts a long header with the fixed bit cleared (grease_quic_bit, RFC 9287; ngtcp2 sends 0x8f)', () => {
+    const b = hex('8f 00000001 00 00 00 01 00');
+    const v = newQuicHeaderView();
+    parseQuicLongHeader(b, 0, b.length, v);
+    expect(v).toMatchObject({ form: 'long', fixedBit: false, longType: 'initial' });
+    expect(looksLikeQuicLong(b)).toBe(true);
+  });
+
   it.each([
     ['short header form', '40 00000001 00 00 00 01 00', 'bad-header'],
     ['unknown version', 'c0 0a0a0a0a 00 00 00 01 00', 'unsupported'],
     ['DCID of 21 bytes', `c0 00000001 15 ${'00'.repeat(21)} 00 00 01 00`, 'bad-length'],
-    ['fixed bit clear', '80 00000001 00 00 00 01 00', 'bad-header'],
     ['DCID beyond datagram', 'c0 00000001 08 0102', 'truncated'],
     ['token beyond datagram', 'c0 00000001 00 00 05 01', 'truncated'],
     ['zero Length', 'c0 00000001 00 00 00 00 00', 'bad-length'],
