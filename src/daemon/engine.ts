@@ -273,7 +273,7 @@ export class Engine {
     }
     try {
       const isClient = this.opts.isClient;
-      if (decoded && isClient !== undefined && !isClient(v) && !this.nat.translate(tUs, v)) {
+      if (decoded && isClient !== undefined && !isClient(v) && !this.nat.translate(tUs, v, key)) {
         // to the AP itself: NATed downlink whose alias is not known yet, or the AP's own traffic
         // (never queued on wlan): kept as alias evidence only
         this.counters.natUnresolved++;
@@ -650,6 +650,8 @@ function round3(x: number): number {
 
 /** Departures that must agree on a public -> private mapping before it is used. */
 export const NAT_CONFIRMATIONS = 2;
+/** One translated arrival in this many is re-checked against its departure. */
+export const NAT_RECHECK_EVERY = 32;
 const EVIDENCE_SLOTS = 4096; // power of two
 const KEY_WORDS = 12;
 
@@ -679,7 +681,8 @@ type NatCounters = Pick<EngineCounters, 'natAliasesLearnt' | 'natTranslated' | '
  * arrival says: this public tuple is that private tuple. A mapping is used once
  * `NAT_CONFIRMATIONS` departures agreed on it, so one match-key collision (two different
  * packets with the same IP ID, length and first 16 payload bytes) never creates an alias; a
- * disagreeing departure restarts the count with the new mapping (conntrack re-mapped the flow).
+ * disagreeing departure restarts the count with the new mapping (conntrack re-mapped the flow;
+ * confirmed aliases are re-checked on one translated arrival in `NAT_RECHECK_EVERY`).
  * Aliases live in an LRU table keyed by the public tuple's directional hash, confirmed field by
  * field (a hash collision leaves the newcomer unaliased, counted), and expire when idle.
  */
@@ -690,6 +693,7 @@ export class NatAliases {
   // the tuple of each evidence slot: family, protocol, src0..3, dst0..3, srcPort, dstPort
   private readonly evTuple = new Float64Array(EVIDENCE_SLOTS * KEY_WORDS);
   private evCount = 0;
+  private translations = 0;
   private readonly scratchPub = newFlowKey();
   private readonly scratchPriv = newFlowKey();
 
@@ -715,14 +719,17 @@ export class NatAliases {
 
   /**
    * Rewrites the view's addresses and ports to the private tuple when the view's (public) tuple
-   * has a confirmed alias. Returns whether it did.
+   * has a confirmed alias. Returns whether it did. One translated arrival in
+   * `NAT_RECHECK_EVERY` is kept as evidence too, so a re-mapped tuple is noticed (its departure
+   * disagrees: the alias is unconfirmed until the new mapping is).
    */
-  translate(tUs: number, v: PacketView): boolean {
+  translate(tUs: number, v: PacketView, matchKey = 0): boolean {
     if (this.table.size === 0) return false;
     const h = flowHash(v);
     const a = this.table.peek(h);
     if (a === undefined || a.hits < NAT_CONFIRMATIONS || !viewMatchesFlowKey(v, a.pub)) return false;
     this.table.get(h, tUs);
+    if (++this.translations % NAT_RECHECK_EVERY === 0) this.remember(tUs, v, matchKey);
     const k = a.priv;
     v.src0 = k.src0;
     v.src1 = k.src1;
@@ -804,7 +811,8 @@ export class NatAliases {
       }
       this.table.get(h, tUs);
       if (flowKeyEquals(a.priv, priv)) {
-        a.hits++;
+        if (a.hits < NAT_CONFIRMATIONS) a.hits++;
+        else return false; // a re-check that agreed
         if (a.hits === NAT_CONFIRMATIONS) this.counters.natAliasesLearnt++;
         return a.hits === NAT_CONFIRMATIONS;
       }
