@@ -25,7 +25,7 @@ import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/pro
 import { parseTwcc } from '../../src/protocols/twcc.js';
 import { startDaemon, type DaemonProc } from '../../testbed/experiment.js';
 import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
-import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
+import { daemonUnavailable, ensureBuilt, iperfReverse, isRoot } from './_helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/webrtc/chromium-plaintext-4s.pcap', import.meta.url));
 const SERVER = parseIpv4Address('10.78.1.1');
@@ -186,5 +186,35 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
 
     it('routed: server gets zhuge-built TWCC for the sequence numbers it sent, no client TWCC, other RTCP intact', () => inband(false), 60_000);
     it('NAT: the same with the client masqueraded by the AP (aliases learnt, feedback SNATed like the client\'s)', () => inband(true), 60_000);
+
+    it('NAT: a TCP download (iperf3 -R) by the masqueraded client is treated: its flow is keyed by the private tuple, ACKs are held', async () => {
+      if (tb === undefined || daemon === undefined) throw new Error('no testbed');
+      type S = { counters: { uplinkHeld: number; natAliasesLearnt: number; natTranslated: number }; flows: Array<{ flow: string; heldTotal: number }> };
+      const port = 5299;
+      const natRule = ['-t', 'nat', '-A', 'POSTROUTING', '-o', tb.ifaces.apEth, '-s', `${tb.addrs.cli}/32`, '-p', 'tcp', '-j', 'MASQUERADE'];
+      await tb.exec('ap', 'iptables', natRule);
+      const before = (await daemon.status()) as S;
+      let r: { receivedBytes: number };
+      let during: S;
+      try {
+        const dl = iperfReverse(tb, port, 4);
+        await new Promise((res) => setTimeout(res, 3500));
+        during = (await daemon.status()) as S;
+        r = await dl;
+      } finally {
+        await tb.exec('ap', 'iptables', natRule.map((a) => (a === '-A' ? '-D' : a)));
+      }
+      const held = during.counters.uplinkHeld - before.counters.uplinkHeld;
+      const flow = during.flows.find((f) => f.flow.startsWith(`tcp ${tb?.addrs.srv}:${port}>${tb?.addrs.cli}:`) && f.heldTotal > 0);
+      console.log(
+        `nat tcp: received ${(r.receivedBytes / 1e6).toFixed(1)} MB; aliases learnt +${during.counters.natAliasesLearnt - before.counters.natAliasesLearnt}, ` +
+          `arrivals translated +${during.counters.natTranslated - before.counters.natTranslated}, ACKs held +${held}; flow ${flow?.flow} held ${flow?.heldTotal}`,
+      );
+      expect(r.receivedBytes).toBeGreaterThan(1e6);
+      expect(during.counters.natAliasesLearnt - before.counters.natAliasesLearnt).toBeGreaterThanOrEqual(1);
+      expect(during.counters.natTranslated - before.counters.natTranslated).toBeGreaterThan(1000);
+      expect(flow).toBeDefined();
+      expect(held).toBeGreaterThan(50);
+    }, 60_000);
   },
 );
