@@ -169,14 +169,22 @@ export function subnetMatcher(subnets: readonly string[]): (v: PacketView) => bo
       v4.push([(a & m) >>> 0, m]);
     }
   }
+  // flat typed arrays: the test runs per downlink arrival
+  const f4 = Uint32Array.from(v4.flat());
+  const f6 = Uint32Array.from(v6.flat());
   return (v: PacketView): boolean => {
     if (v.l3 === 'ipv4') {
-      for (const [net, m] of v4) if (((v.dst0 & m) >>> 0) === net) return true;
+      for (let i = 0; i < f4.length; i += 2) if ((v.dst0 & f4[i + 1]!) >>> 0 === f4[i]) return true;
       return false;
     }
     if (v.l3 === 'ipv6') {
-      for (const n of v6) {
-        if (((v.dst0 & n[4]) >>> 0) === n[0] && ((v.dst1 & n[5]) >>> 0) === n[1] && ((v.dst2 & n[6]) >>> 0) === n[2] && ((v.dst3 & n[7]) >>> 0) === n[3]) return true;
+      for (let i = 0; i < f6.length; i += 8) {
+        if (
+          (v.dst0 & f6[i + 4]!) >>> 0 === f6[i] &&
+          (v.dst1 & f6[i + 5]!) >>> 0 === f6[i + 1] &&
+          (v.dst2 & f6[i + 6]!) >>> 0 === f6[i + 2] &&
+          (v.dst3 & f6[i + 7]!) >>> 0 === f6[i + 3]
+        ) return true; // prettier-ignore
       }
       return false;
     }
