@@ -7,6 +7,10 @@
  *   uplink from wlan ──(iptables NFQUEUE --queue-bypass)──▶ engine.onUplink ─▶ accept now, or
  *        hold queue (one timer, release in order) ─▶ batched ACCEPT verdicts
  *
+ * Behind NAT (the AP masquerading its clients) the eth tap also captures packets to the eth
+ * interface's own addresses (the downlink before de-NAT); the engine learns which of them are
+ * forwarded to a client and translates them (see engine.ts).
+ *
  * Fail open: the NFQUEUE rule bypasses a queue nobody is bound to (daemon dead), the queue is
  * bound with FAIL_OPEN (queue full: kernel accepts), and a watchdog process outside this event
  * loop removes the rules when heartbeats stop for `watchdog.stallMs` or the daemon exits by any
@@ -17,7 +21,9 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { defaultFortuneTellerConfig, type FortuneTellerConfig } from '../fortune-teller/index.js';
-import { linkTypeFromDlt, type LinkType } from '../protocols/packet.js';
+import { parseIpv4Address } from '../protocols/ipv4.js';
+import { parseIpv6Address } from '../protocols/ipv6.js';
+import { linkTypeFromDlt, type LinkType, type PacketView } from '../protocols/packet.js';
 import { Tap } from './capture.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from './config.js';
@@ -114,10 +120,81 @@ function networkAddress(addr: string, len: number, v6: boolean): string {
   return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join('.');
 }
 
-export function bpfFilterFor(subnets: readonly string[]): string {
+/**
+ * The interface's own addresses (no link-local IPv6): behind NAT the downlink reaches eth
+ * addressed to them, before de-NAT.
+ */
+export function interfaceAddresses(dev: string): string[] {
+  const out: string[] = [];
+  for (const a of networkInterfaces()[dev] ?? []) {
+    if (a.internal) continue;
+    if (a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80')) continue;
+    out.push(a.address);
+  }
+  return out;
+}
+
+/**
+ * BPF filter of a tap: IP packets to the client subnets, and (eth tap) to `ownHosts`, the AP's
+ * addresses on eth (NATed downlink before de-NAT).
+ */
+export function bpfFilterFor(subnets: readonly string[], ownHosts: readonly string[] = []): string {
   const ip = '(ip or ip6)';
   if (subnets.length === 0) return ip;
-  return `${ip} and (${subnets.map((s) => `dst net ${s}`).join(' or ')})`;
+  const terms = [...subnets.map((s) => `dst net ${s}`), ...ownHosts.map((h) => `dst host ${h}`)];
+  return `${ip} and (${terms.join(' or ')})`;
+}
+
+/**
+ * A downlink destination test for the engine (isClient) from CIDR prefixes; invalid entries are
+ * ignored (config validation reports them). Cold to build, allocation-free to call.
+ */
+export function subnetMatcher(subnets: readonly string[]): (v: PacketView) => boolean {
+  const v4: Array<[number, number]> = [];
+  const v6: Array<[number, number, number, number, number, number, number, number]> = [];
+  const maskOf = (bits: number): number => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0);
+  for (const s of subnets) {
+    const [addr, lenText] = s.split('/');
+    if (addr === undefined) continue;
+    if (addr.includes(':')) {
+      const w = parseIpv6Address(addr);
+      if (w === undefined) continue;
+      const len = lenText === undefined ? 128 : Number(lenText);
+      const m = [0, 1, 2, 3].map((i) => maskOf(len - 32 * i));
+      v6.push([(w[0] & m[0]!) >>> 0, (w[1] & m[1]!) >>> 0, (w[2] & m[2]!) >>> 0, (w[3] & m[3]!) >>> 0, m[0]!, m[1]!, m[2]!, m[3]!]);
+    } else {
+      const a = parseIpv4Address(addr);
+      if (a === undefined) continue;
+      const m = maskOf(lenText === undefined ? 32 : Number(lenText));
+      v4.push([(a & m) >>> 0, m]);
+    }
+  }
+  // flat typed arrays: the test runs per downlink arrival
+  const f4 = Uint32Array.from(v4.flat());
+  const f6 = Uint32Array.from(v6.flat());
+  return (v: PacketView): boolean => {
+    if (v.l3 === 'ipv4') {
+      for (let i = 0; i < f4.length; i += 2) if ((v.dst0 & f4[i + 1]!) >>> 0 === f4[i]) return true;
+      return false;
+    }
+    if (v.l3 === 'ipv6') {
+      for (let i = 0; i < f6.length; i += 8) {
+        if (
+          (v.dst0 & f6[i + 4]!) >>> 0 === f6[i] &&
+          (v.dst1 & f6[i + 5]!) >>> 0 === f6[i + 1] &&
+          (v.dst2 & f6[i + 6]!) >>> 0 === f6[i + 2] &&
+          (v.dst3 & f6[i + 7]!) >>> 0 === f6[i + 3]
+        ) return true; // prettier-ignore
+      }
+      return false;
+    }
+    return false;
+  };
+}
+
+/** Engine options with the client test of these subnets (none: every destination is a client). */
+function withClients(o: EngineOptions, subnets: readonly string[]): EngineOptions {
+  return subnets.length > 0 ? { ...o, isClient: subnetMatcher(subnets) } : o;
 }
 
 export function ruleSpecFrom(cfg: Config, subnets: readonly string[]): RuleSpec {
@@ -176,14 +253,14 @@ export class Daemon {
     this.metrics = createMetrics();
     const seed = opts.seed ?? cfg.feedbackUpdater.seed ?? (Math.random() * 2 ** 32) >>> 0;
     const engineLog = childLogger(rootLog, 'engine');
-    this.engine = new Engine(engineOptionsFrom(cfg, seed), {
+    this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
+    this.engine = new Engine(withClients(engineOptionsFrom(cfg, seed), this.subnets), {
       onPrediction: (p) => this.metrics.predictedDelay.observe(p.totalMs / 1000),
       onAddedDelay: (us) => this.metrics.addedDelay.observe(us / 1e6),
       onFirstMalformed: (reason, what, direction) =>
         engineLog.warn({ reason, what, direction }, 'malformed packet passed through untouched (counted; logged once per reason)'),
       onInternalError: (err) => once(engineLog, 'internal', 'internal error on the packet path (packet passed; counted)', { err: String(err) }, 'error'),
     });
-    this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
     this.rules = new IptablesRules({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
     this.ruleSpec = ruleSpecFrom(cfg, this.subnets);
     this.holds = new HoldQueue<HeldPacket>(
@@ -210,8 +287,11 @@ export class Daemon {
       throw new Error(`queue backend '${c.queue.backend}' is not implemented yet (use 'qdisc')`);
     }
     const filter = bpfFilterFor(this.subnets);
+    // the eth tap also sees what is addressed to the AP itself: the downlink of NATed clients
+    // before de-NAT (the engine drops what it cannot attribute to a client)
+    const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(c.interfaces.eth));
     // taps first: they must be open before traffic is steered
-    this.taps.push(this.openTap(c.interfaces.eth, 'inbound', filter, 'arr'));
+    this.taps.push(this.openTap(c.interfaces.eth, 'inbound', ethFilter, 'arr'));
     this.taps.push(this.openTap(c.interfaces.wlan, 'outbound', filter, 'dep'));
     this.tc = TcNetlink.open();
     this.wlanIfindex = await this.tc.ifindex(c.interfaces.wlan);
@@ -460,8 +540,8 @@ export class Daemon {
       return { ok: false, message: 'interfaces, queue backend, nfqueue.queueNum and nfqueue.chain need a restart; kept the running configuration' };
     }
     const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
-    this.engine.reconfigure(engineOptionsFrom(next, seed));
     const subnets = next.flows.clientSubnets.length > 0 ? [...next.flows.clientSubnets] : interfaceSubnets(next.interfaces.wlan);
+    this.engine.reconfigure(withClients(engineOptionsFrom(next, seed), subnets));
     const spec = ruleSpecFrom(next, subnets);
     if (JSON.stringify(spec) !== JSON.stringify(this.ruleSpec)) {
       this.ruleSpec = spec;

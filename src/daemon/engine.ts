@@ -13,6 +13,16 @@
  *  - No allocation per packet on the common path: one reusable PacketView per direction, flows
  *    looked up by a 32-bit canonical hash and confirmed field by field (a hash collision leaves
  *    the second flow untreated and is counted, never mixes flows).
+ *  - NAT on the AP (a home router masquerading its Wi-Fi clients): the eth tap sees a downlink
+ *    packet before de-NAT (to the AP's public address and the mapped port), the wlan tap and
+ *    NFQUEUE see the client's own address:port. The taps' match keys leave addresses and ports
+ *    out (packetMatchKey), and a departure to a client that matches an arrival to a non-client
+ *    address teaches a public -> private tuple alias (NatAliases below). Arrivals of an aliased
+ *    tuple are then translated in the view (as if routed): flows, RTP transports and the
+ *    feedback built are all keyed by the client's private tuple, so uplink packets meet them and
+ *    zhuge's feedback leaves from the client's address:port (conntrack SNATs it like the client's
+ *    own). Until a tuple is aliased (the first packets of a flow) its arrivals are neither fed to
+ *    the queue model nor treated: the AP's own traffic looks the same and never enters the queue.
  * Time is the daemon's monotonic µs clock, passed in by the caller.
  */
 import {
@@ -25,8 +35,12 @@ import { FortuneTeller, type FortuneTellerConfig, type Prediction } from '../for
 import { ParseError, type MalformedReason } from '../protocols/errors.js';
 import {
   canonicalFlowHash,
+  flowHash,
+  flowKeyEquals,
   flowKeyFromView,
+  flowKeyHash,
   flowKeyToString,
+  newFlowKey,
   packetMatchKey,
   viewMatchesFlowKey,
   type FlowKey,
@@ -45,7 +59,11 @@ export interface EngineOptions {
   quic: { enabled: boolean; ports: readonly number[] };
   /** DSCP values (0..63) to treat; empty = any. */
   dscp: readonly number[];
-  /** Downlink destination (client) filter; undefined = every client. */
+  /**
+   * Downlink destination (client) filter; undefined = every client (then no NAT handling). A
+   * downlink arrival to another address (the AP's own, behind NAT) is translated with a learnt
+   * alias, or left out until one is learnt (see the file comment).
+   */
   isClient?: (v: PacketView) => boolean;
   idleTimeoutMs: number;
   maxFlows: number;
@@ -113,6 +131,16 @@ export interface EngineCounters {
   flowsEvictedIdle: number;
   flowsEvictedCapacity: number;
   hashCollisions: number;
+  /** NAT: public -> private tuple aliases confirmed (learnt or changed) */
+  natAliasesLearnt: number;
+  /** NAT: downlink arrivals translated to the client's private tuple */
+  natTranslated: number;
+  /** NAT: downlink arrivals to a non-client address without an alias (not fed to the queue model) */
+  natUnresolved: number;
+  /** NAT: departures that matched an unresolved arrival (alias evidence) */
+  natEvidence: number;
+  /** NAT: alias table hash collisions (the newcomer stays unaliased) */
+  natAliasCollisions: number;
   /** unexpected exceptions from the engine itself (bugs), caught so traffic never stops */
   internalErrors: number;
 }
@@ -159,8 +187,15 @@ export class Engine {
     flowsEvictedIdle: 0,
     flowsEvictedCapacity: 0,
     hashCollisions: 0,
+    natAliasesLearnt: 0,
+    natTranslated: 0,
+    natUnresolved: 0,
+    natEvidence: 0,
+    natAliasCollisions: 0,
     internalErrors: 0,
   };
+  /** NAT public -> private tuple aliases (empty when the AP routes) */
+  readonly nat: NatAliases;
   private opts: EngineOptions;
   private tcpPorts: Set<number>;
   private quicPorts: Set<number>;
@@ -198,6 +233,7 @@ export class Engine {
         else this.counters.flowsEvictedCapacity++;
       },
     );
+    this.nat = new NatAliases({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 }, this.counters);
   }
 
   /**
@@ -211,6 +247,7 @@ export class Engine {
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
     this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
+    this.nat.reconfigure({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     if (opts.rtp === undefined) this.rtp = undefined;
     else if (this.rtp === undefined) this.rtp = new RtpFeedback(opts.rtp);
     else this.rtp.reconfigure(opts.rtp);
@@ -235,6 +272,14 @@ export class Engine {
       this.malformed(err, 'downlink');
     }
     try {
+      const isClient = this.opts.isClient;
+      if (decoded && isClient !== undefined && !isClient(v) && !this.nat.translate(tUs, v, key)) {
+        // to the AP itself: NATed downlink whose alias is not known yet, or the AP's own traffic
+        // (never queued on wlan): kept as alias evidence only
+        this.counters.natUnresolved++;
+        this.nat.remember(tUs, v, key);
+        return;
+      }
       const limit = this.opts.queueLimitBytes ?? 0;
       const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
@@ -266,15 +311,21 @@ export class Engine {
   onDownlinkDeparture(tUs: number, data: Uint8Array, linkType: LinkType, wireBytes: number): number {
     const v = this.dep;
     let key = 0;
+    let decoded = true;
     try {
       decodePacket(data, linkType, v);
       key = packetMatchKey(v, data);
     } catch {
       // counted once, at its arrival; an unmatched key retires nothing wrongly: the model
       // falls back on byte accounting
+      decoded = false;
     }
     try {
       this.counters.downlinkDepartures++;
+      if (decoded && this.nat.pendingEvidence > 0) {
+        const isClient = this.opts.isClient;
+        if (isClient !== undefined && isClient(v)) this.nat.learn(tUs, v, key);
+      }
       return this.ft.onDeparture(tUs, wireBytes, key);
     } catch (err) {
       this.internalError(err);
@@ -499,6 +550,7 @@ export class Engine {
   /** Periodic housekeeping: idle flows out. */
   tick(tUs: number): void {
     this.flows.expire(tUs, (f) => f.pending === 0);
+    this.nat.expire(tUs);
   }
 
   // ------------------------------------------------------------------------ status ----
@@ -536,6 +588,7 @@ export class Engine {
       },
       flowsActive: this.flows.size,
       flows,
+      natAliases: this.nat.list(20),
     };
   }
 
@@ -585,8 +638,206 @@ export interface EngineStatus {
   };
   flowsActive: number;
   flows: FlowStatus[];
+  /** learnt NAT aliases (public > private), at most 20 */
+  natAliases: string[];
 }
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+// ------------------------------------------------------------------------------ NAT ----
+
+/** Departures that must agree on a public -> private mapping before it is used. */
+export const NAT_CONFIRMATIONS = 2;
+/** One translated arrival in this many is re-checked against its departure. */
+export const NAT_RECHECK_EVERY = 32;
+const EVIDENCE_SLOTS = 4096; // power of two
+const KEY_WORDS = 12;
+
+export interface NatAliasOptions {
+  maxAliases: number;
+  idleTimeoutUs: number;
+}
+
+interface NatAlias {
+  /** downlink tuple as the eth tap sees it (server -> AP public address:port) */
+  readonly pub: FlowKey;
+  /** the same packets on wlan (server -> client private address:port) */
+  readonly priv: FlowKey;
+  /** departures agreeing on priv; used once >= NAT_CONFIRMATIONS */
+  hits: number;
+}
+
+type NatCounters = Pick<EngineCounters, 'natAliasesLearnt' | 'natTranslated' | 'natEvidence' | 'natAliasCollisions'>;
+
+/**
+ * Public -> private downlink tuple aliases, learnt from the two taps (pure, bounded, no
+ * allocation per packet except when an alias is created).
+ *
+ * Evidence: each arrival to a non-client address without an alias is remembered by its packet
+ * match key in a direct-mapped table (`EVIDENCE_SLOTS` slots, a newer arrival overwrites an older
+ * one in its slot) together with its tuple. A departure to a client whose match key finds such an
+ * arrival says: this public tuple is that private tuple. A mapping is used once
+ * `NAT_CONFIRMATIONS` departures agreed on it, so one match-key collision (two different
+ * packets with the same IP ID, length and first 16 payload bytes) never creates an alias; a
+ * disagreeing departure restarts the count with the new mapping (conntrack re-mapped the flow;
+ * confirmed aliases are re-checked on one translated arrival in `NAT_RECHECK_EVERY`).
+ * Aliases live in an LRU table keyed by the public tuple's directional hash, confirmed field by
+ * field (a hash collision leaves the newcomer unaliased, counted), and expire when idle.
+ */
+export class NatAliases {
+  private readonly table: FlowTable<number, NatAlias>;
+  private readonly evKey = new Uint32Array(EVIDENCE_SLOTS);
+  private readonly evLive = new Uint8Array(EVIDENCE_SLOTS);
+  // the tuple of each evidence slot: family, protocol, src0..3, dst0..3, srcPort, dstPort
+  private readonly evTuple = new Float64Array(EVIDENCE_SLOTS * KEY_WORDS);
+  private evCount = 0;
+  private translations = 0;
+  private readonly scratchPub = newFlowKey();
+  private readonly scratchPriv = newFlowKey();
+
+  constructor(
+    opts: NatAliasOptions,
+    private readonly counters: NatCounters,
+  ) {
+    this.table = new FlowTable<number, NatAlias>({ maxFlows: Math.max(1, opts.maxAliases), idleTimeoutUs: opts.idleTimeoutUs });
+  }
+
+  reconfigure(opts: NatAliasOptions): void {
+    this.table.reconfigure({ maxFlows: Math.max(1, opts.maxAliases), idleTimeoutUs: opts.idleTimeoutUs });
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** Live evidence slots (0 on a routed AP: departures then skip learning). */
+  get pendingEvidence(): number {
+    return this.evCount;
+  }
+
+  /**
+   * Rewrites the view's addresses and ports to the private tuple when the view's (public) tuple
+   * has a confirmed alias. Returns whether it did. One translated arrival in
+   * `NAT_RECHECK_EVERY` is kept as evidence too, so a re-mapped tuple is noticed (its departure
+   * disagrees: the alias is unconfirmed until the new mapping is).
+   */
+  translate(tUs: number, v: PacketView, matchKey = 0): boolean {
+    if (this.table.size === 0) return false;
+    const h = flowHash(v);
+    const a = this.table.peek(h);
+    if (a === undefined || a.hits < NAT_CONFIRMATIONS || !viewMatchesFlowKey(v, a.pub)) return false;
+    this.table.get(h, tUs);
+    if (++this.translations % NAT_RECHECK_EVERY === 0) this.remember(tUs, v, matchKey);
+    const k = a.priv;
+    v.src0 = k.src0;
+    v.src1 = k.src1;
+    v.src2 = k.src2;
+    v.src3 = k.src3;
+    v.dst0 = k.dst0;
+    v.dst1 = k.dst1;
+    v.dst2 = k.dst2;
+    v.dst3 = k.dst3;
+    if (v.l4 === 'tcp' || v.l4 === 'udp') {
+      v.srcPort = k.srcPort;
+      v.dstPort = k.dstPort;
+    }
+    this.counters.natTranslated++;
+    return true;
+  }
+
+  /** An unresolved arrival (to a non-client address, no alias): kept as evidence. */
+  remember(_tUs: number, v: PacketView, matchKey: number): void {
+    if (matchKey === 0) return;
+    const i = matchKey & (EVIDENCE_SLOTS - 1);
+    if (this.evLive[i] === 0) {
+      this.evLive[i] = 1;
+      this.evCount++;
+    }
+    this.evKey[i] = matchKey >>> 0;
+    const k = flowKeyFromView(v, this.scratchPub);
+    const o = i * KEY_WORDS;
+    const t = this.evTuple;
+    t[o] = k.family;
+    t[o + 1] = k.protocol;
+    t[o + 2] = k.src0;
+    t[o + 3] = k.src1;
+    t[o + 4] = k.src2;
+    t[o + 5] = k.src3;
+    t[o + 6] = k.dst0;
+    t[o + 7] = k.dst1;
+    t[o + 8] = k.dst2;
+    t[o + 9] = k.dst3;
+    t[o + 10] = k.srcPort;
+    t[o + 11] = k.dstPort;
+  }
+
+  /**
+   * A departure to a client (`v`, private tuple) with this match key: if it matches remembered
+   * evidence, counts towards the alias public tuple -> `v`'s tuple. Returns true when an alias
+   * became usable with this departure.
+   */
+  learn(tUs: number, v: PacketView, matchKey: number): boolean {
+    if (matchKey === 0) return false;
+    const i = matchKey & (EVIDENCE_SLOTS - 1);
+    if (this.evLive[i] === 0 || this.evKey[i] !== matchKey >>> 0) return false;
+    this.evLive[i] = 0;
+    this.evCount--;
+    const o = i * KEY_WORDS;
+    const t = this.evTuple;
+    const pub = this.scratchPub;
+    pub.family = t[o]!;
+    pub.protocol = t[o + 1]!;
+    pub.src0 = t[o + 2]!;
+    pub.src1 = t[o + 3]!;
+    pub.src2 = t[o + 4]!;
+    pub.src3 = t[o + 5]!;
+    pub.dst0 = t[o + 6]!;
+    pub.dst1 = t[o + 7]!;
+    pub.dst2 = t[o + 8]!;
+    pub.dst3 = t[o + 9]!;
+    pub.srcPort = t[o + 10]!;
+    pub.dstPort = t[o + 11]!;
+    const priv = flowKeyFromView(v, this.scratchPriv);
+    if (priv.family !== pub.family || priv.protocol !== pub.protocol || flowKeyEquals(priv, pub)) return false;
+    this.counters.natEvidence++;
+    const h = flowKeyHash(pub); // = flowHash of a view of that tuple
+    const a = this.table.peek(h);
+    if (a !== undefined) {
+      if (!flowKeyEquals(a.pub, pub)) {
+        this.counters.natAliasCollisions++;
+        return false;
+      }
+      this.table.get(h, tUs);
+      if (flowKeyEquals(a.priv, priv)) {
+        if (a.hits < NAT_CONFIRMATIONS) a.hits++;
+        else return false; // a re-check that agreed
+        if (a.hits === NAT_CONFIRMATIONS) this.counters.natAliasesLearnt++;
+        return a.hits === NAT_CONFIRMATIONS;
+      }
+      // another private tuple behind the same public one (re-mapped): start over with it
+      Object.assign(a.priv, priv);
+      a.hits = 1;
+      return false;
+    }
+    const created: NatAlias = { pub: { ...pub }, priv: { ...priv }, hits: 1 };
+    this.table.getOrCreate(h, tUs, () => created);
+    if (NAT_CONFIRMATIONS <= 1) this.counters.natAliasesLearnt++;
+    return NAT_CONFIRMATIONS <= 1;
+  }
+
+  expire(tUs: number): void {
+    this.table.expire(tUs);
+  }
+
+  /** Cold path: "public > private" strings of confirmed aliases. */
+  list(max: number): string[] {
+    const out: string[] = [];
+    for (const [, a] of this.table.entries()) {
+      if (out.length >= max) break;
+      if (a.hits >= NAT_CONFIRMATIONS) out.push(`${flowKeyToString(a.pub)} = ${flowKeyToString(a.priv)}`);
+    }
+    return out;
+  }
 }

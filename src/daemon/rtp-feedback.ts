@@ -10,7 +10,9 @@
  *   server ◀──client RTCP────────────── AP (NFQUEUE) onUplink:
  *            TWCC (or CCFB) sub-packets removed while we report; everything else untouched
  *
- * Transports: one per UDP 5-tuple (server addr:port <-> client addr:port), created by the first
+ * Transports: one per UDP 5-tuple (server addr:port <-> client addr:port; behind NAT the engine
+ * hands over downlink packets already translated to the client's private tuple, so transports,
+ * uplink lookups and the feedback's source are the client's own), created by the first
  * downlink packet that classifies as RTP / RTCP / SRTCP (classify.ts; QUIC is tested first),
  * kept in a bounded LRU table (maxTransports, idle expiry). Per transport:
  *   - mode, derived from what was seen:

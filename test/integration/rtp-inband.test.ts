@@ -5,13 +5,13 @@
  * receiver in cli, through the AP running the real daemon. The server must receive transport-wide
  * feedback built by zhuge (reporting the sequence numbers it sent, from the client's address and
  * port), none of the client's own TWCC, and every other RTCP packet of the client untouched.
- * Routed (the AP forwards between two subnets, or bridges). A second case, the AP masquerading the
- * client (a home router's NAT), is KNOWN FAILING: the eth tap sees downlink packets before
- * de-NAT (public address:port) while the wlan tap and NFQUEUE see the client's own, so the queue
- * model's packet match keys (which hash addresses and ports, src/protocols/flow-key.ts) and the
- * transport lookups do not meet; zhuge then treats nothing and the client's feedback passes
- * (fails safe: measured, the server got all 60 client TWCC and every other RTCP). Kept as an
- * expected failure until NAT-invariant match keys and a learnt public/private tuple alias land.
+ * Routed (the AP forwards between two subnets, or bridges), and NAT: the AP masquerades the
+ * client (a home router). Behind NAT the eth tap sees the downlink before de-NAT (the AP's public
+ * address and the mapped port) while the wlan tap and NFQUEUE see the client's own tuple: the
+ * engine matches the taps with address-free keys, learns the public -> private alias from the
+ * first departures and then treats the transport under the client's tuple; the feedback it sends
+ * from the client's private address:port is SNATed by conntrack like the client's own packets,
+ * so the server sees every datagram from one address:port (the AP's public one).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/pro
 import { parseTwcc } from '../../src/protocols/twcc.js';
 import { startDaemon, type DaemonProc } from '../../testbed/experiment.js';
 import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
-import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
+import { daemonUnavailable, ensureBuilt, iperfReverse, isRoot } from './_helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/webrtc/chromium-plaintext-4s.pcap', import.meta.url));
 const SERVER = parseIpv4Address('10.78.1.1');
@@ -131,7 +131,10 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       const sources = new Set(got.map((g) => g.from));
       expect([...sources]).toHaveLength(1);
       expect([...sources][0]!.split(':')[0]).toBe(nat ? tb.addrs.apEth : tb.addrs.cli);
-      const status = (await daemon.status()) as { rtp?: { counters: { feedbackBuilt: { twcc: number }; clientFeedbackDropped: { twcc: number } } } };
+      const status = (await daemon.status()) as {
+        rtp?: { counters: { feedbackBuilt: { twcc: number }; clientFeedbackDropped: { twcc: number } } };
+        counters: { natAliasesLearnt: number; natTranslated: number; natUnresolved: number };
+      };
 
       // what the client sent: its TWCC datagrams and its other RTCP
       const clientTwcc = new Set<string>();
@@ -168,6 +171,12 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
           `reporting ${reported} packets received; client's other RTCP ${clientOther.size}, at the server ${otherSeen}; ` +
           `daemon: built ${status.rtp?.counters.feedbackBuilt.twcc}, client TWCC removed ${status.rtp?.counters.clientFeedbackDropped.twcc}`,
       );
+      if (nat) {
+        // the downlink was translated to the client's tuple after the first departures
+        console.log(`nat: aliases learnt ${status.counters.natAliasesLearnt}, arrivals translated ${status.counters.natTranslated}, unresolved ${status.counters.natUnresolved}`);
+        expect(status.counters.natAliasesLearnt).toBeGreaterThanOrEqual(1);
+        expect(status.counters.natTranslated).toBeGreaterThan(500);
+      }
       expect(twccAtServer.length).toBeGreaterThan(30); // ~50 ms interval over ~4 s
       expect(reported).toBeGreaterThan(500); // 691 RTP packets carry a transport-wide seq
       // the client's TWCC is replaced while zhuge reports (the first ones pass until the extension id is learnt)
@@ -176,6 +185,36 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
     };
 
     it('routed: server gets zhuge-built TWCC for the sequence numbers it sent, no client TWCC, other RTCP intact', () => inband(false), 60_000);
-    it.fails('KNOWN FAILING, NAT on the AP not supported yet: the same with the client masqueraded by the AP', () => inband(true), 60_000);
+    it('NAT: the same with the client masqueraded by the AP (aliases learnt, feedback SNATed like the client\'s)', () => inband(true), 60_000);
+
+    it('NAT: a TCP download (iperf3 -R) by the masqueraded client is treated: its flow is keyed by the private tuple, ACKs are held', async () => {
+      if (tb === undefined || daemon === undefined) throw new Error('no testbed');
+      type S = { counters: { uplinkHeld: number; natAliasesLearnt: number; natTranslated: number }; flows: Array<{ flow: string; heldTotal: number }> };
+      const port = 5299;
+      const natRule = ['-t', 'nat', '-A', 'POSTROUTING', '-o', tb.ifaces.apEth, '-s', `${tb.addrs.cli}/32`, '-p', 'tcp', '-j', 'MASQUERADE'];
+      await tb.exec('ap', 'iptables', natRule);
+      const before = (await daemon.status()) as S;
+      let r: { receivedBytes: number };
+      let during: S;
+      try {
+        const dl = iperfReverse(tb, port, 4);
+        await new Promise((res) => setTimeout(res, 3500));
+        during = (await daemon.status()) as S;
+        r = await dl;
+      } finally {
+        await tb.exec('ap', 'iptables', natRule.map((a) => (a === '-A' ? '-D' : a)));
+      }
+      const held = during.counters.uplinkHeld - before.counters.uplinkHeld;
+      const flow = during.flows.find((f) => f.flow.startsWith(`tcp ${tb?.addrs.srv}:${port}>${tb?.addrs.cli}:`) && f.heldTotal > 0);
+      console.log(
+        `nat tcp: received ${(r.receivedBytes / 1e6).toFixed(1)} MB; aliases learnt +${during.counters.natAliasesLearnt - before.counters.natAliasesLearnt}, ` +
+          `arrivals translated +${during.counters.natTranslated - before.counters.natTranslated}, ACKs held +${held}; flow ${flow?.flow} held ${flow?.heldTotal}`,
+      );
+      expect(r.receivedBytes).toBeGreaterThan(1e6);
+      expect(during.counters.natAliasesLearnt - before.counters.natAliasesLearnt).toBeGreaterThanOrEqual(1);
+      expect(during.counters.natTranslated - before.counters.natTranslated).toBeGreaterThan(1000);
+      expect(flow).toBeDefined();
+      expect(held).toBeGreaterThan(50);
+    }, 60_000);
   },
 );

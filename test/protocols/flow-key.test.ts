@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fixIpv4HeaderChecksum, verifyIpv4HeaderChecksum } from '../../src/protocols/checksum.js';
+import { fixIpPacketChecksums, fixIpv4HeaderChecksum, verifyIpv4HeaderChecksum, verifyL4Checksum } from '../../src/protocols/checksum.js';
 import {
   canonicalFlowHash, canonicalFlowKey, flowHash, flowKeyEquals, flowKeyFromView, flowKeyHash, flowKeyStringOfView, flowKeyToString,
   isCanonicalDirection, isCanonicalKey, newFlowKey, packetMatchKey, reverseFlowKey, viewMatchesFlowKey,
@@ -155,10 +155,7 @@ describe('packetMatchKey', () => {
     const k4 = key(ipv4, 'ethernet');
     const edits: Array<[string, number]> = [
       ['ip id', 18 + 5],
-      ['source address', 18 + 15],
-      ['destination address', 18 + 19],
-      ['source port', 38 + 1],
-      ['destination port', 38 + 3],
+      ['protocol', 18 + 9],
       ['first payload byte', 46],
       ['last payload byte', 50],
     ];
@@ -166,6 +163,18 @@ describe('packetMatchKey', () => {
       const f = Uint8Array.from(ipv4);
       f[at] = f[at]! ^ 0x01;
       expect(key(f, 'ethernet'), what).not.toBe(k4);
+    }
+    // NAT rewrites these: excluded
+    const natEdits: Array<[string, number]> = [
+      ['source address', 18 + 15],
+      ['destination address', 18 + 19],
+      ['source port', 38 + 1],
+      ['destination port', 38 + 3],
+    ];
+    for (const [what, at] of natEdits) {
+      const f = Uint8Array.from(ipv4);
+      f[at] = f[at]! ^ 0x01;
+      expect(key(f, 'ethernet'), what).toBe(k4);
     }
     const mac = Uint8Array.from(ipv4);
     mac[0] = 0xff; // link layer: excluded
@@ -189,5 +198,90 @@ describe('packetMatchKey', () => {
     const seq = Uint8Array.from(long);
     seq[48 + 7] = seq[48 + 7]! ^ 1; // TCP sequence number
     expect(key(seq, 'raw-ip')).not.toBe(kl);
+  });
+});
+
+describe('packetMatchKey under NAT', () => {
+  /**
+   * Simulates what the AP's conntrack does to a forwarded packet: TTL - 1, then de-NAT of a
+   * masqueraded client (destination address and port rewritten) or SNAT (source), IPv4 header
+   * and L4 checksums fixed, re-encapsulated as raw IP.
+   */
+  function natted(frame: Uint8Array, ipOffset: number, which: 'dnat' | 'snat', addr: number, port: number): Uint8Array {
+    const ip = Uint8Array.from(frame.subarray(ipOffset));
+    ip[8] = (ip[8]! - 1) & 0xff;
+    const ihl = (ip[0]! & 0x0f) * 4;
+    const a = which === 'dnat' ? 16 : 12;
+    ip[a] = addr >>> 24;
+    ip[a + 1] = (addr >>> 16) & 0xff;
+    ip[a + 2] = (addr >>> 8) & 0xff;
+    ip[a + 3] = addr & 0xff;
+    const p = ihl + (which === 'dnat' ? 2 : 0);
+    ip[p] = port >>> 8;
+    ip[p + 1] = port & 0xff;
+    fixIpPacketChecksums(ip, 0);
+    return ip;
+  }
+
+  it('gives the same key before and after a DNAT or SNAT rewrite, for every packet of a real call', () => {
+    const a = newPacketView();
+    const b = newPacketView();
+    const keys = new Set<number>();
+    let n = 0;
+    const PUBLIC = 0xc0000207; // 192.0.2.7
+    for (const r of readCapture(readFileSync(new URL('chromium-plaintext-4s.pcap', FIXTURES)))) {
+      decodePacket(r.data, 'ethernet', a);
+      if (a.capturedPayloadLength < a.payloadLength) continue; // snap-cut: the L4 checksum cannot be fixed
+      const k = packetMatchKey(a, r.data);
+      for (const which of ['dnat', 'snat'] as const) {
+        const out = natted(r.data, a.ipOffset, which, PUBLIC, 40000 + (n % 20000));
+        expect(verifyIpv4HeaderChecksum(out, 0)).toBe(true);
+        expect(verifyL4Checksum(out, 0)).toBe(true);
+        decodePacket(out, 'raw-ip', b);
+        expect(which === 'dnat' ? b.dst0 : b.src0).toBe(PUBLIC);
+        expect(flowHash(b)).not.toBe(flowHash(a)); // the 5-tuple did change
+        expect(packetMatchKey(b, out)).toBe(k);
+      }
+      keys.add(k);
+      n++;
+    }
+    expect(n).toBeGreaterThan(50);
+    expect(keys.size).toBe(n); // still told apart without addresses and ports
+  });
+
+  it('is address- and port-invariant for any generated packet (property)', () => {
+    fc.assert(
+      fc.property(packetArb, fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffff }), (p, addr, port) => {
+        const v = newPacketView();
+        try {
+          decodePacket(p.bytes, p.link, v);
+        } catch {
+          return;
+        }
+        const k = packetMatchKey(v, p.bytes);
+        const w: PacketView = { ...v, src0: addr >>> 0, dst0: (addr ^ 0x5a5a) >>> 0, srcPort: port, dstPort: port ^ 1 };
+        expect(packetMatchKey(w, p.bytes)).toBe(k);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('collides only when IP ID, length, protocol, TCP seq/ack and the first 16 payload bytes are equal', () => {
+    // two different flows (addresses, ports) carrying the same leading bytes: one key (the
+    // engine's queue model then matches the older one first: harmless, both are in the FIFO)
+    const ipv4 = golden('eth_vlan_ipv4_udp');
+    const v = newPacketView();
+    decodePacket(ipv4, 'ethernet', v);
+    const k = packetMatchKey(v, ipv4);
+    const other = Uint8Array.from(ipv4);
+    other[18 + 12] = other[18 + 12]! ^ 0xff; // another server
+    other[38] = other[38]! ^ 0x10; // another port
+    const w = newPacketView();
+    decodePacket(other, 'ethernet', w);
+    expect(flowHash(w)).not.toBe(flowHash(v));
+    expect(packetMatchKey(w, other)).toBe(k);
+    other[18 + 5] = other[18 + 5]! ^ 1; // a different IP ID separates them
+    decodePacket(other, 'ethernet', w);
+    expect(packetMatchKey(w, other)).not.toBe(k);
   });
 });
