@@ -201,14 +201,16 @@ export function ruleSpecFrom(cfg: Config, subnets: readonly string[]): RuleSpec 
   const protos: Array<'tcp' | 'udp'> = [];
   if (cfg.flows.tcp.enabled) protos.push('tcp');
   if (cfg.flows.quic.enabled || cfg.flows.rtp.enabled) protos.push('udp');
-  const ports = [...new Set([...(cfg.flows.tcp.enabled ? cfg.flows.tcp.ports : []), ...(cfg.flows.quic.enabled ? cfg.flows.quic.ports : [])])];
-  // an empty port list of an enabled protocol means "all ports": no port match then
-  const allPorts = (cfg.flows.tcp.enabled && cfg.flows.tcp.ports.length === 0) || (cfg.flows.quic.enabled && cfg.flows.quic.ports.length === 0) || cfg.flows.rtp.enabled;
+  // per protocol; an empty list (or more than multiport's 15) means every port: no port match.
+  // RTP has no port of its own (ICE picks them): with RTP on, every UDP port goes to the queue,
+  // while TCP stays on its treated ports
+  const tcpPorts = cfg.flows.tcp.ports.length <= 15 ? [...cfg.flows.tcp.ports] : [];
+  const udpPorts = cfg.flows.rtp.enabled || cfg.flows.quic.ports.length > 15 ? [] : [...cfg.flows.quic.ports];
   return {
     queueNum: cfg.nfqueue.queueNum,
     wlanIf: cfg.interfaces.wlan,
     protocols: protos,
-    ...(allPorts || ports.length === 0 || ports.length > 15 ? {} : { ports }),
+    protocolPorts: { tcp: tcpPorts, udp: udpPorts },
     clientSubnets: subnets.filter((s) => !s.includes(':')),
     dscp: cfg.flows.dscp,
     bypass: true,

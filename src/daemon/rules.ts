@@ -28,6 +28,11 @@ export interface RuleSpec {
   protocols?: readonly RuleProto[];
   /** match packets whose source OR destination port is one of these (multiport, ≤ 15) */
   ports?: readonly number[];
+  /**
+   * Per protocol, instead of `ports`: the ports of that protocol's rule ([] = every port). E.g.
+   * TCP on the treated ports only while every UDP port goes to the queue for RTP.
+   */
+  protocolPorts?: Partial<Record<RuleProto, readonly number[]>>;
   /** client subnets (source addresses), e.g. '192.168.1.0/24' */
   clientSubnets?: readonly string[];
   /** DSCP values (0..63) */
@@ -113,7 +118,8 @@ export class IptablesRules {
         for (const d of dscps) {
           const parts = [`-A ${this.chain}`, `-i ${spec.wlanIf}`, `-p ${p}`];
           if (s !== undefined) parts.push(`-s ${s}`);
-          if (spec.ports?.length) parts.push(`-m multiport --ports ${spec.ports.join(',')}`);
+          const ports = spec.protocolPorts?.[p] ?? spec.ports;
+          if (ports?.length) parts.push(`-m multiport --ports ${ports.join(',')}`);
           if (d !== undefined) parts.push(`-m dscp --dscp ${d}`);
           parts.push(`-j NFQUEUE --queue-num ${spec.queueNum}`);
           if (spec.bypass ?? true) parts.push('--queue-bypass');
@@ -199,9 +205,10 @@ function validateSpec(spec: RuleSpec): void {
     if (p !== 'tcp' && p !== 'udp') throw new RulesError(`protocol must be tcp or udp, got '${String(p)}'`);
   }
   if (spec.protocols !== undefined && spec.protocols.length === 0) throw new RulesError('protocols is empty');
-  if (spec.ports !== undefined) {
-    if (spec.ports.length > 15) throw new RulesError('at most 15 ports (multiport)');
-    for (const port of spec.ports) {
+  for (const list of [spec.ports, spec.protocolPorts?.tcp, spec.protocolPorts?.udp]) {
+    if (list === undefined) continue;
+    if (list.length > 15) throw new RulesError('at most 15 ports (multiport)');
+    for (const port of list) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RulesError(`invalid port ${port}`);
     }
   }

@@ -25,6 +25,14 @@ describe('IptablesRules.ruleLines (pure)', () => {
       ],
     ],
     [
+      'per-protocol ports: TCP on its treated ports, every UDP port (RTP)',
+      { queueNum: 2, wlanIf: 'wlan0', ports: [9], protocolPorts: { tcp: [5201, 443], udp: [] } },
+      [
+        '-A ZT_x1 -i wlan0 -p tcp -m multiport --ports 5201,443 -j NFQUEUE --queue-num 2 --queue-bypass',
+        '-A ZT_x1 -i wlan0 -p udp -j NFQUEUE --queue-num 2 --queue-bypass',
+      ],
+    ],
+    [
       'dscp',
       { queueNum: 9, wlanIf: 'wl1', protocols: ['tcp'], dscp: [46, 34] },
       [
@@ -43,6 +51,7 @@ describe('IptablesRules.ruleLines (pure)', () => {
     ['too many ports', { queueNum: 1, wlanIf: 'wlan0', ports: Array.from({ length: 16 }, (_, i) => i + 1) }],
     ['bad subnet', { queueNum: 1, wlanIf: 'wlan0', clientSubnets: ['10.0.0.0/24 -j ACCEPT'] }],
     ['bad dscp', { queueNum: 1, wlanIf: 'wlan0', dscp: [64] }],
+    ['bad per-protocol port', { queueNum: 1, wlanIf: 'wlan0', protocolPorts: { udp: [70000] } }],
     ['empty protocols', { queueNum: 1, wlanIf: 'wlan0', protocols: [] }],
   ])('rejects %s', (_n, spec) => {
     expect(() => r.ruleLines(spec)).toThrow(RulesError);
