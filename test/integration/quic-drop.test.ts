@@ -6,8 +6,8 @@
  * What is asserted is what held over repeated runs (docs/results/quic-drop.md): the download ran
  * and filled the link, the daemon treated the QUIC flow (uplink packets held, added delay within
  * the cap), no internal errors, and no harm (throughput and ping tail after the drop within the
- * margins below). The direction of the effect on the sender's RTT estimate is asserted only as
- * far as it was measured (see the constants).
+ * margins below). The effect on the sender's RTT estimate is small and not reliable run to run:
+ * only "not later with zhuge" is asserted, with margins from the measured spread (see below).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -23,8 +23,8 @@ const havePeers = existsSync('/usr/sbin/gtlsserver') && existsSync('/usr/bin/gtl
 const why = !isRoot ? 'needs root and netns' : !havePeers ? 'needs ngtcp2-server and ngtcp2-client (scripts/setup.sh)' : undefined;
 const PAIRS = 4;
 const CAP_MS = 10;
-const MEDIAN_MARGIN_MS = 2;
-const PAIR_MARGIN_MS = 10;
+const MEDIAN_MARGIN_MS = 5;
+const PAIR_MARGIN_MS = 20;
 
 describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), without and with zhuge${why !== undefined ? ` (skipped: ${why})` : ' (root, netns)'}`, () => {
   let tb: Testbed | undefined;
@@ -68,12 +68,13 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
       expect(b.rttAbove200msSeconds).toBeLessThan(a.rttAbove200msSeconds + 1.5);
     }
     expect(pairs.reduce((n, [, b]) => n + (b.metrics.zhugeHeldPackets ?? 0), 0)).toBeGreaterThan(20);
-    // The direction, with the margins measured (docs/results/quic-drop.md; 23 pairs: with - without
-    // of the +10 ms rise in [-36, +5.3] ms, 18 of 23 negative, median over a run's pairs 0.9-9.6 ms
-    // sooner with zhuge in every run): the sender's latest_rtt rises sooner (or not later than
-    // MEDIAN_MARGIN_MS: the qlog's 1 ms grain + ACK spacing) in the median over the pairs, and no
-    // pair is later with zhuge by more than PAIR_MARGIN_MS. A without-arm "rise" under 5 ms is
-    // the standing queue's fluctuation crossing the threshold at the drop, not a reaction: skipped.
+    // The direction is NOT asserted as an effect: over 35 measured pairs (docs/results/quic-drop.md)
+    // the +10 ms rise came sooner with zhuge in 25 (median -2 to -3 ms, with - without in
+    // [-36, +14.2] ms), but a run of 4 pairs shows it only sometimes (medians over a run's pairs
+    // -7.1 .. +0.1 ms). Asserted is that zhuge does not make the sender see the drop later: the
+    // median over the pairs within MEDIAN_MARGIN_MS of the without arm's, and no pair later by
+    // more than PAIR_MARGIN_MS. A without-arm "rise" under 5 ms is the standing queue's
+    // fluctuation crossing the threshold at the drop, not a reaction: that pair is skipped.
     const rise = (z: 0 | 1): number[] => pairs.map((p) => p[z].metrics.senderRttRise10msMs);
     for (const r of [...rise(0), ...rise(1)]) expect(Number.isFinite(r)).toBe(true);
     expect(median(rise(1))).toBeLessThanOrEqual(median(rise(0)) + MEDIAN_MARGIN_MS);
