@@ -17,11 +17,12 @@
  * `ngtcp2_conn_{server,client}_new`, whose initial timestamp is the qlog's time 0. So the mono
  * time at which the file appears in its (fresh, per-run) qlog directory is the qlog's time 0; we
  * see it through inotify (fs.watch). Error: late by the inotify + event-loop latency of this
- * process (normally < 2 ms, more on a loaded machine), plus the qlog's truncation to whole
- * milliseconds (event times up to 1 ms early). Both offsets are the same in both arms of a
- * paired trial. When no watch event was seen (should not happen), the anchor falls back to the
- * client's spawn time (server: + the measured handshake start is unknown, so spawn time + the
- * base RTT / 2 would be a guess; we use the spawn time and report `anchor: 'spawn'`).
+ * process (not measured separately; a few ms, more on a loaded machine), plus the qlog's truncation to whole
+ * milliseconds (event times up to 1 ms early). Both offsets are alike in both arms of a
+ * paired trial. Cross-check on the testbed: the client's anchor came ~19 ms after its spawn
+ * (ip netns exec + startup), the server's ~43 ms after (+ one way through the 20 ms relay and the
+ * bottleneck), as expected. When no watch event was seen (not observed), both anchors fall back
+ * to the client's spawn time and `anchor` says 'spawn' (server times then early by ~40 ms).
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
