@@ -269,6 +269,9 @@ export type Progress = (msg: string) => void;
 export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<TrialResult> {
   const agent = await ApAgent.start(tb);
   let daemon: DaemonProc | undefined;
+  let dropTimer: NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let ss: ReturnType<typeof ssSampler> | undefined;
   try {
     await agent.setRate(sc.rateMbps * 1e6);
     // the namespace default is best effort (a host may not allow e.g. cubic as a default);
@@ -280,20 +283,20 @@ export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boo
     const durationMs = sc.durationS * 1000;
     const startMonoMs = monoNowMs();
     const pingP = pingProbe(tb, { durationMs: durationMs + 500, intervalMs: sc.pingIntervalMs });
-    const ss = ssSampler(tb, { durationMs: durationMs + 500, periodMs: 20 });
+    ss = ssSampler(tb, { durationMs: durationMs + 500, periodMs: 20 });
     const rttTap = await startRttTap(tb);
     const iperfP = iperfDownload(tb, { durationS: sc.durationS, cc: sc.cc, intervalS: 0.1 });
     // the drop is driven from here through the running ap agent (one rtnetlink request), so its
     // time is known on this process's clock to a fraction of a millisecond
     const playStartMs = monoNowMs();
     let dropAtMonoMs = Number.NaN;
-    const dropTimer = setTimeout(() => {
+    dropTimer = setTimeout(() => {
       agent
         .setRate(Math.max(8000, Math.round((sc.rateMbps * 1e6) / sc.k)))
         .then(() => (dropAtMonoMs = monoNowMs()))
         .catch(() => undefined);
     }, sc.dropAtS * 1000);
-    const ticker = setInterval(() => {
+    ticker = setInterval(() => {
       const t = (monoNowMs() - playStartMs) / 1000;
       progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  t=${t.toFixed(0).padStart(3)} s  rate ${t < sc.dropAtS ? sc.rateMbps : r2(sc.rateMbps / sc.k)} Mbit/s`);
     }, 1000);
@@ -319,6 +322,11 @@ export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boo
     }
     return { zhuge: withZhuge, metrics, raw: { pings, ss: ssSamples, ackRtts, iperf, dropAtMonoMs, startMonoMs, daemonStatus } };
   } finally {
+    // a failed trial (e.g. iperf3 killed) must not leave its timers running: they kept the
+    // process alive and printing after the evaluation gave up
+    clearTimeout(dropTimer);
+    clearInterval(ticker);
+    ss?.stop();
     if (daemon !== undefined) await daemon.stop();
     agent.close();
   }

@@ -150,7 +150,9 @@ export async function iperfDownload(tb: Testbed, opts: IperfOptions): Promise<Ip
     client.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
     client.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
     const c = client;
-    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 10) * 1000);
+    // iperf3 ends with a result exchange over its control connection, queued behind the data still in
+    // the bottleneck: at 0.6 Mbit/s a 750 KB buffer takes 10 s to drain (killed at +10 s before)
+    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 45) * 1000);
     const code = await waitExit(client);
     clearTimeout(guard);
     if (stdout.trim() === '') throw new Error(`iperf3 client exited ${String(code)}: ${stderr}`);
@@ -324,7 +326,9 @@ export async function iperfDownloadWithArgs(tb: Testbed, opts: IperfOptions, ext
     client.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
     client.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
     const c = client;
-    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 10) * 1000);
+    // iperf3 ends with a result exchange over its control connection, queued behind the data still in
+    // the bottleneck: at 0.6 Mbit/s a 750 KB buffer takes 10 s to drain (killed at +10 s before)
+    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 45) * 1000);
     const code = await waitExit(client);
     clearTimeout(guard);
     if (stdout.trim() === '') throw new Error(`iperf3 client exited ${String(code)}: ${stderr}`);
