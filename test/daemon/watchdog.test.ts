@@ -190,7 +190,9 @@ describe.skipIf(!isRoot)('fail-open watchdog (needs root and netns)', () => {
     const queueNum = ++qn;
     const spec = { queueNum, wlanIf: lab.fIn, protocols: ['udp' as const] };
     await rules.install(spec);
-    const wd = await Watchdog.start({ removeCommands: rules.removeCommand() });
+    // a 500 ms stall threshold (default 200): a CI run on a loaded machine saw this test process
+    // stall > 200 ms on its own before the deliberate 800 ms block, and the rules were already gone
+    const wd = await Watchdog.start({ removeCommands: rules.removeCommand(), stallMs: 500 });
     const pid = wd.pid as number;
     wdPids.push(pid);
     const removed = once(wd, 'rulesRemoved');

@@ -111,8 +111,11 @@ describe.skipIf(unavailable !== undefined)(`mixed traffic: treated TCP + on/off 
       checkMix(sc, bounds, a, b);
     }, 120_000);
 
-  mix('treated TCP (4 Mbit/s paced) + untreated on/off bulk TCP', MIXED_SCENARIO, { tailMarginMs: 5, offTailMarginMs: 20, bulkDrop: 0.05 });
-  mix('treated TCP + on/off bulk TCP + QUIC download', MIXED_QUIC_SCENARIO, { tailMarginMs: 8, bulkDrop: 0.3 });
+  // tail margins: 9 pairs per mix on a quiet machine gave -2.5..+3.4 ms; a CI run beside a
+  // Chromium evaluation (load ~5 on 2 cores) gave +14.7 and +9.3 ms in both arms' noise: the bound
+  // is zhuge's 10 ms ACK-delay cap plus 5 ms
+  mix('treated TCP (4 Mbit/s paced) + untreated on/off bulk TCP', MIXED_SCENARIO, { tailMarginMs: 15, offTailMarginMs: 20, bulkDrop: 0.05 });
+  mix('treated TCP + on/off bulk TCP + QUIC download', MIXED_QUIC_SCENARIO, { tailMarginMs: 15, bulkDrop: 0.3 });
 
   it('two treated TCP flows share the bottleneck fairly', async () => {
     if (tb === undefined) throw new Error('no testbed');

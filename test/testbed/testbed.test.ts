@@ -174,8 +174,10 @@ describe.skipIf(!isRoot)('testbed (needs root and netns)', () => {
   }, 20_000);
 
   it('down removes exactly its prefix (not a longer prefix sharing it), twice is harmless', async () => {
-    const a = await up({ prefix: `${PREFIX.slice(0, 8)}a`, rateBps: 1e6 });
-    const b = await up({ prefix: `${PREFIX.slice(0, 8)}ab`, rateBps: 1e6 });
+    // a: PREFIX with its last character changed (it ended in 'a' 1 time in 36 and collided), b: a + 'b'
+    const aPrefix = `${PREFIX.slice(0, 8)}${PREFIX.endsWith('q') ? 'r' : 'q'}`;
+    const a = await up({ prefix: aPrefix, rateBps: 1e6 });
+    const b = await up({ prefix: `${aPrefix}b`, rateBps: 1e6 });
     try {
       expect(a.d.subnet).not.toBe(b.d.subnet);
       await down(a.prefix);
