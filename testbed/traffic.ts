@@ -117,50 +117,7 @@ export interface IperfOptions {
 
 /** One bulk TCP download srv → cli. */
 export async function iperfDownload(tb: Testbed, opts: IperfOptions): Promise<IperfResult> {
-  const port = opts.port ?? 5201;
-  const server = spawnGroup(tb, 'cli', 'iperf3', [
-    '-s',
-    '-1',
-    '-p',
-    String(port),
-    '-B',
-    tb.addrs.cli,
-    '--json',
-    '-i',
-    String(opts.intervalS ?? 0.1),
-  ]);
-  let client: ChildProcess | undefined;
-  try {
-    // the server prints nothing before the end in --json mode: wait until it listens
-    const deadline = monoNowMs() + 5000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`iperf3 server exited ${String(server.exitCode)}`);
-      const r = await tb.exec('cli', 'ss', ['-ltnH', `sport = :${port}`]);
-      if (r.stdout.trim() !== '') break;
-      if (monoNowMs() > deadline) throw new Error('iperf3 server did not start');
-      await new Promise((res) => setTimeout(res, 20));
-    }
-    const args = ['-c', tb.addrs.cli, '-p', String(port), '-t', String(opts.durationS)];
-    args.push('-i', String(opts.intervalS ?? 0.1), '--json', '--get-server-output');
-    if (opts.cc !== undefined) args.push('-C', opts.cc);
-    const startMonoMs = monoNowMs();
-    client = spawnGroup(tb, 'srv', 'iperf3', args);
-    let stdout = '';
-    let stderr = '';
-    client.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
-    client.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-    const c = client;
-    // iperf3 ends with a result exchange over its control connection, queued behind the data still in
-    // the bottleneck: at 0.6 Mbit/s a 750 KB buffer takes 10 s to drain (killed at +10 s before)
-    const guard = setTimeout(() => killGroup(c, 'SIGKILL'), (opts.durationS + 45) * 1000);
-    const code = await waitExit(client);
-    clearTimeout(guard);
-    if (stdout.trim() === '') throw new Error(`iperf3 client exited ${String(code)}: ${stderr}`);
-    return parseIperfJson(stdout, startMonoMs);
-  } finally {
-    if (client !== undefined) killGroup(client);
-    killGroup(server);
-  }
+  return iperfDownloadWithArgs(tb, opts, []);
 }
 
 // ---- ping -----------------------------------------------------------------------------------
@@ -295,10 +252,10 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-// ---- iperf3 with extra client arguments (appended; iperfDownload above is unchanged) ----------
+// ---- iperf3 with extra client arguments (iperfDownload is this with none) -------------------
 
 /**
- * One TCP download srv → cli like iperfDownload, with extra iperf3 client arguments, e.g.
+ * One TCP download srv → cli with extra iperf3 client arguments, e.g.
  * `['--cport', '5301']` (the sender's data connection binds that port: zhuge's flows.tcp.ports
  * matches the downlink's source port, the sender's) or `['--fq-rate', '4M']` (paced sending).
  */
