@@ -98,7 +98,7 @@ describe.skipIf(unavailable !== undefined)(`mixed traffic: treated TCP + on/off 
   };
 
   const mix = (label: string, sc: MixedScenario, bounds: Bounds) =>
-    it(label, async () => {
+    it(label, async (ctx) => {
       if (tb === undefined) throw new Error('no testbed');
       const a = await runMixedTrial(tb, sc, false);
       const b = await runMixedTrial(tb, sc, true);
@@ -108,6 +108,14 @@ describe.skipIf(unavailable !== undefined)(`mixed traffic: treated TCP + on/off 
       ]));
       console.log(`zhuge flows: ${(b.metrics.zhugeFlows ?? []).join('; ')}`);
       record(sc.quic === undefined ? 'mix' : 'mix+quic', a.metrics, b.metrics);
+      // the baseline must be the scenario: without zhuge the paced flow gets its rate (3.9-4.0
+      // Mbit/s in every valid run). A clean-clone CI run once got 3.18 without zhuge and 15 of 20
+      // Mbit/s in the testbed's own throughput check: the machine was not delivering, and the
+      // comparison says nothing then. Only the baseline is checked, so harm by zhuge still fails.
+      if (a.metrics.treatedMbps < 0.85 * sc.treated.paceMbps) {
+        console.log(`${label}: VOID, the testbed did not deliver the baseline (treated ${a.metrics.treatedMbps} Mbit/s without zhuge, paced at ${sc.treated.paceMbps})`);
+        ctx.skip();
+      }
       checkMix(sc, bounds, a, b);
     }, 120_000);
 

@@ -45,12 +45,21 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
     await tb?.down();
   });
 
-  it(`${QUIC_DEMO_SCENARIO.cc}: 30 -> 3 Mbit/s, ${PAIRS} interleaved pairs`, async () => {
+  it(`${QUIC_DEMO_SCENARIO.cc}: 30 -> 3 Mbit/s, ${PAIRS} interleaved pairs`, async (ctx) => {
     if (tb === undefined) throw new Error('no testbed');
     const sc = { ...QUIC_DEMO_SCENARIO, durationS: 12, dropAtS: 6 };
     const pairs: Array<[QuicTrialResult, QuicTrialResult]> = [];
     for (let i = 0; i < PAIRS; i++) pairs.push([await runQuicDropTrial(tb, sc, false), await runQuicDropTrial(tb, sc, true)]);
     print(sc.cc, pairs);
+    // the baseline must be the scenario: without zhuge the download fills the 30 Mbit/s link
+    // (28.1-28.2 Mbit/s goodput in every valid run). A clean-clone CI run on a machine that was
+    // slow everywhere got 15.8-24.3 without zhuge; the comparison says nothing then. Only the
+    // arms without zhuge decide this, so harm by zhuge still fails below.
+    const baseline = Math.min(...pairs.map(([a]) => a.metrics.throughputBeforeDropMbps));
+    if (baseline < 25) {
+      console.log(`VOID: the testbed did not deliver the baseline (pre-drop goodput without zhuge down to ${baseline} Mbit/s)`);
+      ctx.skip();
+    }
     for (const [a, b] of pairs.map(([x, y]) => [x.metrics, y.metrics] as const)) {
       // the download ran and filled the link before the drop, in both arms
       for (const m of [a, b]) {
