@@ -110,7 +110,8 @@ describe.skipIf(!isRoot)('testbed (needs root and netns)', () => {
     expect(Math.abs(median(late))).toBeLessThanOrEqual(5);
     expect(Math.min(...late)).toBeGreaterThanOrEqual(-0.5);
     // steps are spaced by the schedule, not by accumulated lateness
-    expect(steps[steps.length - 1]?.targetUs).toBe(1_800_000);
+    // (float µs from the clock's origin: 1799999.9999999998 was seen once)
+    expect(Math.abs((steps[steps.length - 1]?.targetUs ?? 0) - 1_800_000)).toBeLessThan(1);
     expect(await (agent as ApAgent).classRateBps()).toBe(6e6);
   }, 15_000);
 
