@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { ApAgent } from './player.js';
 import { WallToMono } from '../src/daemon/clock.js';
 import { distScript } from './scripts.js';
+import { quantile } from './quantile.js';
 import type { Testbed } from './topology.js';
 import { iperfDownload, monoNowMs, pingProbe, ssSampler, type IperfResult, type RttSample, type SsSample } from './traffic.js';
 
@@ -77,13 +78,29 @@ export interface TrialResult {
   raw: { pings: RttSample[]; ss: SsSample[]; ackRtts: RttSample[]; iperf: IperfResult; dropAtMonoMs: number; startMonoMs: number; daemonStatus?: unknown };
 }
 
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
-}
-
 const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** The ping probe's metrics of a drop trial (TrialMetrics' rtt* and probesLost fields). */
+export type PingMetrics = Pick<TrialMetrics, 'rttP50Ms' | 'rttP95Ms' | 'rttP99Ms' | 'rttAbove200msSeconds' | 'rttBeforeDropP50Ms' | 'probesLost'>;
+
+/** Pure: the ping probe after the drop (lost probes count as 1000 ms) and its median before. */
+export function summarizePings(pings: readonly RttSample[], dropAtMonoMs: number, endMonoMs: number, pingIntervalMs: number): PingMetrics {
+  const after = pings.filter((p) => p.tMs >= dropAtMonoMs && p.tMs < endMonoMs);
+  const before = pings.filter((p) => p.tMs < dropAtMonoMs && p.tMs >= dropAtMonoMs - 5000);
+  // probes sent after the drop: every interval; the missing replies are losses (or > 1 s)
+  const expectedAfter = Math.floor((Math.min(endMonoMs, (pings.at(-1)?.tMs ?? endMonoMs) + 1) - dropAtMonoMs) / pingIntervalMs);
+  const lost = Math.max(0, expectedAfter - after.length);
+  const rtts = after.map((p) => p.rttMs).concat(new Array<number>(lost).fill(1000));
+  const above = rtts.filter((r) => r > 200).length;
+  return {
+    rttP50Ms: r2(quantile(rtts, 0.5)),
+    rttP95Ms: r2(quantile(rtts, 0.95)),
+    rttP99Ms: r2(quantile(rtts, 0.99)),
+    rttAbove200msSeconds: r2((above * pingIntervalMs) / 1000),
+    rttBeforeDropP50Ms: r2(quantile(before.map((p) => p.rttMs), 0.5)),
+    probesLost: lost,
+  };
+}
 
 /** Pure: the metrics of one trial from its raw samples. */
 export function summarizeTrial(
@@ -96,13 +113,6 @@ export function summarizeTrial(
   startMonoMs: number,
   ackRtts: readonly RttSample[] = [],
 ): TrialMetrics {
-  const after = pings.filter((p) => p.tMs >= dropAtMonoMs && p.tMs < endMonoMs);
-  const before = pings.filter((p) => p.tMs < dropAtMonoMs && p.tMs >= dropAtMonoMs - 5000);
-  // probes sent after the drop: every interval; the missing replies are losses (or > 1 s)
-  const expectedAfter = Math.floor((Math.min(endMonoMs, (pings.at(-1)?.tMs ?? endMonoMs) + 1) - dropAtMonoMs) / pingIntervalMs);
-  const lost = Math.max(0, expectedAfter - after.length);
-  const rtts = after.map((p) => p.rttMs).concat(new Array<number>(lost).fill(1000));
-  const above = rtts.filter((r) => r > 200).length;
   const ackBefore = ackRtts.filter((s) => s.tMs < dropAtMonoMs && s.tMs >= dropAtMonoMs - 2000).map((s) => s.rttMs);
   const ackBase = quantile(ackBefore, 0.5);
   const ackRise = (thresholdMs: number): number => {
@@ -124,12 +134,7 @@ export function summarizeTrial(
     return ms > 0 ? bits / (ms / 1000) / 1e6 : Number.NaN;
   };
   return {
-    rttP50Ms: r2(quantile(rtts, 0.5)),
-    rttP95Ms: r2(quantile(rtts, 0.95)),
-    rttP99Ms: r2(quantile(rtts, 0.99)),
-    rttAbove200msSeconds: r2((above * pingIntervalMs) / 1000),
-    rttBeforeDropP50Ms: r2(quantile(before.map((p) => p.rttMs), 0.5)),
-    probesLost: lost,
+    ...summarizePings(pings, dropAtMonoMs, endMonoMs, pingIntervalMs),
     senderSrttBeforeDropMs: r2(base),
     senderSrttAfterDropP99Ms: r2(quantile(ss.filter((s) => s.tMs >= dropAtMonoMs).map((s) => s.rttMs), 0.99)),
     senderRttRiseMs: rise === undefined ? Number.NaN : r2(rise.tMs - dropAtMonoMs),

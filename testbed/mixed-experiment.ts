@@ -23,6 +23,7 @@ import { startDaemon, startRttTap, type DaemonProc, type Progress } from './expe
 import { quicDownload, type QuicCc } from './quic.js';
 import type { Testbed } from './topology.js';
 import { iperfDownloadWithArgs, monoNowMs, pingProbe, type IperfInterval, type IperfResult, type RttSample } from './traffic.js';
+import { quantile } from './quantile.js';
 
 // ---- scenario ------------------------------------------------------------------------------------
 
@@ -82,11 +83,6 @@ export const FAIRNESS_SCENARIO: FairnessScenario = {
 
 // ---- pure summaries --------------------------------------------------------------------------------
 
-export function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
-}
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
@@ -361,3 +357,5 @@ export async function runFairnessTrial(tb: Testbed, sc: FairnessScenario, withZh
     agent.close();
   }
 }
+
+export { quantile };

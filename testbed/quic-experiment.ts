@@ -12,8 +12,9 @@
  * queueing-delay increments, so the sender should see the queue build up sooner.
  */
 import { ApAgent } from './player.js';
-import { startDaemon, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
+import { startDaemon, summarizePings, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
 import { quicDownload, type QuicCc, type QuicDownloadResult } from './quic.js';
+import { quantile } from './quantile.js';
 import type { Testbed } from './topology.js';
 import { monoNowMs, pingProbe, type RttSample } from './traffic.js';
 
@@ -78,12 +79,6 @@ export interface QuicTrialResult {
   };
 }
 
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
-}
-
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Pure: the metrics of one QUIC trial from its raw samples (all times mono ms). */
@@ -95,12 +90,6 @@ export function summarizeQuicTrial(
   pingIntervalMs: number,
   startMonoMs: number,
 ): QuicTrialMetrics {
-  const after = pings.filter((p) => p.tMs >= dropAtMonoMs && p.tMs < endMonoMs);
-  const before = pings.filter((p) => p.tMs < dropAtMonoMs && p.tMs >= dropAtMonoMs - 5000);
-  const expectedAfter = Math.floor((Math.min(endMonoMs, (pings.at(-1)?.tMs ?? endMonoMs) + 1) - dropAtMonoMs) / pingIntervalMs);
-  const lost = Math.max(0, expectedAfter - after.length);
-  const rtts = after.map((p) => p.rttMs).concat(new Array<number>(lost).fill(1000));
-  const above = rtts.filter((r) => r > 200).length;
   const s = dl.senderRtt;
   const pre = s.filter((x) => x.tMs < dropAtMonoMs && x.tMs >= dropAtMonoMs - 2000);
   const latestBase = quantile(pre.map((x) => x.latestRttMs), 0.5);
@@ -120,12 +109,7 @@ export function summarizeQuicTrial(
   // bins start at startMonoMs + n*100: align the windows on them
   const firstAfter = startMonoMs + Math.ceil((dropAtMonoMs - startMonoMs) / 100) * 100;
   return {
-    rttP50Ms: r2(quantile(rtts, 0.5)),
-    rttP95Ms: r2(quantile(rtts, 0.95)),
-    rttP99Ms: r2(quantile(rtts, 0.99)),
-    rttAbove200msSeconds: r2((above * pingIntervalMs) / 1000),
-    rttBeforeDropP50Ms: r2(quantile(before.map((p) => p.rttMs), 0.5)),
-    probesLost: lost,
+    ...summarizePings(pings, dropAtMonoMs, endMonoMs, pingIntervalMs),
     senderRttBeforeDropMs: r2(srttBase),
     senderLatestRttBeforeDropMs: r2(latestBase),
     senderRttRise5msMs: rise('latestRttMs', latestBase, 5),

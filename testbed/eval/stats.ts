@@ -5,6 +5,7 @@
  * No clock, no file, no process here (unit-tested in test/testbed/eval-stats.test.ts).
  */
 import { OUTAGE_RATE_BPS, type Schedule, type Step } from '../trace.js';
+import { quantile } from '../quantile.js';
 
 export type Experiment = 'drop' | 'trace' | 'accuracy' | 'overhead';
 
@@ -47,12 +48,6 @@ export interface Spread {
   sd: number;
 }
 
-/** Nearest-rank quantile (the testbed's convention); NaN for no data. */
-export function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
-}
 
 /** Spread of the finite values (NaN values are counted out: n says how many remained). */
 export function spread(values: readonly number[]): Spread {
@@ -291,3 +286,5 @@ export function frameSummary(delaysMs: readonly number[], windowS: number): Reco
     presentedFps: windowS > 0 ? r3(delaysMs.length / windowS) : Number.NaN,
   };
 }
+
+export { quantile };

@@ -5,6 +5,7 @@
  * presented frame.
  */
 import type { FrameSample, ReceiverSample, SenderSample } from './call.js';
+import { quantile } from '../quantile.js';
 
 export interface RtcSeries {
   sender: readonly SenderSample[];
@@ -65,11 +66,6 @@ export interface RtcSummary {
   sendRateBelowCapacityAfterMs: number;
 }
 
-export function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
-}
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 const MAX_SAMPLE_SPAN_MS = 1000;
@@ -167,3 +163,5 @@ export function summarizeRtc(r: RtcSeries, dropAtMonoMs: number, endMonoMs: numb
     sendRateBelowCapacityAfterMs: firstBelow((s) => s.bitrateBps),
   };
 }
+
+export { quantile };
