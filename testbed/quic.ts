@@ -29,8 +29,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, type 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Role, Testbed } from './topology.js';
-import { monoNowMs } from './traffic.js';
+import type { Testbed } from './topology.js';
+import { killGroup, monoNowMs, spawnGroup, waitExit } from './traffic.js';
 
 const execFileP = promisify(execFile);
 
@@ -200,33 +200,11 @@ export function dedupeMetrics(ms: readonly Ngtcp2QlogMetrics[]): Ngtcp2QlogMetri
 
 // ---- processes --------------------------------------------------------------------------------
 
-function spawnGroup(tb: Testbed, role: Role, cmd: string, args: string[]): ChildProcess {
-  return tb.spawn(role, cmd, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, sig);
-  } catch {
-    try {
-      child.kill(sig);
-    } catch {
-      // gone
-    }
-  }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((r) => child.once('exit', (code) => r(code)));
-}
-
 /** `sig`, then SIGKILL after graceMs; resolves once the process is gone. */
 async function stopGroup(child: ChildProcess, sig: NodeJS.Signals, graceMs: number): Promise<void> {
   killGroup(child, sig);
   const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
-  await exited(child);
+  await waitExit(child);
   clearTimeout(t);
 }
 
@@ -303,7 +281,7 @@ async function downloadOnce(tb: Testbed, o: QuicDownloadOptions, mayReject: bool
       String(port),
       keyPath,
       certPath,
-    ]);
+    ], 'ignore');
     let serverStderr = '';
     server.stderr?.on('data', (b: Buffer) => (serverStderr = (serverStderr + b.toString()).slice(-4000)));
     const deadline = monoNowMs() + 5000;
@@ -328,12 +306,12 @@ async function downloadOnce(tb: Testbed, o: QuicDownloadOptions, mayReject: bool
       tb.addrs.srv,
       String(port),
       `https://${tb.addrs.srv}:${port}/${body}`,
-    ]);
+    ], 'ignore');
     let clientStderr = '';
     client.stderr?.on('data', (b: Buffer) => (clientStderr = (clientStderr + b.toString()).slice(-4000)));
     o.onStart?.(startMonoMs);
     const c = client;
-    const clientExit = exited(c);
+    const clientExit = waitExit(c);
     if (o.accept !== undefined && mayReject) {
       await Promise.race([sleep(o.checkAfterMs ?? 1000), clientExit]);
       if (!(await o.accept())) return 'rejected';

@@ -16,7 +16,8 @@ import type { Testbed, Role } from './topology.js';
 
 export const monoNowMs = (): number => monoNowUs() / 1000;
 
-function killGroup(child: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): void {
+/** Signals a process group started by spawnGroup (falls back to the process; gone is fine). */
+export function killGroup(child: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, sig);
@@ -29,11 +30,12 @@ function killGroup(child: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): void {
   }
 }
 
-function spawnGroup(tb: Testbed, role: Role, cmd: string, args: string[]): ChildProcess {
-  return tb.spawn(role, cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+/** A command in a testbed namespace, in its own process group (killGroup reaches its children). */
+export function spawnGroup(tb: Testbed, role: Role, cmd: string, args: string[], stdout: 'pipe' | 'ignore' = 'pipe'): ChildProcess {
+  return tb.spawn(role, cmd, args, { detached: true, stdio: ['ignore', stdout, 'pipe'] });
 }
 
-function waitExit(child: ChildProcess): Promise<number | null> {
+export function waitExit(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((r) => child.once('exit', (code) => r(code)));
 }
