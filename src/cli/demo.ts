@@ -15,8 +15,7 @@ import { parseCommand } from './args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
-import { startRelay, type RelayHandle } from '../../testbed/relay.js';
-import { up, type Testbed } from '../../testbed/topology.js';
+import { withLab } from '../../testbed/lab.js';
 import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/rtc-experiment.js';
 import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
 import type { QuicCc } from '../../testbed/quic.js';
@@ -85,36 +84,20 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${s}   `);
     else if (!values.json) process.stderr.write(`${s}\n`);
   };
-  let tb: Testbed | undefined;
-  let relay: RelayHandle | undefined;
-  const cleanup = async (): Promise<void> => {
-    await relay?.stop().catch(() => undefined);
-    await tb?.down().catch(() => undefined);
-  };
-  const onSignal = (): void => {
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   let result: DropRun;
   try {
     say(`building the testbed (${rate} Mbit/s bottleneck, ${2 * scenario.baseDelayMsEachWay} ms base RTT) ...`);
     // the sender's congestion control is set per socket (iperf3 -C): a host may not allow it as a namespace default
-    tb = await up({ rateBps: rate * 1e6, bufferMs: 200 });
-    relay = await startRelay(tb, { downMs: scenario.baseDelayMsEachWay });
-    say(`testbed ${tb.prefix}: srv ${tb.addrs.srv} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> cli ${tb.addrs.cli}`);
-    say(`${repeat} x (without, with zhuge): ${scenario.cc} download, ${rate} -> ${rate / k} Mbit/s at ${scenario.dropAtS} s of ${duration} s`);
-    result = await runDropExperiment(tb, { scenario, repeat, progress: live });
+    result = await withLab({ rateBps: rate * 1e6, bufferMs: 200, baseDelayMsEachWay: scenario.baseDelayMsEachWay }, async (tb) => {
+      say(`testbed ${tb.prefix}: srv ${tb.addrs.srv} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> cli ${tb.addrs.cli}`);
+      say(`${repeat} x (without, with zhuge): ${scenario.cc} download, ${rate} -> ${rate / k} Mbit/s at ${scenario.dropAtS} s of ${duration} s`);
+      return runDropExperiment(tb, { scenario, repeat, progress: live });
+    });
     if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
   } catch (err) {
-    await cleanup();
     console.error(`zhuge demo: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
-  await cleanup();
   writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
   const out: DemoJson = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
@@ -167,13 +150,9 @@ async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<n
     if (!json) process.stderr.write(`${m}\n`);
   };
   const sc = RTC_SCENARIO;
-  let tb: Testbed | undefined;
-  let relay: RelayHandle | undefined;
   try {
     say(`building the testbed (${sc.rateBps / 1e6} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
-    tb = await up({ rateBps: sc.rateBps, bufferMs: 100 });
-    relay = await startRelay(tb, { downMs: sc.baseDelayMsEachWay });
-    const result = await runRtcExperiment(tb, sc, repeat, say);
+    const result = await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: sc.baseDelayMsEachWay }, (tb) => runRtcExperiment(tb, sc, repeat, say));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
     const out = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
@@ -194,9 +173,6 @@ async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<n
   } catch (err) {
     console.error(`zhuge demo --rtc: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
-  } finally {
-    await relay?.stop().catch(() => undefined);
-    await tb?.down().catch(() => undefined);
   }
 }
 
@@ -263,24 +239,13 @@ async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, 
   const say = (m: string): void => {
     if (!json) process.stderr.write(`${m}\n`);
   };
-  let tb: Testbed | undefined;
-  let relay: RelayHandle | undefined;
-  const cleanup = async (): Promise<void> => {
-    await relay?.stop().catch(() => undefined);
-    await tb?.down().catch(() => undefined);
-  };
-  const onSignal = (): void => {
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     say(`building the testbed (${sc.rateMbps} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
-    tb = await up({ rateBps: sc.rateMbps * 1e6, bufferMs: 200 });
-    relay = await startRelay(tb, { downMs: sc.baseDelayMsEachWay });
-    say(`testbed ${tb.prefix}: gtlsserver ${tb.addrs.srv}:${sc.port} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> gtlsclient ${tb.addrs.cli}`);
-    say(`${repeat} x (without, with zhuge): QUIC ${sc.cc} download, ${sc.rateMbps} -> ${sc.rateMbps / sc.k} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
-    const result = await runQuicExperiment(tb, sc, repeat, json ? () => {} : say);
+    const result = await withLab({ rateBps: sc.rateMbps * 1e6, bufferMs: 200, baseDelayMsEachWay: sc.baseDelayMsEachWay }, (tb) => {
+      say(`testbed ${tb.prefix}: gtlsserver ${tb.addrs.srv}:${sc.port} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> gtlsclient ${tb.addrs.cli}`);
+      say(`${repeat} x (without, with zhuge): QUIC ${sc.cc} download, ${sc.rateMbps} -> ${sc.rateMbps / sc.k} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+      return runQuicExperiment(tb, sc, repeat, json ? () => {} : say);
+    });
     writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
     const out: QuicDemoJson = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
@@ -293,9 +258,5 @@ async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, 
   } catch (err) {
     console.error(`zhuge demo --quic: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanup();
   }
 }

@@ -21,7 +21,7 @@ import { ApAgent, playInAp } from '../player.js';
 import { distScript } from '../scripts.js';
 import { bufferBytesFor, type Testbed } from '../topology.js';
 import { iperfDownload, monoNowMs } from '../traffic.js';
-import { withLab } from './lab.js';
+import { withEvalLab } from './lab.js';
 import { heatBins, histogram, meanRateBps, quantile, r3, type EvalResult, type EvalRun } from './stats.js';
 import { loadSchedule, maxRateBps } from './trace.js';
 
@@ -119,7 +119,7 @@ export async function runAccuracyEval(o: AccuracyEvalOptions, progress: (line: s
     const mean = meanRateBps(sched);
     const dir = mkdtempSync(join(tmpdir(), 'zhuge-eval-acc-'));
     try {
-      await withLab({ rateBps: sched.steps[0]?.rateBps ?? 8000, bufferBytes: bufferBytesFor(mean, o.bufferMs), baseDelayMsEachWay: o.baseRttMs / 2 }, async (tb) => {
+      await withEvalLab({ rateBps: sched.steps[0]?.rateBps ?? 8000, bufferBytes: bufferBytesFor(mean, o.bufferMs), baseDelayMsEachWay: o.baseRttMs / 2 }, async (tb) => {
         log(`testbed ${tb.prefix}: accuracy over ${name} (${(sched.durationMs / 1000).toFixed(0)} s, mean ${(mean / 1e6).toFixed(2)} Mbit/s)`);
         const agent = await ApAgent.start(tb);
         const caps: Capture[] = [];

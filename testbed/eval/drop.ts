@@ -19,7 +19,7 @@ import { runDropTrial, type DropScenario, type TrialMetrics } from '../experimen
 import { distScript } from '../scripts.js';
 import type { Testbed } from '../topology.js';
 import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
-import { TrialGuard, withLab } from './lab.js';
+import { TrialGuard, withEvalLab } from './lab.js';
 import { r3, type EvalResult, type EvalRun } from './stats.js';
 
 export const ALL_K = [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40, 45, 50] as const;
@@ -127,7 +127,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
   const total = o.repeat * o.ks.length * 2;
   const oneWay = o.baseRttMs / 2;
   const quic = o.sender === 'quic' ? await loadQuicRunner() : undefined;
-  await withLab({ rateBps: o.rateMbps * 1e6, bufferMs: o.bufferMs, baseDelayMsEachWay: oneWay }, async (tb) => {
+  await withEvalLab({ rateBps: o.rateMbps * 1e6, bufferMs: o.bufferMs, baseDelayMsEachWay: oneWay }, async (tb) => {
     log(`testbed ${tb.prefix}: ${o.rateMbps} Mbit/s, ${o.baseRttMs} ms base RTT, bfifo ${tb.d.bottleneck.bufferBytes} bytes`);
     for (let rep = 0; rep < o.repeat; rep++) {
       for (const k of o.ks) {

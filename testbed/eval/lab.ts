@@ -1,45 +1,18 @@
 /**
- * The lifecycle every eval experiment shares (the same as `zhuge demo`'s): build a testbed with
- * a unique prefix, start the base-RTT relay in wan, run the body, and always stop the relay and
- * tear the testbed down — also on SIGINT / SIGTERM (exit 130 after the cleanup).
+ * The eval's share of the lab lifecycle (testbed/lab.ts, the same as `zhuge demo`'s) on testbeds
+ * with its own prefix, and the trial guard.
  */
-import { startRelay, type RelayHandle } from '../relay.js';
-import { randomPrefix, up, type Testbed, type TestbedOptions } from '../topology.js';
-
-export interface LabOptions extends TestbedOptions {
-  /** one-way base delay of the relay in each direction, ms (0 = no relay) */
-  baseDelayMsEachWay: number;
-}
+import { withLab, type LabOptions } from '../lab.js';
+import { randomPrefix, type Testbed } from '../topology.js';
 
 /** A prefix of this harness: `ze` + 4 random base-36 characters (unique among live testbeds). */
 export function evalPrefix(): string {
   return `ze${randomPrefix().slice(2)}`;
 }
 
-export async function withLab<T>(o: LabOptions, body: (tb: Testbed) => Promise<T>): Promise<T> {
-  let tb: Testbed | undefined;
-  let relay: RelayHandle | undefined;
-  const cleanup = async (): Promise<void> => {
-    await relay?.stop().catch(() => undefined);
-    relay = undefined;
-    await tb?.down().catch(() => undefined);
-    tb = undefined;
-  };
-  const onSignal = (): void => {
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const { baseDelayMsEachWay, ...tbo } = o;
-    tb = await up({ prefix: evalPrefix(), ...tbo });
-    if (baseDelayMsEachWay > 0) relay = await startRelay(tb, { downMs: baseDelayMsEachWay });
-    return await body(tb);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanup();
-  }
+/** withLab (testbed/lab.ts) on a testbed with this harness's prefix. */
+export function withEvalLab<T>(o: LabOptions, body: (tb: Testbed) => Promise<T>): Promise<T> {
+  return withLab({ prefix: evalPrefix(), ...o }, body);
 }
 
 /**

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { startDaemon } from '../experiment.js';
 import type { Testbed } from '../topology.js';
 import { monoNowMs } from '../traffic.js';
-import { withLab } from './lab.js';
+import { withEvalLab } from './lab.js';
 import { r3, type EvalResult, type EvalRun } from './stats.js';
 
 export interface OverheadEvalOptions {
@@ -83,7 +83,7 @@ export const OVERHEAD_LABELS: Array<[string, string]> = [
 export async function runOverheadEval(o: OverheadEvalOptions, progress: (line: string) => void, log: (line: string) => void, onRun: (r: EvalRun) => void = () => undefined): Promise<EvalResult> {
   const loads: Load[] = [{ label: 'idle' }, ...o.pps.map((p) => ({ label: `udp ${p} pps`, pps: p })), ...o.flows.map((f) => ({ label: `tcp ${f} flows`, flows: f }))];
   const runs: EvalRun[] = [];
-  await withLab({ rateBps: 1e9, bufferMs: 20, baseDelayMsEachWay: 0 }, async (tb) => {
+  await withEvalLab({ rateBps: 1e9, bufferMs: 20, baseDelayMsEachWay: 0 }, async (tb) => {
     log(`testbed ${tb.prefix}: 1 Gbit/s bottleneck, no relay; the daemon in ${tb.ns.ap}`);
     const daemon = await startDaemon(tb);
     try {

@@ -15,7 +15,7 @@ import { parseTrace, truncate, type Schedule } from '../trace.js';
 import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
 import { runRtcCall } from '../webrtc/call.js';
 import { summarizeRtc } from '../webrtc/metrics.js';
-import { TrialGuard, withLab } from './lab.js';
+import { TrialGuard, withEvalLab } from './lab.js';
 import { frameSummary, isMahimahiTrace, mahimahiToSchedule, meanRateBps, r3, rttSummary, type EvalResult, type EvalRun } from './stats.js';
 
 export interface TraceEvalOptions {
@@ -162,7 +162,7 @@ export async function runTraceEval(o: TraceEvalOptions, progress: (line: string)
     const sched = loadSchedule(path, o.durationS, o.scale);
     const name = basename(path);
     const mean = meanRateBps(sched);
-    await withLab({ rateBps: sched.steps[0]?.rateBps ?? 8000, bufferBytes: bufferBytesFor(mean, o.bufferMs), baseDelayMsEachWay: o.baseRttMs / 2 }, async (tb) => {
+    await withEvalLab({ rateBps: sched.steps[0]?.rateBps ?? 8000, bufferBytes: bufferBytesFor(mean, o.bufferMs), baseDelayMsEachWay: o.baseRttMs / 2 }, async (tb) => {
       log(`testbed ${tb.prefix}: trace ${name} (${(sched.durationMs / 1000).toFixed(0)} s, mean ${(mean / 1e6).toFixed(2)} Mbit/s), ${o.baseRttMs} ms base RTT`);
       for (let rep = 0; rep < o.repeat; rep++) {
         for (const zhuge of [false, true]) {
