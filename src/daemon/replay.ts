@@ -152,11 +152,22 @@ interface Ev {
   rec: CaptureRecord;
 }
 
-export function predictionAccuracy(
+/** What the Fortune Teller predicted per arrival, and (actual sojourn, prediction) per matched departure. */
+export interface PredictionPairs {
+  arrivals: number;
+  departures: number;
+  /** the prediction made at every arrival (ms), in arrival order */
+  predictedMs: number[];
+  /** per departure matched to its arrival, in departure order: [actual sojourn ms, predicted ms] */
+  pairs: Array<[number, number]>;
+}
+
+/** The Fortune Teller run over the two taps' captures, departures matched to their arrivals. */
+export function predictionPairs(
   ingress: Uint8Array,
   egress: Uint8Array,
   config: FortuneTellerConfig = defaultFortuneTellerConfig,
-): AccuracyReport {
+): PredictionPairs {
   const events: Ev[] = [];
   for (const rec of readCapture(ingress)) events.push({ tUs: rec.tUs, dep: false, rec });
   for (const rec of readCapture(egress)) events.push({ tUs: rec.tUs, dep: true, rec });
@@ -165,10 +176,7 @@ export function predictionAccuracy(
   const ft = new FortuneTeller(config);
   const v = newPacketView();
   const predictedByKey = new Map<number, number[]>();
-  const abs64: number[] = [];
-  const absAll: number[] = [];
-  const signed: number[] = [];
-  const actual: number[] = [];
+  const pairs: Array<[number, number]> = [];
   const predicted: number[] = [];
   let arrivals = 0;
   let departures = 0;
@@ -198,12 +206,27 @@ export function predictionAccuracy(
       const pred = list?.shift();
       if (list !== undefined && list.length === 0) predictedByKey.delete(key);
       if (arrUs < 0 || pred === undefined) continue;
-      const act = (e.tUs - arrUs) / 1000;
-      actual.push(act);
-      absAll.push(Math.abs(pred - act));
-      signed.push(pred - act);
-      if (act < 64) abs64.push(Math.abs(pred - act));
+      pairs.push([(e.tUs - arrUs) / 1000, pred]);
     }
+  }
+  return { arrivals, departures, predictedMs: predicted, pairs };
+}
+
+export function predictionAccuracy(
+  ingress: Uint8Array,
+  egress: Uint8Array,
+  config: FortuneTellerConfig = defaultFortuneTellerConfig,
+): AccuracyReport {
+  const { arrivals, departures, predictedMs: predicted, pairs } = predictionPairs(ingress, egress, config);
+  const abs64: number[] = [];
+  const absAll: number[] = [];
+  const signed: number[] = [];
+  const actual: number[] = [];
+  for (const [act, pred] of pairs) {
+    actual.push(act);
+    absAll.push(Math.abs(pred - act));
+    signed.push(pred - act);
+    if (act < 64) abs64.push(Math.abs(pred - act));
   }
   return {
     arrivals,

@@ -6,42 +6,17 @@
  * wlan --json` then replays them through the Fortune Teller and reports predicted vs actual
  * delay per packet.
  */
-import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCapture, type Capture } from '../../testbed/capture.js';
 import { ApAgent } from '../../testbed/player.js';
-import { distScript } from '../../testbed/scripts.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { iperfDownload } from '../../testbed/traffic.js';
 import { CLI_JS, ensureBuilt, isRoot, runProcess, sleep } from './_helpers.js';
 
 const PREFIX = randomPrefix();
-
-interface Capture {
-  child: ChildProcess;
-  done: Promise<{ packets: number; kernelDrops: number }>;
-}
-
-async function startCapture(tb: Testbed, dev: string, direction: 'inbound' | 'outbound', out: string, filter: string): Promise<Capture> {
-  const child = tb.spawn('ap', process.execPath, [distScript('capture-tool'), '--dev', dev, '--direction', direction, '--out', out, '--filter', filter]);
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  let resolveDone!: (v: { packets: number; kernelDrops: number }) => void;
-  const done = new Promise<{ packets: number; kernelDrops: number }>((r) => (resolveDone = r));
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (c) => reject(new Error(`capture-tool exited ${String(c)}: ${stderr}`)));
-    if (child.stdout === null) return;
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      const m = JSON.parse(l) as { event: string; packets?: number; kernelDrops?: number };
-      if (m.event === 'ready') resolve();
-      if (m.event === 'done') resolveDone({ packets: m.packets ?? 0, kernelDrops: m.kernelDrops ?? 0 });
-    });
-  });
-  return { child, done };
-}
 
 interface P {
   p50: number;

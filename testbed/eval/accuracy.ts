@@ -4,22 +4,17 @@
  * (wlan, outbound) are captured with the daemon's own tap (testbed/capture-tool.ts, as in
  * test/integration/accuracy.test.ts). The summary is `zhuge replay`'s predictionAccuracy
  * (src/daemon/replay.ts); the per-packet (actual, predicted) pairs for the error distribution
- * and the heat map come from accuracyPairs below, which replays the same merge the same way.
+ * and the heat map are the same replay's matched pairs (predictionPairs).
  * No daemon runs (the prediction is the Fortune Teller's, offline, on the real queue's taps).
  */
-import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { predictionAccuracy } from '../../src/daemon/replay.js';
-import { FortuneTeller, defaultFortuneTellerConfig, type FortuneTellerConfig } from '../../src/fortune-teller/index.js';
-import { packetMatchKey } from '../../src/protocols/flow-key.js';
-import { decodePacket, linkTypeFromDlt, newPacketView } from '../../src/protocols/packet.js';
-import { readCapture } from '../../src/protocols/pcap-file.js';
+import { predictionAccuracy, predictionPairs } from '../../src/daemon/replay.js';
+import { defaultFortuneTellerConfig, type FortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { ApAgent, playInAp } from '../player.js';
-import { distScript } from '../scripts.js';
-import { bufferBytesFor, type Testbed } from '../topology.js';
+import { bufferBytesFor } from '../topology.js';
+import { startCapture, type Capture } from '../capture.js';
 import { iperfDownload, monoNowMs } from '../traffic.js';
 import { withEvalLab } from './lab.js';
 import { heatBins, histogram, meanRateBps, quantile, r3, type EvalResult, type EvalRun } from './stats.js';
@@ -34,66 +29,9 @@ export interface AccuracyEvalOptions {
   scale: number;
 }
 
-/** (actual sojourn ms, predicted ms) per matched departure, in departure order. */
+/** (actual sojourn ms, predicted ms) per matched departure, in departure order (zhuge replay's matching). */
 export function accuracyPairs(ingress: Uint8Array, egress: Uint8Array, config: FortuneTellerConfig = defaultFortuneTellerConfig): Array<[number, number]> {
-  const events: Array<{ tUs: number; dep: boolean; data: Uint8Array; origLen: number; linkType: number }> = [];
-  for (const r of readCapture(ingress)) events.push({ tUs: r.tUs, dep: false, data: r.data, origLen: r.origLen, linkType: r.linkType });
-  for (const r of readCapture(egress)) events.push({ tUs: r.tUs, dep: true, data: r.data, origLen: r.origLen, linkType: r.linkType });
-  events.sort((a, b) => a.tUs - b.tUs || Number(a.dep) - Number(b.dep));
-  const ft = new FortuneTeller(config);
-  const v = newPacketView();
-  const byKey = new Map<number, number[]>();
-  const out: Array<[number, number]> = [];
-  for (const e of events) {
-    const lt = linkTypeFromDlt(e.linkType);
-    let key = 0;
-    if (lt !== undefined) {
-      try {
-        decodePacket(e.data, lt, v);
-        key = packetMatchKey(v, e.data);
-      } catch {
-        key = 0;
-      }
-    }
-    if (!e.dep) {
-      ft.onArrival(e.tUs, e.origLen, key);
-      const p = ft.predict(e.tUs).totalMs;
-      const list = byKey.get(key);
-      if (list === undefined) byKey.set(key, [p]);
-      else list.push(p);
-    } else {
-      const arrUs = ft.onDeparture(e.tUs, e.origLen, key);
-      const list = byKey.get(key);
-      const pred = list?.shift();
-      if (list !== undefined && list.length === 0) byKey.delete(key);
-      if (arrUs < 0 || pred === undefined) continue;
-      out.push([(e.tUs - arrUs) / 1000, pred]);
-    }
-  }
-  return out;
-}
-
-interface Capture {
-  child: ChildProcess;
-  done: Promise<{ packets: number; kernelDrops: number }>;
-}
-
-async function startCapture(tb: Testbed, dev: string, direction: 'inbound' | 'outbound', out: string, filter: string): Promise<Capture> {
-  const child = tb.spawn('ap', process.execPath, [distScript('capture-tool'), '--dev', dev, '--direction', direction, '--out', out, '--filter', filter]);
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  let resolveDone: (v: { packets: number; kernelDrops: number }) => void = () => undefined;
-  const done = new Promise<{ packets: number; kernelDrops: number }>((r) => (resolveDone = r));
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (c) => reject(new Error(`capture-tool exited ${String(c)}: ${stderr}`)));
-    if (child.stdout === null) return;
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      const m = JSON.parse(l) as { event: string; packets?: number; kernelDrops?: number };
-      if (m.event === 'ready') resolve();
-      if (m.event === 'done') resolveDone({ packets: m.packets ?? 0, kernelDrops: m.kernelDrops ?? 0 });
-    });
-  });
-  return { child, done };
+  return predictionPairs(ingress, egress, config).pairs;
 }
 
 export const ACCURACY_LABELS: Array<[string, string]> = [
