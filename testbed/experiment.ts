@@ -271,7 +271,7 @@ export async function startRttTap(tb: Testbed, port = 5201): Promise<{ stop(): P
 
 export type Progress = (msg: string) => void;
 
-export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<TrialResult> {
+export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boolean, progress: Progress = () => {}, daemonOpts: DaemonProcOptions = {}): Promise<TrialResult> {
   const agent = await ApAgent.start(tb);
   let daemon: DaemonProc | undefined;
   let dropTimer: NodeJS.Timeout | undefined;
@@ -282,7 +282,7 @@ export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boo
     // the namespace default is best effort (a host may not allow e.g. cubic as a default);
     // iperf3 -C sets the congestion control on the socket in any case
     await tb.setCongestionControl('srv', sc.cc).catch(() => undefined);
-    if (withZhuge) daemon = await startDaemon(tb);
+    if (withZhuge) daemon = await startDaemon(tb, daemonOpts);
     // let the queue drain and the previous trial's state go
     await new Promise((r) => setTimeout(r, 500));
     const durationMs = sc.durationS * 1000;

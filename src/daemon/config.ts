@@ -85,6 +85,9 @@ export interface FeedbackUpdaterSection {
   historyMs: number;
   maxDeltaMs: number;
   capMs: number;
+  /** 'increments' = the paper's rule; 'drain' = hold ACKs while the queue is above a target */
+  mode: 'increments' | 'drain';
+  drain: { targetMs: number; maxHoldMs: number; catchUp: number };
   /** Absent = a random seed chosen at start. */
   seed?: number;
 }

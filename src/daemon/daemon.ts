@@ -82,6 +82,8 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
       historyMs: cfg.feedbackUpdater.historyMs,
       maxDeltaMs: cfg.feedbackUpdater.maxDeltaMs,
       capMs: cfg.feedbackUpdater.capMs,
+      mode: cfg.feedbackUpdater.mode,
+      drain: { ...cfg.feedbackUpdater.drain },
     },
     ...(f.rtp.enabled
       ? {

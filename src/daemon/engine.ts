@@ -500,7 +500,8 @@ export class Engine {
       if (flow.mode !== 'ack-delay' || (v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
         releaseUs = flow.delayer.passThrough(tUs);
       } else {
-        releaseUs = flow.delayer.onUplink(tUs, this.rng);
+        const queueMs = flow.delayer.drain !== undefined ? this.ft.queueDelayMs(tUs) : 0;
+        releaseUs = flow.delayer.onUplink(tUs, this.rng, queueMs);
       }
       const addedUs = releaseUs - tUs;
       this.observer.onAddedDelay?.(addedUs > 0 ? addedUs : 0);

@@ -10,9 +10,11 @@ export {
   ReleaseScheduler,
   SCHEDULER_DEFAULTS,
   type AckDelayerConfig,
+  type AckDelayMode,
   type ReleaseDecision,
   type ReleaseSchedulerConfig,
 } from './scheduler.js';
+export { DrainHold, DRAIN_HOLD_DEFAULTS, type DrainHoldConfig, type DrainDecision } from './drain-hold.js';
 export { SeqTracker, SeqUnwrapper, type SeqRange, type SeqTrackerStats } from './seq-tracker.js';
 export {
   TwccRecorder,

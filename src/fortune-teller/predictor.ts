@@ -241,6 +241,20 @@ export class FortuneTeller {
   }
 
   /**
+   * The queueing delay a packet arriving at tUs would see (bytes queued over the dequeue rate,
+   * plus how long the head packet has waited), without touching any state: for callers that
+   * look at the queue between arrivals (the drain-hold ACK rule). No burst or aggregation
+   * allowance: this is the whole backlog.
+   */
+  queueDelayMs(tUs: number): number {
+    const rateBps = this.rate.rateBps;
+    const longMs = rateBps > 0 ? (this.queue.bytesInQueue * 8000) / rateBps : 0;
+    const since = this.queue.headSinceUs;
+    const shortMs = since >= 0 && tUs > since ? (tUs - since) / 1000 : 0;
+    return longMs + shortMs;
+  }
+
+  /**
    * Predicted delay for a packet arriving at tUs. `bytes`: bytes queued with it that were not
    * reported through onArrival yet (pass the packet's own size when predicting before
    * onArrival; 0 after it). Returns `out` when given, else an internal object that the NEXT
