@@ -85,18 +85,31 @@ export type PingMetrics = Pick<TrialMetrics, 'rttP50Ms' | 'rttP95Ms' | 'rttP99Ms
 
 /** Pure: the ping probe after the drop (lost probes count as 1000 ms) and its median before. */
 export function summarizePings(pings: readonly RttSample[], dropAtMonoMs: number, endMonoMs: number, pingIntervalMs: number): PingMetrics {
-  const after = pings.filter((p) => p.tMs >= dropAtMonoMs && p.tMs < endMonoMs);
-  const before = pings.filter((p) => p.tMs < dropAtMonoMs && p.tMs >= dropAtMonoMs - 5000);
-  // probes sent after the drop: every interval; the missing replies are losses (or > 1 s)
-  const expectedAfter = Math.floor((Math.min(endMonoMs, (pings.at(-1)?.tMs ?? endMonoMs) + 1) - dropAtMonoMs) / pingIntervalMs);
-  const lost = Math.max(0, expectedAfter - after.length);
+  // a probe belongs to the phase it was sent in: ping prints the reply's receive time
+  const sentMs = (p: RttSample): number => p.tMs - p.rttMs;
+  const after = pings.filter((p) => sentMs(p) >= dropAtMonoMs && sentMs(p) < endMonoMs);
+  const before = pings.filter((p) => sentMs(p) < dropAtMonoMs && sentMs(p) >= dropAtMonoMs - 5000);
+  // losses are the sequence numbers missing among the probes sent after the drop, and the
+  // interval is the one ping kept: `ping -i 0.01` sends every ~15 ms on a loaded 2-core machine,
+  // and counting the nominal interval's "expected" probes made a third of them look lost
+  let lost = 0;
+  let intervalMs = pingIntervalMs;
+  const seqs = after.map((p) => p.seq).filter((q): q is number => q !== undefined);
+  if (seqs.length === after.length && seqs.length > 1) {
+    const lo = Math.min(...seqs);
+    const hi = Math.max(...seqs);
+    lost = hi - lo + 1 - new Set(seqs).size;
+    const first = after.find((p) => p.seq === lo);
+    const last = after.find((p) => p.seq === hi);
+    if (first !== undefined && last !== undefined && hi > lo) intervalMs = (sentMs(last) - sentMs(first)) / (hi - lo);
+  }
   const rtts = after.map((p) => p.rttMs).concat(new Array<number>(lost).fill(1000));
   const above = rtts.filter((r) => r > 200).length;
   return {
     rttP50Ms: r2(quantile(rtts, 0.5)),
     rttP95Ms: r2(quantile(rtts, 0.95)),
     rttP99Ms: r2(quantile(rtts, 0.99)),
-    rttAbove200msSeconds: r2((above * pingIntervalMs) / 1000),
+    rttAbove200msSeconds: r2((above * intervalMs) / 1000),
     rttBeforeDropP50Ms: r2(quantile(before.map((p) => p.rttMs), 0.5)),
     probesLost: lost,
   };

@@ -245,6 +245,7 @@ export class Daemon {
   private dropPollBusy = false;
   private lastKernelDrops = -1;
   private lastDropPollUs = 0;
+  private gateTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   subnets: string[];
 
@@ -282,7 +283,7 @@ export class Daemon {
   }
 
   get heldNow(): number {
-    return this.holds.size;
+    return this.holds.size + this.engine.gatedPackets;
   }
 
   async start(): Promise<void> {
@@ -340,13 +341,32 @@ export class Daemon {
         nfq.accept(p.id);
         continue;
       }
-      const d = this.engine.onUplink(now, p.payload, this.decision);
+      const d = this.engine.onUplink(now, p.payload, this.decision, p.id);
       if (d.verdict === 'hold') this.holds.hold({ id: p.id, flow: d.flow }, d.releaseUs);
+      else if (d.verdict === 'gate') this.armGatePoll();
       else if (d.verdict === 'drop') nfq.drop(p.id);
       else if (d.verdict === 'rewrite') nfq.accept(p.id, d.payload);
       else nfq.accept(p.id);
     }
     // the binding flushes the verdicts of a batch when the callback returns
+  }
+
+  /**
+   * feedbackUpdater.mode 'drain': gated uplink packets leave when the Wi-Fi queue is back at its
+   * target, decided at release time, so a 1 ms poll runs while any packet is gated.
+   */
+  private armGatePoll(): void {
+    if (this.gateTimer !== undefined) return;
+    this.gateTimer = setInterval(() => {
+      const nfq = this.nfq;
+      if (nfq === undefined || this.stopping) return;
+      const n = this.engine.pollGates(monoNowUs(), (id) => nfq.accept(id as number));
+      if (n > 0) nfq.flush();
+      if (this.engine.gatedPackets === 0) {
+        clearInterval(this.gateTimer);
+        this.gateTimer = undefined;
+      }
+    }, 1);
   }
 
   /**
@@ -512,7 +532,7 @@ export class Daemon {
     m.flowsByMode.set({ mode: 'twcc' }, modes.twcc);
     m.flowsByMode.set({ mode: 'ccfb' }, modes.ccfb);
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
-    m.heldPackets.set(this.holds.size);
+    m.heldPackets.set(this.holds.size + this.engine.gatedPackets);
     m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
     if (this.nfq !== undefined) {
       const s = this.nfq.stats();
@@ -588,7 +608,7 @@ export class Daemon {
           predictedDelayMs: lp?.totalMs ?? 0,
         },
       ],
-      heldPackets: this.holds.size,
+      heldPackets: this.holds.size + this.engine.gatedPackets,
       flowsActive: e.flowsActive,
       lastPrediction: lp,
       rulesInstalled: this.rulesInstalled,
@@ -616,7 +636,10 @@ export class Daemon {
     }
     this.rulesInstalled = false;
     this.metrics.rulesInstalled.set(0);
-    const released = this.holds.drain();
+    clearInterval(this.gateTimer);
+    this.gateTimer = undefined;
+    const nfqNow = this.nfq;
+    const released = this.holds.drain() + this.engine.flushGates((id) => nfqNow?.accept(id as number));
     this.nfq?.flush();
     this.nfq?.close();
     this.nfq = undefined;

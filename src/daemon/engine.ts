@@ -28,6 +28,7 @@
 import {
   AckDelayer,
   seededRng,
+  type DrainGate,
   type AckDelayerConfig,
   type Rng,
 } from '../feedback-updater/index.js';
@@ -47,7 +48,7 @@ import {
 } from '../protocols/flow-key.js';
 import { decodePacket, newPacketView, type LinkType, type PacketView } from '../protocols/packet.js';
 import { looksLikeQuicLong } from '../protocols/quic.js';
-import { TCP_FIN, TCP_RST, TCP_SYN } from '../protocols/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../protocols/tcp.js';
 import { FlowTable, type EvictCause } from './flow-table.js';
 import { RtpFeedback, type RtpFeedbackConfig } from './rtp-feedback.js';
 
@@ -96,9 +97,17 @@ export interface Flow {
   lastQShortMs: number;
   lastTxMs: number;
   createdUs: number;
+  /** highest TCP ACK number seen uplink (-1: none yet), for the bytes a drain-gated ACK frees */
+  lastTcpAck: number;
+  /** downlink bytes since the flow's previous uplink packet (what a non-TCP ACK acknowledges, roughly) */
+  downBytesSinceUp: number;
 }
 
-export type UplinkVerdict = 'accept' | 'hold' | 'drop' | 'rewrite';
+/**
+ * 'gate': the packet was stored in its flow's drain gate (feedbackUpdater.mode 'drain'); it
+ * leaves through pollGates() or flushGates(), which hand back the item given to onUplink.
+ */
+export type UplinkVerdict = 'accept' | 'hold' | 'drop' | 'rewrite' | 'gate';
 
 export interface UplinkDecision {
   verdict: UplinkVerdict;
@@ -201,6 +210,10 @@ export class Engine {
   private quicPorts: Set<number>;
   private dscp: Set<number>;
   private readonly rng: Rng;
+  /** flows with packets in their drain gate */
+  private readonly gatedFlows = new Set<Flow>();
+  /** gated packets of evicted flows, (item, flow) pairs, released at the next poll */
+  private orphans: unknown[] = [];
   private readonly down: PacketView = newPacketView();
   private readonly dep: PacketView = newPacketView();
   private readonly up: PacketView = newPacketView();
@@ -228,9 +241,15 @@ export class Engine {
     };
     this.flows = new FlowTable<number, Flow>(
       { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
-      (_k, _v, cause: EvictCause) => {
+      (_k, f, cause: EvictCause) => {
         if (cause === 'idle') this.counters.flowsEvictedIdle++;
         else this.counters.flowsEvictedCapacity++;
+        // a gated packet of an evicted flow leaves at the next poll
+        const g = f.delayer.drain;
+        if (g !== undefined && g.size > 0) {
+          g.flush((item) => this.orphans.push(item, f));
+          this.gatedFlows.delete(f);
+        }
       },
     );
     this.nat = new NatAliases({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 }, this.counters);
@@ -297,6 +316,7 @@ export class Engine {
       const flow = this.classifyDownlink(tUs, v, data, willDrop ? Number.POSITIVE_INFINITY : p.totalMs, key);
       if (flow === undefined) return;
       flow.downPackets++;
+      flow.downBytesSinceUp += wireBytes;
       flow.lastTotalMs = p.totalMs;
       flow.lastQLongMs = p.qLongMs;
       flow.lastQShortMs = p.qShortMs;
@@ -431,6 +451,8 @@ export class Engine {
       lastQShortMs: 0,
       lastTxMs: 0,
       createdUs: tUs,
+      lastTcpAck: -1,
+      downBytesSinceUp: 0,
     };
   }
 
@@ -441,7 +463,7 @@ export class Engine {
    * accept it now or hold it until `releaseUs`. The caller must call onReleased(flow) when a held
    * packet is released.
    */
-  onUplink(tUs: number, payload: Uint8Array, out: UplinkDecision): UplinkDecision {
+  onUplink(tUs: number, payload: Uint8Array, out: UplinkDecision, item?: unknown): UplinkDecision {
     out.verdict = 'accept';
     out.releaseUs = tUs;
     out.flow = undefined;
@@ -496,12 +518,13 @@ export class Engine {
       }
       this.counters.uplink[flow.protocol]++;
       flow.upPackets++;
+      const gate = flow.delayer.drain;
+      if (gate !== undefined && flow.mode === 'ack-delay') return this.drainUplink(tUs, v, flow, gate, out, item);
       let releaseUs: number;
       if (flow.mode !== 'ack-delay' || (v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
         releaseUs = flow.delayer.passThrough(tUs);
       } else {
-        const queueMs = flow.delayer.drain !== undefined ? this.ft.queueDelayMs(tUs) : 0;
-        releaseUs = flow.delayer.onUplink(tUs, this.rng, queueMs);
+        releaseUs = flow.delayer.onUplink(tUs, this.rng);
       }
       const addedUs = releaseUs - tUs;
       this.observer.onAddedDelay?.(addedUs > 0 ? addedUs : 0);
@@ -521,6 +544,95 @@ export class Engine {
       this.internalError(err);
       return out;
     }
+  }
+
+  /** feedbackUpdater.mode 'drain' (drain-gate.ts): pass at once or store in the flow's gate. */
+  private drainUplink(tUs: number, v: PacketView, flow: Flow, gate: DrainGate<unknown>, out: UplinkDecision, item: unknown): UplinkDecision {
+    let acked = 0;
+    if (v.l4 === 'tcp') {
+      if ((v.tcpFlags & TCP_ACK) !== 0) {
+        const a = v.tcpAck >>> 0;
+        if (flow.lastTcpAck >= 0) {
+          const d = (a - flow.lastTcpAck) >>> 0;
+          // a wrapped or stale ACK number (reordering) frees nothing
+          if (d < 0x80000000) {
+            acked = d;
+            flow.lastTcpAck = a;
+          }
+        } else flow.lastTcpAck = a;
+      }
+    } else {
+      acked = flow.downBytesSinceUp;
+    }
+    flow.downBytesSinceUp = 0;
+    const control = v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0;
+    out.flow = flow;
+    if (gate.size === 0 && (control || gate.tryPass(tUs, acked, this.ft.queueDelayMs(tUs), this.ft.rate.rateBps))) {
+      this.counters.uplinkPassedAtOnce++;
+      this.observer.onAddedDelay?.(0);
+      return out;
+    }
+    // SYN/FIN/RST are never held for the queue, but never overtake a gated packet either
+    gate.push(tUs, item, control ? 0 : acked);
+    this.gatedFlows.add(flow);
+    flow.pending++;
+    flow.heldPackets++;
+    this.counters.uplinkHeld++;
+    out.verdict = 'gate';
+    return out;
+  }
+
+  /** Packets waiting in drain gates (feedbackUpdater.mode 'drain'). */
+  get gatedPackets(): number {
+    let n = this.orphans.length / 2;
+    for (const f of this.gatedFlows) n += f.delayer.drain?.size ?? 0;
+    return n;
+  }
+
+  /**
+   * Releases the drain-gated packets that may go at tUs (call every millisecond or two while
+   * gatedPackets > 0). `release` gets the item given to onUplink; onReleased need not be called.
+   */
+  pollGates(tUs: number, release: (item: unknown) => void): number {
+    let n = this.releaseOrphans(release);
+    if (this.gatedFlows.size === 0) return n;
+    const queueMs = this.ft.queueDelayMs(tUs);
+    const rateBps = this.ft.rate.rateBps;
+    for (const f of this.gatedFlows) {
+      const g = f.delayer.drain;
+      if (g === undefined) continue;
+      const r = g.poll(tUs, queueMs, rateBps, (item, arrivalTUs) => {
+        const added = tUs - arrivalTUs;
+        f.addedDelaySumUs += added;
+        if (f.pending > 0) f.pending--;
+        this.observer.onAddedDelay?.(added);
+        release(item);
+      });
+      n += r;
+      if (g.size === 0) this.gatedFlows.delete(f);
+    }
+    return n;
+  }
+
+  /** Everything gated out now, in order per flow (shutdown). */
+  flushGates(release: (item: unknown) => void): number {
+    let n = this.releaseOrphans(release);
+    for (const f of this.gatedFlows) {
+      n += f.delayer.drain?.flush((item) => {
+        if (f.pending > 0) f.pending--;
+        release(item);
+      }) ?? 0;
+    }
+    this.gatedFlows.clear();
+    return n;
+  }
+
+  private releaseOrphans(release: (item: unknown) => void): number {
+    const o = this.orphans;
+    if (o.length === 0) return 0;
+    this.orphans = [];
+    for (let i = 0; i < o.length; i += 2) release(o[i]);
+    return o.length / 2;
   }
 
   /**

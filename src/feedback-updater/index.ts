@@ -14,7 +14,7 @@ export {
   type ReleaseDecision,
   type ReleaseSchedulerConfig,
 } from './scheduler.js';
-export { DrainHold, DRAIN_HOLD_DEFAULTS, type DrainHoldConfig, type DrainDecision } from './drain-hold.js';
+export { DrainGate, DRAIN_GATE_DEFAULTS, type DrainGateConfig } from './drain-gate.js';
 export { SeqTracker, SeqUnwrapper, type SeqRange, type SeqTrackerStats } from './seq-tracker.js';
 export {
   TwccRecorder,

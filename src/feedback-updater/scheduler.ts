@@ -19,7 +19,7 @@
  */
 
 import { DeltaWindow, type DeltaWindowConfig } from './delta-window.js';
-import { DrainHold, type DrainHoldConfig } from './drain-hold.js';
+import { DrainGate, type DrainGateConfig } from './drain-gate.js';
 import type { Rng } from './rng.js';
 
 export interface ReleaseSchedulerConfig {
@@ -121,10 +121,10 @@ export interface AckDelayerConfig extends DeltaWindowConfig, ReleaseSchedulerCon
   /**
    * 'increments' (default): the paper's Algorithms 1 and 2 (sampled predicted-delay increments,
    * tokens, capMs). 'drain': hold ACKs while the queue is above a target (drain-hold.ts; not the
-   * paper's rule, for senders that only obey their ACK clock).
+   * paper's rule, for senders that only obey their ACK clock; drain-gate.ts).
    */
   mode?: AckDelayMode;
-  drain?: DrainHoldConfig;
+  drain?: DrainGateConfig;
   /**
    * When two predictions of the flow are further apart than this (default 500 ms), the later one
    * only sets a new baseline instead of producing a delta: after a long pause the difference
@@ -140,8 +140,8 @@ export interface AckDelayerConfig extends DeltaWindowConfig, ReleaseSchedulerCon
 export class AckDelayer {
   readonly window: DeltaWindow;
   readonly scheduler: ReleaseScheduler;
-  /** set in 'drain' mode */
-  readonly drain: DrainHold | undefined;
+  /** set in 'drain' mode: the caller gates uplink packets through it instead of onUplink */
+  readonly drain: DrainGate<unknown> | undefined;
   private readonly baselineResetUs: number;
   private prevTotalMs: number | undefined;
   private prevPredictionTUs = 0;
@@ -149,7 +149,7 @@ export class AckDelayer {
   constructor(config: AckDelayerConfig = {}) {
     this.window = new DeltaWindow(config);
     this.scheduler = new ReleaseScheduler(this.window, config);
-    this.drain = config.mode === 'drain' ? new DrainHold(config.drain) : undefined;
+    this.drain = config.mode === 'drain' ? new DrainGate<unknown>(config.drain) : undefined;
     this.baselineResetUs = (config.baselineResetMs ?? 500) * 1000;
   }
 
@@ -170,16 +170,10 @@ export class AckDelayer {
     return delta;
   }
 
-  /**
-   * An uplink feedback packet of the flow arrived at tUs: returns its release time (µs).
-   * queueMs (the predicted queueing delay of a packet arriving now) is used in 'drain' mode only.
-   */
-  onUplink(tUs: number, rng: Rng, queueMs = 0): number {
-    if (this.drain !== undefined) return this.drain.schedule(tUs, queueMs, this.drainOut).releaseTUs;
+  /** An uplink feedback packet of the flow arrived at tUs: returns its release time (µs). */
+  onUplink(tUs: number, rng: Rng): number {
     return this.scheduler.schedule(tUs, rng).releaseTUs;
   }
-
-  private readonly drainOut = { releaseTUs: 0, addedDelayUs: 0, excessMs: 0, capped: false };
 
   /** Like onUplink, with the details of the decision (for metrics and tests). */
   onUplinkDetailed(tUs: number, rng: Rng): ReleaseDecision {
@@ -188,7 +182,6 @@ export class AckDelayer {
 
   /** An uplink packet that must not be delayed: released at max(tUs, previous release). */
   passThrough(tUs: number): number {
-    if (this.drain !== undefined) return this.drain.passThrough(tUs);
     return this.scheduler.passThrough(tUs);
   }
 
@@ -197,8 +190,8 @@ export class AckDelayer {
    * flow table may evict it.
    */
   isIdle(tUs: number): boolean {
-    const last = (this.drain ?? this.scheduler).lastReleaseTUs;
-    if (this.drain !== undefined) return last === undefined || last <= tUs;
+    const last = this.scheduler.lastReleaseTUs;
+    if (this.drain !== undefined && this.drain.size > 0) return false;
     return (
       (last === undefined || last <= tUs) &&
       this.window.deltaCount(tUs) === 0 &&

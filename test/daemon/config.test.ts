@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DELTA_WINDOW_DEFAULTS, DRAIN_HOLD_DEFAULTS, SCHEDULER_DEFAULTS } from '../../src/feedback-updater/index.js';
+import { DELTA_WINDOW_DEFAULTS, DRAIN_GATE_DEFAULTS, SCHEDULER_DEFAULTS } from '../../src/feedback-updater/index.js';
 import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import {
   ConfigError,
@@ -191,7 +191,7 @@ describe('parseConfig: valid configurations', () => {
 
   it('feedbackUpdater defaults are the Feedback Updater\'s own', () => {
     const fu = parseConfig(MIN, 'min.yaml').feedbackUpdater;
-    expect(fu).toEqual({ historyMs: DELTA_WINDOW_DEFAULTS.historyMs, maxDeltaMs: DELTA_WINDOW_DEFAULTS.maxDeltaMs, capMs: SCHEDULER_DEFAULTS.capMs, mode: 'increments', drain: { ...DRAIN_HOLD_DEFAULTS } });
+    expect(fu).toEqual({ historyMs: DELTA_WINDOW_DEFAULTS.historyMs, maxDeltaMs: DELTA_WINDOW_DEFAULTS.maxDeltaMs, capMs: SCHEDULER_DEFAULTS.capMs, mode: 'increments', drain: { ...DRAIN_GATE_DEFAULTS } });
   });
 
   it('accepts explicit values, IPv6 listen and CIDRs, twcc id, seed', () => {

@@ -1,0 +1,192 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DrainGate } from '../../src/feedback-updater/drain-gate.js';
+import { AckDelayer } from '../../src/feedback-updater/scheduler.js';
+
+const MS = 1000;
+const RATE = 3e6; // bit/s: 375 bytes per ms
+
+describe('DrainGate (feedbackUpdater.mode drain)', () => {
+  const passCases: Array<{ name: string; queueMs: number; gated: number; acked: number; pass: boolean }> = [
+    { name: 'queue below target, nothing gated: passes', queueMs: 10, gated: 0, acked: 3000, pass: true },
+    { name: 'queue exactly at target: passes', queueMs: 50, gated: 0, acked: 3000, pass: true },
+    { name: 'queue above target: gated', queueMs: 51, gated: 0, acked: 3000, pass: false },
+    { name: 'an earlier packet gated: gated (order)', queueMs: 0, gated: 1, acked: 0, pass: false },
+  ];
+  for (const c of passCases) {
+    it(c.name, () => {
+      const g = new DrainGate<number>({ targetMs: 50 });
+      for (let k = 0; k < c.gated; k++) g.push(0, k, 1500);
+      expect(g.tryPass(1 * MS, c.acked, c.queueMs, RATE)).toBe(c.pass);
+    });
+  }
+
+  it('pacing: an open gate passes at most (1 + catchUp) x the dequeue rate beyond a small burst', () => {
+    const g = new DrainGate<number>({ targetMs: 50, catchUp: 0 });
+    // 3000 bytes of burst credit, then 375 bytes per ms
+    expect(g.tryPass(0, 3000, 0, RATE)).toBe(true); // credit 0
+    expect(g.tryPass(0, 3000, 0, RATE)).toBe(true); // credit -3000: still >= 0 before
+    expect(g.tryPass(1 * MS, 3000, 0, RATE)).toBe(false); // -3000 + 375 < 0
+    g.push(1 * MS, 7, 3000);
+    const out: number[] = [];
+    // the credit is back to 0 at 8 ms (-2625 + 7 x 375)
+    expect(g.poll(7.5 * MS, 10, RATE, (i) => out.push(i))).toBe(0);
+    expect(g.poll(8 * MS, 10, RATE, (i) => out.push(i))).toBe(1);
+    expect(out).toEqual([7]);
+  });
+
+  it('poll: closed while the queue is above target, in order once it is back', () => {
+    const g = new DrainGate<string>({ targetMs: 50 });
+    g.push(0, 'a', 1500);
+    g.push(1 * MS, 'b', 1500);
+    const out: string[] = [];
+    expect(g.poll(100 * MS, 300, RATE, (i) => out.push(i))).toBe(0);
+    expect(g.poll(200 * MS, 40, RATE, (i) => out.push(i))).toBe(2);
+    expect(out).toEqual(['a', 'b']);
+    expect(g.size).toBe(0);
+  });
+
+  it('maxHoldMs: a packet leaves after it whatever the queue, with its arrival time', () => {
+    const g = new DrainGate<string>({ targetMs: 50, maxHoldMs: 1000 });
+    g.push(0, 'a', 1500);
+    g.push(500 * MS, 'b', 1500);
+    const out: Array<[string, number]> = [];
+    expect(g.poll(999 * MS, 900, RATE, (i, t) => out.push([i, t]))).toBe(0);
+    expect(g.poll(1000 * MS, 900, RATE, (i, t) => out.push([i, t]))).toBe(1);
+    expect(out).toEqual([['a', 0]]);
+    expect(g.releasedByCap).toBe(1);
+    expect(g.oldestTUs).toBe(500 * MS);
+  });
+
+  it('an idle link (empty queue) gets the gated ACKs back twice as fast', () => {
+    const drain = (queueMs: number): number => {
+      const g = new DrainGate<number>({ targetMs: 50, catchUp: 0 });
+      g.tryPass(0, 3000, 0, RATE); // spend the burst credit
+      for (let k = 0; k < 100; k++) g.push(0, k, 1500);
+      let released = 0;
+      for (let t = 1; t <= 100; t++) released += g.poll(t * MS, queueMs, RATE, () => undefined);
+      return released;
+    };
+    // 100 ms at 375 B/ms = 37.5 KB = 25 ACKs of 1500 B (+1: a packet goes while the credit is
+    // not negative); idle: 2 x
+    expect(drain(20)).toBe(26);
+    expect(drain(0)).toBe(51);
+  });
+
+  it('flush: everything out in order', () => {
+    const g = new DrainGate<number>();
+    for (let k = 0; k < 20; k++) g.push(k, k, 100); // grows past the initial ring
+    const out: number[] = [];
+    expect(g.flush((i) => out.push(i))).toBe(20);
+    expect(out).toEqual([...Array(20).keys()]);
+    expect(g.size).toBe(0);
+  });
+
+  it('rejects out-of-range parameters', () => {
+    expect(() => new DrainGate({ targetMs: -1 })).toThrow(RangeError);
+    expect(() => new DrainGate({ maxHoldMs: Number.NaN })).toThrow(RangeError);
+    expect(() => new DrainGate({ catchUp: 5 })).toThrow(RangeError);
+  });
+
+  it('property: FIFO order, nothing lost, nothing held past maxHoldMs (polled every ms)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4000 }), fc.double({ min: 0, max: 500, noNaN: true })), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 1, max: 300 }),
+        (steps, targetMs, maxHoldMs) => {
+          const g = new DrainGate<number>({ targetMs, maxHoldMs });
+          const out: number[] = [];
+          let id = 0;
+          let tMs = 0;
+          for (const [dtMs, acked, qMs] of steps) {
+            for (let k = 0; k < dtMs; k++) {
+              tMs++;
+              g.poll(tMs * MS, qMs, RATE, (i, arr) => {
+                expect(tMs * MS - arr).toBeLessThanOrEqual(maxHoldMs * MS);
+                out.push(i);
+              });
+            }
+            if (g.tryPass(tMs * MS, acked, qMs, RATE)) out.push(id);
+            else g.push(tMs * MS, id, acked);
+            id++;
+          }
+          g.flush((i) => out.push(i));
+          expect(out).toEqual([...Array(id).keys()]);
+        },
+      ),
+    );
+  });
+
+  it('AckDelayer builds a gate in drain mode only', () => {
+    expect(new AckDelayer({ mode: 'drain', drain: { targetMs: 20 } }).drain?.targetMs).toBe(20);
+    expect(new AckDelayer().drain).toBeUndefined();
+    const d = new AckDelayer({ mode: 'drain' });
+    d.drain?.push(0, 1, 0);
+    expect(d.isIdle(10 * MS)).toBe(false);
+  });
+});
+
+/**
+ * A window-limited sender (a fixed window, as bbr's 2 x BDP or cubic's between losses) through a
+ * FIFO at the AP, 20 ms each way to the sender, right after the link dropped to 3 Mbit/s with the
+ * window already in the queue. Packets of 1500 B, 1 ms steps; the client ACKs every packet.
+ */
+function simulate(gate: DrainGate<number> | undefined): { queueP50Ms: number; queueP95After2sMs: number; delivered: number } {
+  const pktMs = 4; // 1500 B at 3 Mbit/s
+  const oneWayMs = 20;
+  const windowPkts = 200; // 2 x BDP at 30 Mbit/s x 40 ms
+  let queue = windowPkts - 10;
+  let inflight = windowPkts;
+  const toAp: number[] = [];
+  const acksToSender: number[] = [];
+  const samples: number[] = [];
+  let nextDepart = 0;
+  let delivered = 0;
+  for (let t = 0; t < 10_000; t++) {
+    while (toAp.length > 0 && (toAp[0] ?? Infinity) <= t) {
+      toAp.shift();
+      queue++;
+    }
+    const qMs = queue * pktMs;
+    gate?.poll(t * MS, qMs, RATE, () => acksToSender.push(t + oneWayMs));
+    if (queue > 0 && t >= nextDepart) {
+      queue--;
+      delivered++;
+      nextDepart = t + pktMs;
+      if (gate === undefined || gate.tryPass(t * MS, 1500, queue * pktMs, RATE)) acksToSender.push(t + oneWayMs);
+      else gate.push(t * MS, delivered, 1500);
+    }
+    while (acksToSender.length > 0 && (acksToSender[0] ?? Infinity) <= t) {
+      acksToSender.shift();
+      inflight--;
+    }
+    while (inflight < windowPkts) {
+      inflight++;
+      toAp.push(t + oneWayMs);
+    }
+    if (t >= 2000) samples.push(queue * pktMs);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    queueP50Ms: samples[Math.floor(samples.length / 2)] ?? Number.NaN,
+    queueP95After2sMs: samples[Math.floor(samples.length * 0.95)] ?? Number.NaN,
+    delivered,
+  };
+}
+
+describe('DrainGate against a window-limited sender (fluid model)', () => {
+  it('moves the excess window out of the queue without idling the link', () => {
+    const without = simulate(undefined);
+    const withGate = simulate(new DrainGate<number>({ targetMs: 50, maxHoldMs: 2000 }));
+    expect(without.queueP50Ms).toBeGreaterThan(600); // the whole window queued
+    expect(withGate.queueP50Ms).toBeLessThanOrEqual(60);
+    expect(withGate.queueP95After2sMs).toBeLessThanOrEqual(80);
+    expect(withGate.delivered).toBeGreaterThan(0.99 * without.delivered);
+  });
+
+  it('a maxHoldMs shorter than the excess leaves the rest in the queue', () => {
+    const withGate = simulate(new DrainGate<number>({ targetMs: 50, maxHoldMs: 200 }));
+    expect(withGate.queueP50Ms).toBeGreaterThan(400);
+  });
+});
