@@ -501,6 +501,10 @@ export class Daemon {
     if (ei > 0) m.flowsEvicted.inc({ cause: 'idle' }, ei);
     const ec = d(c.flowsEvictedCapacity, last?.flowsEvictedCapacity);
     if (ec > 0) m.flowsEvicted.inc({ cause: 'capacity' }, ec);
+    const gq = d(c.gateReleasedQueue, last?.gateReleasedQueue);
+    if (gq > 0) m.gateReleases.inc({ reason: 'queue' }, gq);
+    const gm = d(c.gateReleasedMaxHold, last?.gateReleasedMaxHold);
+    if (gm > 0) m.gateReleases.inc({ reason: 'max_hold' }, gm);
     this.lastSynced = structuredClone(c);
     m.flowsActive.set(this.engine.flows.size);
     let ackDelay = 0;

@@ -152,6 +152,9 @@ export interface EngineCounters {
   natAliasCollisions: number;
   /** unexpected exceptions from the engine itself (bugs), caught so traffic never stops */
   internalErrors: number;
+  /** drain mode: gated packets released because the queue was back at target / by maxHoldMs */
+  gateReleasedQueue: number;
+  gateReleasedMaxHold: number;
 }
 
 export interface EngineObserver {
@@ -202,6 +205,8 @@ export class Engine {
     natEvidence: 0,
     natAliasCollisions: 0,
     internalErrors: 0,
+    gateReleasedQueue: 0,
+    gateReleasedMaxHold: 0,
   };
   /** NAT public -> private tuple aliases (empty when the AP routes) */
   readonly nat: NatAliases;
@@ -567,7 +572,7 @@ export class Engine {
     flow.downBytesSinceUp = 0;
     const control = v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0;
     out.flow = flow;
-    if (gate.size === 0 && (control || gate.tryPass(tUs, acked, this.ft.queueDelayMs(tUs), this.ft.rate.rateBps))) {
+    if (gate.size === 0 && (control || gate.tryPass(tUs, this.ft.queueDelayMs(tUs)))) {
       this.counters.uplinkPassedAtOnce++;
       this.observer.onAddedDelay?.(0);
       return out;
@@ -601,6 +606,7 @@ export class Engine {
     for (const f of this.gatedFlows) {
       const g = f.delayer.drain;
       if (g === undefined) continue;
+      const capBefore = g.releasedByCap;
       const r = g.poll(tUs, queueMs, rateBps, (item, arrivalTUs) => {
         const added = tUs - arrivalTUs;
         f.addedDelaySumUs += added;
@@ -609,6 +615,9 @@ export class Engine {
         release(item);
       });
       n += r;
+      const byCap = g.releasedByCap - capBefore;
+      this.counters.gateReleasedMaxHold += byCap;
+      this.counters.gateReleasedQueue += r - byCap;
       if (g.size === 0) this.gatedFlows.delete(f);
     }
     return n;

@@ -49,6 +49,7 @@ export interface Metrics {
   /** Delay actually added to each held uplink packet (s). */
   readonly addedDelay: Histogram;
   readonly heldPackets: Gauge;
+  readonly gateReleases: Counter<'reason'>;
   readonly malformedPackets: Counter<'reason'>;
   readonly flowsActive: Gauge;
   readonly flowsEvicted: Counter<'cause'>;
@@ -116,6 +117,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     registers,
   });
   const heldPackets = new Gauge({ name: 'zhuge_held_packets', help: 'Uplink packets currently held in NFQUEUE awaiting release.', registers });
+  const gateReleases = new Counter({
+    name: 'zhuge_drain_gate_releases_total',
+    help: "feedbackUpdater.mode drain: gated uplink packets released, by reason (queue = the Wi-Fi queue was back at target, max_hold = drain.maxHoldMs reached).",
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  zeroInit(gateReleases, [{ reason: 'queue' }, { reason: 'max_hold' }]);
 
   const malformedPackets = new Counter({
     name: 'zhuge_malformed_packets_total',
@@ -199,6 +207,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     predictedDelay,
     addedDelay,
     heldPackets,
+    gateReleases,
     malformedPackets,
     flowsActive,
     flowsEvicted,

@@ -13,6 +13,7 @@ const REQUIRED = [
   'zhuge_predicted_delay_seconds',
   'zhuge_added_delay_seconds',
   'zhuge_held_packets',
+  'zhuge_drain_gate_releases_total',
   'zhuge_malformed_packets_total',
   'zhuge_flows_active',
   'zhuge_flows_evicted_total',
