@@ -29,6 +29,8 @@ export interface DropScenario {
   /** one-way base delay added by the relay in wan (0 = none) */
   baseDelayMsEachWay: number;
   pingIntervalMs: number;
+  /** the daemon's feedbackUpdater.mode in the arm with zhuge (absent: the config default, 'increments') */
+  ackMode?: 'increments' | 'drain';
 }
 
 export const DEMO_SCENARIO: DropScenario = {
@@ -295,7 +297,10 @@ export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boo
     // the namespace default is best effort (a host may not allow e.g. cubic as a default);
     // iperf3 -C sets the congestion control on the socket in any case
     await tb.setCongestionControl('srv', sc.cc).catch(() => undefined);
-    if (withZhuge) daemon = await startDaemon(tb, daemonOpts);
+    if (withZhuge) {
+      const modeYaml = sc.ackMode !== undefined ? `feedbackUpdater:\n  mode: ${sc.ackMode}\n` : '';
+      daemon = await startDaemon(tb, { ...daemonOpts, extraYaml: `${modeYaml}${daemonOpts.extraYaml ?? ''}` });
+    }
     // let the queue drain and the previous trial's state go
     await new Promise((r) => setTimeout(r, 500));
     const durationMs = sc.durationS * 1000;

@@ -1,5 +1,5 @@
 /**
- * `zhuge demo [--json] [--cc bbr|cubic] [--k K] [--duration S] [--repeat N] [--out DIR]`
+ * `zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|increments] [--k K] [--duration S] [--repeat N] [--out DIR]`
  *
  * Builds a netns testbed, runs an iperf3 download srv -> cli plus a 10 ms ping probe through a
  * 30 Mbit/s bottleneck that drops to 3 Mbit/s halfway, once without and once with the daemon,
@@ -20,7 +20,7 @@ import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/r
 import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
 import type { QuicCc } from '../../testbed/quic.js';
 
-const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
+const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|increments] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
        zhuge demo --quic [--json] [--cc cubic|reno|bbr|bbr2] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
 
@@ -28,6 +28,10 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--k K] [--rate-mbit 
   (default K=10) halfway through S seconds (default 20), an iperf3 download with the chosen
   congestion control (default bbr) and a ping probe, without and with zhuge, side by side.
   --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).
+  --ack-mode: the daemon's out-of-band rule in the arm with zhuge (feedbackUpdater.mode): drain
+  (default here: ACKs gated while the Wi-Fi queue is above 50 ms, which is what moves bbr's and
+  cubic's windows out of the queue) or increments (the paper's rule and the daemon's default,
+  which these senders do not react to; docs/results/tcp-drop.md).
   --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
   instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
   and how soon GCC's estimate falls below the new capacity, without and with zhuge.
@@ -47,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     rtc: { type: 'boolean', default: false },
     quic: { type: 'boolean', default: false },
     cc: { type: 'string' },
+    'ack-mode': { type: 'string', default: 'drain' },
     k: { type: 'string', default: String(DEMO_SCENARIO.k) },
     'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
     duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },
@@ -61,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
   const repeat = Number(values.repeat);
   const cc = values.cc ?? (values.quic ? QUIC_DEMO_SCENARIO.cc : DEMO_SCENARIO.cc);
   const ccs = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
-  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc)) {
+  const ackMode = values['ack-mode'];
+  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || (ackMode !== 'drain' && ackMode !== 'increments')) {
     console.error(`zhuge demo: invalid option value\n${USAGE}`);
     return 2;
   }
@@ -69,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error('zhuge demo: must run as root (it builds network namespaces and iptables rules)');
     return 4;
   }
-  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc };
+  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc, ackMode: ackMode as 'drain' | 'increments' };
   const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(dir, { recursive: true });
   if (values.rtc) return runRtcDemo(repeat, values.json, dir);
@@ -133,7 +139,7 @@ const ROWS: Array<[keyof TrialMetrics, string]> = [
 
 export function formatTable(o: DemoJson): string {
   const s = o.scenario;
-  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms`;
+  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${s.ackMode !== undefined ? `, zhuge feedbackUpdater.mode ${s.ackMode}` : ''}`;
   const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
   const w = 40;
   const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
