@@ -20,7 +20,7 @@ function options(over: Partial<EngineOptions> = {}): EngineOptions {
     idleTimeoutMs: 30_000,
     maxFlows: 1000,
     fortuneTeller: defaultFortuneTellerConfig,
-    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, mode: 'drain', drain: { targetMs: 20, maxHoldMs: 1000, catchUp: 0.1 } },
+    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, mode: 'drain', drain: { targetMs: 20, maxHoldMs: 1000, catchUp: 0.1, keepaliveMs: 0 } },
     ...over,
   };
 }

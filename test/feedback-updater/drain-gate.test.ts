@@ -39,7 +39,7 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
   });
 
   it('poll: closed while the queue is above target, in order once it is back', () => {
-    const g = new DrainGate<string>({ targetMs: 50 });
+    const g = new DrainGate<string>({ targetMs: 50, keepaliveMs: 0 });
     g.push(0, 'a', 1500);
     g.push(1 * MS, 'b', 1500);
     const out: string[] = [];
@@ -50,7 +50,7 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
   });
 
   it('maxHoldMs: a packet leaves after it whatever the queue, with its arrival time', () => {
-    const g = new DrainGate<string>({ targetMs: 50, maxHoldMs: 1000 });
+    const g = new DrainGate<string>({ targetMs: 50, maxHoldMs: 1000, keepaliveMs: 0 });
     g.push(0, 'a', 1500);
     g.push(500 * MS, 'b', 1500);
     const out: Array<[string, number]> = [];
@@ -59,6 +59,20 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
     expect(out).toEqual([['a', 0]]);
     expect(g.releasedByCap).toBe(1);
     expect(g.oldestTUs).toBe(500 * MS);
+  });
+
+  it('keepalive: a closed gate lets one packet go when the flow had nothing out for keepaliveMs', () => {
+    const g = new DrainGate<number>({ targetMs: 50, keepaliveMs: 100 });
+    expect(g.tryPass(0, 10)).toBe(true); // last out at 0
+    for (let k = 0; k < 5; k++) g.push(10 * MS + k, k, 1500);
+    const out: number[] = [];
+    const poll = (tMs: number): number => g.poll(tMs * MS, 900, RATE, (i) => out.push(i));
+    expect(poll(99)).toBe(0);
+    expect(poll(100)).toBe(0); // the head has waited 90 ms only
+    expect(poll(110)).toBe(1); // one, not the backlog
+    expect(poll(150)).toBe(0);
+    expect(poll(210)).toBe(1);
+    expect(out).toEqual([0, 1]);
   });
 
   it('an idle link (empty queue) gets the gated ACKs back twice as fast', () => {
