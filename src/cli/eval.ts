@@ -33,6 +33,8 @@ options:
   --sender gcc|bbr|cubic|quic   gcc = Chromium WebRTC (GCC, plaintext); bbr/cubic = TCP (iperf3);
                                 quic = ngtcp2 download (drop only; needs testbed/quic-experiment)
   --quic-cc CC      the QUIC sender's congestion control: cubic|reno|bbr|bbr2 (default cubic)
+  --ack-mode M      drop with bbr|cubic: the daemon's feedbackUpdater.mode, increments (default,
+                    the paper's rule) or drain (ACKs gated while the Wi-Fi queue is above 50 ms)
   --k LIST          drop factors, comma-separated (default all: ${ALL_K.join(',')})
   --rate-mbit R     steady rate of the drop experiment (default 30)
   --trace FILE      a trace file or a name in shared/traces/zhuge-paper (repeatable)
@@ -83,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('eval', USAGE, rest, {
     sender: { type: 'string' },
     'quic-cc': { type: 'string', default: 'cubic' },
+    'ack-mode': { type: 'string' },
     k: { type: 'string' },
     'rate-mbit': { type: 'string' },
     trace: { type: 'string', multiple: true },
@@ -154,6 +157,7 @@ interface Plan {
 interface Values {
   sender?: string | undefined;
   'quic-cc'?: string | undefined;
+  'ack-mode'?: string | undefined;
   k?: string | undefined;
   'rate-mbit'?: string | undefined;
   trace?: readonly string[] | undefined;
@@ -209,6 +213,9 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     if (durationS < 6) throw new RangeError('--duration must be ≥ 6 s');
     const quicCc = v['quic-cc'] ?? 'cubic';
     if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
+    const ackMode = v['ack-mode'];
+    if (ackMode !== undefined && ackMode !== 'increments' && ackMode !== 'drain') throw new RangeError(`--ack-mode must be increments|drain, got '${ackMode}'`);
+    if (ackMode !== undefined && s !== 'bbr' && s !== 'cubic') throw new RangeError('--ack-mode applies to --sender bbr|cubic');
     const o: DropEvalOptions = {
       sender: s,
       ...(s === 'quic' ? { quicCc } : {}),
@@ -219,11 +226,12 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       repeat: int(v.repeat, quick ? 2 : 3, 'repeat'),
       baseRttMs,
       bufferMs: num(v['buffer-ms'], rtc ? 100 : 200, 'buffer-ms'),
+      ...(ackMode !== undefined ? { ackMode } : {}),
     };
     return {
       usesChromium: rtc,
       describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k at ${dropAtS} s of ${durationS} s, k ${ks.join(',')}, ${o.repeat} x (without, with)`,
-      command: `zhuge eval drop --sender ${s}${s === 'quic' ? ` --quic-cc ${quicCc}` : ''} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      command: `zhuge eval drop --sender ${s}${s === 'quic' ? ` --quic-cc ${quicCc}` : ''}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l, r) => runDropEval(o, p, l, r),
     };
   }

@@ -61,6 +61,8 @@ export interface DropEvalOptions {
   baseRttMs: number;
   /** bfifo size in ms at the steady rate */
   bufferMs: number;
+  /** TCP senders: the daemon's feedbackUpdater.mode (absent: its default, increments) */
+  ackMode?: 'increments' | 'drain';
 }
 
 export const DROP_TCP_LABELS: Array<[string, string]> = [
@@ -162,6 +164,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
                 cc: o.sender === 'quic' ? 'cubic' : o.sender,
                 baseDelayMsEachWay: oneWay,
                 pingIntervalMs: 10,
+                ...(o.ackMode !== undefined ? { ackMode: o.ackMode } : {}),
               };
               const r = await runDropTrial(tb, sc, zhuge, p);
               return numeric(r.metrics);
