@@ -113,8 +113,8 @@ class UpAck {
 // ------------------------------------------------------------------ the simulation ----
 
 /** `ring`: DeltaWindow ring capacity (maxEntries); undefined = the default the daemon uses. */
-function options(maxFlows: number, ring: number | undefined): EngineOptions {
-  const fu = { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10 };
+function options(maxFlows: number, ring: number | undefined, drain = false): EngineOptions {
+  const fu = { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, ...(drain ? { mode: 'drain' as const } : {}) };
   return {
     tcp: { enabled: true, ports: [SERVER_PORT] },
     quic: { enabled: true, ports: [443] },
@@ -137,6 +137,10 @@ class Driver {
   private tUs = 1_000_000;
   private linkFreeUs = 0;
   private nextTickUs = 2_000_000;
+  private nextPollUs = 0;
+  private readonly releasedBy = (): void => {
+    this.released++;
+  };
   private i = 0;
   private readonly qFlow = new Uint32Array(RING);
   private readonly qSeq = new Uint32Array(RING);
@@ -152,6 +156,7 @@ class Driver {
   dataPackets = 0;
   acks = 0;
   held = 0;
+  released = 0;
 
   constructor(
     readonly engine: Engine,
@@ -206,10 +211,18 @@ class Driver {
         if (d.verdict === 'hold') {
           this.held++;
           e.onReleased(d.flow);
-        }
+        } else if (d.verdict === 'gate') this.held++;
       }
       this.i++;
       this.tUs += ARRIVAL_GAP_US;
+      // the daemon polls the drain gates every millisecond while packets are gated
+      if (this.tUs >= this.nextPollUs) {
+        this.nextPollUs = this.tUs + 1000;
+        if (e.gatedPackets > 0) {
+          e.pollGates(this.tUs, this.releasedBy);
+          this.events++;
+        }
+      }
       if (this.tUs >= this.nextTickUs) {
         e.tick(this.tUs);
         this.nextTickUs += 1_000_000;
@@ -243,8 +256,8 @@ const ringLabel = (ring: number | undefined): string => (ring === undefined ? `$
 // ------------------------------------------------------------------------ sections ----
 // Each runs in its own process (fresh RSS): `engine.js --section <name> <args...>`.
 
-function throughput(flows: number, ring: number | undefined, seconds: number): string {
-  const engine = new Engine(options(Math.max(10_000, flows), ring));
+function throughput(flows: number, ring: number | undefined, seconds: number, drain = false): string {
+  const engine = new Engine(options(Math.max(10_000, flows), ring, drain));
   const d = new Driver(engine, flows);
   d.run(Math.max(50_000, flows * 3)); // JIT warm-up, flows created, queue in steady state
   const e0 = d.events;
@@ -269,7 +282,7 @@ function throughput(flows: number, ring: number | undefined, seconds: number): s
   }
   return [
     String(flows).padStart(6),
-    ringLabel(ring).padStart(5),
+    (drain ? 'drain' : ringLabel(ring)).padStart(5),
     (ev / secs / 1e6).toFixed(2).padStart(9),
     ((secs * 1e6) / pk).toFixed(3).padStart(10),
     ((secs * 1e9) / ev).toFixed(0).padStart(9),
@@ -329,6 +342,7 @@ function runSection(argv: string[]): void {
   const [name, a, b, c] = argv;
   const ring = (x: string | undefined): number | undefined => (x === undefined || x === 'default' ? undefined : Number(x));
   if (name === 'throughput') console.log(throughput(Number(a), ring(b), Number(c ?? '2')));
+  else if (name === 'throughput-drain') console.log(throughput(Number(a), undefined, Number(c ?? '2'), true));
   else if (name === 'memory') console.log(memoryPerFlow(Number(a), ring(b)));
   else if (name === 'churn') churn(Number(a), Number(b), ring(c));
   else throw new Error(`unknown section ${String(name)}`);
@@ -359,10 +373,13 @@ function main(): void {
     `engine: synthetic TCP downloads through Engine.onDownlinkArrival/onDownlinkDeparture/onUplink, one core, ${seconds} s per row, ` +
       'each row in a fresh process (memory after a forced GC; ab = ArrayBuffer backing stores, outside the JS heap)',
   );
-  console.log(`ring = DeltaWindow maxEntries per flow (${defaultRing}* = the default, what the daemon uses)`);
+  console.log(`ring = DeltaWindow maxEntries per flow (${defaultRing}* = the default, what the daemon uses); drain = feedbackUpdater.mode drain`);
   console.log(' flows  ring Mevents/s µs/datapkt  ns/event  held%  RSS MiB heap MiB   ab MiB');
   for (const flows of [1, 100, 10_000]) child(['throughput', String(flows), 'default', seconds]);
   child(['throughput', '10000', '256', seconds]);
+  // feedbackUpdater.mode drain: ACKs gated while the modelled queue is above 50 ms (the slow
+  // phases here queue ~67 ms), polled every simulated millisecond; held% = gated ACKs
+  for (const flows of [1, 10_000]) child(['throughput-drain', String(flows), 'default', seconds]);
   console.log('memory per flow (each flow created by 2 data packets + 1 ACK; table bound = flows):');
   console.log('  flows  ring heap B/flow  ab B/flow  RSS B/flow  heap MiB   ab MiB  RSS MiB');
   child(['memory', '10000', 'default']);

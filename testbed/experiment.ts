@@ -97,7 +97,11 @@ export function summarizePings(pings: readonly RttSample[], dropAtMonoMs: number
   let lost = 0;
   let intervalMs = pingIntervalMs;
   const seqs = after.map((p) => p.seq).filter((q): q is number => q !== undefined);
-  if (seqs.length === after.length && seqs.length > 1) {
+  if (seqs.length !== after.length) {
+    // no sequence numbers (not ping's output): probes expected at the nominal interval
+    const expected = Math.floor((Math.min(endMonoMs, (pings.at(-1)?.tMs ?? endMonoMs) + 1) - dropAtMonoMs) / pingIntervalMs);
+    lost = Math.max(0, expected - after.length);
+  } else if (seqs.length > 1) {
     const lo = Math.min(...seqs);
     const hi = Math.max(...seqs);
     lost = hi - lo + 1 - new Set(seqs).size;

@@ -33,6 +33,16 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
     expect(out).toEqual([0, 1, 2]);
   });
 
+  it('a 1 ms poll keeps up with a fast link (the credit cap scales with the rate)', () => {
+    const g = new DrainGate<number>({ targetMs: 50, catchUp: 0.1 });
+    for (let k = 0; k < 1000; k++) g.push(0, k, 2896); // 2.9 MB of ACKed data
+    let t = 0;
+    while (g.size > 0 && t < 1000) g.poll(++t * MS, 10, 500e6, () => undefined);
+    // paced at 1.1 x 500 Mbit/s = 68.75 KB/ms: ~42 ms, not the ~1 s a fixed 3000-byte cap allowed
+    expect(t).toBeGreaterThan(38);
+    expect(t).toBeLessThan(46);
+  });
+
   it('an open gate never paces: ACK bursts pass at once', () => {
     const g = new DrainGate<number>({ targetMs: 50, catchUp: 0 });
     for (let k = 0; k < 100; k++) expect(g.tryPass(k, 10)).toBe(true);

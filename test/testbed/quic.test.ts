@@ -74,12 +74,13 @@ describe('summarizeQuicTrial', () => {
   ];
   // 100 ms bins: 300 KB (24 Mbit/s) before the drop, 30 KB (2.4 Mbit/s) after
   const received = Array.from({ length: 120 }, (_, i) => ({ tMs: i * 100, bytes: i < 100 ? 300_000 : 30_000 }));
+  // ping probes sent every 10 ms from 5 s (seq = index): 60 ms before the drop; after it, 100
+  // replies at 300 ms, 50 probes lost (seq 600-649), 50 replies at 100 ms
+  const probe = (seq: number, rttMs: number): { tMs: number; rttMs: number; seq: number } => ({ tMs: 5000 + seq * 10 + rttMs, rttMs, seq });
   const pings = [
-    ...Array.from({ length: 500 }, (_, i) => ({ tMs: 5000 + i * 10, rttMs: 60 })),
-    // after the drop: 100 replies at 300 ms, 50 probes lost, 50 replies at 100 ms (the last probe's
-    // successor counts as lost only once a later reply shows it was due: 49 lost)
-    ...Array.from({ length: 100 }, (_, i) => ({ tMs: 10_000 + i * 10, rttMs: 300 })),
-    ...Array.from({ length: 50 }, (_, i) => ({ tMs: 11_500 + i * 10, rttMs: 100 })),
+    ...Array.from({ length: 500 }, (_, i) => probe(i, 60)),
+    ...Array.from({ length: 100 }, (_, i) => probe(500 + i, 300)),
+    ...Array.from({ length: 50 }, (_, i) => probe(650 + i, 100)),
   ];
   const m = summarizeQuicTrial(pings, { senderRtt, received }, 10_000, 12_000, 10, 0);
 
@@ -95,8 +96,9 @@ describe('summarizeQuicTrial', () => {
     ['throughputBeforeDropMbps', 24],
     ['throughputMbps', 2.4],
     ['rttBeforeDropP50Ms', 60],
-    ['probesLost', 49],
-    ['rttAbove200msSeconds', 1.49],
+    ['probesLost', 50],
+    // 100 replies above 200 ms + 50 lost, 10 ms each
+    ['rttAbove200msSeconds', 1.5],
   ] as const)('%s = %d', (key, want) => {
     expect(m[key]).toBeCloseTo(want, 5);
   });
