@@ -58,8 +58,8 @@ export const DRAIN_GATE_DEFAULTS = { targetMs: 50, maxHoldMs: 1000, catchUp: 0.1
 /** Bytes an open gate may release in one go beyond the paced rate (two full-size segments' worth of ACKs). */
 const BURST_BYTES = 3000;
 
-/** Credit may accumulate over this long (µs) at the paced rate: two poll intervals. */
-const CAP_WINDOW_US = 2000;
+/** Credit may accumulate over this long (µs) at the paced rate: one poll interval (two let bbr see larger ACK bursts: its window, and the queue after a drop, grew). */
+const CAP_WINDOW_US = 1000;
 
 /** A queue holding less than this (ms of data) is taken as empty: the link is idle. */
 const EMPTY_QUEUE_MS = 0.5;
