@@ -87,7 +87,7 @@ export interface FeedbackUpdaterSection {
   capMs: number;
   /** 'increments' = the paper's rule; 'drain' = hold ACKs while the queue is above a target */
   mode: 'increments' | 'drain';
-  drain: { targetMs: number; maxHoldMs: number; catchUp: number; keepaliveMs: number };
+  drain: { targetMs: number; closeMs?: number; maxHoldMs: number; catchUp: number; keepaliveMs: number };
   /** Absent = a random seed chosen at start. */
   seed?: number;
 }

@@ -12,8 +12,8 @@
  * Wi-Fi queue and delays every flow behind it.
  *
  * The rule, per flow: an ACK-carrying uplink packet passes at once while the Fortune Teller's
- * queue (bytes over dequeue rate, plus the head's wait) is at most targetMs and no earlier packet
- * of the flow is gated. Otherwise it waits in the flow's FIFO; poll() releases the head when the
+ * queue (bytes over dequeue rate, plus the head's wait) is at most closeMs (2 x targetMs) and no
+ * earlier packet of the flow is gated. Otherwise it waits in the flow's FIFO; poll() releases the head when the
  * queue is back at or below targetMs, paced so that the bytes the released ACKs acknowledge flow
  * at no more than (1 + catchUp) x the dequeue rate (a reopened gate must not hand a window-limited
  * sender its whole backlog at once: released in one burst, held ACKs look like ACK aggregation
@@ -37,8 +37,14 @@
  */
 
 export interface DrainGateConfig {
-  /** Queueing delay (ms) the AP queue may hold before ACKs are gated (default 50). */
+  /** Queueing delay (ms) a reopened gate lets the AP queue refill to (default 50). */
   targetMs?: number;
+  /**
+   * Queueing delay (ms) above which ACKs start being gated (default 2 x targetMs). The hysteresis
+   * keeps the gate out of a sender's normal operation: bbr at 30 Mbit/s and 40 ms keeps ~30-50 ms
+   * queued, and a gate closing at 50 ms held its ACKs ~30 ms in steady state.
+   */
+  closeMs?: number;
   /** Longest time one packet is gated (ms, default 1000). */
   maxHoldMs?: number;
   /** Released ACKs acknowledge at most (1 + catchUp) x the dequeue rate, 0..4 (default 0.1). */
@@ -68,6 +74,7 @@ const IDLE_BOOST = 1;
 
 export class DrainGate<T> {
   readonly targetMs: number;
+  readonly closeMs: number;
   readonly maxHoldMs: number;
   readonly catchUp: number;
   readonly keepaliveMs: number;
@@ -89,6 +96,8 @@ export class DrainGate<T> {
 
   constructor(config: DrainGateConfig = {}) {
     this.targetMs = config.targetMs ?? DRAIN_GATE_DEFAULTS.targetMs;
+    this.closeMs = config.closeMs ?? 2 * this.targetMs;
+    if (!(this.closeMs >= this.targetMs)) throw new RangeError('DrainGate: closeMs must be >= targetMs');
     this.maxHoldMs = config.maxHoldMs ?? DRAIN_GATE_DEFAULTS.maxHoldMs;
     this.catchUp = config.catchUp ?? DRAIN_GATE_DEFAULTS.catchUp;
     this.keepaliveMs = config.keepaliveMs ?? DRAIN_GATE_DEFAULTS.keepaliveMs;
@@ -110,13 +119,13 @@ export class DrainGate<T> {
 
   /**
    * An ACK-carrying packet arrived at tUs while the queue holds queueMs: true when it may pass at
-   * once (nothing of the flow gated and the queue at or below target); false when it must be
+   * once (nothing of the flow gated and the queue at or below closeMs); false when it must be
    * gated (then push() it). Pacing applies to the release of a gated backlog only: an open gate
    * never slows the ACK clock (paced there, ACK bursts of a 30 Mbit/s download were held ~30 ms
    * whenever the rate estimate lagged, with the queue far below target).
    */
   tryPass(tUs: number, queueMs: number): boolean {
-    if (this.count === 0 && queueMs <= this.targetMs) {
+    if (this.count === 0 && queueMs <= this.closeMs) {
       this.credit = BURST_BYTES;
       this.creditTUs = tUs;
       this.lastOutTUs = tUs;

@@ -292,7 +292,7 @@ const CONFIG_KEYS = {
     maxFlows: true,
   },
   fortuneTeller: { slotUs: true, rateWindowMs: true, minRateBps: true, initialRateBps: true, burstWindowMs: true, stableQueueMs: true },
-  feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, mode: true, drain: { targetMs: true, maxHoldMs: true, catchUp: true, keepaliveMs: true }, seed: true },
+  feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, mode: true, drain: { targetMs: true, closeMs: true, maxHoldMs: true, catchUp: true, keepaliveMs: true }, seed: true },
   nfqueue: { queueNum: true, maxLen: true, failOpen: true, chain: true },
   watchdog: { stallMs: true },
   metrics: { listen: true },
@@ -300,7 +300,7 @@ const CONFIG_KEYS = {
 } satisfies KeyTree<Config>;
 
 /** Optional by design (absent has a meaning): the only schema properties with neither default nor required. */
-const OPTIONAL = new Set(['feedbackUpdater.seed']);
+const OPTIONAL = new Set(['feedbackUpdater.seed', 'feedbackUpdater.drain.closeMs']);
 
 interface S {
   type?: string;

@@ -54,8 +54,9 @@ describe('Engine, feedbackUpdater.mode drain', () => {
     depart(e, 500, sent[0]);
     // the queue is empty: the ACK passes at once
     expect(e.onUplink(1000, tcpPacket(CLI, SRV, { flags: TCP_ACK, ack: seq }), decision(), 'first').verdict).toBe('accept');
-    // 20 packets queued at the initial 500 kbit/s estimate: ~480 ms > the 20 ms target
-    burst(e, 2000, 20, seq);
+    // 60 packets queued: well above closeMs (2 x the 20 ms target) at any rate the one departure
+    // so far suggests
+    burst(e, 2000, 60, seq);
     for (let k = 0; k < 3; k++) {
       const d = e.onUplink(3000 + k, tcpPacket(CLI, SRV, { flags: TCP_ACK, ack: 1 + 1460 * (k + 2) }), decision(), k);
       expect(d.verdict).toBe('gate');
@@ -66,7 +67,7 @@ describe('Engine, feedbackUpdater.mode drain', () => {
     const out: unknown[] = [];
     expect(e.pollGates(4000, (i) => out.push(i))).toBe(0); // the queue is still long
     // the queue empties: every packet departs
-    for (let i = 1; i <= 20; i++) depart(e, 5000 + i * 100, sent[i]);
+    for (let i = 1; i <= 60; i++) depart(e, 5000 + i * 100, sent[i]);
     for (let t = 8000; t < 200_000 && e.gatedPackets > 0; t += 1000) e.pollGates(t, (i) => out.push(i));
     expect(out).toEqual([0, 1, 2, 'fin']);
     expect(e.gatedPackets).toBe(0);

@@ -10,7 +10,8 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
   const passCases: Array<{ name: string; queueMs: number; gated: number; pass: boolean }> = [
     { name: 'queue below target, nothing gated: passes', queueMs: 10, gated: 0, pass: true },
     { name: 'queue exactly at target: passes', queueMs: 50, gated: 0, pass: true },
-    { name: 'queue above target: gated', queueMs: 51, gated: 0, pass: false },
+    { name: 'queue above target but not above closeMs (2 x target): passes', queueMs: 100, gated: 0, pass: true },
+    { name: 'queue above closeMs: gated', queueMs: 101, gated: 0, pass: false },
     { name: 'an earlier packet gated: gated (order)', queueMs: 0, gated: 1, pass: false },
   ];
   for (const c of passCases) {
@@ -118,6 +119,7 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
     expect(() => new DrainGate({ targetMs: -1 })).toThrow(RangeError);
     expect(() => new DrainGate({ maxHoldMs: Number.NaN })).toThrow(RangeError);
     expect(() => new DrainGate({ catchUp: 5 })).toThrow(RangeError);
+    expect(() => new DrainGate({ targetMs: 50, closeMs: 40 })).toThrow(RangeError);
   });
 
   it('property: FIFO order, nothing lost, nothing held past maxHoldMs (polled every ms)', () => {
