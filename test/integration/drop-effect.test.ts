@@ -8,9 +8,10 @@
  *   within the cap) and does no harm. Its effect on the sender is printed, not asserted: an ACK
  *   is delayed by one sampled increment (at most capMs) and kernel bbr / cubic did not react.
  * - drain (docs/results/tcp-drain.md): with bbr the time with ping RTT above 200 ms after the drop
- *   is much shorter (measured 1.35-1.40 s vs 6.14-6.21 s, 3 pairs) at a small throughput price
- *   (0.91x); with cubic the steady-state queue before the drop is much shorter (ping p50 47-77 vs
- *   205 ms, 3 pairs) but nothing is gained after the drop (its window outgrows the 1 s hold).
+ *   is much shorter (1.38-1.40 s vs 6.17-6.24 s with the final gate, 1.34-1.58 s vs 6.14-6.29 s
+ *   over 12 pairs of earlier versions) at a throughput price (0.86-0.91x); with cubic the
+ *   steady-state queue before the drop is much shorter (ping p50 ~75 vs ~200 ms) but nothing is
+ *   gained after the drop (its window outgrows the 1 s hold).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SCENARIO, runDropTrial, type TrialResult } from '../../testbed/experiment.js';
