@@ -4,28 +4,22 @@
  * shutdown).
  */
 import { describe, expect, it } from 'vitest';
-import { Engine, type EngineOptions, type UplinkDecision } from '../../src/daemon/engine.js';
-import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
+import { Engine, type EngineOptions } from '../../src/daemon/engine.js';
 import { TCP_ACK, TCP_FIN } from '../../src/protocols/tcp.js';
+import { engineOptions, newDecision } from '../helpers/engine.js';
 import { tcpPacket } from '../helpers/packets.js';
 
 const SRV = { addr: '10.1.0.1', port: 5201 };
 const CLI = { addr: '10.2.0.1', port: 40000 };
 
 function options(over: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    tcp: { enabled: true, ports: [] },
-    quic: { enabled: true, ports: [] },
-    dscp: [],
-    idleTimeoutMs: 30_000,
-    maxFlows: 1000,
-    fortuneTeller: defaultFortuneTellerConfig,
+  return engineOptions({
     feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, mode: 'drain', drain: { targetMs: 20, maxHoldMs: 1000, catchUp: 0.1, keepaliveMs: 0 } },
     ...over,
-  };
+  });
 }
 
-const decision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
+const decision = newDecision;
 
 /** Data packets that arrived (kept so that their departures match). */
 const sent: Uint8Array[] = [];

@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Engine, NAT_CONFIRMATIONS, NAT_RECHECK_EVERY, NatAliases, type EngineOptions, type UplinkDecision } from '../../src/daemon/engine.js';
-import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
+import { Engine, NAT_CONFIRMATIONS, NAT_RECHECK_EVERY, NatAliases, type EngineOptions } from '../../src/daemon/engine.js';
 import { fixIpv4HeaderChecksum } from '../../src/protocols/checksum.js';
 import { flowKeyHash, newFlowKey, packetMatchKey } from '../../src/protocols/flow-key.js';
 import { formatIpv4, parseIpv4Address } from '../../src/protocols/ipv4.js';
 import { decodePacket, newPacketView, type PacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
 import { TCP_ACK } from '../../src/protocols/tcp.js';
+import { engineOptions, newDecision } from '../helpers/engine.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';
 
 const SRV = { addr: '10.1.0.1', port: 5201 };
@@ -23,21 +23,9 @@ const PUB = { addr: '192.0.2.2', port: 61000 }; // the AP's public address, the 
 const CLIENT_NET = parseIpv4Address('10.2.0.0') ?? 0;
 const isClient = (v: PacketView): boolean => v.l3 === 'ipv4' && (v.dst0 & 0xffffff00) >>> 0 === CLIENT_NET;
 
-function options(over: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    tcp: { enabled: true, ports: [] },
-    quic: { enabled: true, ports: [] },
-    dscp: [],
-    idleTimeoutMs: 30_000,
-    maxFlows: 1000,
-    fortuneTeller: defaultFortuneTellerConfig,
-    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10 },
-    isClient,
-    ...over,
-  };
-}
+const options = (over: Partial<EngineOptions> = {}): EngineOptions => engineOptions({ isClient, ...over });
 
-const decision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
+const decision = newDecision;
 
 interface Run {
   held: number;

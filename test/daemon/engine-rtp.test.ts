@@ -2,26 +2,17 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions, type UplinkDecision } from '../../src/daemon/engine.js';
-import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
 import { parseIpv4Address } from '../../src/protocols/ipv4.js';
+import { engineOptions } from '../helpers/engine.js';
 import { parseTwcc } from '../../src/protocols/twcc.js';
 
 const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../shared/fixtures/webrtc/${name}`, import.meta.url)));
 const SERVER = parseIpv4Address('10.78.1.1');
 
 function options(srtcpFallback: 'delay' | 'off'): EngineOptions {
-  return {
-    tcp: { enabled: true, ports: [] },
-    quic: { enabled: true, ports: [] },
-    dscp: [],
-    idleTimeoutMs: 30_000,
-    maxFlows: 1000,
-    fortuneTeller: defaultFortuneTellerConfig,
-    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10 },
-    rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1 },
-  };
+  return engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1 } });
 }
 
 /** Replays a capture: server packets are downlink (observed), client packets uplink (intercepted). */

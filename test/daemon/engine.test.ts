@@ -1,26 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Engine, type EngineOptions, type UplinkDecision } from '../../src/daemon/engine.js';
-import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
+import { Engine } from '../../src/daemon/engine.js';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/protocols/tcp.js';
+import { engineOptions, newDecision } from '../helpers/engine.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';
 
 const SRV = { addr: '10.1.0.1', port: 5201 };
 const CLI = { addr: '10.2.0.1', port: 40000 };
 
-function options(over: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    tcp: { enabled: true, ports: [] },
-    quic: { enabled: true, ports: [] },
-    dscp: [],
-    idleTimeoutMs: 30_000,
-    maxFlows: 1000,
-    fortuneTeller: defaultFortuneTellerConfig,
-    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10 },
-    ...over,
-  };
-}
+const options = engineOptions;
 
-const decision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
+const decision = newDecision;
 
 /**
  * A 1500-byte TCP download through a queue whose service rate drops from 20 to 2 Mbit/s at

@@ -1,0 +1,19 @@
+/** Engine options and an uplink decision object shared by the engine tests. */
+import type { EngineOptions, UplinkDecision } from '../../src/daemon/engine.js';
+import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
+
+/** Every protocol treated on any port, the reference Feedback Updater (seed 1), `over` on top. */
+export function engineOptions(over: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    tcp: { enabled: true, ports: [] },
+    quic: { enabled: true, ports: [] },
+    dscp: [],
+    idleTimeoutMs: 30_000,
+    maxFlows: 1000,
+    fortuneTeller: defaultFortuneTellerConfig,
+    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10 },
+    ...over,
+  };
+}
+
+export const newDecision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
