@@ -158,7 +158,8 @@ export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZh
   try {
     await agent.setRate(sc.rateMbps * 1e6);
     if (withZhuge) {
-      daemon = await startDaemon(tb, { extraYaml: quicDaemonYaml(sc.port) });
+      const modeYaml = sc.ackMode !== undefined ? `\nfeedbackUpdater:\n  mode: ${sc.ackMode}\n` : '';
+      daemon = await startDaemon(tb, { extraYaml: `${quicDaemonYaml(sc.port)}${modeYaml}` });
       await waitTapsLive(tb, daemon);
     }
     // let the queue drain and the previous trial's state go
