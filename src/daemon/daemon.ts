@@ -76,6 +76,8 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
     idleTimeoutMs: f.idleTimeoutMs,
     maxFlows: f.maxFlows,
     queueLimitBytes: cfg.queue.limitBytes,
+    // drain gates stay within 3/4 of the kernel queue (beyond it new packets would pass unseen)
+    maxGatedPackets: Math.floor(cfg.nfqueue.maxLen * 0.75),
     fortuneTeller: fortuneTellerConfigFrom(cfg),
     feedbackUpdater: {
       seed,
@@ -505,6 +507,8 @@ export class Daemon {
     if (gq > 0) m.gateReleases.inc({ reason: 'queue' }, gq);
     const gm = d(c.gateReleasedMaxHold, last?.gateReleasedMaxHold);
     if (gm > 0) m.gateReleases.inc({ reason: 'max_hold' }, gm);
+    const go = d(c.gateReleasedOverflow, last?.gateReleasedOverflow);
+    if (go > 0) m.gateReleases.inc({ reason: 'overflow' }, go);
     this.lastSynced = structuredClone(c);
     m.flowsActive.set(this.engine.flows.size);
     let ackDelay = 0;

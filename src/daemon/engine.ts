@@ -78,6 +78,12 @@ export interface EngineOptions {
    * queue model and, on an RTP transport, reported as not received in the rebuilt feedback.
    */
   queueLimitBytes?: number;
+  /**
+   * Most packets all drain gates may hold together (default: unbounded). The daemon sets it
+   * below the NFQUEUE length: a full kernel queue accepts new packets unseen (fail-open), and
+   * they would overtake the gated ones. Beyond it the oldest gated packets go first.
+   */
+  maxGatedPackets?: number;
 }
 
 export interface Flow {
@@ -152,9 +158,10 @@ export interface EngineCounters {
   natAliasCollisions: number;
   /** unexpected exceptions from the engine itself (bugs), caught so traffic never stops */
   internalErrors: number;
-  /** drain mode: gated packets released because the queue was back at target / by maxHoldMs */
+  /** drain mode: gated packets released because the queue was back at target / by maxHoldMs / because the gates were full */
   gateReleasedQueue: number;
   gateReleasedMaxHold: number;
+  gateReleasedOverflow: number;
 }
 
 export interface EngineObserver {
@@ -207,6 +214,7 @@ export class Engine {
     internalErrors: 0,
     gateReleasedQueue: 0,
     gateReleasedMaxHold: 0,
+    gateReleasedOverflow: 0,
   };
   /** NAT public -> private tuple aliases (empty when the AP routes) */
   readonly nat: NatAliases;
@@ -219,6 +227,8 @@ export class Engine {
   private readonly gatedFlows = new Set<Flow>();
   /** gated packets of evicted flows, (item, flow) pairs, released at the next poll */
   private orphans: unknown[] = [];
+  /** packets in all drain gates */
+  private gatedTotal = 0;
   private readonly down: PacketView = newPacketView();
   private readonly dep: PacketView = newPacketView();
   private readonly up: PacketView = newPacketView();
@@ -252,7 +262,7 @@ export class Engine {
         // a gated packet of an evicted flow leaves at the next poll
         const g = f.delayer.drain;
         if (g !== undefined && g.size > 0) {
-          g.flush((item) => this.orphans.push(item, f));
+          this.gatedTotal -= g.flush((item) => this.orphans.push(item, f));
           this.gatedFlows.delete(f);
         }
       },
@@ -579,6 +589,7 @@ export class Engine {
     }
     // SYN/FIN/RST are never held for the queue, but never overtake a gated packet either
     gate.push(tUs, item, control ? 0 : acked);
+    this.gatedTotal++;
     this.gatedFlows.add(flow);
     flow.pending++;
     flow.heldPackets++;
@@ -589,9 +600,7 @@ export class Engine {
 
   /** Packets waiting in drain gates (feedbackUpdater.mode 'drain'). */
   get gatedPackets(): number {
-    let n = this.orphans.length / 2;
-    for (const f of this.gatedFlows) n += f.delayer.drain?.size ?? 0;
-    return n;
+    return this.gatedTotal + this.orphans.length / 2;
   }
 
   /**
@@ -603,21 +612,30 @@ export class Engine {
     if (this.gatedFlows.size === 0) return n;
     const queueMs = this.ft.queueDelayMs(tUs);
     const rateBps = this.ft.rate.rateBps;
+    const max = this.opts.maxGatedPackets ?? Infinity;
     for (const f of this.gatedFlows) {
       const g = f.delayer.drain;
       if (g === undefined) continue;
-      const capBefore = g.releasedByCap;
-      const r = g.poll(tUs, queueMs, rateBps, (item, arrivalTUs) => {
+      const onRelease = (item: unknown, arrivalTUs: number): void => {
         const added = tUs - arrivalTUs;
         f.addedDelaySumUs += added;
         if (f.pending > 0) f.pending--;
+        this.gatedTotal--;
         this.observer.onAddedDelay?.(added);
         release(item);
-      });
+      };
+      const capBefore = g.releasedByCap;
+      const r = g.poll(tUs, queueMs, rateBps, onRelease);
       n += r;
       const byCap = g.releasedByCap - capBefore;
       this.counters.gateReleasedMaxHold += byCap;
       this.counters.gateReleasedQueue += r - byCap;
+      // the gates together may not outgrow the kernel queue: the oldest of this flow go first
+      if (this.gatedTotal > max) {
+        const o = g.releaseOldest(this.gatedTotal - max, onRelease);
+        this.counters.gateReleasedOverflow += o;
+        n += o;
+      }
       if (g.size === 0) this.gatedFlows.delete(f);
     }
     return n;
@@ -633,6 +651,7 @@ export class Engine {
       }) ?? 0;
     }
     this.gatedFlows.clear();
+    this.gatedTotal = 0;
     return n;
   }
 

@@ -119,11 +119,11 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   const heldPackets = new Gauge({ name: 'zhuge_held_packets', help: 'Uplink packets currently held in NFQUEUE awaiting release.', registers });
   const gateReleases = new Counter({
     name: 'zhuge_drain_gate_releases_total',
-    help: "feedbackUpdater.mode drain: gated uplink packets released, by reason (queue = the Wi-Fi queue was back at target, max_hold = drain.maxHoldMs reached).",
+    help: 'feedbackUpdater.mode drain: gated uplink packets released, by reason (queue = the Wi-Fi queue was back at target, max_hold = drain.maxHoldMs reached, overflow = the gates held 3/4 of nfqueue.maxLen).',
     labelNames: ['reason'] as const,
     registers,
   });
-  zeroInit(gateReleases, [{ reason: 'queue' }, { reason: 'max_hold' }]);
+  zeroInit(gateReleases, [{ reason: 'queue' }, { reason: 'max_hold' }, { reason: 'overflow' }]);
 
   const malformedPackets = new Counter({
     name: 'zhuge_malformed_packets_total',

@@ -183,6 +183,24 @@ export class DrainGate<T> {
     return n;
   }
 
+  /** Releases up to n of the oldest packets whatever the queue (the caller's bound); returns the count. */
+  releaseOldest(n: number, release: (item: T, arrivalTUs: number) => void): number {
+    let k = 0;
+    while (this.count > 0 && k < n) {
+      const i = this.head;
+      const item = this.items[i] as T;
+      const arrivalTUs = this.tUs[i] ?? 0;
+      this.credit -= this.bytes[i] ?? 0;
+      this.items[i] = undefined;
+      this.head = (i + 1) % this.items.length;
+      this.count--;
+      this.releasedTotal++;
+      k++;
+      release(item, arrivalTUs);
+    }
+    return k;
+  }
+
   /** Everything out now, in order (shutdown, flow eviction, mode change). */
   flush(release: (item: T) => void): number {
     let n = 0;

@@ -94,4 +94,30 @@ describe('Engine, feedbackUpdater.mode drain', () => {
     expect(out).toEqual(['a', 'b']);
     expect(e.gatedPackets).toBe(0);
   });
+
+  it('maxGatedPackets bounds all gates together: the oldest go first, counted as overflow', () => {
+    const e = new Engine(options({ maxGatedPackets: 3 }));
+    sent.length = 0;
+    burst(e, 0, 30, 1);
+    for (let k = 0; k < 5; k++) expect(e.onUplink(1000 + k, tcpPacket(CLI, SRV, { flags: TCP_ACK, ack: 1 + 1460 * k }), decision(), k).verdict).toBe('gate');
+    expect(e.gatedPackets).toBe(5);
+    const out: unknown[] = [];
+    e.pollGates(2000, (i) => out.push(i)); // the queue is still long: only the excess goes
+    expect(out).toEqual([0, 1]);
+    expect(e.gatedPackets).toBe(3);
+    expect(e.counters.gateReleasedOverflow).toBe(2);
+  });
+
+  it('a daemon polling while gatedPackets > 0 also collects an evicted flow\'s packets', () => {
+    const e = new Engine(options({ maxFlows: 1 }));
+    burst(e, 0, 30, 1);
+    e.onUplink(1000, tcpPacket(CLI, SRV, { flags: TCP_ACK, ack: 1 }), decision(), 'a');
+    burst(e, 2000, 1, 1, { addr: '10.1.0.2', port: 443 }, { addr: '10.2.0.2', port: 40001 });
+    // nothing is gated any more, but the orphan still counts until it is handed back
+    expect(e.gatedPackets).toBe(1);
+    const out: unknown[] = [];
+    e.pollGates(3000, (i) => out.push(i));
+    expect(out).toEqual(['a']);
+    expect(e.gatedPackets).toBe(0);
+  });
 });
