@@ -58,10 +58,11 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     expect(b.zhugeFeedbackBuilt ?? 0).toBeGreaterThan(400);
     expect(b.zhugeClientFeedbackRemoved ?? 0).toBeGreaterThan(350);
     // the issue's criteria, with margins measured over the pairs in docs/results/rtc-drop.md
-    // (7 pairs by 2026-11-21 23:30: GCC 0.28-0.55x, 400 ms time -0.92..-4.7 s, RTT time -2.1..-5.5 s;
-    // the 400 ms time is the noisiest, its margin is half the smallest difference)
+    // (9 pairs by 2026-11-21 23:40: GCC 0.28-0.55x, 400 ms time -0.73..-4.7 s, RTT time -2.1..-5.5 s;
+    // the 400 ms time is the noisiest: the last two clean-clone CI pairs gave -0.92 and -0.73 s, so
+    // its margin is a third of the smallest difference)
     expect(b.gccBelowCapacityAfterMs).toBeLessThanOrEqual(0.8 * a.gccBelowCapacityAfterMs);
-    expect(b.frameDelayAbove400msSeconds).toBeLessThanOrEqual(a.frameDelayAbove400msSeconds - 0.5);
+    expect(b.frameDelayAbove400msSeconds).toBeLessThanOrEqual(a.frameDelayAbove400msSeconds - 0.25);
     expect(b.rttAbove200msSeconds).toBeLessThanOrEqual(a.rttAbove200msSeconds - 1);
     expect(b.frameDelayP99Ms).toBeLessThan(a.frameDelayP99Ms);
   }, 240_000);
