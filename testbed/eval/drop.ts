@@ -117,6 +117,10 @@ export function dropNotes(o: DropEvalOptions): string[] {
     );
   } else if (o.sender === 'quic') {
     notes.push(`QUIC: ngtcp2's server in srv (congestion control ${o.quicCc ?? 'cubic'}), the trial runner of testbed/quic-experiment.ts.`);
+  } else if (o.ackMode === 'drain') {
+    notes.push(
+      'The daemon ran with feedbackUpdater.mode drain (ACKs gated while the Wi-Fi queue is above 100 ms, released at 50 ms, each held at most 1 s; not the paper\'s rule): docs/results/tcp-drain.md.',
+    );
   } else {
     notes.push('docs/results/tcp-drop.md measured no benefit of zhuge for TCP bbr/cubic downloads on this testbed; read these numbers with that in mind.');
   }
