@@ -186,6 +186,11 @@ export interface DaemonProcOptions {
   logLevel?: string;
 }
 
+/** The daemon config lines for a scenario's ackMode ('' when absent: the daemon's default). */
+export function ackModeYaml(ackMode: DropScenario['ackMode']): string {
+  return ackMode !== undefined ? `feedbackUpdater:\n  mode: ${ackMode}\n` : '';
+}
+
 export function daemonConfigYaml(tb: Testbed, o: DaemonProcOptions = {}): string {
   return [
     'interfaces:',
@@ -302,8 +307,7 @@ export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boo
     // iperf3 -C sets the congestion control on the socket in any case
     await tb.setCongestionControl('srv', sc.cc).catch(() => undefined);
     if (withZhuge) {
-      const modeYaml = sc.ackMode !== undefined ? `feedbackUpdater:\n  mode: ${sc.ackMode}\n` : '';
-      daemon = await startDaemon(tb, { ...daemonOpts, extraYaml: `${modeYaml}${daemonOpts.extraYaml ?? ''}` });
+      daemon = await startDaemon(tb, { ...daemonOpts, extraYaml: `${ackModeYaml(sc.ackMode)}${daemonOpts.extraYaml ?? ''}` });
     }
     // let the queue drain and the previous trial's state go
     await new Promise((r) => setTimeout(r, 500));

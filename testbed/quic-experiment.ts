@@ -12,7 +12,7 @@
  * queueing-delay increments, so the sender should see the queue build up sooner.
  */
 import { ApAgent } from './player.js';
-import { startDaemon, summarizePings, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
+import { ackModeYaml, startDaemon, summarizePings, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
 import { quicDownload, type QuicCc, type QuicDownloadResult } from './quic.js';
 import { quantile } from './quantile.js';
 import type { Testbed } from './topology.js';
@@ -158,8 +158,7 @@ export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZh
   try {
     await agent.setRate(sc.rateMbps * 1e6);
     if (withZhuge) {
-      const modeYaml = sc.ackMode !== undefined ? `\nfeedbackUpdater:\n  mode: ${sc.ackMode}\n` : '';
-      daemon = await startDaemon(tb, { extraYaml: `${quicDaemonYaml(sc.port)}${modeYaml}` });
+      daemon = await startDaemon(tb, { extraYaml: `${quicDaemonYaml(sc.port)}\n${ackModeYaml(sc.ackMode)}` });
       await waitTapsLive(tb, daemon);
     }
     // let the queue drain and the previous trial's state go

@@ -225,7 +225,7 @@ export class Engine {
   private readonly rng: Rng;
   /** flows with packets in their drain gate */
   private readonly gatedFlows = new Set<Flow>();
-  /** gated packets of evicted flows, (item, flow) pairs, released at the next poll */
+  /** gated packets of evicted flows, released at the next poll */
   private orphans: unknown[] = [];
   /** packets in all drain gates */
   private gatedTotal = 0;
@@ -262,7 +262,7 @@ export class Engine {
         // a gated packet of an evicted flow leaves at the next poll
         const g = f.delayer.drain;
         if (g !== undefined && g.size > 0) {
-          this.gatedTotal -= g.flush((item) => this.orphans.push(item, f));
+          this.gatedTotal -= g.flush((item) => this.orphans.push(item));
           this.gatedFlows.delete(f);
         }
       },
@@ -336,7 +336,8 @@ export class Engine {
       flow.lastQLongMs = p.qLongMs;
       flow.lastQShortMs = p.qShortMs;
       flow.lastTxMs = p.txMs;
-      if (flow.mode === 'ack-delay') flow.delayer.onPrediction(tUs, p.totalMs);
+      // the delta window feeds the reference rule only; a drain gate reads the queue itself
+      if (flow.mode === 'ack-delay' && flow.delayer.drain === undefined) flow.delayer.onPrediction(tUs, p.totalMs);
     } catch (err) {
       this.internalError(err);
     }
@@ -600,7 +601,7 @@ export class Engine {
 
   /** Packets waiting in drain gates (feedbackUpdater.mode 'drain'). */
   get gatedPackets(): number {
-    return this.gatedTotal + this.orphans.length / 2;
+    return this.gatedTotal + this.orphans.length;
   }
 
   /**
@@ -659,8 +660,8 @@ export class Engine {
     const o = this.orphans;
     if (o.length === 0) return 0;
     this.orphans = [];
-    for (let i = 0; i < o.length; i += 2) release(o[i]);
-    return o.length / 2;
+    for (const item of o) release(item);
+    return o.length;
   }
 
   /**

@@ -156,7 +156,7 @@ export class DrainGate<T> {
     // to 4 packets and waits for every gated ACK; at (1 + catchUp) x the rate the link idled ~1 s
     // on the testbed). Never unpaced: ACKs released in one burst look like ACK aggregation to bbr,
     // which grows its window by it (measured: the queue then settled above the one without zhuge).
-    // and at the rate the link had while busy: the dequeue-rate estimate of an idle link lags
+    // The rate is the one the link had while busy: the dequeue-rate estimate of an idle link lags.
     if (!idle) this.busyRateBps = rateBps;
     else if (this.busyRateBps > rateBps) rateBps = this.busyRateBps;
     this.refill(tUs, rateBps, idle ? IDLE_BOOST : 0);
@@ -164,21 +164,14 @@ export class DrainGate<T> {
     const keepaliveUs = this.keepaliveMs * 1000;
     let n = 0;
     while (this.count > 0) {
-      const i = this.head;
-      const expired = tUs - (this.tUs[i] ?? 0) >= capUs;
-      const keepalive = keepaliveUs > 0 && n === 0 && tUs - this.lastOutTUs >= keepaliveUs && tUs - (this.tUs[i] ?? 0) >= keepaliveUs;
+      const waitedUs = tUs - (this.tUs[this.head] ?? 0);
+      const expired = waitedUs >= capUs;
+      const keepalive = keepaliveUs > 0 && n === 0 && tUs - this.lastOutTUs >= keepaliveUs && waitedUs >= keepaliveUs;
       if (!expired && !keepalive && !(open && this.credit >= 0)) break;
       this.lastOutTUs = tUs;
-      const item = this.items[i] as T;
-      const arrivalTUs = this.tUs[i] ?? 0;
-      this.credit -= this.bytes[i] ?? 0;
-      this.items[i] = undefined;
-      this.head = (i + 1) % this.items.length;
-      this.count--;
-      this.releasedTotal++;
       if (expired) this.releasedByCap++;
       n++;
-      release(item, arrivalTUs);
+      this.releaseHead(release);
     }
     return n;
   }
@@ -186,34 +179,32 @@ export class DrainGate<T> {
   /** Releases up to n of the oldest packets whatever the queue (the caller's bound); returns the count. */
   releaseOldest(n: number, release: (item: T, arrivalTUs: number) => void): number {
     let k = 0;
-    while (this.count > 0 && k < n) {
-      const i = this.head;
-      const item = this.items[i] as T;
-      const arrivalTUs = this.tUs[i] ?? 0;
-      this.credit -= this.bytes[i] ?? 0;
-      this.items[i] = undefined;
-      this.head = (i + 1) % this.items.length;
-      this.count--;
-      this.releasedTotal++;
-      k++;
-      release(item, arrivalTUs);
-    }
+    for (; this.count > 0 && k < n; k++) this.releaseHead(release);
     return k;
   }
 
   /** Everything out now, in order (shutdown, flow eviction, mode change). */
   flush(release: (item: T) => void): number {
     let n = 0;
-    while (this.count > 0) {
-      const i = this.head;
-      const item = this.items[i] as T;
-      this.items[i] = undefined;
-      this.head = (i + 1) % this.items.length;
-      this.count--;
-      n++;
-      release(item);
-    }
+    for (; this.count > 0; n++) release(this.popHead());
     return n;
+  }
+
+  /** The head leaves: its bytes are booked against the pacing credit. */
+  private releaseHead(release: (item: T, arrivalTUs: number) => void): void {
+    const arrivalTUs = this.tUs[this.head] ?? 0;
+    this.credit -= this.bytes[this.head] ?? 0;
+    this.releasedTotal++;
+    release(this.popHead(), arrivalTUs);
+  }
+
+  private popHead(): T {
+    const i = this.head;
+    const item = this.items[i] as T;
+    this.items[i] = undefined;
+    this.head = (i + 1) % this.items.length;
+    this.count--;
+    return item;
   }
 
   /**
