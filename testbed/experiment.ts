@@ -20,6 +20,10 @@ import { quantile } from './quantile.js';
 import type { Testbed } from './topology.js';
 import { iperfDownload, monoNowMs, pingProbe, ssSampler, type IperfResult, type RttSample, type SsSample } from './traffic.js';
 
+/** feedbackUpdater.mode of the daemon in the arm with zhuge. */
+export type AckMode = 'increments' | 'drain' | 'window';
+export const ACK_MODES: readonly AckMode[] = ['increments', 'drain', 'window'];
+
 export interface DropScenario {
   rateMbps: number;
   k: number;
@@ -30,7 +34,7 @@ export interface DropScenario {
   baseDelayMsEachWay: number;
   pingIntervalMs: number;
   /** the daemon's feedbackUpdater.mode in the arm with zhuge (absent: the config default, 'increments') */
-  ackMode?: 'increments' | 'drain';
+  ackMode?: AckMode;
 }
 
 export const DEMO_SCENARIO: DropScenario = {

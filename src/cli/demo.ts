@@ -1,5 +1,5 @@
 /**
- * `zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|increments] [--k K] [--duration S] [--repeat N] [--out DIR]`
+ * `zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--duration S] [--repeat N] [--out DIR]`
  *
  * Builds a netns testbed, runs an iperf3 download srv -> cli plus a 10 ms ping probe through a
  * 30 Mbit/s bottleneck that drops to 3 Mbit/s halfway, once without and once with the daemon,
@@ -14,13 +14,13 @@
 import { parseCommand } from './args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
+import { ACK_MODES, DEMO_SCENARIO, runDropExperiment, type AckMode, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
 import { withLab } from '../../testbed/lab.js';
 import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/rtc-experiment.js';
 import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
 import type { QuicCc } from '../../testbed/quic.js';
 
-const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|increments] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
+const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
        zhuge demo --quic [--json] [--cc cubic|reno|bbr|bbr2] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
 
@@ -29,9 +29,10 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|inc
   congestion control (default bbr) and a ping probe, without and with zhuge, side by side.
   --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).
   --ack-mode: the daemon's out-of-band rule in the arm with zhuge (feedbackUpdater.mode): drain
-  (default here: ACKs gated while the Wi-Fi queue is above 50 ms, which is what moves bbr's and
-  cubic's windows out of the queue) or increments (the paper's rule and the daemon's default,
-  which these senders do not react to; docs/results/tcp-drop.md).
+  (default here: ACKs gated while the Wi-Fi queue is above 50 ms, which is what moves bbr's
+  window out of the queue), window (no ACK delayed; their receive window clamped to the predicted
+  rate x (RTT + 50 ms): docs/results/tcp-window.md) or increments (the paper's rule and the
+  daemon's default, which these senders do not react to; docs/results/tcp-drop.md).
   --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
   instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
   and how soon GCC's estimate falls below the new capacity, without and with zhuge.
@@ -67,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   const cc = values.cc ?? (values.quic ? QUIC_DEMO_SCENARIO.cc : DEMO_SCENARIO.cc);
   const ccs = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
   const ackMode = values['ack-mode'];
-  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || (ackMode !== 'drain' && ackMode !== 'increments')) {
+  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || !(ACK_MODES as readonly string[]).includes(ackMode)) {
     console.error(`zhuge demo: invalid option value\n${USAGE}`);
     return 2;
   }
@@ -75,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error('zhuge demo: must run as root (it builds network namespaces and iptables rules)');
     return 4;
   }
-  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc, ackMode: ackMode as 'drain' | 'increments' };
+  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc, ackMode: ackMode as AckMode };
   const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(dir, { recursive: true });
   if (values.rtc) return runRtcDemo(repeat, values.json, dir);

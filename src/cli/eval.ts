@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommand } from './args.js';
 import { ALL_K, quicAvailable, quicRunnerPath, runDropEval, type DropEvalOptions } from '../../testbed/eval/drop.js';
+import { ACK_MODES, type AckMode } from '../../testbed/experiment.js';
 import { runTraceEval, type TraceEvalOptions } from '../../testbed/eval/trace.js';
 import { runAccuracyEval, type AccuracyEvalOptions } from '../../testbed/eval/accuracy.js';
 import { runOverheadEval, type OverheadEvalOptions } from '../../testbed/eval/overhead.js';
@@ -34,7 +35,8 @@ options:
                                 quic = ngtcp2 download (drop only; needs testbed/quic-experiment)
   --quic-cc CC      the QUIC sender's congestion control: cubic|reno|bbr|bbr2 (default cubic)
   --ack-mode M      drop with bbr|cubic: the daemon's feedbackUpdater.mode, increments (default,
-                    the paper's rule) or drain (ACKs gated while the Wi-Fi queue is above 50 ms)
+                    the paper's rule), drain (ACKs gated while the Wi-Fi queue is above 50 ms) or
+                    window (ACKs' receive window clamped to the predicted rate x (RTT + 50 ms))
   --k LIST          drop factors, comma-separated (default all: ${ALL_K.join(',')})
   --rate-mbit R     steady rate of the drop experiment (default 30)
   --trace FILE      a trace file or a name in shared/traces/zhuge-paper (repeatable)
@@ -214,7 +216,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     const quicCc = v['quic-cc'] ?? 'cubic';
     if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
     const ackMode = v['ack-mode'];
-    if (ackMode !== undefined && ackMode !== 'increments' && ackMode !== 'drain') throw new RangeError(`--ack-mode must be increments|drain, got '${ackMode}'`);
+    if (ackMode !== undefined && !(ACK_MODES as readonly string[]).includes(ackMode)) throw new RangeError(`--ack-mode must be ${ACK_MODES.join('|')}, got '${ackMode}'`);
     if (ackMode !== undefined && s !== 'bbr' && s !== 'cubic') throw new RangeError('--ack-mode applies to --sender bbr|cubic');
     const o: DropEvalOptions = {
       sender: s,
@@ -226,7 +228,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       repeat: int(v.repeat, quick ? 2 : 3, 'repeat'),
       baseRttMs,
       bufferMs: num(v['buffer-ms'], rtc ? 100 : 200, 'buffer-ms'),
-      ...(ackMode !== undefined ? { ackMode } : {}),
+      ...(ackMode !== undefined ? { ackMode: ackMode as AckMode } : {}),
     };
     return {
       usesChromium: rtc,

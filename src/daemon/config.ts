@@ -85,9 +85,13 @@ export interface FeedbackUpdaterSection {
   historyMs: number;
   maxDeltaMs: number;
   capMs: number;
-  /** 'increments' = the paper's rule; 'drain' = hold ACKs while the queue is above a target */
-  mode: 'increments' | 'drain';
+  /**
+   * 'increments' = the paper's rule; 'drain' = hold ACKs while the queue is above a target;
+   * 'window' = clamp TCP ACKs' receive window to the predicted rate x (RTT + target)
+   */
+  mode: 'increments' | 'drain' | 'window';
   drain: { targetMs: number; closeMs?: number; maxHoldMs: number; catchUp: number; keepaliveMs: number };
+  window: { targetMs: number; minWindowBytes: number };
   /** Absent = a random seed chosen at start. */
   seed?: number;
 }

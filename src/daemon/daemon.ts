@@ -86,6 +86,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
       capMs: cfg.feedbackUpdater.capMs,
       mode: cfg.feedbackUpdater.mode,
       drain: { ...cfg.feedbackUpdater.drain },
+      window: { ...cfg.feedbackUpdater.window },
     },
     ...(f.rtp.enabled
       ? {

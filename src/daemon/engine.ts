@@ -27,6 +27,10 @@
  */
 import {
   AckDelayer,
+  ActiveShare,
+  SynScales,
+  WindowClamp,
+  WINDOW_CLAMP_DEFAULTS,
   seededRng,
   type DrainGate,
   type AckDelayerConfig,
@@ -48,7 +52,7 @@ import {
 } from '../protocols/flow-key.js';
 import { decodePacket, newPacketView, type LinkType, type PacketView } from '../protocols/packet.js';
 import { looksLikeQuicLong } from '../protocols/quic.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../protocols/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, setTcpWindow, tcpTsEcr, tcpTsVal } from '../protocols/tcp.js';
 import { FlowTable, type EvictCause } from './flow-table.js';
 import { RtpFeedback, type RtpFeedbackConfig } from './rtp-feedback.js';
 
@@ -107,6 +111,11 @@ export interface Flow {
   lastTcpAck: number;
   /** downlink bytes since the flow's previous uplink packet (what a non-TCP ACK acknowledges, roughly) */
   downBytesSinceUp: number;
+  /** feedbackUpdater.mode 'window', TCP flows: the receive-window clamp */
+  readonly clamp: WindowClamp | undefined;
+  /** ActiveShare bookkeeping (mode 'window') */
+  shareEpoch: number;
+  shareBytes: number;
 }
 
 /**
@@ -161,6 +170,11 @@ export interface EngineCounters {
   /** drain mode: gated packets released because the queue was back at target / by maxHoldMs / because the gates were full */
   gateReleasedQueue: number;
   gateReleasedMaxHold: number;
+  /** mode 'window': ACKs whose window was lowered / left as the receiver set it / passed untouched for want of the window scale or an RTT */
+  windowClamped: number;
+  windowUnchanged: number;
+  windowNoScale: number;
+  windowNoRtt: number;
   gateReleasedOverflow: number;
 }
 
@@ -215,6 +229,10 @@ export class Engine {
     gateReleasedQueue: 0,
     gateReleasedMaxHold: 0,
     gateReleasedOverflow: 0,
+    windowClamped: 0,
+    windowUnchanged: 0,
+    windowNoScale: 0,
+    windowNoRtt: 0,
   };
   /** NAT public -> private tuple aliases (empty when the AP routes) */
   readonly nat: NatAliases;
@@ -229,6 +247,9 @@ export class Engine {
   private orphans: unknown[] = [];
   /** packets in all drain gates */
   private gatedTotal = 0;
+  /** mode 'window': clients' window shifts from the handshakes, and the clamped flows' weighted count */
+  readonly synScales = new SynScales();
+  private readonly share = new ActiveShare();
   private readonly down: PacketView = newPacketView();
   private readonly dep: PacketView = newPacketView();
   private readonly up: PacketView = newPacketView();
@@ -336,6 +357,12 @@ export class Engine {
       flow.lastQLongMs = p.qLongMs;
       flow.lastQShortMs = p.qShortMs;
       flow.lastTxMs = p.txMs;
+      const clamp = flow.clamp;
+      if (clamp !== undefined) {
+        if (v.tcpTsOffset >= 0 && (v.tcpFlags & TCP_ACK) !== 0) clamp.onDownlinkTsEcr(tUs, tcpTsEcr(data, v.tcpTsOffset));
+        if (v.payloadLength > 0) this.share.add(tUs, flow, wireBytes);
+        return;
+      }
       // the delta window feeds the reference rule only; a drain gate reads the queue itself
       if (flow.mode === 'ack-delay' && flow.delayer.drain === undefined) flow.delayer.onPrediction(tUs, p.totalMs);
     } catch (err) {
@@ -358,6 +385,10 @@ export class Engine {
     }
     try {
       this.counters.downlinkDepartures++;
+      // mode 'window': the sender's SYN-ACK, taken where NAT has already been undone
+      if (decoded && v.l4 === 'tcp' && (v.tcpFlags & TCP_SYN) !== 0 && this.opts.feedbackUpdater.mode === 'window') {
+        this.synScales.onSenderSyn(canonicalFlowHash(v), (v.tcpFlags & TCP_ACK) !== 0, v.tcpWscale >= 0);
+      }
       if (decoded && this.nat.pendingEvidence > 0) {
         const isClient = this.opts.isClient;
         if (isClient !== undefined && isClient(v)) this.nat.learn(tUs, v, key);
@@ -469,6 +500,9 @@ export class Engine {
       createdUs: tUs,
       lastTcpAck: -1,
       downBytesSinceUp: 0,
+      clamp: fu.mode === 'window' && protocol === 'tcp' ? new WindowClamp(fu.window) : undefined,
+      shareEpoch: -1,
+      shareBytes: 0,
     };
   }
 
@@ -521,6 +555,10 @@ export class Engine {
         }
       }
       const flow = v.l4 === 'tcp' || v.l4 === 'udp' ? this.lookup(tUs, v) : undefined;
+      // mode 'window': a client's handshake, usually before its flow exists (flows start downlink)
+      if (v.l4 === 'tcp' && (v.tcpFlags & TCP_SYN) !== 0 && this.opts.feedbackUpdater.mode === 'window') {
+        this.synScales.onClientSyn(canonicalFlowHash(v), (v.tcpFlags & TCP_ACK) !== 0, v.tcpWscale);
+      }
       if (flow !== undefined && flow.protocol === 'rtp' && !srtcp) {
         // RTP media or other packets of an RTP transport from the client: never delayed
         this.counters.uplink.rtp++;
@@ -536,6 +574,7 @@ export class Engine {
       flow.upPackets++;
       const gate = flow.delayer.drain;
       if (gate !== undefined && flow.mode === 'ack-delay') return this.drainUplink(tUs, v, flow, gate, out, item);
+      if (flow.clamp !== undefined && flow.mode === 'ack-delay') return this.clampUplink(tUs, v, payload, flow, flow.clamp, out);
       let releaseUs: number;
       if (flow.mode !== 'ack-delay' || (v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
         releaseUs = flow.delayer.passThrough(tUs);
@@ -596,6 +635,42 @@ export class Engine {
     flow.heldPackets++;
     this.counters.uplinkHeld++;
     out.verdict = 'gate';
+    return out;
+  }
+
+  /**
+   * feedbackUpdater.mode 'window' (window-clamp.ts): never delayed; an ACK's window is lowered to
+   * the flow's share of the queue's dequeue rate x (its RTT beyond the AP + targetMs).
+   */
+  private clampUplink(tUs: number, v: PacketView, payload: Uint8Array, flow: Flow, clamp: WindowClamp, out: UplinkDecision): UplinkDecision {
+    out.flow = flow;
+    this.observer.onAddedDelay?.(0);
+    const flags = v.tcpFlags;
+    if (v.tcpTsOffset >= 0) clamp.onUplinkTsVal(tUs, tcpTsVal(payload, v.tcpTsOffset));
+    if ((flags & TCP_ACK) === 0 || (flags & (TCP_SYN | TCP_RST)) !== 0) {
+      this.counters.uplinkPassedAtOnce++;
+      return out;
+    }
+    if (clamp.windowShift < 0) {
+      const shift = this.synScales.take(flow.hash);
+      if (shift >= 0) clamp.setWindowShift(shift);
+    }
+    const w = this.opts.feedbackUpdater.window;
+    const targetMs = w?.targetMs ?? WINDOW_CLAMP_DEFAULTS.targetMs;
+    const minBytes = w?.minWindowBytes ?? WINDOW_CLAMP_DEFAULTS.minWindowBytes;
+    const shareBytesPerS = this.ft.rate.rateBps / 8 / this.share.flows(tUs);
+    const field = clamp.clampField(v.tcpWindow, shareBytesPerS, targetMs, minBytes);
+    if (field === 'no-scale') this.counters.windowNoScale++;
+    else if (field === 'no-rtt') this.counters.windowNoRtt++;
+    else if (field < v.tcpWindow) {
+      setTcpWindow(payload, v.l4Offset, field);
+      this.counters.windowClamped++;
+      this.counters.uplinkRewritten++;
+      out.verdict = 'rewrite';
+      out.payload = payload;
+      return out;
+    } else this.counters.windowUnchanged++;
+    this.counters.uplinkPassedAtOnce++;
     return out;
   }
 

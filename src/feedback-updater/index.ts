@@ -15,6 +15,15 @@ export {
   type ReleaseSchedulerConfig,
 } from './scheduler.js';
 export { DrainGate, DRAIN_GATE_DEFAULTS, type DrainGateConfig } from './drain-gate.js';
+export {
+  ActiveShare,
+  SynScales,
+  WindowClamp,
+  WINDOW_CLAMP_DEFAULTS,
+  type ClampSkip,
+  type FlowShare,
+  type WindowClampConfig,
+} from './window-clamp.js';
 export { SeqTracker, SeqUnwrapper, type SeqRange, type SeqTrackerStats } from './seq-tracker.js';
 export {
   TwccRecorder,

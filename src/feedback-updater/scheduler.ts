@@ -21,6 +21,7 @@
 import { DeltaWindow, type DeltaWindowConfig } from './delta-window.js';
 import { DrainGate, type DrainGateConfig } from './drain-gate.js';
 import type { Rng } from './rng.js';
+import type { WindowClampConfig } from './window-clamp.js';
 
 export interface ReleaseSchedulerConfig {
   /** Upper bound on the delay added to one packet (default 10 ms). */
@@ -115,16 +116,19 @@ export class ReleaseScheduler {
   }
 }
 
-export type AckDelayMode = 'increments' | 'drain';
+export type AckDelayMode = 'increments' | 'drain' | 'window';
 
 export interface AckDelayerConfig extends DeltaWindowConfig, ReleaseSchedulerConfig {
   /**
    * 'increments' (default): the paper's Algorithms 1 and 2 (sampled predicted-delay increments,
-   * tokens, capMs). 'drain': hold ACKs while the queue is above a target (drain-hold.ts; not the
-   * paper's rule, for senders that only obey their ACK clock; drain-gate.ts).
+   * tokens, capMs). 'drain': hold ACKs while the queue is above a target (not the
+   * paper's rule, for senders that only obey their ACK clock; drain-gate.ts). 'window': TCP ACKs
+   * are not delayed but their receive window is clamped (window-clamp.ts, applied by the caller);
+   * other out-of-band flows (QUIC, whose window is encrypted) keep the paper's rule.
    */
   mode?: AckDelayMode;
   drain?: DrainGateConfig;
+  window?: WindowClampConfig;
   /**
    * When two predictions of the flow are further apart than this (default 500 ms), the later one
    * only sets a new baseline instead of producing a delta: after a long pause the difference

@@ -120,6 +120,10 @@ export interface PacketView {
   tcpHeaderLength: number;
   tcpHasSack: boolean;
   tcpSackPermitted: boolean;
+  /** Offset of the TCP timestamp option's TSval in the buffer, -1 when absent. */
+  tcpTsOffset: number;
+  /** The TCP window-scale option's shift count (SYN segments), -1 when absent. */
+  tcpWscale: number;
   udpLength: number;
   payloadOffset: number;
   /** Payload length according to the headers. */
@@ -167,6 +171,8 @@ export function newPacketView(): PacketView {
     tcpHeaderLength: 0,
     tcpHasSack: false,
     tcpSackPermitted: false,
+    tcpTsOffset: -1,
+    tcpWscale: -1,
     udpLength: 0,
     payloadOffset: 0,
     payloadLength: 0,
@@ -195,6 +201,8 @@ function resetL4(out: PacketView): void {
   out.tcpHeaderLength = 0;
   out.tcpHasSack = false;
   out.tcpSackPermitted = false;
+  out.tcpTsOffset = -1;
+  out.tcpWscale = -1;
   out.udpLength = 0;
 }
 
@@ -335,6 +343,8 @@ export function decodePacket(buf: Uint8Array, linkType: LinkType, out: PacketVie
     out.tcpHeaderLength = tcp.headerLength;
     out.tcpHasSack = tcp.hasSack;
     out.tcpSackPermitted = tcp.sackPermitted;
+    out.tcpTsOffset = tcp.timestampOffset;
+    out.tcpWscale = tcp.wscale;
     setPayload(out, tcp.payloadOffset, tcp.payloadLength, cap);
   } else if (proto === IPPROTO_UDP) {
     // a first fragment's UDP length covers the whole datagram, not just this fragment

@@ -1,5 +1,6 @@
 /**
- * TCP header (RFC 9293) with the options walked for SACK (RFC 2018).
+ * TCP header (RFC 9293) with the options walked for SACK (RFC 2018), window scale and timestamps
+ * (RFC 7323).
  *
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -17,12 +18,15 @@
  *  |           Checksum            |         Urgent Pointer        |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |  Options: kind(1) [len(1) data]; 0 = end, 1 = NOP, 4 = SACK-  |
- *  |  permitted, 5 = SACK blocks, 8 = timestamps ...               |
+ *  |  permitted, 5 = SACK blocks, 3 = window scale, 8 = timestamps |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *  window scale (SYN only):  | 3 | 3 | shift |     timestamps:  | 8 | 10 | TSval(4) | TSecr(4) |
  *
  * The whole header (data offset * 4 bytes) must be in the buffer; the payload may be cut by the
  * capture's snap length. The segment length comes from the IP layer.
  */
+import { rewrite16 } from './checksum.js';
 import { ParseError } from './errors.js';
 
 export const TCP_MIN_HEADER_LENGTH = 20;
@@ -62,6 +66,8 @@ export interface TcpView {
   sackPermitted: boolean;
   /** Offset of the timestamp option's TSval, -1 when absent. */
   timestampOffset: number;
+  /** The window-scale option's shift count (kind 3, SYN segments only), -1 when absent. */
+  wscale: number;
   payloadOffset: number;
   /** Payload length according to the IP layer. */
   payloadLength: number;
@@ -82,6 +88,7 @@ export function newTcpView(): TcpView {
     hasSack: false,
     sackPermitted: false,
     timestampOffset: -1,
+    wscale: -1,
     payloadOffset: 0,
     payloadLength: 0,
   };
@@ -113,6 +120,7 @@ export function parseTcp(buf: Uint8Array, offset: number, segmentLength: number,
   let sack = false;
   let sackOk = false;
   let ts = -1;
+  let ws = -1;
   const end = offset + hl;
   let o = offset + TCP_MIN_HEADER_LENGTH;
   while (o < end) {
@@ -128,11 +136,38 @@ export function parseTcp(buf: Uint8Array, offset: number, segmentLength: number,
     if (kind === TCP_OPT_SACK) sack = true;
     else if (kind === TCP_OPT_SACK_PERMITTED) sackOk = true;
     else if (kind === TCP_OPT_TIMESTAMP && ol === 10) ts = o + 2;
+    // RFC 7323 2.3: a shift above 14 is used as 14
+    else if (kind === TCP_OPT_WSCALE && ol === 3) ws = Math.min(buf[o + 2]!, 14);
     o += ol;
   }
   out.hasSack = sack;
   out.sackPermitted = sackOk;
   out.timestampOffset = ts;
+  out.wscale = ws;
+}
+
+/** Reads the 32-bit unsigned big-endian word at `offset` (the caller checked the bounds). */
+function u32(buf: Uint8Array, offset: number): number {
+  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
+}
+
+/** TSval of a timestamp option whose TSval starts at `tsOffset` (TcpView.timestampOffset). */
+export function tcpTsVal(buf: Uint8Array, tsOffset: number): number {
+  return u32(buf, tsOffset);
+}
+
+/** TSecr of a timestamp option whose TSval starts at `tsOffset` (TcpView.timestampOffset). */
+export function tcpTsEcr(buf: Uint8Array, tsOffset: number): number {
+  return u32(buf, tsOffset + 4);
+}
+
+/**
+ * Replaces the window field of the TCP header at `offset` in place, its checksum updated
+ * incrementally (RFC 1624: the rest of the segment is not read, so a capture cut after the
+ * header still works). Throws ParseError('truncated') if the header is not in `buf`.
+ */
+export function setTcpWindow(buf: Uint8Array, offset: number, window: number): void {
+  rewrite16(buf, offset + 14, window, offset + 16);
 }
 
 /** ACK set, no SYN/FIN/RST, no payload. */

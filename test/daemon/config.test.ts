@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DELTA_WINDOW_DEFAULTS, DRAIN_GATE_DEFAULTS, SCHEDULER_DEFAULTS } from '../../src/feedback-updater/index.js';
+import { DELTA_WINDOW_DEFAULTS, DRAIN_GATE_DEFAULTS, WINDOW_CLAMP_DEFAULTS, SCHEDULER_DEFAULTS } from '../../src/feedback-updater/index.js';
 import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import {
   ConfigError,
@@ -191,7 +191,7 @@ describe('parseConfig: valid configurations', () => {
 
   it('feedbackUpdater defaults are the Feedback Updater\'s own', () => {
     const fu = parseConfig(MIN, 'min.yaml').feedbackUpdater;
-    expect(fu).toEqual({ historyMs: DELTA_WINDOW_DEFAULTS.historyMs, maxDeltaMs: DELTA_WINDOW_DEFAULTS.maxDeltaMs, capMs: SCHEDULER_DEFAULTS.capMs, mode: 'increments', drain: { ...DRAIN_GATE_DEFAULTS } });
+    expect(fu).toEqual({ historyMs: DELTA_WINDOW_DEFAULTS.historyMs, maxDeltaMs: DELTA_WINDOW_DEFAULTS.maxDeltaMs, capMs: SCHEDULER_DEFAULTS.capMs, mode: 'increments', drain: { ...DRAIN_GATE_DEFAULTS }, window: { targetMs: WINDOW_CLAMP_DEFAULTS.targetMs, minWindowBytes: WINDOW_CLAMP_DEFAULTS.minWindowBytes } });
   });
 
   it('accepts explicit values, IPv6 listen and CIDRs, twcc id, seed', () => {
@@ -292,7 +292,7 @@ const CONFIG_KEYS = {
     maxFlows: true,
   },
   fortuneTeller: { slotUs: true, rateWindowMs: true, minRateBps: true, initialRateBps: true, burstWindowMs: true, stableQueueMs: true },
-  feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, mode: true, drain: { targetMs: true, closeMs: true, maxHoldMs: true, catchUp: true, keepaliveMs: true }, seed: true },
+  feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, mode: true, drain: { targetMs: true, closeMs: true, maxHoldMs: true, catchUp: true, keepaliveMs: true }, window: { targetMs: true, minWindowBytes: true }, seed: true },
   nfqueue: { queueNum: true, maxLen: true, failOpen: true, chain: true },
   watchdog: { stallMs: true },
   metrics: { listen: true },

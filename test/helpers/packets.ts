@@ -25,10 +25,24 @@ function ipv4Header(buf: Uint8Array, totalLength: number, protocol: number, src:
 export function tcpPacket(
   src: Ip4Endpoint,
   dst: Ip4Endpoint,
-  opts: { flags?: number; seq?: number; ack?: number; payloadBytes?: number; ipId?: number } = {},
+  opts: {
+    flags?: number;
+    seq?: number;
+    ack?: number;
+    payloadBytes?: number;
+    ipId?: number;
+    window?: number;
+    /** window-scale option (NOP, kind 3) with this shift */
+    wscale?: number;
+    /** timestamp option (NOP NOP, kind 8) with this TSval and tsEcr (default 0) */
+    tsVal?: number;
+    tsEcr?: number;
+  } = {},
 ): Uint8Array {
   const payload = opts.payloadBytes ?? 0;
-  const total = 20 + 20 + payload;
+  const optBytes = (opts.wscale !== undefined ? 4 : 0) + (opts.tsVal !== undefined ? 12 : 0);
+  const hl = 20 + optBytes;
+  const total = 20 + hl + payload;
   const buf = new Uint8Array(total);
   ipv4Header(buf, total, 6, src.addr, dst.addr, opts.ipId);
   const dv = new DataView(buf.buffer);
@@ -36,10 +50,20 @@ export function tcpPacket(
   dv.setUint16(22, dst.port);
   dv.setUint32(24, opts.seq ?? 1);
   dv.setUint32(28, opts.ack ?? 1);
-  dv.setUint8(32, 5 << 4);
+  dv.setUint8(32, (hl / 4) << 4);
   dv.setUint8(33, opts.flags ?? 0x10);
-  dv.setUint16(34, 65535);
-  for (let i = 0; i < payload; i++) buf[40 + i] = (i * 7 + (opts.seq ?? 0)) & 0xff;
+  dv.setUint16(34, opts.window ?? 65535);
+  let o = 40;
+  if (opts.wscale !== undefined) {
+    buf.set([1, 3, 3, opts.wscale], o);
+    o += 4;
+  }
+  if (opts.tsVal !== undefined) {
+    buf.set([1, 1, 8, 10], o);
+    dv.setUint32(o + 4, opts.tsVal);
+    dv.setUint32(o + 8, opts.tsEcr ?? 0);
+  }
+  for (let i = 0; i < payload; i++) buf[20 + hl + i] = (i * 7 + (opts.seq ?? 0)) & 0xff;
   fixIpPacketChecksums(buf, 0);
   return buf;
 }

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG,
-  formatTcpFlags, isPureAck, newTcpView, parseTcp,
+  formatTcpFlags, isPureAck, newTcpView, parseTcp, setTcpWindow, tcpTsEcr, tcpTsVal,
 } from '../../src/protocols/tcp.js';
+import { verifyL4Checksum } from '../../src/protocols/checksum.js';
 import { golden, hex, onlyParseError, type GoldenName } from './packet.helpers.js';
 
 describe('parseTcp', () => {
@@ -13,7 +14,7 @@ describe('parseTcp', () => {
       name: 'eth_ipv4_tcp_syn', off: 34, seg: 40,
       want: {
         offset: 34, srcPort: 40000, dstPort: 443, seq: 0x01020304, ack: 0, headerLength: 40, flags: TCP_SYN, window: 64240,
-        checksum: 0xdf58, urgentPointer: 0, hasSack: false, sackPermitted: true, timestampOffset: 34 + 20 + 4 + 2 + 2,
+        checksum: 0xdf58, urgentPointer: 0, hasSack: false, sackPermitted: true, timestampOffset: 34 + 20 + 4 + 2 + 2, wscale: 7,
         payloadOffset: 74, payloadLength: 0,
       },
     },
@@ -22,14 +23,14 @@ describe('parseTcp', () => {
       name: 'raw_ipv6_dstopt_tcp', off: 48, seg: 40,
       want: {
         offset: 48, srcPort: 8080, dstPort: 50000, seq: 1000, ack: 2000, headerLength: 32, flags: TCP_PSH | TCP_ACK, window: 512,
-        checksum: 0x1c6c, urgentPointer: 0, hasSack: true, sackPermitted: false, timestampOffset: -1, payloadOffset: 80, payloadLength: 8,
+        checksum: 0x1c6c, urgentPointer: 0, hasSack: true, sackPermitted: false, timestampOffset: -1, wscale: -1, payloadOffset: 80, payloadLength: 8,
       },
     },
     {
       name: 'sll_ipv4_tcp_ack', off: 36, seg: 20,
       want: {
         offset: 36, srcPort: 443, dstPort: 40000, seq: 5000, ack: 0x01020305, headerLength: 20, flags: TCP_ACK, window: 1000,
-        checksum: 0x2aae, urgentPointer: 0, hasSack: false, sackPermitted: false, timestampOffset: -1, payloadOffset: 56, payloadLength: 0,
+        checksum: 0x2aae, urgentPointer: 0, hasSack: false, sackPermitted: false, timestampOffset: -1, wscale: -1, payloadOffset: 56, payloadLength: 0,
       },
     },
   ];
@@ -71,6 +72,60 @@ describe('parseTcp', () => {
     );
   });
 });
+
+describe('window scale and timestamps (RFC 7323)', () => {
+  const base = '0050 1f90 00000001 00000002'; // ports 80 -> 8080, seq 1, ack 2
+  it.each([
+    { what: 'shift 7', opts: '01030307', want: 7 },
+    { what: 'shift 0', opts: '01030300', want: 0 },
+    { what: 'shift 15 used as 14', opts: '0103030f', want: 14 },
+    { what: 'wrong length ignored', opts: '03040700', want: -1 },
+    { what: 'absent', opts: '01010101', want: -1 },
+  ])('$what', ({ opts, want }) => {
+    const v = newTcpView();
+    parseTcp(hex(base + '6002 ffff 0000 0000' + opts), 0, 24, v);
+    expect(v.wscale).toBe(want);
+  });
+
+  it('reads TSval and TSecr', () => {
+    const v = newTcpView();
+    const b = hex(base + '8010 ffff 0000 0000 0101080a 11223344 a1b2c3d4');
+    parseTcp(b, 0, 32, v);
+    expect(v.timestampOffset).toBe(24);
+    expect(tcpTsVal(b, v.timestampOffset)).toBe(0x11223344);
+    expect(tcpTsEcr(b, v.timestampOffset)).toBe(0xa1b2c3d4);
+  });
+});
+
+describe('setTcpWindow', () => {
+  it('rewrites the golden SYN window with a valid checksum (golden bytes)', () => {
+    const b = golden('eth_ipv4_tcp_syn');
+    expect(verifyL4Checksum(b, 14)).toBe(true);
+    setTcpWindow(b, 34, 0x1234);
+    expect(hex(Buffer.from(b.subarray(48, 52)).toString('hex'))).toEqual(hex('1234c815')) // RFC 1624 by hand: ~(~0xdf58 + ~0xfaf0 + 0x1234);
+    expect(verifyL4Checksum(b, 14)).toBe(true);
+  });
+
+  it('keeps the checksum valid for any window (property)', () => {
+    const b = golden('eth_ipv4_tcp_syn');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), (w) => {
+        setTcpWindow(b, 34, w);
+        expect((b[48]! << 8) | b[49]!).toBe(w);
+        expect(verifyL4Checksum(b, 14)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('throws ParseError on a header cut before the checksum', () => {
+    expect(() => setTcpWindow(hex(base16()), 0, 1)).toThrow(expect.objectContaining({ name: 'ParseError', reason: 'truncated' }));
+  });
+});
+
+function base16(): string {
+  return '0050 1f90 00000001 00000002 6010 ffff'; // 16 bytes: no checksum field
+}
 
 describe('isPureAck', () => {
   it.each([

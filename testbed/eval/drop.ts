@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { runDropTrial, type DropScenario, type TrialMetrics } from '../experiment.js';
+import { runDropTrial, type AckMode, type DropScenario, type TrialMetrics } from '../experiment.js';
 import { distScript } from '../scripts.js';
 import type { Testbed } from '../topology.js';
 import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
@@ -62,7 +62,7 @@ export interface DropEvalOptions {
   /** bfifo size in ms at the steady rate */
   bufferMs: number;
   /** TCP senders: the daemon's feedbackUpdater.mode (absent: its default, increments) */
-  ackMode?: 'increments' | 'drain';
+  ackMode?: AckMode;
 }
 
 export const DROP_TCP_LABELS: Array<[string, string]> = [
@@ -120,6 +120,10 @@ export function dropNotes(o: DropEvalOptions): string[] {
   } else if (o.ackMode === 'drain') {
     notes.push(
       'The daemon ran with feedbackUpdater.mode drain (ACKs gated while the Wi-Fi queue is above 100 ms, released at 50 ms, each held at most 1 s; not the paper\'s rule): docs/results/tcp-drain.md.',
+    );
+  } else if (o.ackMode === 'window') {
+    notes.push(
+      'The daemon ran with feedbackUpdater.mode window (the receive window of TCP ACKs clamped to the predicted rate x (RTT + 50 ms), no ACK delayed; not the paper\'s rule): docs/results/tcp-window.md.',
     );
   } else {
     notes.push('docs/results/tcp-drop.md measured no benefit of zhuge for TCP bbr/cubic downloads on this testbed; read these numbers with that in mind.');
