@@ -76,6 +76,8 @@ export interface TrialMetrics {
   /** uplink packets the daemon held, and its malformed / internal error counts (with zhuge) */
   zhugeHeldPackets?: number;
   zhugeMeanAddedDelayMs?: number;
+  /** feedbackUpdater.mode window: ACKs whose receive window the daemon lowered */
+  zhugeClampedAcks?: number;
 }
 
 export interface TrialResult {
@@ -347,9 +349,10 @@ export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boo
     let daemonStatus: unknown;
     if (daemon !== undefined) {
       daemonStatus = await daemon.status().catch(() => undefined);
-      const flows = (daemonStatus as { flows?: Array<{ heldTotal?: number; addedDelayMs?: number }> } | undefined)?.flows ?? [];
+      const flows = (daemonStatus as { flows?: Array<{ heldTotal?: number; addedDelayMs?: number; window?: { clampedAcks: number } }> } | undefined)?.flows ?? [];
       const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
       metrics.zhugeHeldPackets = held;
+      if (sc.ackMode === 'window') metrics.zhugeClampedAcks = flows.reduce((a, f) => a + (f.window?.clampedAcks ?? 0), 0);
       metrics.zhugeMeanAddedDelayMs = r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0);
       const code = await daemon.stop();
       daemon = undefined;

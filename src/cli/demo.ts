@@ -28,11 +28,11 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|win
   (default K=10) halfway through S seconds (default 20), an iperf3 download with the chosen
   congestion control (default bbr) and a ping probe, without and with zhuge, side by side.
   --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).
-  --ack-mode: the daemon's out-of-band rule in the arm with zhuge (feedbackUpdater.mode): drain
-  (default here: ACKs gated while the Wi-Fi queue is above 50 ms, which is what moves bbr's
-  window out of the queue), window (no ACK delayed; their receive window clamped to the predicted
-  rate x (RTT + 50 ms): docs/results/tcp-window.md) or increments (the paper's rule and the
-  daemon's default, which these senders do not react to; docs/results/tcp-drop.md).
+  --ack-mode: the daemon's out-of-band rule in the arm with zhuge (feedbackUpdater.mode): window
+  (default here: no ACK delayed, their receive window clamped to the flow's share of the predicted
+  rate x (RTT + 50 ms); docs/results/tcp-window.md), drain (ACKs gated while the Wi-Fi queue is
+  above 100 ms; docs/results/tcp-drain.md) or increments (the paper's rule and the daemon's
+  default, which these senders do not react to; docs/results/tcp-drop.md).
   --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
   instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
   and how soon GCC's estimate falls below the new capacity, without and with zhuge.
@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     rtc: { type: 'boolean', default: false },
     quic: { type: 'boolean', default: false },
     cc: { type: 'string' },
-    'ack-mode': { type: 'string', default: 'drain' },
+    'ack-mode': { type: 'string', default: 'window' },
     k: { type: 'string', default: String(DEMO_SCENARIO.k) },
     'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
     duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },

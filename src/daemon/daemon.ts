@@ -510,6 +510,16 @@ export class Daemon {
     if (gm > 0) m.gateReleases.inc({ reason: 'max_hold' }, gm);
     const go = d(c.gateReleasedOverflow, last?.gateReleasedOverflow);
     if (go > 0) m.gateReleases.inc({ reason: 'overflow' }, go);
+    const wc: Array<['windowClamped' | 'windowUnchanged' | 'windowNoScale' | 'windowNoRtt', string]> = [
+      ['windowClamped', 'clamped'],
+      ['windowUnchanged', 'unchanged'],
+      ['windowNoScale', 'no_scale'],
+      ['windowNoRtt', 'no_rtt'],
+    ];
+    for (const [k, result] of wc) {
+      const x = d(c[k], last?.[k]);
+      if (x > 0) m.windowClampAcks.inc({ result }, x);
+    }
     this.lastSynced = structuredClone(c);
     m.flowsActive.set(this.engine.flows.size);
     let ackDelay = 0;
@@ -608,6 +618,7 @@ export class Daemon {
         heldTotal: f.heldTotal,
         downPackets: f.downPackets,
         upPackets: f.upPackets,
+        ...(f.window !== undefined ? { window: f.window } : {}),
       })),
       queues: [
         {

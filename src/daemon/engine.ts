@@ -664,6 +664,7 @@ export class Engine {
     else if (field === 'no-rtt') this.counters.windowNoRtt++;
     else if (field < v.tcpWindow) {
       setTcpWindow(payload, v.l4Offset, field);
+      clamp.clampedAcks++;
       this.counters.windowClamped++;
       this.counters.uplinkRewritten++;
       out.verdict = 'rewrite';
@@ -791,6 +792,9 @@ export class Engine {
         downPackets: f.downPackets,
         upPackets: f.upPackets,
         idleMs: Math.round((nowUs - lastSeenUs) / 1000),
+        ...(f.clamp !== undefined
+          ? { window: { shift: f.clamp.windowShift, baseRttMs: f.clamp.baseRttUs < 0 ? -1 : round3(f.clamp.baseRttUs / 1000), clampedAcks: f.clamp.clampedAcks } }
+          : {}),
       });
     }
     return {
@@ -844,6 +848,8 @@ export interface FlowStatus {
   downPackets: number;
   upPackets: number;
   idleMs: number;
+  /** feedbackUpdater.mode 'window': the client's window shift (-1 unknown), the RTT beyond the AP (ms, -1 unknown), ACKs clamped */
+  window?: { shift: number; baseRttMs: number; clampedAcks: number };
 }
 
 export interface EngineStatus {

@@ -50,6 +50,7 @@ export interface Metrics {
   readonly addedDelay: Histogram;
   readonly heldPackets: Gauge;
   readonly gateReleases: Counter<'reason'>;
+  readonly windowClampAcks: Counter<'result'>;
   readonly malformedPackets: Counter<'reason'>;
   readonly flowsActive: Gauge;
   readonly flowsEvicted: Counter<'cause'>;
@@ -124,6 +125,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     registers,
   });
   zeroInit(gateReleases, [{ reason: 'queue' }, { reason: 'max_hold' }, { reason: 'overflow' }]);
+  const windowClampAcks = new Counter({
+    name: 'zhuge_window_clamp_acks_total',
+    help: 'feedbackUpdater.mode window: TCP ACKs of treated flows by result (clamped = window lowered, unchanged = the receiver\'s window was already below the clamp, no_scale = handshake not seen, no_rtt = no timestamp echo yet).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  zeroInit(windowClampAcks, [{ result: 'clamped' }, { result: 'unchanged' }, { result: 'no_scale' }, { result: 'no_rtt' }]);
 
   const malformedPackets = new Counter({
     name: 'zhuge_malformed_packets_total',
@@ -208,6 +216,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     addedDelay,
     heldPackets,
     gateReleases,
+    windowClampAcks,
     malformedPackets,
     flowsActive,
     flowsEvicted,

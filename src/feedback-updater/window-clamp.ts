@@ -67,6 +67,8 @@ export class WindowClamp {
   private readonly rttWindowUs: number;
   /** samples taken (for tests and status) */
   rttSamples = 0;
+  /** ACKs whose window the caller lowered (status) */
+  clampedAcks = 0;
 
   constructor(config: WindowClampConfig = {}) {
     this.rttWindowUs = (config.rttWindowMs ?? WINDOW_CLAMP_DEFAULTS.rttWindowMs) * 1000;

@@ -14,6 +14,7 @@ const REQUIRED = [
   'zhuge_added_delay_seconds',
   'zhuge_held_packets',
   'zhuge_drain_gate_releases_total',
+  'zhuge_window_clamp_acks_total',
   'zhuge_malformed_packets_total',
   'zhuge_flows_active',
   'zhuge_flows_evicted_total',

@@ -1,0 +1,157 @@
+/**
+ * The engine with feedbackUpdater.mode 'window': TCP ACKs are never delayed; once the client's
+ * window scale (handshake) and the flow's RTT (timestamp echo) are known, their window field is
+ * lowered to the flow's share of the dequeue rate x (RTT + target), checksum kept valid.
+ */
+import { describe, expect, it } from 'vitest';
+import { Engine, type EngineOptions } from '../../src/daemon/engine.js';
+import { verifyL4Checksum } from '../../src/protocols/checksum.js';
+import { TCP_ACK, TCP_SYN } from '../../src/protocols/tcp.js';
+import { engineOptions, newDecision } from '../helpers/engine.js';
+import { tcpPacket, udpPacket } from '../helpers/packets.js';
+
+const SRV = { addr: '10.1.0.1', port: 5201 };
+const CLI = { addr: '10.2.0.1', port: 40000 };
+const TARGET_MS = 50;
+const MIN_BYTES = 6000;
+
+function options(over: Partial<EngineOptions> = {}): EngineOptions {
+  return engineOptions({
+    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, mode: 'window', window: { targetMs: TARGET_MS, minWindowBytes: MIN_BYTES } },
+    ...over,
+  });
+}
+
+const windowOf = (p: Uint8Array): number => (p[34]! << 8) | p[35]!;
+
+/** The server opens (SYN downlink), the client answers (SYN-ACK uplink, shift `ws`). */
+function handshake(e: Engine, ws: number): void {
+  const syn = tcpPacket(SRV, CLI, { flags: TCP_SYN, wscale: 7, tsVal: 500 });
+  e.onDownlinkArrival(0, syn, 'raw-ip', syn.length);
+  e.onDownlinkDeparture(100, syn, 'raw-ip', syn.length);
+  expect(e.onUplink(1_000, tcpPacket(CLI, SRV, { flags: TCP_SYN | TCP_ACK, wscale: ws, tsVal: 1, tsEcr: 500 }), newDecision()).verdict).toBe('accept');
+}
+
+/** An ACK with TSval `ts` goes up at tUs; the sender's data echoing it arrives rttUs later. */
+function rttSample(e: Engine, tUs: number, ts: number, rttUs: number): void {
+  e.onUplink(tUs, tcpPacket(CLI, SRV, { flags: TCP_ACK, tsVal: ts, tsEcr: 501, window: 2000 }), newDecision());
+  const d = tcpPacket(SRV, CLI, { flags: TCP_ACK, payloadBytes: 1000, tsVal: 502, tsEcr: ts });
+  e.onDownlinkArrival(tUs + rttUs, d, 'raw-ip', d.length);
+  e.onDownlinkDeparture(tUs + rttUs + 10, d, 'raw-ip', d.length);
+}
+
+function expectedField(e: Engine, rttMs: number, shift: number, flows = 1): number {
+  const bytes = Math.max(MIN_BYTES, (e.ft.rate.rateBps / 8 / flows) * ((rttMs + TARGET_MS) / 1000));
+  return Math.ceil(bytes / 2 ** shift);
+}
+
+describe('Engine, feedbackUpdater.mode window', () => {
+  it('lowers the window of ACKs once scale and RTT are known, never delays, keeps the checksum valid', () => {
+    const e = new Engine(options());
+    handshake(e, 7);
+    // no RTT yet: passed untouched
+    const early = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 2000 });
+    expect(e.onUplink(2_000, early, newDecision()).verdict).toBe('accept');
+    expect(windowOf(early)).toBe(2000);
+    expect(e.counters.windowNoRtt).toBe(1);
+    rttSample(e, 10_000, 2, 40_000);
+    const ack = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 2000, tsVal: 3, tsEcr: 502 });
+    const d = e.onUplink(60_000, ack, newDecision());
+    const want = expectedField(e, 40, 7);
+    expect(want).toBeLessThan(2000);
+    expect(d.verdict).toBe('rewrite');
+    expect(d.payload).toBe(ack); // rewritten in place, no copy
+    expect(windowOf(ack)).toBe(want);
+    expect(verifyL4Checksum(ack, 0)).toBe(true);
+    expect(e.counters.windowClamped).toBe(1);
+    expect(e.counters.uplinkHeld).toBe(0);
+  });
+
+  it.each([
+    { what: 'a SYN-ACK is never touched', flags: TCP_SYN | TCP_ACK },
+    { what: 'a segment without ACK is never touched', flags: 0 },
+  ])('$what', ({ flags }) => {
+    const e = new Engine(options());
+    handshake(e, 7);
+    rttSample(e, 10_000, 2, 40_000);
+    const p = tcpPacket(CLI, SRV, { flags, window: 2000 });
+    expect(e.onUplink(60_000, p, newDecision()).verdict).toBe('accept');
+    expect(windowOf(p)).toBe(2000);
+  });
+
+  it('leaves the receiver\'s window when it is already smaller than the clamp', () => {
+    const e = new Engine(options());
+    handshake(e, 7);
+    rttSample(e, 10_000, 2, 40_000);
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 1 });
+    expect(e.onUplink(60_000, p, newDecision()).verdict).toBe('accept');
+    expect(windowOf(p)).toBe(1);
+    expect(e.counters.windowUnchanged).toBe(1);
+  });
+
+  it('a flow whose handshake was not seen is left alone (its window scale is unknown)', () => {
+    const e = new Engine(options());
+    const d0 = tcpPacket(SRV, CLI, { flags: TCP_ACK, payloadBytes: 1000 });
+    e.onDownlinkArrival(0, d0, 'raw-ip', d0.length);
+    rttSample(e, 10_000, 2, 40_000);
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 2000 });
+    expect(e.onUplink(60_000, p, newDecision()).verdict).toBe('accept');
+    expect(windowOf(p)).toBe(2000);
+    expect(e.counters.windowNoScale).toBeGreaterThan(0);
+  });
+
+  it('client-initiated: the SYN goes up before any flow exists, the sender\'s SYN-ACK is seen leaving the queue', () => {
+    const e = new Engine(options());
+    // the client's SYN: no flow yet (flows start downlink), passed, its shift remembered
+    expect(e.onUplink(0, tcpPacket(CLI, SRV, { flags: TCP_SYN, wscale: 6, tsVal: 1 }), newDecision()).verdict).toBe('accept');
+    const synAck = tcpPacket(SRV, CLI, { flags: TCP_SYN | TCP_ACK, wscale: 9, tsVal: 500, tsEcr: 1 });
+    e.onDownlinkArrival(40_000, synAck, 'raw-ip', synAck.length);
+    e.onDownlinkDeparture(40_100, synAck, 'raw-ip', synAck.length);
+    rttSample(e, 50_000, 2, 30_000);
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 30_000 });
+    expect(e.onUplink(90_000, p, newDecision()).verdict).toBe('rewrite');
+    expect(windowOf(p)).toBe(expectedField(e, 30, 6));
+  });
+
+  it('the sender\'s SYN-ACK without window scale: the clamp is written unscaled', () => {
+    const e = new Engine(options());
+    e.onUplink(0, tcpPacket(CLI, SRV, { flags: TCP_SYN, wscale: 6, tsVal: 1 }), newDecision());
+    const synAck = tcpPacket(SRV, CLI, { flags: TCP_SYN | TCP_ACK, tsVal: 500, tsEcr: 1 });
+    e.onDownlinkArrival(40_000, synAck, 'raw-ip', synAck.length);
+    e.onDownlinkDeparture(40_100, synAck, 'raw-ip', synAck.length);
+    rttSample(e, 50_000, 2, 30_000);
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 65_000 });
+    e.onUplink(90_000, p, newDecision());
+    expect(windowOf(p)).toBe(expectedField(e, 30, 0));
+  });
+
+  it('two equally busy clamped flows each get half the rate', () => {
+    const e = new Engine(options());
+    const CLI2 = { addr: '10.2.0.2', port: 40001 };
+    handshake(e, 0);
+    // the second flow: same handshake towards CLI2
+    const syn2 = tcpPacket(SRV, CLI2, { flags: TCP_SYN, wscale: 7, tsVal: 500 });
+    e.onDownlinkArrival(0, syn2, 'raw-ip', syn2.length);
+    e.onUplink(1_000, tcpPacket(CLI2, SRV, { flags: TCP_SYN | TCP_ACK, wscale: 0, tsVal: 1, tsEcr: 500 }), newDecision());
+    rttSample(e, 10_000, 2, 40_000);
+    e.onUplink(10_000, tcpPacket(CLI2, SRV, { flags: TCP_ACK, tsVal: 2, tsEcr: 501 }), newDecision());
+    const d2 = tcpPacket(SRV, CLI2, { flags: TCP_ACK, payloadBytes: 1000, tsVal: 502, tsEcr: 2 });
+    e.onDownlinkArrival(50_000, d2, 'raw-ip', d2.length);
+    // the next epoch (200 ms) counts both flows' bytes of this one: 1000 each
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 65_000 });
+    e.onUplink(250_000, p, newDecision());
+    expect(windowOf(p)).toBe(expectedField(e, 40, 0, 2));
+  });
+
+  it('QUIC flows get no clamp (their window is encrypted) and keep the paper\'s rule', () => {
+    const e = new Engine(options());
+    const initial = new Uint8Array(1200);
+    initial.set([0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 0, 0x44, 0xd0]);
+    const q = udpPacket({ addr: SRV.addr, port: 443 }, { addr: CLI.addr, port: 50000 }, initial);
+    e.onDownlinkArrival(0, q, 'raw-ip', q.length);
+    const flows = [...e.flows.entries()].map(([, f]) => f);
+    expect(flows.map((f) => f.protocol)).toEqual(['quic']);
+    expect(flows[0]?.clamp).toBeUndefined();
+    expect(flows[0]?.delayer.drain).toBeUndefined();
+  });
+});
