@@ -54,6 +54,7 @@ function writeIpTcp(
   sport: number,
   dport: number,
   flags: number,
+  timestamps = false,
 ): void {
   dv.setUint8(o, 0x45);
   dv.setUint8(o + 1, 0);
@@ -68,44 +69,61 @@ function writeIpTcp(
   dv.setUint16(o + 22, dport);
   dv.setUint32(o + 24, 1);
   dv.setUint32(o + 28, 1);
-  dv.setUint8(o + 32, 5 << 4);
+  dv.setUint8(o + 32, (timestamps ? 8 : 5) << 4);
   dv.setUint8(o + 33, flags);
   dv.setUint16(o + 34, 65535);
+  if (timestamps) dv.setUint32(o + 40, 0x0101080a); // NOP NOP kind 8 len 10, TSval/TSecr follow
 }
+
+/** TCP header length of the frames: 20, or 32 with the timestamp option (mode window). */
+const tcpLen = (timestamps: boolean): number => (timestamps ? 32 : 20);
 
 /** Downlink data frame as a tap delivers it: Ethernet + IPv4(total 1500) + TCP + 64 payload bytes. */
 class DownFrame {
-  readonly buf = new Uint8Array(ETH + 40 + SNAP_PAYLOAD);
-  private readonly dv = new DataView(this.buf.buffer);
-  constructor() {
+  readonly buf: Uint8Array;
+  private readonly dv: DataView;
+  constructor(private readonly timestamps = false) {
+    const hl = 20 + tcpLen(timestamps);
+    this.buf = new Uint8Array(ETH + hl + SNAP_PAYLOAD);
+    this.dv = new DataView(this.buf.buffer);
     this.dv.setUint16(12, 0x0800);
     // the whole IP packet for the checksums, then its first bytes as the capture would cut it
     const full = new Uint8Array(1500);
-    writeIpTcp(new DataView(full.buffer), 0, 1500, SERVER_ADDR, CLIENT_BASE, SERVER_PORT, CLIENT_PORT, 0x18); // PSH|ACK
-    for (let i = 40; i < 1500; i++) full[i] = (i * 37) & 0xff;
+    writeIpTcp(new DataView(full.buffer), 0, 1500, SERVER_ADDR, CLIENT_BASE, SERVER_PORT, CLIENT_PORT, 0x18, timestamps); // PSH|ACK
+    for (let i = hl; i < 1500; i++) full[i] = (i * 37) & 0xff;
     fixIpPacketChecksums(full, 0);
-    this.buf.set(full.subarray(0, 40 + SNAP_PAYLOAD), ETH);
+    this.buf.set(full.subarray(0, hl + SNAP_PAYLOAD), ETH);
   }
-  set(flow: number, seq: number, ipId: number): Uint8Array {
+  /** `tsEcr`: the echoed TSval (timestamps only). */
+  set(flow: number, seq: number, ipId: number, tsEcr = 0): Uint8Array {
     this.dv.setUint16(ETH + 4, ipId & 0xffff);
     this.dv.setUint32(ETH + 16, (CLIENT_BASE + flow) >>> 0);
     this.dv.setUint32(ETH + 24, seq >>> 0);
+    if (this.timestamps) this.dv.setUint32(ETH + 20 + 20 + 8, tsEcr >>> 0); // IP, TCP, NOP NOP 8 10 TSval: TSecr
     return this.buf;
   }
 }
 
 /** Uplink pure ACK as NFQUEUE delivers it: raw IPv4 + TCP, 40 bytes. */
 class UpAck {
-  readonly buf = new Uint8Array(40);
-  private readonly dv = new DataView(this.buf.buffer);
-  constructor() {
-    writeIpTcp(this.dv, 0, 40, CLIENT_BASE, SERVER_ADDR, CLIENT_PORT, SERVER_PORT, 0x10); // ACK
+  readonly buf: Uint8Array;
+  private readonly dv: DataView;
+  constructor(private readonly timestamps = false) {
+    const len = 20 + tcpLen(timestamps);
+    this.buf = new Uint8Array(len);
+    this.dv = new DataView(this.buf.buffer);
+    writeIpTcp(this.dv, 0, len, CLIENT_BASE, SERVER_ADDR, CLIENT_PORT, SERVER_PORT, 0x10, timestamps); // ACK
     fixIpPacketChecksums(this.buf, 0);
   }
-  set(flow: number, ack: number, ipId: number): Uint8Array {
+  /** `tsVal`: the client's TSval (timestamps only). The window is reset (a clamp rewrites it). */
+  set(flow: number, ack: number, ipId: number, tsVal = 0): Uint8Array {
     this.dv.setUint16(4, ipId & 0xffff);
     this.dv.setUint32(12, (CLIENT_BASE + flow) >>> 0);
     this.dv.setUint32(28, ack >>> 0);
+    if (this.timestamps) {
+      this.dv.setUint16(34, 65535);
+      this.dv.setUint32(44, tsVal >>> 0);
+    }
     return this.buf;
   }
 }
@@ -113,8 +131,19 @@ class UpAck {
 // ------------------------------------------------------------------ the simulation ----
 
 /** `ring`: DeltaWindow ring capacity (maxEntries); undefined = the default the daemon uses. */
-function options(maxFlows: number, ring: number | undefined, drain = false): EngineOptions {
-  const fu = { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, ...(drain ? { mode: 'drain' as const } : {}) };
+type Mode = 'increments' | 'drain' | 'window';
+
+function options(maxFlows: number, ring: number | undefined, mode: Mode = 'increments'): EngineOptions {
+  // drain: closing at 50 ms (target 25 ms), below the ~67 ms the slow phases queue (the default
+  // 100 ms would never close here)
+  const fu = {
+    seed: 1,
+    historyMs: 40,
+    maxDeltaMs: 10,
+    capMs: 10,
+    ...(mode !== 'increments' ? { mode } : {}),
+    ...(mode === 'drain' ? { drain: { targetMs: 25 } } : {}),
+  };
   return {
     tcp: { enabled: true, ports: [SERVER_PORT] },
     quic: { enabled: true, ports: [443] },
@@ -148,14 +177,19 @@ class Driver {
   private readonly qDep = new Float64Array(RING);
   private qh = 0;
   private qt = 0;
-  private readonly down = new DownFrame();
-  private readonly up = new UpAck();
+  private readonly down: DownFrame;
+  private readonly up: UpAck;
+  /** mode window: each flow's last TSval, echoed by its next data packet; SYN-ACK sent */
+  private readonly tsOf: Uint32Array;
+  private readonly opened: Uint8Array;
+  private readonly synAck: Uint8Array;
   private readonly dec: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
   private readonly seqOf: Uint32Array;
   events = 0;
   dataPackets = 0;
   acks = 0;
   held = 0;
+  rewritten = 0;
   released = 0;
 
   constructor(
@@ -163,8 +197,19 @@ class Driver {
     /** flows of the round-robin; `firstFlow` offsets the client addresses (churn) */
     private readonly flows: number,
     private firstFlow = 0,
+    private readonly window = false,
   ) {
     this.seqOf = new Uint32Array(flows);
+    this.tsOf = new Uint32Array(window ? flows : 0);
+    this.opened = new Uint8Array(window ? flows : 0);
+    this.down = new DownFrame(window);
+    this.up = new UpAck(window);
+    // the client's SYN-ACK with window scale 7 (NOP, kind 3 len 3), for mode window
+    this.synAck = new Uint8Array(44);
+    const dv = new DataView(this.synAck.buffer);
+    writeIpTcp(dv, 0, 44, CLIENT_BASE, SERVER_ADDR, CLIENT_PORT, SERVER_PORT, 0x12);
+    dv.setUint8(32, 6 << 4);
+    dv.setUint32(40, 0x01030307);
   }
 
   setFirstFlow(f: number): void {
@@ -189,7 +234,13 @@ class Driver {
       const seq = ((this.seqOf[slot] as number) + 1448) >>> 0;
       this.seqOf[slot] = seq;
       const ipId = this.i & 0xffff;
-      e.onDownlinkArrival(tArr, this.down.set(flow, seq, ipId), 'ethernet', MSS_FRAME);
+      if (this.window && this.opened[slot] === 0) {
+        // the handshake's window scale reaches the daemon through NFQUEUE before the data
+        this.opened[slot] = 1;
+        new DataView(this.synAck.buffer).setUint32(12, (CLIENT_BASE + flow) >>> 0);
+        e.onUplink(tArr, this.synAck, this.dec);
+      }
+      e.onDownlinkArrival(tArr, this.down.set(flow, seq, ipId, this.window ? (this.tsOf[slot] as number) : 0), 'ethernet', MSS_FRAME);
       this.events++;
       this.dataPackets++;
       // the FIFO's service
@@ -205,13 +256,17 @@ class Driver {
       this.qt++;
       // one ACK per two data packets
       if ((this.i & 1) === 1) {
-        const d = e.onUplink(tArr, this.up.set(flow, seq, ipId), this.dec);
+        // TSval: the client's millisecond clock, plus the flow so that flows differ
+        const tsVal = this.window ? (Math.floor(tArr / 1000) + slot) >>> 0 : 0;
+        if (this.window) this.tsOf[slot] = tsVal;
+        const d = e.onUplink(tArr, this.up.set(flow, seq, ipId, tsVal), this.dec);
         this.events++;
         this.acks++;
         if (d.verdict === 'hold') {
           this.held++;
           e.onReleased(d.flow);
         } else if (d.verdict === 'gate') this.held++;
+        else if (d.verdict === 'rewrite') this.rewritten++;
       }
       this.i++;
       this.tUs += ARRIVAL_GAP_US;
@@ -256,14 +311,14 @@ const ringLabel = (ring: number | undefined): string => (ring === undefined ? `$
 // ------------------------------------------------------------------------ sections ----
 // Each runs in its own process (fresh RSS): `engine.js --section <name> <args...>`.
 
-function throughput(flows: number, ring: number | undefined, seconds: number, drain = false): string {
-  const engine = new Engine(options(Math.max(10_000, flows), ring, drain));
-  const d = new Driver(engine, flows);
+function throughput(flows: number, ring: number | undefined, seconds: number, mode: Mode = 'increments'): string {
+  const engine = new Engine(options(Math.max(10_000, flows), ring, mode));
+  const d = new Driver(engine, flows, 0, mode === 'window');
   d.run(Math.max(50_000, flows * 3)); // JIT warm-up, flows created, queue in steady state
   const e0 = d.events;
   const p0 = d.dataPackets;
   const a0 = d.acks;
-  const h0 = d.held;
+  const h0 = mode === 'window' ? d.rewritten : d.held;
   const t0 = performance.now();
   let t = t0;
   while (t - t0 < seconds * 1000) {
@@ -274,7 +329,7 @@ function throughput(flows: number, ring: number | undefined, seconds: number, dr
   const ev = d.events - e0;
   const pk = d.dataPackets - p0;
   const acks = d.acks - a0;
-  const held = d.held - h0;
+  const held = (mode === 'window' ? d.rewritten : d.held) - h0;
   const m = mem();
   const c = engine.counters;
   if (c.internalErrors > 0 || engine.flows.size !== flows) {
@@ -282,7 +337,7 @@ function throughput(flows: number, ring: number | undefined, seconds: number, dr
   }
   return [
     String(flows).padStart(6),
-    (drain ? 'drain' : ringLabel(ring)).padStart(5),
+    (mode !== 'increments' ? mode : ringLabel(ring)).padStart(6),
     (ev / secs / 1e6).toFixed(2).padStart(9),
     ((secs * 1e6) / pk).toFixed(3).padStart(10),
     ((secs * 1e9) / ev).toFixed(0).padStart(9),
@@ -342,7 +397,8 @@ function runSection(argv: string[]): void {
   const [name, a, b, c] = argv;
   const ring = (x: string | undefined): number | undefined => (x === undefined || x === 'default' ? undefined : Number(x));
   if (name === 'throughput') console.log(throughput(Number(a), ring(b), Number(c ?? '2')));
-  else if (name === 'throughput-drain') console.log(throughput(Number(a), undefined, Number(c ?? '2'), true));
+  else if (name === 'throughput-drain') console.log(throughput(Number(a), undefined, Number(c ?? '2'), 'drain'));
+  else if (name === 'throughput-window') console.log(throughput(Number(a), undefined, Number(c ?? '2'), 'window'));
   else if (name === 'memory') console.log(memoryPerFlow(Number(a), ring(b)));
   else if (name === 'churn') churn(Number(a), Number(b), ring(c));
   else throw new Error(`unknown section ${String(name)}`);
@@ -373,13 +429,18 @@ function main(): void {
     `engine: synthetic TCP downloads through Engine.onDownlinkArrival/onDownlinkDeparture/onUplink, one core, ${seconds} s per row, ` +
       'each row in a fresh process (memory after a forced GC; ab = ArrayBuffer backing stores, outside the JS heap)',
   );
-  console.log(`ring = DeltaWindow maxEntries per flow (${defaultRing}* = the default, what the daemon uses); drain = feedbackUpdater.mode drain`);
-  console.log(' flows  ring Mevents/s µs/datapkt  ns/event  held%  RSS MiB heap MiB   ab MiB');
+  console.log(
+    `ring = DeltaWindow maxEntries per flow (${defaultRing}* = the default, what the daemon uses); drain / window = feedbackUpdater.mode drain / window ` +
+      '(window: frames with TCP timestamps, a SYN-ACK per flow; held% = ACKs whose window was rewritten)',
+  );
+  console.log(' flows   ring Mevents/s µs/datapkt  ns/event  held%  RSS MiB heap MiB   ab MiB');
   for (const flows of [1, 100, 10_000]) child(['throughput', String(flows), 'default', seconds]);
   child(['throughput', '10000', '256', seconds]);
   // feedbackUpdater.mode drain: ACKs gated while the modelled queue is above 50 ms (the slow
   // phases here queue ~67 ms), polled every simulated millisecond; held% = gated ACKs
   for (const flows of [1, 10_000]) child(['throughput-drain', String(flows), 'default', seconds]);
+  // feedbackUpdater.mode window: no ACK held; each ACK's window lowered once its flow's RTT is known
+  for (const flows of [1, 10_000]) child(['throughput-window', String(flows), 'default', seconds]);
   console.log('memory per flow (each flow created by 2 data packets + 1 ACK; table bound = flows):');
   console.log('  flows  ring heap B/flow  ab B/flow  RSS B/flow  heap MiB   ab MiB  RSS MiB');
   child(['memory', '10000', 'default']);
