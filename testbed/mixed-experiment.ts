@@ -19,7 +19,7 @@
  * (test/testbed/mixed.test.ts).
  */
 import { ApAgent } from './player.js';
-import { startDaemon, startRttTap, type DaemonProc, type Progress } from './experiment.js';
+import { ackModeYaml, startDaemon, startRttTap, type AckMode, type DaemonProc, type Progress } from './experiment.js';
 import { quicDownload, type QuicCc } from './quic.js';
 import type { Testbed } from './topology.js';
 import { iperfDownloadWithArgs, monoNowMs, pingProbe, type IperfInterval, type IperfResult, type RttSample } from './traffic.js';
@@ -68,6 +68,8 @@ export interface FairnessScenario {
   steadyFromS: number;
   cc: string;
   flows: Array<{ port: number; cport: number }>;
+  /** the daemon's feedbackUpdater.mode (absent = its default) */
+  ackMode?: AckMode;
 }
 
 export const FAIRNESS_SCENARIO: FairnessScenario = {
@@ -246,14 +248,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Ma
 
 async function daemonSummary(daemon: DaemonProc): Promise<Pick<MixedMetrics, 'zhugeHeldPackets' | 'zhugeMeanAddedDelayMs' | 'zhugeFlows'>> {
   const st = (await daemon.status().catch(() => undefined)) as
-    | { flows?: Array<{ flow?: string; protocol?: string; heldTotal?: number; addedDelayMs?: number }> }
+    | { flows?: Array<{ flow?: string; protocol?: string; heldTotal?: number; addedDelayMs?: number; window?: { clampedAcks: number } }> }
     | undefined;
   const flows = st?.flows ?? [];
   const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
   return {
     zhugeHeldPackets: held,
     zhugeMeanAddedDelayMs: r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0),
-    zhugeFlows: flows.map((f) => `${f.flow ?? '?'} held=${f.heldTotal ?? 0}`),
+    zhugeFlows: flows.map((f) => `${f.flow ?? '?'} held=${f.heldTotal ?? 0}${f.window !== undefined ? ` clamped=${f.window.clampedAcks}` : ''}`),
   };
 }
 
@@ -334,7 +336,9 @@ export async function runFairnessTrial(tb: Testbed, sc: FairnessScenario, withZh
   try {
     await agent.setRate(sc.rateMbps * 1e6);
     if (withZhuge) {
-      daemon = await startDaemon(tb, { extraYaml: ['flows:', '  tcp:', `    ports: [${sc.flows.map((f) => f.cport).join(', ')}]`, '  quic:', '    enabled: false'].join('\n') });
+      daemon = await startDaemon(tb, {
+        extraYaml: ['flows:', '  tcp:', `    ports: [${sc.flows.map((f) => f.cport).join(', ')}]`, '  quic:', '    enabled: false', ackModeYaml(sc.ackMode)].join('\n'),
+      });
     }
     await sleep(500);
     const startMonoMs = monoNowMs();

@@ -79,25 +79,30 @@ describe('Engine, feedbackUpdater.mode window', () => {
     expect(windowOf(p)).toBe(2000);
   });
 
-  it('leaves the receiver\'s window when it is already smaller than the clamp', () => {
+  it.each([
+    {
+      what: 'the receiver\'s window already below the clamp stays',
+      open: (e: Engine): void => handshake(e, 7),
+      window: 1,
+      counter: 'windowUnchanged' as const,
+    },
+    {
+      what: 'a flow whose handshake was not seen is left alone (its window scale is unknown)',
+      open: (e: Engine): void => {
+        const d0 = tcpPacket(SRV, CLI, { flags: TCP_ACK, payloadBytes: 1000 });
+        e.onDownlinkArrival(0, d0, 'raw-ip', d0.length);
+      },
+      window: 2000,
+      counter: 'windowNoScale' as const,
+    },
+  ])('$what', ({ open, window, counter }) => {
     const e = new Engine(options());
-    handshake(e, 7);
+    open(e);
     rttSample(e, 10_000, 2, 40_000);
-    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 1 });
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window });
     expect(e.onUplink(60_000, p, newDecision()).verdict).toBe('accept');
-    expect(windowOf(p)).toBe(1);
-    expect(e.counters.windowUnchanged).toBe(1);
-  });
-
-  it('a flow whose handshake was not seen is left alone (its window scale is unknown)', () => {
-    const e = new Engine(options());
-    const d0 = tcpPacket(SRV, CLI, { flags: TCP_ACK, payloadBytes: 1000 });
-    e.onDownlinkArrival(0, d0, 'raw-ip', d0.length);
-    rttSample(e, 10_000, 2, 40_000);
-    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 2000 });
-    expect(e.onUplink(60_000, p, newDecision()).verdict).toBe('accept');
-    expect(windowOf(p)).toBe(2000);
-    expect(e.counters.windowNoScale).toBeGreaterThan(0);
+    expect(windowOf(p)).toBe(window);
+    expect(e.counters[counter]).toBeGreaterThan(0);
   });
 
   it('client-initiated: the SYN goes up before any flow exists, the sender\'s SYN-ACK is seen leaving the queue', () => {

@@ -140,4 +140,22 @@ describe.skipIf(unavailable !== undefined)(`mixed traffic: treated TCP + on/off 
     expect(b.metrics.flowsMbps.length).toBe(2);
     expect(b.metrics.jain).toBeGreaterThanOrEqual(JAIN_MIN);
   }, 90_000);
+
+  it('two treated TCP flows share the bottleneck fairly with the window clamp (mode window)', async () => {
+    if (tb === undefined) throw new Error('no testbed');
+    const sc = { ...FAIRNESS_SCENARIO, ackMode: 'window' as const };
+    const a = await runFairnessTrial(tb, sc, false);
+    const b = await runFairnessTrial(tb, sc, true);
+    console.log(sideBySide(`\ntwo treated ${sc.cc} flows, window clamp, steady part from ${sc.steadyFromS} s`, [
+      { label: 'without', metrics: a.metrics },
+      { label: 'with zhuge', metrics: b.metrics },
+    ]));
+    record('fairness-window', a.metrics, b.metrics);
+    // nothing held; each flow's window is clamped to its half of the rate x (RTT + 50 ms)
+    expect(b.metrics.zhugeHeldPackets ?? 0).toBe(0);
+    for (const f of sc.flows) expect((b.metrics.zhugeFlows ?? []).some((s) => s.includes(`:${f.cport}>`) && /clamped=[1-9]/.test(s))).toBe(true);
+    expect(b.metrics.flowsMbps.length).toBe(2);
+    expect(b.metrics.jain).toBeGreaterThanOrEqual(JAIN_MIN);
+    expect(b.metrics.flowsMbps.reduce((x, y) => x + y, 0)).toBeGreaterThan(0.9 * a.metrics.flowsMbps.reduce((x, y) => x + y, 0));
+  }, 90_000);
 });
