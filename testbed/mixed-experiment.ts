@@ -47,6 +47,20 @@ export interface MixedScenario {
   bulk: { port: number; cportBase: number; cc: string; firstOnS: number; onS: number; offS: number };
   /** a QUIC download (ngtcp2, testbed/quic.ts) for the whole trial; absent = none */
   quic?: { port: number; cc: QuicCc; treated: boolean };
+  /** the daemon's feedbackUpdater.mode (absent = its default) */
+  ackMode?: AckMode;
+  /**
+   * The daemon treats the bulk download too, as an AP with the default classifier (every TCP flow
+   * of a Wi-Fi client) would; absent/false = only the treated flow (flows.tcp.ports).
+   */
+  treatBulk?: boolean;
+}
+
+/** The bulk periods' client ports (period i binds cportBase + i). */
+export function bulkCports(sc: MixedScenario): number[] {
+  const out: number[] = [];
+  for (let i = 0, at = sc.bulk.firstOnS; at + sc.bulk.onS <= sc.durationS; i++, at += sc.bulk.onS + sc.bulk.offS) out.push(sc.bulk.cportBase + i);
+  return out;
 }
 
 export const MIXED_SCENARIO: MixedScenario = {
@@ -278,7 +292,8 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
     await agent.setRate(sc.rateMbps * 1e6);
     if (withZhuge) {
       const quicYaml = sc.quic?.treated === true ? [`  quic:`, `    ports: [${sc.quic.port}]`] : ['  quic:', '    enabled: false'];
-      daemon = await startDaemon(tb, { extraYaml: ['flows:', '  tcp:', `    ports: [${sc.treated.cport}]`, ...quicYaml].join('\n') });
+      const tcpPorts = [sc.treated.cport, ...(sc.treatBulk === true ? bulkCports(sc) : [])];
+      daemon = await startDaemon(tb, { extraYaml: ['flows:', '  tcp:', `    ports: [${tcpPorts.join(', ')}]`, ...quicYaml, ackModeYaml(sc.ackMode)].join('\n') });
     }
     await sleep(500);
     const durationMs = sc.durationS * 1000;

@@ -106,13 +106,17 @@ describe('setTcpWindow', () => {
     expect(verifyL4Checksum(b, 14)).toBe(true);
   });
 
-  it('keeps the checksum valid for any window (property)', () => {
-    const b = golden('eth_ipv4_tcp_syn');
+  it.each([
+    { name: 'eth_ipv4_tcp_syn' as const, ip: 14, tcp: 34 },
+    { name: 'raw_ipv6_dstopt_tcp' as const, ip: 0, tcp: 48 },
+  ])('keeps the $name checksum valid for any window (property)', ({ name, ip, tcp }) => {
+    const b = golden(name);
+    expect(verifyL4Checksum(b, ip)).toBe(true);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffff }), (w) => {
-        setTcpWindow(b, 34, w);
-        expect((b[48]! << 8) | b[49]!).toBe(w);
-        expect(verifyL4Checksum(b, 14)).toBe(true);
+        setTcpWindow(b, tcp, w);
+        expect((b[tcp + 14]! << 8) | b[tcp + 15]!).toBe(w);
+        expect(verifyL4Checksum(b, ip)).toBe(true);
       }),
       { numRuns: 2000 },
     );

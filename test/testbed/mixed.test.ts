@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   BULK_TAIL_MS,
+  MIXED_SCENARIO,
+  bulkCports,
   intervalsMbps,
   jainIndex,
   onWindow,
@@ -183,5 +185,15 @@ describe('sideBySide', () => {
     expect(lines[3]).toMatch(/^list\s+1\/2\s+-$/);
     expect(lines[4]).toMatch(/^b\s+-\s+7$/);
     expect(t).not.toContain('zhugeFlows');
+  });
+});
+
+describe('bulkCports', () => {
+  it.each([
+    { what: 'the CI mix: on at 3, 9 and 15 s of 20', sc: MIXED_SCENARIO, want: [5310, 5311, 5312] },
+    { what: 'a period that would end after the trial is not run', sc: { ...MIXED_SCENARIO, durationS: 17 }, want: [5310, 5311] },
+    { what: 'none when the first period does not fit', sc: { ...MIXED_SCENARIO, durationS: 5 }, want: [] },
+  ])('$what', ({ sc, want }) => {
+    expect(bulkCports(sc)).toEqual(want);
   });
 });
