@@ -114,6 +114,14 @@ function table(header: string[], rows: string[][], rightAligned: ReadonlySet<num
   return [line(header), ...rows.map(line)];
 }
 
+/** mode window: "rtt 41.2 ms, 1234 ACKs" (or why nothing is clamped yet); '-' for other flows. */
+function clampCell(w: FlowStatus['window']): string {
+  if (w === undefined) return '-';
+  if (w.shift < 0) return 'no handshake seen';
+  if (w.baseRttMs < 0) return 'no RTT yet';
+  return `rtt ${ms(w.baseRttMs)}, ${w.clampedAcks} ACKs`;
+}
+
 /** The human-readable rendering of a /status snapshot. */
 export function formatStatus(s: StatusSnapshot): string {
   const flows: FlowStatus[] = Array.isArray(s.flows) ? s.flows : [];
@@ -131,13 +139,15 @@ export function formatStatus(s: StatusSnapshot): string {
     );
   }
   out.push('');
+  // the column only when the daemon clamps windows (feedbackUpdater.mode window)
+  const clamps = flows.some((f) => f.window !== undefined);
   if (flows.length === 0) {
     out.push('no tracked flows');
   } else {
     out.push(
       ...table(
-        ['FLOW', 'MODE', 'PREDICTED', 'HELD', 'ADDED'],
-        flows.map((f) => [f.flow, f.mode, ms(f.predictedDelayMs), String(f.heldPackets ?? 0), ms(f.addedDelayMs)]),
+        ['FLOW', 'MODE', 'PREDICTED', 'HELD', 'ADDED', ...(clamps ? ['WINDOW CLAMP'] : [])],
+        flows.map((f) => [f.flow, f.mode, ms(f.predictedDelayMs), String(f.heldPackets ?? 0), ms(f.addedDelayMs), ...(clamps ? [clampCell(f.window)] : [])]),
         new Set([2, 3, 4]),
       ),
     );

@@ -68,6 +68,18 @@ describe('zhuge status', () => {
       'tcp 10.0.0.1:5201 > 10.0.1.2:40000  ack-delay     181 ms     3  2.5 ms',
       'udp 10.0.0.1:5004 > 10.0.1.2:41000  twcc          7.3 ms     1       -',
     ]);
+    const tcp = SNAP.flows[0]!;
+    const windowFlows = [
+      { ...tcp, heldPackets: 0, window: { shift: 7, baseRttMs: 41.25, clampedAcks: 1234 } },
+      { ...tcp, flow: 'tcp 10.0.0.1:5201 > 10.0.1.3:40000', heldPackets: 0, window: { shift: -1, baseRttMs: -1, clampedAcks: 0 } },
+      { ...tcp, flow: 'tcp 10.0.0.1:5201 > 10.0.1.4:40000', heldPackets: 0, window: { shift: 7, baseRttMs: -1, clampedAcks: 0 } },
+    ];
+    expect(formatStatus({ ...SNAP, flows: windowFlows, queues: [], heldPackets: 0 }).split('\n').slice(2)).toEqual([
+      'FLOW                                MODE       PREDICTED  HELD   ADDED  WINDOW CLAMP',
+      'tcp 10.0.0.1:5201 > 10.0.1.2:40000  ack-delay     181 ms     0  2.5 ms  rtt 41.3 ms, 1234 ACKs',
+      'tcp 10.0.0.1:5201 > 10.0.1.3:40000  ack-delay     181 ms     0  2.5 ms  no handshake seen',
+      'tcp 10.0.0.1:5201 > 10.0.1.4:40000  ack-delay     181 ms     0  2.5 ms  no RTT yet',
+    ]);
     expect(formatStatus({ ...SNAP, flows: [], queues: [], heldPackets: 0 }).split('\n')).toEqual([
       'zhuge 0.1.0 · up 1h02m · backend qdisc · 0 flows · 0 held packets',
       '',
