@@ -34,7 +34,7 @@ options:
   --sender gcc|bbr|cubic|quic   gcc = Chromium WebRTC (GCC, plaintext); bbr/cubic = TCP (iperf3);
                                 quic = ngtcp2 download (drop only; needs testbed/quic-experiment)
   --quic-cc CC      the QUIC sender's congestion control: cubic|reno|bbr|bbr2 (default cubic)
-  --ack-mode M      drop with bbr|cubic: the daemon's feedbackUpdater.mode, increments (default,
+  --ack-mode M      drop/trace with bbr|cubic: the daemon's feedbackUpdater.mode, increments (default,
                     the paper's rule), drain (ACKs gated while the Wi-Fi queue is above 50 ms) or
                     window (ACKs' receive window clamped to the predicted rate x (RTT + 50 ms))
   --k LIST          drop factors, comma-separated (default all: ${ALL_K.join(',')})
@@ -49,6 +49,14 @@ options:
   --quick           the CI preset (< 10 min); without it the full preset (docs/eval.md)
   --json            print { scenario, runs: [{ zhuge, metrics, sender, k|trace|load }], resultsDir }
   --out DIR         output directory`;
+
+/** --ack-mode: one of ACK_MODES, only for the TCP senders. */
+function ackModeOption(v: string | undefined, s: string): AckMode | undefined {
+  if (v === undefined) return undefined;
+  if (!(ACK_MODES as readonly string[]).includes(v)) throw new RangeError(`--ack-mode must be ${ACK_MODES.join('|')}, got '${v}'`);
+  if (s !== 'bbr' && s !== 'cubic') throw new RangeError('--ack-mode applies to --sender bbr|cubic');
+  return v as AckMode;
+}
 
 type Sender = 'gcc' | 'bbr' | 'cubic' | 'quic';
 const EXPERIMENTS = ['drop', 'trace', 'accuracy', 'overhead'] as const;
@@ -215,9 +223,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     if (durationS < 6) throw new RangeError('--duration must be ≥ 6 s');
     const quicCc = v['quic-cc'] ?? 'cubic';
     if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
-    const ackMode = v['ack-mode'];
-    if (ackMode !== undefined && !(ACK_MODES as readonly string[]).includes(ackMode)) throw new RangeError(`--ack-mode must be ${ACK_MODES.join('|')}, got '${ackMode}'`);
-    if (ackMode !== undefined && s !== 'bbr' && s !== 'cubic') throw new RangeError('--ack-mode applies to --sender bbr|cubic');
+    const ackMode = ackModeOption(v['ack-mode'], s);
     const o: DropEvalOptions = {
       sender: s,
       ...(s === 'quic' ? { quicCc } : {}),
@@ -228,7 +234,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       repeat: int(v.repeat, quick ? 2 : 3, 'repeat'),
       baseRttMs,
       bufferMs: num(v['buffer-ms'], rtc ? 100 : 200, 'buffer-ms'),
-      ...(ackMode !== undefined ? { ackMode: ackMode as AckMode } : {}),
+      ...(ackMode !== undefined ? { ackMode } : {}),
     };
     return {
       usesChromium: rtc,
@@ -239,6 +245,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
   }
   if (exp === 'trace') {
     const s = sender(v.sender, 'bbr', ['gcc', 'bbr', 'cubic'] as const);
+    const ackMode = ackModeOption(v['ack-mode'], s);
     const dflt = quick ? [s === 'gcc' ? 'abc4g_0' : 'office-wifi_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
     const traces = (v.trace ?? dflt).map(resolveTrace);
     for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
@@ -250,11 +257,12 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       baseRttMs,
       bufferMs: num(v['buffer-ms'], 100, 'buffer-ms'),
       scale,
+      ...(ackMode !== undefined ? { ackMode } : {}),
     };
     return {
       usesChromium: s === 'gcc',
       describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with)`,
-      command: `zhuge eval trace --sender ${s} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      command: `zhuge eval trace --sender ${s}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l, r) => runTraceEval(o, p, l, r),
     };
   }

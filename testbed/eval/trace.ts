@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { startDaemon, type DaemonProc } from '../experiment.js';
+import { ackModeYaml, startDaemon, type AckMode, type DaemonProc } from '../experiment.js';
 import { ApAgent, playInAp } from '../player.js';
 import { bufferBytesFor, type Testbed } from '../topology.js';
 import { parseTrace, truncate, type Schedule } from '../trace.js';
@@ -27,6 +27,8 @@ export interface TraceEvalOptions {
   bufferMs: number;
   /** multiply every rate of the trace (e.g. 0.1 to bring a Wi-Fi trace into an RTC call's range) */
   scale: number;
+  /** TCP senders: the daemon's feedbackUpdater.mode (absent = its default) */
+  ackMode?: AckMode;
 }
 
 /** Reads a trace file of either format, cut to durationS and scaled. */
@@ -82,7 +84,7 @@ async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge
   let daemon: DaemonProc | undefined;
   try {
     await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
-    if (zhuge) daemon = await startDaemon(tb);
+    if (zhuge) daemon = await startDaemon(tb, { extraYaml: ackModeYaml(o.ackMode) });
     await sleep(500);
     const durationMs = sched.durationMs;
     const t0 = monoNowMs();
