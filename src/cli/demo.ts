@@ -136,6 +136,7 @@ const ROWS: Array<[keyof TrialMetrics, string]> = [
   ['retransmits', 'TCP retransmissions'],
   ['zhugeHeldPackets', 'ACKs held by zhuge'],
   ['zhugeMeanAddedDelayMs', 'mean delay added to a held ACK (ms)'],
+  ['zhugeClampedAcks', 'ACKs whose window zhuge lowered'],
 ];
 
 export function formatTable(o: DemoJson): string {
