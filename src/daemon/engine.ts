@@ -359,6 +359,7 @@ export class Engine {
       flow.lastTxMs = p.txMs;
       const clamp = flow.clamp;
       if (clamp !== undefined) {
+        clamp.onDownlinkArrival(tUs);
         if (v.tcpTsOffset >= 0 && (v.tcpFlags & TCP_ACK) !== 0) clamp.onDownlinkTsEcr(tUs, tcpTsEcr(data, v.tcpTsOffset));
         if (v.payloadLength > 0) this.share.add(tUs, flow, wireBytes);
         return;
@@ -477,7 +478,14 @@ export class Engine {
       return this.flows.get(h, tUs);
     }
     this.counters.flowsCreated++;
-    return this.flows.getOrCreate(h, tUs, () => this.newFlow(tUs, v, h, protocol));
+    const flow = this.flows.getOrCreate(h, tUs, () => this.newFlow(tUs, v, h, protocol));
+    // a flow the client opened: its SYN went up before the flow existed; the arrival creating the
+    // flow (the sender's SYN-ACK when routed) completes the handshake RTT
+    if (flow.clamp !== undefined) {
+      const synT = this.synScales.takeSynTime(h);
+      if (synT >= 0) flow.clamp.addRttSample(tUs, tUs - synT);
+    }
+    return flow;
   }
 
   private newFlow(tUs: number, v: PacketView, hash: number, protocol: FlowProtocol): Flow {
@@ -557,7 +565,7 @@ export class Engine {
       const flow = v.l4 === 'tcp' || v.l4 === 'udp' ? this.lookup(tUs, v) : undefined;
       // mode 'window': a client's handshake, usually before its flow exists (flows start downlink)
       if (v.l4 === 'tcp' && (v.tcpFlags & TCP_SYN) !== 0 && this.opts.feedbackUpdater.mode === 'window') {
-        this.synScales.onClientSyn(canonicalFlowHash(v), (v.tcpFlags & TCP_ACK) !== 0, v.tcpWscale);
+        this.synScales.onClientSyn(canonicalFlowHash(v), (v.tcpFlags & TCP_ACK) !== 0, v.tcpWscale, tUs);
       }
       if (flow !== undefined && flow.protocol === 'rtp' && !srtcp) {
         // RTP media or other packets of an RTP transport from the client: never delayed
@@ -647,6 +655,8 @@ export class Engine {
     this.observer.onAddedDelay?.(0);
     const flags = v.tcpFlags;
     if (v.tcpTsOffset >= 0) clamp.onUplinkTsVal(tUs, tcpTsVal(payload, v.tcpTsOffset));
+    // the client's SYN-ACK of a flow the sender opened: the sender's next segment gives an RTT
+    if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) clamp.onClientSynAckUp(tUs);
     if ((flags & TCP_ACK) === 0 || (flags & (TCP_SYN | TCP_RST)) !== 0) {
       this.counters.uplinkPassedAtOnce++;
       return out;

@@ -22,7 +22,11 @@
  *    passing uplink to its first echo (TSecr) in a downlink arrival is the RTT from the AP to the
  *    sender and back (the Wi-Fi hop excluded: its queue is what the clamp controls). The flow's
  *    minimum over rttWindowMs (10 s, like bbr's min_rtt filter) is used; a later echo of the
- *    same TSval (delayed ACKs, retransmissions) is no sample.
+ *    same TSval (delayed ACKs, retransmissions) is no sample. The handshake gives one more sample,
+ *    the only one of a client without timestamps (Windows by default): client SYN up to the
+ *    sender's SYN-ACK down, or client SYN-ACK up to the sender's next segment down. Behind NAT
+ *    the flow starts only once its alias is learnt, so that sample comes out too large: a looser
+ *    clamp, never a tighter one.
  *  - activeFlows divides the queue's rate among the clamped flows that sent in the last epoch,
  *    weighted: total bytes / the largest flow's bytes (two equal bulk flows count 2; a bulk
  *    flow next to a 4 Mbit/s one on a 20 Mbit/s link counts 1.25), so a light flow does not
@@ -64,6 +68,7 @@ export class WindowClamp {
   private lastTsVal = -1;
   private minRttUs = -1;
   private minRttTUs = 0;
+  private handshakeUpTUs = -1;
   private readonly rttWindowUs: number;
   /** samples taken (for tests and status) */
   rttSamples = 0;
@@ -120,14 +125,39 @@ export class WindowClamp {
       const rttUs = tUs - times[i]!;
       this.tsCount = k - 1; // this one and the older ones are spent
       if (rttUs < 0) return -1;
-      this.rttSamples++;
-      if (this.minRttUs < 0 || rttUs <= this.minRttUs || tUs - this.minRttTUs > this.rttWindowUs) {
-        this.minRttUs = rttUs;
-        this.minRttTUs = tUs;
-      }
+      this.addRttSample(tUs, rttUs);
       return rttUs;
     }
     return -1;
+  }
+
+  /**
+   * An RTT sample taken at tUs (µs) into the minimum filter: from a timestamp echo, or from the
+   * handshake (the only one a flow without TCP timestamps gets; it then stays, as no later sample
+   * replaces it).
+   */
+  addRttSample(tUs: number, rttUs: number): void {
+    if (!(rttUs >= 0)) return;
+    this.rttSamples++;
+    if (this.minRttUs < 0 || rttUs <= this.minRttUs || tUs - this.minRttTUs > this.rttWindowUs) {
+      this.minRttUs = rttUs;
+      this.minRttTUs = tUs;
+    }
+  }
+
+  /**
+   * The client's SYN-ACK went up at tUs (the flow exists: the sender opened it): the flow's next
+   * downlink arrival (the sender's ACK of it) gives a handshake RTT sample (onDownlinkArrival).
+   */
+  onClientSynAckUp(tUs: number): void {
+    this.handshakeUpTUs = tUs;
+  }
+
+  /** A downlink arrival of the flow at tUs: completes a pending handshake sample. */
+  onDownlinkArrival(tUs: number): void {
+    if (this.handshakeUpTUs < 0) return;
+    this.addRttSample(tUs, tUs - this.handshakeUpTUs);
+    this.handshakeUpTUs = -1;
   }
 
   /**
@@ -219,6 +249,8 @@ export interface SynScalesConfig {
 export class SynScales {
   /** hash -> shift (>= 0 resolved) or -(shift + 2) (client SYN with the option, waiting for the sender) */
   private readonly entries = new Map<number, number>();
+  /** hash -> when the client's SYN went up (µs), for the handshake RTT of client-opened flows */
+  private readonly synTUs = new Map<number, number>();
   private readonly maxEntries: number;
 
   constructor(config: SynScalesConfig = {}) {
@@ -229,10 +261,20 @@ export class SynScales {
     return this.entries.size;
   }
 
-  /** A client SYN (isSynAck false) or SYN-ACK; `wscale` = its option's shift, -1 when absent. */
-  onClientSyn(hash: number, isSynAck: boolean, wscale: number): void {
+  /** A client SYN (isSynAck false) or SYN-ACK at tUs; `wscale` = its option's shift, -1 when absent. */
+  onClientSyn(hash: number, isSynAck: boolean, wscale: number, tUs = -1): void {
     if (isSynAck || wscale < 0) this.put(hash, wscale >= 0 ? wscale : 0);
     else this.put(hash, -(wscale + 2));
+    if (isSynAck || tUs < 0) this.synTUs.delete(hash);
+    else this.synTUs.set(hash, tUs);
+  }
+
+  /** When the client's SYN of this flow went up (µs), or -1; taken once. */
+  takeSynTime(hash: number): number {
+    const t = this.synTUs.get(hash);
+    if (t === undefined) return -1;
+    this.synTUs.delete(hash);
+    return t;
   }
 
   /** A sender SYN-ACK (a sender SYN changes nothing: the client's SYN-ACK will tell). */
@@ -257,6 +299,10 @@ export class SynScales {
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    if (this.synTUs.size > this.maxEntries) {
+      const oldest = this.synTUs.keys().next();
+      if (oldest.done !== true) this.synTUs.delete(oldest.value);
     }
   }
 }

@@ -118,6 +118,37 @@ describe('Engine, feedbackUpdater.mode window', () => {
     expect(windowOf(p)).toBe(expectedField(e, 30, 6));
   });
 
+  it.each([
+    {
+      what: 'client-opened (its SYN up at 0, the sender\'s SYN-ACK down at 30 ms)',
+      rttMs: 30,
+      open: (e: Engine): void => {
+        e.onUplink(0, tcpPacket(CLI, SRV, { flags: TCP_SYN, wscale: 6 }), newDecision());
+        const synAck = tcpPacket(SRV, CLI, { flags: TCP_SYN | TCP_ACK, wscale: 9 });
+        e.onDownlinkArrival(30_000, synAck, 'raw-ip', synAck.length);
+        e.onDownlinkDeparture(30_100, synAck, 'raw-ip', synAck.length);
+      },
+    },
+    {
+      what: 'sender-opened (the client\'s SYN-ACK up at 1 ms, the sender\'s ACK down at 41 ms)',
+      rttMs: 40,
+      open: (e: Engine): void => {
+        const syn = tcpPacket(SRV, CLI, { flags: TCP_SYN, wscale: 7 });
+        e.onDownlinkArrival(0, syn, 'raw-ip', syn.length);
+        e.onUplink(1_000, tcpPacket(CLI, SRV, { flags: TCP_SYN | TCP_ACK, wscale: 6 }), newDecision());
+        const ack = tcpPacket(SRV, CLI, { flags: TCP_ACK });
+        e.onDownlinkArrival(41_000, ack, 'raw-ip', ack.length);
+      },
+    },
+  ])('without TCP timestamps the handshake gives the RTT: $what', ({ rttMs, open }) => {
+    const e = new Engine(options());
+    open(e);
+    const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 30_000 });
+    expect(e.onUplink(100_000, p, newDecision()).verdict).toBe('rewrite');
+    expect(windowOf(p)).toBe(expectedField(e, rttMs, 6));
+    expect(verifyL4Checksum(p, 0)).toBe(true);
+  });
+
   it('the sender\'s SYN-ACK without window scale: the clamp is written unscaled', () => {
     const e = new Engine(options());
     e.onUplink(0, tcpPacket(CLI, SRV, { flags: TCP_SYN, wscale: 6, tsVal: 1 }), newDecision());

@@ -75,6 +75,28 @@ describe('WindowClamp: RTT from TCP timestamps (first echo only)', () => {
   });
 });
 
+describe('WindowClamp: handshake RTT (clients without timestamps)', () => {
+  it('client SYN-ACK up, the sender\'s next segment down: one sample', () => {
+    const c = new WindowClamp();
+    c.onClientSynAckUp(1_000);
+    c.onDownlinkArrival(31_000);
+    expect(c.baseRttUs).toBe(30_000);
+    c.onDownlinkArrival(90_000); // no pending handshake: nothing
+    expect(c.rttSamples).toBe(1);
+  });
+
+  it('a handshake sample stays without later samples; timestamp samples take over when smaller', () => {
+    const c = new WindowClamp({ rttWindowMs: 100 });
+    c.addRttSample(10_000, 50_000);
+    expect(c.baseRttUs).toBe(50_000);
+    c.onUplinkTsVal(20_000_000, 7); // long after: the window expired, the next sample replaces it
+    c.onDownlinkTsEcr(20_060_000, 7);
+    expect(c.baseRttUs).toBe(60_000);
+    c.addRttSample(20_070_000, -5); // a negative sample (clock trouble) is ignored
+    expect(c.baseRttUs).toBe(60_000);
+  });
+});
+
 describe('WindowClamp.clampField', () => {
   function ready(shift: number, rttUs: number): WindowClamp {
     const c = new WindowClamp();
@@ -142,6 +164,15 @@ describe('SynScales (RFC 7323 2.2)', () => {
     }
     expect(s.take(42)).toBe(want);
     expect(s.take(42)).toBe(-1); // taken once
+  });
+
+  it('keeps the client SYN\'s time for the handshake RTT, taken once; a SYN-ACK has none', () => {
+    const s = new SynScales();
+    s.onClientSyn(1, false, 7, 5_000);
+    s.onClientSyn(2, true, 7, 6_000);
+    expect(s.takeSynTime(1)).toBe(5_000);
+    expect(s.takeSynTime(1)).toBe(-1);
+    expect(s.takeSynTime(2)).toBe(-1);
   });
 
   it('is bounded: the oldest handshake is forgotten', () => {
