@@ -803,7 +803,14 @@ export class Engine {
         upPackets: f.upPackets,
         idleMs: Math.round((nowUs - lastSeenUs) / 1000),
         ...(f.clamp !== undefined
-          ? { window: { shift: f.clamp.windowShift, baseRttMs: f.clamp.baseRttUs < 0 ? -1 : round3(f.clamp.baseRttUs / 1000), clampedAcks: f.clamp.clampedAcks } }
+          ? {
+              window: {
+                shift: f.clamp.windowShift,
+                baseRttMs: f.clamp.baseRttUs < 0 ? -1 : round3(f.clamp.baseRttUs / 1000),
+                rttSamples: f.clamp.rttSamples,
+                clampedAcks: f.clamp.clampedAcks,
+              },
+            }
           : {}),
       });
     }
@@ -858,8 +865,11 @@ export interface FlowStatus {
   downPackets: number;
   upPackets: number;
   idleMs: number;
-  /** feedbackUpdater.mode 'window': the client's window shift (-1 unknown), the RTT beyond the AP (ms, -1 unknown), ACKs clamped */
-  window?: { shift: number; baseRttMs: number; clampedAcks: number };
+  /**
+   * feedbackUpdater.mode 'window': the client's window shift (-1 unknown), the RTT beyond the AP
+   * (ms, -1 unknown), its samples (1 = the handshake's only: a client without TCP timestamps), ACKs clamped
+   */
+  window?: { shift: number; baseRttMs: number; rttSamples: number; clampedAcks: number };
 }
 
 export interface EngineStatus {

@@ -31,7 +31,7 @@ export interface FlowStatus {
   /** Time since the flow's last packet (ms). */
   idleMs?: number;
   /** feedbackUpdater.mode window: the client's window shift (-1 unknown), RTT beyond the AP (ms, -1 unknown), ACKs clamped. */
-  window?: { shift: number; baseRttMs: number; clampedAcks: number };
+  window?: { shift: number; baseRttMs: number; rttSamples?: number; clampedAcks: number };
 }
 
 /** One observed queue (per interface for `qdisc`, per station for `mac80211`). */
