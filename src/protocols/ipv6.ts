@@ -29,6 +29,7 @@
  * (offset != 0) stops the walk: `protocol` is the fragment header's next header but no L4 header
  * follows. Payload Length 0 with a hop-by-hop header (jumbogram) is 'unsupported'.
  */
+import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const IPV6_HEADER_LENGTH = 40;
@@ -107,14 +108,10 @@ export function newIpv6View(): Ipv6View {
   };
 }
 
-function u32(buf: Uint8Array, o: number): number {
-  return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
-}
-
 export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void {
   const len = buf.length;
   if (offset < 0 || offset + IPV6_HEADER_LENGTH > len) throw new ParseError('truncated', 'ipv6');
-  const w0 = u32(buf, offset);
+  const w0 = readU32(buf, offset);
   if (w0 >>> 28 !== 6) throw new ParseError('bad-version', 'ipv6');
   const payloadLength = (buf[offset + 4]! << 8) | buf[offset + 5]!;
   const nextHeader = buf[offset + 6]!;
@@ -127,14 +124,14 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   out.totalLength = IPV6_HEADER_LENGTH + payloadLength;
   out.nextHeader = nextHeader;
   out.hopLimit = buf[offset + 7]!;
-  out.src0 = u32(buf, offset + 8);
-  out.src1 = u32(buf, offset + 12);
-  out.src2 = u32(buf, offset + 16);
-  out.src3 = u32(buf, offset + 20);
-  out.dst0 = u32(buf, offset + 24);
-  out.dst1 = u32(buf, offset + 28);
-  out.dst2 = u32(buf, offset + 32);
-  out.dst3 = u32(buf, offset + 36);
+  out.src0 = readU32(buf, offset + 8);
+  out.src1 = readU32(buf, offset + 12);
+  out.src2 = readU32(buf, offset + 16);
+  out.src3 = readU32(buf, offset + 20);
+  out.dst0 = readU32(buf, offset + 24);
+  out.dst1 = readU32(buf, offset + 28);
+  out.dst2 = readU32(buf, offset + 32);
+  out.dst3 = readU32(buf, offset + 36);
   out.isFragment = false;
   out.fragmentOffset = 0;
   out.moreFragments = false;
@@ -169,7 +166,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
       out.isFragment = true;
       out.fragmentOffset = fo & 0xfff8;
       out.moreFragments = (fo & 1) !== 0;
-      out.fragmentId = u32(buf, off + 4);
+      out.fragmentId = readU32(buf, off + 4);
       nh = buf[off]!;
       off += 8;
       if (out.fragmentOffset !== 0) break; // the rest is opaque fragment data

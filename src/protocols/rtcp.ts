@@ -46,6 +46,7 @@
  * reduced-size RTCP (RFC 5506, SDP a=rtcp-rsize, what Chromium sends its transport-wide feedback
  * as) lifts the first-packet rule: a single non-SR/RR sub-packet alone is valid.
  */
+import { readU32 } from './bytes.js';
 import { ParseError, type MalformedReason } from './errors.js';
 
 export const RTCP_HEADER_LENGTH = 4;
@@ -132,10 +133,6 @@ export function newRtcpView(): RtcpView {
 function u16(buf: Uint8Array, o: number): number {
   return (buf[o]! << 8) | buf[o + 1]!;
 }
-function u32(buf: Uint8Array, o: number): number {
-  return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
-}
-
 /** Non-throwing core of parseRtcpPacket(): returns null when `out` was filled, else the reason. */
 function decodeRtcpPacket(buf: Uint8Array, offset: number, end: number, out: RtcpView): MalformedReason | null {
   if (end > buf.length || offset < 0 || offset + RTCP_HEADER_LENGTH > end) return 'truncated';
@@ -159,7 +156,7 @@ function decodeRtcpPacket(buf: Uint8Array, offset: number, end: number, out: Rtc
   out.paddingLength = pad;
   out.count = count;
   out.packetType = pt;
-  out.senderSsrc = byteLength >= 8 ? u32(buf, offset + 4) : -1;
+  out.senderSsrc = byteLength >= 8 ? readU32(buf, offset + 4) : -1;
   out.mediaSsrc = -1;
   out.reportBlocksOffset = -1;
   out.reportCount = 0;
@@ -204,7 +201,7 @@ function decodeRtcpPacket(buf: Uint8Array, offset: number, end: number, out: Rtc
         return null;
       }
       if (body < 12) return 'bad-length';
-      out.mediaSsrc = u32(buf, offset + 8);
+      out.mediaSsrc = readU32(buf, offset + 8);
       out.fciOffset = offset + 12;
       out.fciLength = body - 12;
       if (count === RTPFB_FMT_NACK) {
@@ -219,14 +216,14 @@ function decodeRtcpPacket(buf: Uint8Array, offset: number, end: number, out: Rtc
       return null;
     case RTCP_PT_PSFB:
       if (body < 12) return 'bad-length';
-      out.mediaSsrc = u32(buf, offset + 8);
+      out.mediaSsrc = readU32(buf, offset + 8);
       out.fciOffset = offset + 12;
       out.fciLength = body - 12;
       if (count === PSFB_FMT_PLI) out.kind = 'pli';
       else if (count === PSFB_FMT_FIR) {
         if (out.fciLength < 8 || out.fciLength % 8 !== 0) return 'bad-length';
         out.kind = 'fir';
-      } else if (count === PSFB_FMT_AFB && out.fciLength >= 8 && u32(buf, offset + 12) === REMB_UNIQUE) {
+      } else if (count === PSFB_FMT_AFB && out.fciLength >= 8 && readU32(buf, offset + 12) === REMB_UNIQUE) {
         const n = buf[offset + 16]!;
         if (out.fciLength < 8 + n * 4) return 'bad-length';
         out.kind = 'remb';
@@ -347,13 +344,13 @@ export function readReportBlock(buf: Uint8Array, view: RtcpView, i: number, out:
   if (view.reportBlocksOffset < 0 || i < 0 || i >= view.reportCount) throw new ParseError('bad-header', 'rtcp-report-block');
   const o = view.reportBlocksOffset + i * REPORT_BLOCK_LENGTH;
   if (o + REPORT_BLOCK_LENGTH > buf.length) throw new ParseError('truncated', 'rtcp-report-block');
-  out.ssrc = u32(buf, o);
+  out.ssrc = readU32(buf, o);
   out.fractionLost = buf[o + 4]!;
   out.cumulativeLost = ((buf[o + 5]! << 24) | (buf[o + 6]! << 16) | (buf[o + 7]! << 8)) >> 8;
-  out.extendedHighestSeq = u32(buf, o + 8);
-  out.jitter = u32(buf, o + 12);
-  out.lastSr = u32(buf, o + 16);
-  out.delaySinceLastSr = u32(buf, o + 20);
+  out.extendedHighestSeq = readU32(buf, o + 8);
+  out.jitter = readU32(buf, o + 12);
+  out.lastSr = readU32(buf, o + 16);
+  out.delaySinceLastSr = readU32(buf, o + 20);
 }
 
 export interface SenderInfoView {
@@ -373,11 +370,11 @@ export function readSenderInfo(buf: Uint8Array, view: RtcpView, out: SenderInfoV
   if (view.kind !== 'sr') throw new ParseError('bad-header', 'rtcp-sr');
   const o = view.offset + 8;
   if (o + 20 > buf.length) throw new ParseError('truncated', 'rtcp-sr');
-  out.ntpSeconds = u32(buf, o);
-  out.ntpFraction = u32(buf, o + 4);
-  out.rtpTimestamp = u32(buf, o + 8);
-  out.packetCount = u32(buf, o + 12);
-  out.octetCount = u32(buf, o + 16);
+  out.ntpSeconds = readU32(buf, o);
+  out.ntpFraction = readU32(buf, o + 4);
+  out.rtpTimestamp = readU32(buf, o + 8);
+  out.packetCount = readU32(buf, o + 12);
+  out.octetCount = readU32(buf, o + 16);
 }
 
 /** Number of PID/BLP entries of a parsed generic NACK. */
@@ -390,7 +387,7 @@ export function readNackEntry(buf: Uint8Array, view: RtcpView, i: number): numbe
   if (view.kind !== 'nack' || i < 0 || i >= view.fciLength / 4) throw new ParseError('bad-header', 'rtcp-nack');
   const o = view.fciOffset + i * 4;
   if (o + 4 > buf.length) throw new ParseError('truncated', 'rtcp-nack');
-  return u32(buf, o);
+  return readU32(buf, o);
 }
 
 /** Calls fn(seq) for every sequence number a parsed NACK reports lost (PID, then BLP bits), in order. */

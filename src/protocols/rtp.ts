@@ -33,6 +33,7 @@
  * Two parse entry points: parseRtpHeader() reads up to the payload and never touches the packet
  * end (snap-length-truncated captures are fine); parseRtp() also resolves padding.
  */
+import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const RTP_VERSION = 2;
@@ -96,10 +97,6 @@ export function newRtpView(): RtpView {
 function u16(buf: Uint8Array, o: number): number {
   return (buf[o]! << 8) | buf[o + 1]!;
 }
-function u32(buf: Uint8Array, o: number): number {
-  return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
-}
-
 /**
  * Parses the fixed header, CSRC list and extension block of the RTP packet in buf[offset, end).
  * Does not look at the last byte (padding count): safe on truncated captures.
@@ -120,8 +117,8 @@ export function parseRtpHeader(buf: Uint8Array, offset: number, end: number, out
   out.marker = (b1 & 0x80) !== 0;
   out.payloadType = b1 & 0x7f;
   out.sequenceNumber = u16(buf, offset + 2);
-  out.timestamp = u32(buf, offset + 4);
-  out.ssrc = u32(buf, offset + 8);
+  out.timestamp = readU32(buf, offset + 4);
+  out.ssrc = readU32(buf, offset + 8);
   out.extProfile = -1;
   out.extForm = 'none';
   out.extOffset = -1;
@@ -158,7 +155,7 @@ export function parseRtp(buf: Uint8Array, offset: number, end: number, out: RtpV
 /** CSRC number `i` (0-based) of a parsed packet. */
 export function readCsrc(buf: Uint8Array, view: RtpView, i: number): number {
   if (i < 0 || i >= view.csrcCount) throw new ParseError('bad-header', 'rtp-csrc');
-  return u32(buf, view.offset + RTP_FIXED_HEADER_LENGTH + i * 4);
+  return readU32(buf, view.offset + RTP_FIXED_HEADER_LENGTH + i * 4);
 }
 
 /** One header extension element: data at buf[offset, offset + length). */

@@ -26,6 +26,7 @@
  * The whole header (data offset * 4 bytes) must be in the buffer; the payload may be cut by the
  * capture's snap length. The segment length comes from the IP layer.
  */
+import { readU32 } from './bytes.js';
 import { rewrite16 } from './checksum.js';
 import { ParseError } from './errors.js';
 
@@ -108,8 +109,8 @@ export function parseTcp(buf: Uint8Array, offset: number, segmentLength: number,
   out.offset = offset;
   out.srcPort = (buf[offset]! << 8) | buf[offset + 1]!;
   out.dstPort = (buf[offset + 2]! << 8) | buf[offset + 3]!;
-  out.seq = ((buf[offset + 4]! << 24) | (buf[offset + 5]! << 16) | (buf[offset + 6]! << 8) | buf[offset + 7]!) >>> 0;
-  out.ack = ((buf[offset + 8]! << 24) | (buf[offset + 9]! << 16) | (buf[offset + 10]! << 8) | buf[offset + 11]!) >>> 0;
+  out.seq = readU32(buf, offset + 4);
+  out.ack = readU32(buf, offset + 8);
   out.headerLength = hl;
   out.flags = buf[offset + 13]!;
   out.window = (buf[offset + 14]! << 8) | buf[offset + 15]!;
@@ -146,19 +147,14 @@ export function parseTcp(buf: Uint8Array, offset: number, segmentLength: number,
   out.wscale = ws;
 }
 
-/** Reads the 32-bit unsigned big-endian word at `offset` (the caller checked the bounds). */
-function u32(buf: Uint8Array, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}
-
 /** TSval of a timestamp option whose TSval starts at `tsOffset` (TcpView.timestampOffset). */
 export function tcpTsVal(buf: Uint8Array, tsOffset: number): number {
-  return u32(buf, tsOffset);
+  return readU32(buf, tsOffset);
 }
 
 /** TSecr of a timestamp option whose TSval starts at `tsOffset` (TcpView.timestampOffset). */
 export function tcpTsEcr(buf: Uint8Array, tsOffset: number): number {
-  return u32(buf, tsOffset + 4);
+  return readU32(buf, tsOffset + 4);
 }
 
 /**
