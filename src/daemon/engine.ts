@@ -170,12 +170,12 @@ export interface EngineCounters {
   /** drain mode: gated packets released because the queue was back at target / by maxHoldMs / because the gates were full */
   gateReleasedQueue: number;
   gateReleasedMaxHold: number;
+  gateReleasedOverflow: number;
   /** mode 'window': ACKs whose window was lowered / left as the receiver set it / passed untouched for want of the window scale or an RTT */
   windowClamped: number;
   windowUnchanged: number;
   windowNoScale: number;
   windowNoRtt: number;
-  gateReleasedOverflow: number;
 }
 
 export interface EngineObserver {

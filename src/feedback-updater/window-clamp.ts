@@ -38,13 +38,16 @@
  * kept in a small table of their own, keyed by the canonical 5-tuple hash, and a flow takes its
  * shift from there.
  *
- * Memory: 8 remembered TSvals per flow, 2 x 8 x 8 bytes, allocated on the first timestamp.
+ * Memory: 8 remembered TSvals per flow, 8 x (4 + 8) bytes, allocated on the first timestamp.
  */
 
 export interface WindowClampConfig {
-  /** Queue delay the clamp leaves for the link to stay busy (ms, default 50). */
+  /**
+   * Queue delay the clamp leaves for the link to stay busy (ms, default 50). Read by the caller
+   * and passed to clampField on every ACK, so a reload applies it to existing flows too.
+   */
   targetMs?: number;
-  /** The clamp never goes below this many bytes (default 6000, four 1500-byte segments). */
+  /** The clamp never goes below this many bytes (default 6000, four 1500-byte segments); as targetMs. */
   minWindowBytes?: number;
   /** Window of the minimum filter on the RTT samples (ms, default 10 000). */
   rttWindowMs?: number;
@@ -118,10 +121,11 @@ export class WindowClamp {
     const vals = this.tsVal;
     const times = this.tsTUs;
     if (vals === undefined || times === undefined) return -1;
+    const echoed = tsEcr >>> 0;
     // newest first: the echo is normally of a recent TSval
     for (let k = 1; k <= this.tsCount; k++) {
       const i = (this.tsNext - k + TS_SLOTS) % TS_SLOTS;
-      if (vals[i] !== tsEcr >>> 0) continue;
+      if (vals[i] !== echoed) continue;
       const rttUs = tUs - times[i]!;
       this.tsCount = k - 1; // this one and the older ones are spent
       if (rttUs < 0) return -1;
@@ -263,10 +267,10 @@ export class SynScales {
 
   /** A client SYN (isSynAck false) or SYN-ACK at tUs; `wscale` = its option's shift, -1 when absent. */
   onClientSyn(hash: number, isSynAck: boolean, wscale: number, tUs = -1): void {
-    if (isSynAck || wscale < 0) this.put(hash, wscale >= 0 ? wscale : 0);
-    else this.put(hash, -(wscale + 2));
+    if (isSynAck || wscale < 0) this.putBounded(this.entries, hash, wscale >= 0 ? wscale : 0);
+    else this.putBounded(this.entries, hash, -(wscale + 2));
     if (isSynAck || tUs < 0) this.synTUs.delete(hash);
-    else this.synTUs.set(hash, tUs);
+    else this.putBounded(this.synTUs, hash, tUs);
   }
 
   /** When the client's SYN of this flow went up (µs), or -1; taken once. */
@@ -293,16 +297,13 @@ export class SynScales {
     return e;
   }
 
-  private put(hash: number, value: number): void {
-    this.entries.delete(hash); // a new handshake of the same tuple replaces the old one, as newest
-    this.entries.set(hash, value);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
-    if (this.synTUs.size > this.maxEntries) {
-      const oldest = this.synTUs.keys().next();
-      if (oldest.done !== true) this.synTUs.delete(oldest.value);
+  /** Sets `hash` as the newest entry of `map` (a new handshake of the same tuple replaces the old one), forgetting the oldest beyond maxEntries. */
+  private putBounded(map: Map<number, number>, hash: number, value: number): void {
+    map.delete(hash);
+    map.set(hash, value);
+    if (map.size > this.maxEntries) {
+      const oldest = map.keys().next();
+      if (oldest.done !== true) map.delete(oldest.value);
     }
   }
 }

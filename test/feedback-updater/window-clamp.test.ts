@@ -175,6 +175,14 @@ describe('SynScales (RFC 7323 2.2)', () => {
     expect(s.takeSynTime(2)).toBe(-1);
   });
 
+  it('keeps at most maxEntries SYN times: the oldest is forgotten', () => {
+    const s = new SynScales({ maxEntries: 3 });
+    for (let h = 1; h <= 4; h++) s.onClientSyn(h, false, 7, h * 1000);
+    expect(s.takeSynTime(1)).toBe(-1);
+    expect(s.takeSynTime(2)).toBe(2000);
+    expect(s.takeSynTime(4)).toBe(4000);
+  });
+
   it('is bounded: the oldest handshake is forgotten', () => {
     const s = new SynScales({ maxEntries: 3 });
     for (let h = 1; h <= 4; h++) s.onClientSyn(h, true, h);
