@@ -183,6 +183,7 @@ class Driver {
   private readonly tsOf: Uint32Array;
   private readonly opened: Uint8Array;
   private readonly synAck: Uint8Array;
+  private readonly synAckDv: DataView;
   private readonly dec: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
   private readonly seqOf: Uint32Array;
   events = 0;
@@ -206,7 +207,7 @@ class Driver {
     this.up = new UpAck(window);
     // the client's SYN-ACK with window scale 7 (NOP, kind 3 len 3), for mode window
     this.synAck = new Uint8Array(44);
-    const dv = new DataView(this.synAck.buffer);
+    const dv = (this.synAckDv = new DataView(this.synAck.buffer));
     writeIpTcp(dv, 0, 44, CLIENT_BASE, SERVER_ADDR, CLIENT_PORT, SERVER_PORT, 0x12);
     dv.setUint8(32, 6 << 4);
     dv.setUint32(40, 0x01030307);
@@ -237,7 +238,7 @@ class Driver {
       if (this.window && this.opened[slot] === 0) {
         // the handshake's window scale reaches the daemon through NFQUEUE before the data
         this.opened[slot] = 1;
-        new DataView(this.synAck.buffer).setUint32(12, (CLIENT_BASE + flow) >>> 0);
+        this.synAckDv.setUint32(12, (CLIENT_BASE + flow) >>> 0);
         e.onUplink(tArr, this.synAck, this.dec);
       }
       e.onDownlinkArrival(tArr, this.down.set(flow, seq, ipId, this.window ? (this.tsOf[slot] as number) : 0), 'ethernet', MSS_FRAME);

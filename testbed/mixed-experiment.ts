@@ -56,7 +56,7 @@ export interface MixedScenario {
   treatBulk?: boolean;
 }
 
-/** The bulk periods' client ports (period i binds cportBase + i). */
+/** The bulk periods' client ports (period i binds cportBase + i, on at firstOnS + i x (onS + offS)): the trial's schedule. */
 export function bulkCports(sc: MixedScenario): number[] {
   const out: number[] = [];
   for (let i = 0, at = sc.bulk.firstOnS; at + sc.bulk.onS <= sc.durationS; i++, at += sc.bulk.onS + sc.bulk.offS) out.push(sc.bulk.cportBase + i);
@@ -310,11 +310,11 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
     const quicP = sc.quic === undefined ? undefined : quicDownload(tb, { durationS: sc.durationS, cc: sc.quic.cc, port: sc.quic.port });
     const bulkP = (async (): Promise<IperfResult[]> => {
       const out: IperfResult[] = [];
-      for (let i = 0, at = startMonoMs + sc.bulk.firstOnS * 1000; at + sc.bulk.onS * 1000 <= endMonoMs; i++, at += (sc.bulk.onS + sc.bulk.offS) * 1000) {
-        await sleep(at - monoNowMs());
+      for (const [i, cport] of bulkCports(sc).entries()) {
+        await sleep(startMonoMs + (sc.bulk.firstOnS + i * (sc.bulk.onS + sc.bulk.offS)) * 1000 - monoNowMs());
         progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  t=${((monoNowMs() - startMonoMs) / 1000).toFixed(1)} s  bulk on`);
         out.push(
-          await iperfDownloadWithArgs(tb, { durationS: sc.bulk.onS, cc: sc.bulk.cc, port: sc.bulk.port, intervalS: 0.1 }, ['--cport', String(sc.bulk.cportBase + i)]),
+          await iperfDownloadWithArgs(tb, { durationS: sc.bulk.onS, cc: sc.bulk.cc, port: sc.bulk.port, intervalS: 0.1 }, ['--cport', String(cport)]),
         );
       }
       return out;
