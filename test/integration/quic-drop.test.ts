@@ -78,9 +78,13 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
       expect(b.zhugeInternalErrors).toBe(0);
       // no harm: throughput after the drop within 15 %, time above 200 ms within 1.5 s
       expect(b.throughputMbps).toBeGreaterThan(0.85 * a.throughputMbps);
-      expect(b.throughputBeforeDropMbps).toBeGreaterThan(0.85 * a.throughputBeforeDropMbps);
       expect(b.rttAbove200msSeconds).toBeLessThan(a.rttAbove200msSeconds + 1.5);
+      // before the drop a single pair varies more: 24.1-28.2 Mbit/s with zhuge over the measured
+      // pairs, and a clean-clone CI run had one at 22.32 against 27.29 (0.82); the pair bound is
+      // 0.75 and the median over the run's pairs must stay within 10 % (0.99-1.0 in every run)
+      expect(b.throughputBeforeDropMbps).toBeGreaterThan(0.75 * a.throughputBeforeDropMbps);
     }
+    expect(median(pairs.map(([a, b]) => b.metrics.throughputBeforeDropMbps / a.metrics.throughputBeforeDropMbps))).toBeGreaterThan(0.9);
     expect(pairs.reduce((n, [, b]) => n + (b.metrics.zhugeHeldPackets ?? 0), 0)).toBeGreaterThan(20);
     // The direction is NOT asserted as an effect: over 47 measured pairs (docs/results/quic-drop.md)
     // the +10 ms rise came sooner with zhuge in 30 (median -1.7 ms, with - without in
