@@ -63,6 +63,8 @@ export interface QuicTrialMetrics {
   zhugeMeanAddedDelayMs?: number;
   zhugeQuicFlows?: number;
   zhugeInternalErrors?: number;
+  /** departures the daemon's queue model matched to their arrival (%, of all departures) */
+  zhugeDeparturesMatchedPct?: number;
 }
 
 export interface QuicTrialResult {
@@ -223,13 +225,19 @@ export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZh
     let daemonStatus: unknown;
     if (daemon !== undefined) {
       daemonStatus = await daemon.status().catch(() => undefined);
-      const st = daemonStatus as { flows?: Array<{ protocol?: string; heldTotal?: number; addedDelayMs?: number }>; counters?: { internalErrors?: number } } | undefined;
+      const st = daemonStatus as {
+        flows?: Array<{ protocol?: string; heldTotal?: number; addedDelayMs?: number }>;
+        counters?: { internalErrors?: number };
+        queueModel?: { departures?: number; matched?: number };
+      } | undefined;
       const flows = (st?.flows ?? []).filter((f) => f.protocol === 'quic');
       const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
       metrics.zhugeHeldPackets = held;
       metrics.zhugeMeanAddedDelayMs = r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0);
       metrics.zhugeQuicFlows = flows.length;
       metrics.zhugeInternalErrors = st?.counters?.internalErrors ?? Number.NaN;
+      const deps = st?.queueModel?.departures ?? 0;
+      metrics.zhugeDeparturesMatchedPct = deps > 0 ? r2((100 * (st?.queueModel?.matched ?? 0)) / deps) : Number.NaN;
       const code = await daemon.stop();
       daemon = undefined;
       if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);

@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(dir, { recursive: true });
   if (values.rtc) return runRtcDemo(repeat, values.json, dir);
   if (values.quic) {
-    const qsc: QuicDropScenario = { ...QUIC_DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: cc as QuicCc };
+    const qsc: QuicDropScenario = { ...QUIC_DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: cc as QuicCc, ackMode: ackMode as AckMode };
     return runQuicDemo(qsc, repeat, values.json, dir);
   }
   const say = (s: string): void => {
@@ -227,6 +227,7 @@ const QUIC_ROWS: Array<[keyof QuicTrialMetrics, string]> = [
   ['zhugeQuicFlows', 'QUIC flows treated by zhuge'],
   ['zhugeHeldPackets', 'QUIC packets held by zhuge'],
   ['zhugeMeanAddedDelayMs', 'mean delay added to a held packet (ms)'],
+  ['zhugeDeparturesMatchedPct', "departures zhuge's queue model matched (%)"],
 ];
 
 export function formatQuicTable(o: QuicDemoJson): string {

@@ -20,7 +20,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { defaultFortuneTellerConfig, type FortuneTellerConfig } from '../fortune-teller/index.js';
+import { defaultFortuneTellerConfig, type FortuneTellerConfig, type QueueModelCounters } from '../fortune-teller/index.js';
 import { parseIpv4Address } from '../protocols/ipv4.js';
 import { parseIpv6Address } from '../protocols/ipv6.js';
 import { linkTypeFromDlt, type LinkType, type PacketView } from '../protocols/packet.js';
@@ -30,7 +30,7 @@ import type { Config } from './config.js';
 import { Engine, type EngineCounters, type EngineOptions, type Flow, type UplinkDecision } from './engine.js';
 import { HoldQueue } from './hold-queue.js';
 import { childLogger, once } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
 import { TcNetlink } from './rtnetlink.js';
@@ -240,6 +240,7 @@ export class Daemon {
   private wlanIfindex = 0;
   private timers: NodeJS.Timeout[] = [];
   private lastSynced: EngineCounters | undefined;
+  private lastQueueModel: QueueModelCounters | undefined;
   private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
   private lastCapture = new Map<string, { kernel: number; iface: number }>();
   private stopping = false;
@@ -521,6 +522,13 @@ export class Daemon {
       if (x > 0) m.windowClampAcks.inc({ result }, x);
     }
     this.lastSynced = structuredClone(c);
+    const qm = this.engine.ft.counters;
+    const lastQm = this.lastQueueModel;
+    for (const [k, event] of QUEUE_MODEL_EVENTS) {
+      const x = qm[k] - (lastQm?.[k] ?? 0);
+      if (x > 0) m.queueModelEvents.inc({ event }, x);
+    }
+    this.lastQueueModel = { ...qm };
     m.flowsActive.set(this.engine.flows.size);
     let ackDelay = 0;
     let pass = 0;
@@ -634,6 +642,7 @@ export class Daemon {
       rulesInstalled: this.rulesInstalled,
       clientSubnets: this.subnets,
       counters: this.engine.counters,
+      queueModel: this.engine.ft.counters,
       taps: this.taps.map((t) => ({ device: t.opts.device, direction: t.opts.direction, ...t.stats() })),
       nfqueue: this.nfq?.stats(),
       rtp: this.engine.rtp?.status(now),

@@ -51,6 +51,7 @@ export interface Metrics {
   readonly heldPackets: Gauge;
   readonly gateReleases: Counter<'reason'>;
   readonly windowClampAcks: Counter<'result'>;
+  readonly queueModelEvents: Counter<'event'>;
   readonly malformedPackets: Counter<'reason'>;
   readonly flowsActive: Gauge;
   readonly flowsEvicted: Counter<'cause'>;
@@ -84,6 +85,15 @@ function product<A extends string, B extends string>(a: readonly string[], an: A
   for (const x of a) for (const y of b) out.push({ [an]: x, [bn]: y } as Record<A | B, string>);
   return out;
 }
+
+/** QueueModelCounters fields exported as zhuge_queue_model_events_total{event}. */
+export const QUEUE_MODEL_EVENTS = [
+  ['matched', 'matched'],
+  ['departuresWithoutArrival', 'unmatched_departure'],
+  ['retiredAsDrop', 'retired_as_drop'],
+  ['resyncs', 'resync'],
+  ['overflowEvictions', 'overflow'],
+] as const;
 
 export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   const registry = new Registry();
@@ -132,6 +142,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     registers,
   });
   zeroInit(windowClampAcks, [{ result: 'clamped' }, { result: 'unchanged' }, { result: 'no_scale' }, { result: 'no_rtt' }]);
+  const queueModelEvents = new Counter({
+    name: 'zhuge_queue_model_events_total',
+    help: 'How the tap-tracked Wi-Fi queue model kept up, by event: matched = a departure found its arrival; unmatched_departure = it did not; retired_as_drop = older entries passed over by a matched departure (dropped by the queue, or mismatched); resync = the kernel backlog corrected the model; overflow = the model\'s ring was full. A healthy model: matched close to the departures, few of the rest.',
+    labelNames: ['event'] as const,
+    registers,
+  });
+  zeroInit(queueModelEvents, QUEUE_MODEL_EVENTS.map(([, event]) => ({ event })));
 
   const malformedPackets = new Counter({
     name: 'zhuge_malformed_packets_total',
@@ -217,6 +234,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     heldPackets,
     gateReleases,
     windowClampAcks,
+    queueModelEvents,
     malformedPackets,
     flowsActive,
     flowsEvicted,

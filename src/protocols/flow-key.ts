@@ -16,7 +16,7 @@
  *
  * packetMatchKey hashes the fields a forwarded packet keeps from ingress (eth) to egress (wlan)
  * even when the AP NATs it: IP ID, protocol, total length, fragment offset, TCP seq/ack and the
- * first <= 16 captured payload bytes. Addresses and ports are left out (de-NAT of a masqueraded
+ * first <= 16 captured payload bytes (UDP: and bytes 32-47 when captured). Addresses and ports are left out (de-NAT of a masqueraded
  * client rewrites the destination address and port, SNAT/DNAT either), as are TTL/hop limit and
  * checksums (the router rewrites them). Linux NAT keeps IP ID, seq/ack and payload (no ALG
  * helpers on the treated ports). Packets of different flows then differ by their payload bytes
@@ -297,5 +297,16 @@ export function packetMatchKey(v: PacketView, buf: Uint8Array, seed = FLOW_HASH_
   let tail = 0;
   for (; o < end; o++) tail = (tail << 8) | buf[o]!;
   h = mix32(h, tail);
+  // UDP: 16 more bytes from offset 32 when captured. A QUIC short header is constant for 16
+  // bytes (flags, then the connection id, up to 20 bytes) and a server on an unconnected socket
+  // sends IP ID 0 with DF; at offset 32 a short header (1 + 20 + 4 bytes at most) has ended
+  // and the AEAD ciphertext differs in every packet.
+  if (v.l4 === 'udp' && v.payloadOffset + UDP_KEY_EXTRA_END <= buf.length && v.capturedPayloadLength >= UDP_KEY_EXTRA_END) {
+    for (o = v.payloadOffset + 32; o < v.payloadOffset + UDP_KEY_EXTRA_END; o += 4) {
+      h = mix32(h, (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
+    }
+  }
   return finish32(h, n < 0 ? 0 : n);
 }
+
+const UDP_KEY_EXTRA_END = 48;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createMetrics, DELAY_BUCKETS_S, MALFORMED_REASONS } from '../../src/daemon/metrics.js';
+import { createMetrics, DELAY_BUCKETS_S, MALFORMED_REASONS, QUEUE_MODEL_EVENTS } from '../../src/daemon/metrics.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const hasPromtool = existsSync(PROMTOOL);
@@ -15,6 +15,7 @@ const REQUIRED = [
   'zhuge_held_packets',
   'zhuge_drain_gate_releases_total',
   'zhuge_window_clamp_acks_total',
+  'zhuge_queue_model_events_total',
   'zhuge_malformed_packets_total',
   'zhuge_flows_active',
   'zhuge_flows_evicted_total',
@@ -28,7 +29,7 @@ const REQUIRED = [
 ];
 
 /** Label names allowed on zhuge's own series: small fixed sets only, never per flow. */
-const ALLOWED_LABELS = new Set(['version', 'node_version', 'direction', 'protocol', 'le', 'reason', 'cause', 'mode', 'kind', 'tap', 'result', 'action']);
+const ALLOWED_LABELS = new Set(['version', 'node_version', 'direction', 'protocol', 'le', 'reason', 'cause', 'mode', 'kind', 'tap', 'result', 'action', 'event']);
 
 function samples(text: string): { name: string; labels: Record<string, string>; value: string }[] {
   const out: { name: string; labels: Record<string, string>; value: string }[] = [];
@@ -109,6 +110,8 @@ describe('metrics', () => {
     expect(modes.sort()).toEqual(['ack-delay', 'ccfb', 'passthrough', 'srtcp-delay', 'twcc']);
     expect(s.filter((x) => x.name === 'zhuge_capture_drops_total')).toHaveLength(4);
     expect(s.filter((x) => x.name === 'zhuge_packets_total')).toHaveLength(12);
+    const events = s.filter((x) => x.name === 'zhuge_queue_model_events_total').map((x) => x.labels['event']);
+    expect(events.sort()).toEqual(QUEUE_MODEL_EVENTS.map(([, e]) => e).sort());
   });
 
   it('delay histograms: >= 12 roughly exponential buckets from 0.5 ms to about 1 s', async () => {

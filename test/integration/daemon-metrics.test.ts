@@ -80,6 +80,12 @@ describe.skipIf(why !== undefined)(`daemon metrics and status (needs root and ne
     expect(down2 - down1).toBeGreaterThan(500);
     expect(up2 - up1).toBeGreaterThan(100);
     expect(pred2 - pred1).toBeGreaterThan(500);
+    // the queue model keeps up: nearly every departure in the interval found its arrival
+    const matched = (metricValue(m2, 'zhuge_queue_model_events_total', { event: 'matched' }) ?? 0) - (metricValue(m1, 'zhuge_queue_model_events_total', { event: 'matched' }) ?? 0);
+    const unmatched = (metricValue(m2, 'zhuge_queue_model_events_total', { event: 'unmatched_departure' }) ?? 0) - (metricValue(m1, 'zhuge_queue_model_events_total', { event: 'unmatched_departure' }) ?? 0);
+    console.log(`queue model: matched ${matched}, unmatched departures ${unmatched}`);
+    expect(matched).toBeGreaterThan(500);
+    expect(unmatched).toBeLessThan(0.01 * matched);
     expect(metricValue(m2, 'zhuge_rules_installed')).toBe(1);
     expect(metricValue(m2, 'zhuge_flows_active') ?? 0).toBeGreaterThanOrEqual(1);
     expect(st.rulesInstalled).toBe(true);

@@ -8,6 +8,8 @@ import {
 } from '../../src/protocols/flow-key.js';
 import { decodePacket, newPacketView, type PacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
+import { seededRng } from '../../src/feedback-updater/rng.js';
+import { udpPacket } from '../helpers/packets.js';
 import { golden, packetArb, type BuiltPacket } from './packet.helpers.js';
 
 const FIXTURES = new URL('../../../shared/fixtures/webrtc/', import.meta.url);
@@ -142,6 +144,39 @@ describe('packetMatchKey', () => {
       n++;
     }
     expect(keys.size).toBe(n); // every packet of the call is told apart (790)
+  });
+
+  it('tells QUIC short-header packets apart: IP ID 0 and a constant first 16 bytes (ngtcp2\'s server)', () => {
+    // an unconnected UDP socket with DF sends IP ID 0; a short header is the flags byte (5 bits
+    // header-protected) then an 18-byte connection id: 16 payload bytes take at most 32 values
+    const rnd = seededRng(7);
+    const dcid = Uint8Array.from({ length: 18 }, (_, i) => 0xa0 + i);
+    const full = new Set<number>();
+    const headOnly = new Set<number>();
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
+      const payload = new Uint8Array(1200);
+      payload[0] = 0x40 | Math.floor(rnd.next() * 32);
+      payload.set(dcid, 1);
+      for (let j = 19; j < payload.length; j++) payload[j] = Math.floor(rnd.next() * 256);
+      const pkt = udpPacket({ addr: '10.1.0.1', port: 4433 }, { addr: '10.2.0.1', port: 50000 }, payload, 0);
+      const v = newPacketView();
+      decodePacket(pkt, 'raw-ip', v);
+      const k = packetMatchKey(v, pkt);
+      full.add(k);
+      // the same packet after NAT (client address and port rewritten): the same key
+      const nat = udpPacket({ addr: '10.1.0.1', port: 4433 }, { addr: '192.168.7.9', port: 61000 }, payload, 0);
+      const w = newPacketView();
+      decodePacket(nat, 'raw-ip', w);
+      expect(packetMatchKey(w, nat)).toBe(k);
+      // captured only up to byte 47 of the payload: the first 16 bytes alone
+      const short = pkt.subarray(0, 20 + 8 + 47);
+      const s = newPacketView();
+      decodePacket(short, 'raw-ip', s);
+      headOnly.add(packetMatchKey(s, short));
+    }
+    expect(full.size).toBeGreaterThanOrEqual(n - 1); // a 32-bit hash: a chance collision at most
+    expect(headOnly.size).toBeLessThanOrEqual(32);
   });
 
   it('changes with each included field and not with bytes past the first 16 of payload', () => {
