@@ -76,6 +76,9 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
       expect(b.zhugeHeldPackets ?? 0).toBeGreaterThanOrEqual(1);
       expect(b.zhugeMeanAddedDelayMs ?? Infinity).toBeLessThanOrEqual(CAP_MS + 2);
       expect(b.zhugeInternalErrors).toBe(0);
+      // the queue model kept up with the QUIC packets (99.99-100 % measured at this drop; a match
+      // key blind to QUIC once matched 48 % at 30 -> 15 Mbit/s, docs/results/quic-drop.md)
+      expect(b.zhugeDeparturesMatchedPct ?? 0).toBeGreaterThan(98);
       // no harm: throughput after the drop within 15 %, time above 200 ms within 1.5 s
       expect(b.throughputMbps).toBeGreaterThan(0.85 * a.throughputMbps);
       expect(b.rttAbove200msSeconds).toBeLessThan(a.rttAbove200msSeconds + 1.5);
