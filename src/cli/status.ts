@@ -137,6 +137,9 @@ export function formatStatus(s: StatusSnapshot): string {
         new Set([1, 2, 3]),
       ),
     );
+    for (const q of queues) {
+      if (q.visible === false) out.push(`${q.name}: no queue to see (its qdisc is noqueue): predictions stay near 0; see "OpenWrt" in docs/operations.md`);
+    }
   }
   out.push('');
   // the column only when the daemon clamps windows (feedbackUpdater.mode window)

@@ -21,7 +21,8 @@ import type { AckDelayerConfig } from '../feedback-updater/index.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/zhuge/zhuge.yaml';
 
-export type QueueBackend = 'qdisc' | 'mac80211';
+/** 'qdisc' only for now; the mac80211 backend (per-station TXQs via debugfs) is not built. */
+export type QueueBackend = 'qdisc';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface InterfacesConfig {

@@ -33,7 +33,7 @@ import { childLogger, once } from './logger.js';
 import { createMetrics, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
-import { TcNetlink } from './rtnetlink.js';
+import { qdiscQueueProblem, TcNetlink } from './rtnetlink.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
@@ -238,6 +238,8 @@ export class Daemon {
   private watchdog: Watchdog | undefined;
   private tc: TcNetlink | undefined;
   private wlanIfindex = 0;
+  /** false when the wlan qdisc holds no queue the qdisc backend can see (checkQueueVisible) */
+  private queueVisible = true;
   private timers: NodeJS.Timeout[] = [];
   private lastSynced: EngineCounters | undefined;
   private lastQueueModel: QueueModelCounters | undefined;
@@ -292,9 +294,6 @@ export class Daemon {
 
   async start(): Promise<void> {
     const c = this.cfg;
-    if (c.queue.backend !== 'qdisc') {
-      throw new Error(`queue backend '${c.queue.backend}' is not implemented yet (use 'qdisc')`);
-    }
     const filter = bpfFilterFor(this.subnets);
     // the eth tap also sees what is addressed to the AP itself: the downlink of NATed clients
     // before de-NAT (the engine drops what it cannot attribute to a client)
@@ -304,6 +303,7 @@ export class Daemon {
     this.taps.push(this.openTap(c.interfaces.wlan, 'outbound', filter, 'dep'));
     this.tc = TcNetlink.open();
     this.wlanIfindex = await this.tc.ifindex(c.interfaces.wlan);
+    await this.checkQueueVisible();
     this.nfq = NfQueue.open(
       { queueNum: c.nfqueue.queueNum, maxLen: c.nfqueue.maxLen, failOpen: c.nfqueue.failOpen, copyBytes: 0xffff },
       (batch) => this.onUplinkBatch(batch),
@@ -432,6 +432,22 @@ export class Daemon {
       this.log.error({ code, signal }, 'the watchdog exited: restarting it');
       this.startWatchdog().catch((err: unknown) => this.log.error({ err: String(err) }, 'could not restart the watchdog'));
     });
+  }
+
+  /**
+   * The qdisc backend sees a queue only in the wlan qdisc: say so once, at start, when there is
+   * none to see (the daemon still runs: it harms nothing, and the operator may add a shaper).
+   */
+  private async checkQueueVisible(): Promise<void> {
+    if (this.tc === undefined) return;
+    const why = qdiscQueueProblem(await this.tc.qdiscStats(this.wlanIfindex).catch(() => []));
+    this.queueVisible = why === undefined;
+    if (why !== undefined) {
+      this.log.warn(
+        { wlan: this.cfg.interfaces.wlan },
+        `${why}: packets wait below the qdisc (e.g. mac80211's per-station queues), where the qdisc backend cannot see them, so predictions stay near 0 and nothing is fed back. Queue in a qdisc (an htb shaper just below the Wi-Fi rate, docs/operations.md) until the mac80211 backend exists`,
+      );
+    }
   }
 
   private resync(): void {
@@ -631,6 +647,7 @@ export class Daemon {
       queues: [
         {
           name: this.cfg.interfaces.wlan,
+          visible: this.queueVisible,
           backlogBytes: e.queue.bytesInQueue,
           rateBps: e.queue.dequeueRateBps,
           predictedDelayMs: lp?.totalMs ?? 0,

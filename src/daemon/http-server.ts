@@ -34,9 +34,11 @@ export interface FlowStatus {
   window?: { shift: number; baseRttMs: number; rttSamples?: number; clampedAcks: number };
 }
 
-/** One observed queue (per interface for `qdisc`, per station for `mac80211`). */
+/** One observed queue (per interface for the `qdisc` backend). */
 export interface QueueStatus {
   name: string;
+  /** false: the interface's qdisc holds no queue the backend can see (noqueue), predictions stay near 0 */
+  visible?: boolean;
   backlogBytes: number;
   rateBps: number;
   predictedDelayMs: number;

@@ -244,6 +244,20 @@ export function decodeTcStats(stats2: Buffer | undefined, stats: Buffer | undefi
 }
 
 /** "1:1" / "10:" / "root" → 32-bit tc handle. */
+/**
+ * Whether the qdisc backend can see the interface's queue. It reads the root qdisc's backlog and
+ * taps the packets it dequeues; with `noqueue` (mac80211 drivers with TXQs, where packets wait in
+ * per-station queues below the qdisc; veth by default) or no qdisc at all there is nothing to see:
+ * the tap sees each packet as it is handed down and the predictions stay near 0. Returns why, or
+ * undefined when a queueing root qdisc is there.
+ */
+export function qdiscQueueProblem(qdiscs: readonly Pick<QdiscStats, 'kind' | 'parent'>[]): string | undefined {
+  const root = qdiscs.find((q) => q.parent === 0xffffffff) ?? qdiscs[0];
+  if (root === undefined) return 'the interface has no qdisc';
+  if (root.kind === 'noqueue') return "the interface's qdisc is noqueue";
+  return undefined;
+}
+
 export function parseTcHandle(s: string): number {
   if (s === 'root') return U32_MAX;
   const m = /^([0-9a-fA-F]{0,4}):([0-9a-fA-F]{0,4})$/.exec(s);

@@ -87,6 +87,12 @@ describe('zhuge status', () => {
     ]);
   });
 
+  it('a queue the backend cannot see (noqueue) is called out under the queue table', () => {
+    const lines = formatStatus({ ...SNAP, queues: [{ name: 'phy0-ap0', visible: false, backlogBytes: 0, rateBps: 0, predictedDelayMs: 0 }], flows: [] }).split('\n');
+    expect(lines).toContain('phy0-ap0: no queue to see (its qdisc is noqueue): predictions stay near 0; see "OpenWrt" in docs/operations.md');
+    expect(formatStatus(SNAP)).not.toContain('no queue to see');
+  });
+
   it('--json prints the JSON answer', async () => {
     const port = await daemon();
     const io = capture();

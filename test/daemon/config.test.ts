@@ -70,7 +70,7 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
     {
       name: 'enum',
       yaml: `${MIN}queue:\n  backend: tc\n`,
-      expected: ['z.yaml:5:12: queue.backend: expected one of "qdisc", "mac80211" (got "tc")'],
+      expected: ['z.yaml:5:12: queue.backend: expected one of "qdisc" (got "tc")'],
     },
     {
       name: 'union (auto or 1..14) gives one message',
@@ -174,7 +174,7 @@ describe('parseConfig: valid configurations', () => {
 
   it('the OpenWrt default config validates', () => {
     const cfg = loadConfig(OPENWRT.pathname);
-    expect(cfg.queue.backend).toBe('mac80211');
+    expect(cfg.queue.backend).toBe('qdisc');
     expect(cfg.interfaces.wlan).toBe('phy0-ap0');
   });
 

@@ -8,6 +8,7 @@ import {
   parseHtbClassOptions,
   parsePsched,
   parseTcHandle,
+  qdiscQueueProblem,
   xmitTimeTicks,
   TCA_HTB_CEIL64,
   TCA_HTB_PARMS,
@@ -122,6 +123,19 @@ describe('decodeTcStats', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('qdiscQueueProblem (can the qdisc backend see the queue?)', () => {
+  const ROOT = 0xffffffff;
+  it.each([
+    { what: 'htb root with a bfifo leaf (the testbed, a shaped Wi-Fi interface)', qs: [{ kind: 'htb', parent: ROOT }, { kind: 'bfifo', parent: 0x10001 }], want: undefined },
+    { what: 'pfifo_fast root', qs: [{ kind: 'pfifo_fast', parent: ROOT }], want: undefined },
+    { what: 'noqueue root (mac80211 drivers with TXQs, veth by default)', qs: [{ kind: 'noqueue', parent: ROOT }], want: "the interface's qdisc is noqueue" },
+    { what: 'no qdisc reported at all', qs: [], want: 'the interface has no qdisc' },
+    { what: 'no root marked: the first one counts', qs: [{ kind: 'noqueue', parent: 0 }], want: "the interface's qdisc is noqueue" },
+  ])('$what', ({ qs, want }) => {
+    expect(qdiscQueueProblem(qs)).toBe(want);
   });
 });
 

@@ -147,4 +147,29 @@ describe.skipIf(why !== undefined)(`daemon metrics and status (needs root and ne
     expect(d.child.exitCode).toBeNull();
     expect(d.logLines.some((l) => l.includes('configuration reloaded'))).toBe(true);
   }, 20_000);
+
+  it('a wlan qdisc that holds no queue (noqueue, as on OpenWrt\'s mac80211 drivers): a warning at start and visible false in /status', async () => {
+    // the testbed's htb + bfifo: a queue the backend sees, and nothing said about it
+    const st0 = (await daemon?.status()) as { queues: Array<{ visible?: boolean }> };
+    expect(st0.queues[0]?.visible).toBe(true);
+    expect(daemon?.logLines.some((l) => l.includes('noqueue'))).toBe(false);
+    await daemon?.stop();
+    daemon = undefined;
+    // a veth without its root qdisc falls back to noqueue
+    await tb.exec('ap', 'tc', ['qdisc', 'del', 'dev', tb.ifaces.apWlan, 'root']);
+    const qd = await runProcess('ip', ['netns', 'exec', tb.ns.ap, 'tc', 'qdisc', 'show', 'dev', tb.ifaces.apWlan]);
+    expect(qd.stdout).toMatch(/noqueue/);
+    const d = await startDaemon(tb, { metricsPort: PORT + 1 });
+    try {
+      const line = d.logLines.find((l) => l.includes('noqueue')) ?? '';
+      console.log(`noqueue: ${line.slice(0, 240)}`);
+      expect(line).toMatch(/"level":"warn"/);
+      expect(line).toMatch(/qdisc is noqueue/);
+      const st = (await d.status()) as { queues: Array<{ name: string; visible?: boolean }> };
+      expect(st.queues[0]).toMatchObject({ name: tb.ifaces.apWlan, visible: false });
+      expect(d.child.exitCode).toBeNull();
+    } finally {
+      await d.stop();
+    }
+  }, 30_000);
 });
