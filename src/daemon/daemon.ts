@@ -33,7 +33,7 @@ import { childLogger, once } from './logger.js';
 import { createMetrics, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
-import { qdiscQueueProblem, TcNetlink } from './rtnetlink.js';
+import { qdiscQueueProblem, TcNetlink, type QdiscStats } from './rtnetlink.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
@@ -440,7 +440,14 @@ export class Daemon {
    */
   private async checkQueueVisible(): Promise<void> {
     if (this.tc === undefined) return;
-    const why = qdiscQueueProblem(await this.tc.qdiscStats(this.wlanIfindex).catch(() => []));
+    let qs: QdiscStats[];
+    try {
+      qs = await this.tc.qdiscStats(this.wlanIfindex);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'reading the wlan qdisc failed: cannot tell whether it holds a queue');
+      return;
+    }
+    const why = qdiscQueueProblem(qs);
     this.queueVisible = why === undefined;
     if (why !== undefined) {
       this.log.warn(
@@ -458,6 +465,8 @@ export class Daemon {
       .then((qs) => {
         const root = qs.find((q) => q.parent === 0xffffffff) ?? qs[0];
         if (root !== undefined) this.engine.onBacklogSample(monoNowUs(), root.backlogBytes, root.qlen);
+        // an operator may add (or remove) a shaper while the daemon runs
+        this.queueVisible = qdiscQueueProblem(qs) === undefined;
       })
       .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
       .finally(() => {

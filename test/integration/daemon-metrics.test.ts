@@ -168,6 +168,10 @@ describe.skipIf(why !== undefined)(`daemon metrics and status (needs root and ne
       const st = (await d.status()) as { queues: Array<{ name: string; visible?: boolean }> };
       expect(st.queues[0]).toMatchObject({ name: tb.ifaces.apWlan, visible: false });
       expect(d.child.exitCode).toBeNull();
+      // a queueing qdisc added while it runs is seen at the next backlog read (every 100 ms)
+      await tb.exec('ap', 'tc', ['qdisc', 'add', 'dev', tb.ifaces.apWlan, 'root', 'bfifo', 'limit', '100000']);
+      const seen = await pollUntil(async () => ((await d.status()) as { queues: Array<{ visible?: boolean }> }).queues[0]?.visible === true, 3000, 100);
+      expect(seen).toBeDefined();
     } finally {
       await d.stop();
     }
