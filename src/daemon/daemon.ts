@@ -33,7 +33,7 @@ import { childLogger, once } from './logger.js';
 import { createMetrics, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
-import { qdiscQueueProblem, TcNetlink, type QdiscStats } from './rtnetlink.js';
+import { qdiscQueueProblem, rootQdisc, TcNetlink, type QdiscStats } from './rtnetlink.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
@@ -463,7 +463,7 @@ export class Daemon {
     this.tc
       .qdiscStats(this.wlanIfindex)
       .then((qs) => {
-        const root = qs.find((q) => q.parent === 0xffffffff) ?? qs[0];
+        const root = rootQdisc(qs);
         if (root !== undefined) this.engine.onBacklogSample(monoNowUs(), root.backlogBytes, root.qlen);
         // an operator may add (or remove) a shaper while the daemon runs
         this.queueVisible = qdiscQueueProblem(qs) === undefined;
@@ -487,7 +487,7 @@ export class Daemon {
     this.tc
       .qdiscStats(this.wlanIfindex)
       .then((qs) => {
-        const root = qs.find((q) => q.parent === 0xffffffff) ?? qs[0];
+        const root = rootQdisc(qs);
         if (root === undefined) return;
         if (this.lastKernelDrops >= 0 && root.drops > this.lastKernelDrops) this.engine.onKernelDrops(sinceUs, root.drops - this.lastKernelDrops);
         this.lastKernelDrops = root.drops;

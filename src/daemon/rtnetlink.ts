@@ -243,7 +243,11 @@ export function decodeTcStats(stats2: Buffer | undefined, stats: Buffer | undefi
   }
 }
 
-/** "1:1" / "10:" / "root" → 32-bit tc handle. */
+/** The interface's root qdisc among qdiscStats' (parent TC_H_ROOT; else the first one listed). */
+export function rootQdisc<T extends Pick<QdiscStats, 'parent'>>(qdiscs: readonly T[]): T | undefined {
+  return qdiscs.find((q) => q.parent === U32_MAX) ?? qdiscs[0];
+}
+
 /**
  * Whether the qdisc backend can see the interface's queue. It reads the root qdisc's backlog and
  * taps the packets it dequeues; with `noqueue` (mac80211 drivers with TXQs, where packets wait in
@@ -252,12 +256,13 @@ export function decodeTcStats(stats2: Buffer | undefined, stats: Buffer | undefi
  * undefined when a queueing root qdisc is there.
  */
 export function qdiscQueueProblem(qdiscs: readonly Pick<QdiscStats, 'kind' | 'parent'>[]): string | undefined {
-  const root = qdiscs.find((q) => q.parent === 0xffffffff) ?? qdiscs[0];
+  const root = rootQdisc(qdiscs);
   if (root === undefined) return 'the interface has no qdisc';
   if (root.kind === 'noqueue') return "the interface's qdisc is noqueue";
   return undefined;
 }
 
+/** "1:1" / "10:" / "root" → 32-bit tc handle. */
 export function parseTcHandle(s: string): number {
   if (s === 'root') return U32_MAX;
   const m = /^([0-9a-fA-F]{0,4}):([0-9a-fA-F]{0,4})$/.exec(s);

@@ -16,14 +16,16 @@
  *
  * packetMatchKey hashes the fields a forwarded packet keeps from ingress (eth) to egress (wlan)
  * even when the AP NATs it: IP ID, protocol, total length, fragment offset, TCP seq/ack and the
- * first <= 16 captured payload bytes (UDP: and bytes 32-47 when captured). Addresses and ports are left out (de-NAT of a masqueraded
- * client rewrites the destination address and port, SNAT/DNAT either), as are TTL/hop limit and
+ * first <= 16 captured payload bytes (UDP: and bytes 32-47 when captured). Addresses and ports
+ * are left out (de-NAT of a masqueraded client rewrites the destination address and port,
+ * SNAT/DNAT either), as are TTL/hop limit and
  * checksums (the router rewrites them). Linux NAT keeps IP ID, seq/ack and payload (no ALG
  * helpers on the treated ports). Packets of different flows then differ by their payload bytes
  * (RTP sequence/timestamp/SSRC, QUIC connection id, TCP seq/ack): a collision needs the same
  * length, IP ID and first 16 payload bytes (measured: none in the 790 packets of the Chromium
  * call, test/protocols/flow-key.test.ts).
  */
+import { readU32 } from './bytes.js';
 import { formatIpv4 } from './ipv4.js';
 import { formatIpv6 } from './ipv6.js';
 import type { PacketView } from './packet.js';
@@ -293,7 +295,7 @@ export function packetMatchKey(v: PacketView, buf: Uint8Array, seed = FLOW_HASH_
   const end = v.payloadOffset + n > buf.length ? buf.length : v.payloadOffset + n;
   n = end - v.payloadOffset;
   let o = v.payloadOffset;
-  for (; o + 4 <= end; o += 4) h = mix32(h, (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
+  for (; o + 4 <= end; o += 4) h = mix32(h, readU32(buf, o));
   let tail = 0;
   for (; o < end; o++) tail = (tail << 8) | buf[o]!;
   h = mix32(h, tail);
@@ -302,11 +304,11 @@ export function packetMatchKey(v: PacketView, buf: Uint8Array, seed = FLOW_HASH_
   // sends IP ID 0 with DF; at offset 32 a short header (1 + 20 + 4 bytes at most) has ended
   // and the AEAD ciphertext differs in every packet.
   if (v.l4 === 'udp' && v.payloadOffset + UDP_KEY_EXTRA_END <= buf.length && v.capturedPayloadLength >= UDP_KEY_EXTRA_END) {
-    for (o = v.payloadOffset + 32; o < v.payloadOffset + UDP_KEY_EXTRA_END; o += 4) {
-      h = mix32(h, (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
-    }
+    for (o = v.payloadOffset + UDP_KEY_EXTRA_START; o < v.payloadOffset + UDP_KEY_EXTRA_END; o += 4) h = mix32(h, readU32(buf, o));
   }
   return finish32(h, n < 0 ? 0 : n);
 }
 
+/** The UDP payload bytes [START, END) packetMatchKey also hashes (past any QUIC short header). */
+const UDP_KEY_EXTRA_START = 32;
 const UDP_KEY_EXTRA_END = 48;
