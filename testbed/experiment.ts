@@ -32,6 +32,12 @@ export interface DropScenario {
   cc: string;
   /** one-way base delay added by the relay in wan (0 = none) */
   baseDelayMsEachWay: number;
+  /**
+   * one-way latency of the Wi-Fi hop itself, both directions (a relay on the client's interface,
+   * testbed/relay.ts; 0 or absent = none, the veth's ~0): the part of the control loop between
+   * the AP's queue and the client and back that zhuge's feedback skips
+   */
+  wifiHopMsEachWay?: number;
   pingIntervalMs: number;
   /** the daemon's feedbackUpdater.mode in the arm with zhuge (absent: the config default, 'increments') */
   ackMode?: AckMode;

@@ -14,7 +14,9 @@
  * if the relay dies, and deleting the namespace removes the rules anyway.
  *
  * CLI: relay.js --down-dev D --up-dev U --subnet 10.N.0.0/16 --down-ms 25 --up-ms 25
- *               [--queue-down 101] [--queue-up 102]
+ *               [--queue-down 101] [--queue-up 102] [--mode forward|endpoint]
+ * `--mode endpoint` runs in the client namespace instead (the Wi-Fi hop's latency, startRelay's
+ * `at: 'cli'`): INPUT -i <dev> for the downlink, OUTPUT -o <dev> for the uplink.
  * Prints {"event":"ready"} once the rules are in place, {"event":"stats",...} at exit.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -96,6 +98,13 @@ export class DelayLine {
 }
 
 export interface RelayArgs {
+  /**
+   * `forward` (wan: the base RTT, rules in FORWARD by input device) or `endpoint` (cli: the Wi-Fi
+   * hop's own latency, rules on the client's interface: INPUT for the downlink after the AP's
+   * queue, OUTPUT for the client's uplink packets before they reach the AP). In endpoint mode
+   * downDev and upDev are both the client's interface.
+   */
+  mode: 'forward' | 'endpoint';
   downDev: string;
   upDev: string;
   subnet: string;
@@ -115,7 +124,10 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
     if (v === undefined) throw new Error(`relay: missing ${n}`);
     return v;
   };
+  const mode = get('--mode') ?? 'forward';
+  if (mode !== 'forward' && mode !== 'endpoint') throw new Error(`relay: --mode must be forward or endpoint, not ${mode}`);
   return {
+    mode,
     downDev: need('--down-dev'),
     upDev: need('--up-dev'),
     subnet: need('--subnet'),
@@ -129,7 +141,8 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
 export function ruleArgs(a: RelayArgs, dir: 'down' | 'up'): string[] {
   const dev = dir === 'down' ? a.downDev : a.upDev;
   const q = dir === 'down' ? a.queueDown : a.queueUp;
-  return ['FORWARD', '-i', dev, '-s', a.subnet, '-d', a.subnet, '-j', 'NFQUEUE', '--queue-num', String(q), '--queue-bypass'];
+  const where = a.mode === 'forward' ? ['FORWARD', '-i', dev] : dir === 'down' ? ['INPUT', '-i', dev] : ['OUTPUT', '-o', dev];
+  return [...where, '-s', a.subnet, '-d', a.subnet, '-j', 'NFQUEUE', '--queue-num', String(q), '--queue-bypass'];
 }
 
 function iptables(op: '-I' | '-D', rule: string[]): void {
@@ -203,17 +216,26 @@ export interface RelayHandle {
   stop(): Promise<Record<string, unknown> | undefined>;
 }
 
-/** Starts the relay in the testbed's wan namespace; resolves once its rules are installed. */
+/**
+ * Starts the relay; resolves once its rules are installed. By default in the testbed's wan
+ * namespace (the base RTT); `at: 'cli'` holds packets on the client's interface instead, the Wi-Fi
+ * hop's own latency: downlink packets after they left the AP's queue (INPUT), the client's uplink
+ * packets (its ACKs) before they reach the AP (OUTPUT). Both relays can run at once (their queue
+ * numbers differ: 101/102 in wan, 103/104 in cli).
+ */
 export function startRelay(
   tb: Testbed,
-  opts: { downMs: number; upMs?: number; queueDown?: number; queueUp?: number },
+  opts: { downMs: number; upMs?: number; queueDown?: number; queueUp?: number; at?: 'wan' | 'cli' },
 ): Promise<RelayHandle> {
+  const atCli = opts.at === 'cli';
   const args = [
     distScript('relay'),
+    '--mode',
+    atCli ? 'endpoint' : 'forward',
     '--down-dev',
-    tb.ifaces.wanSrv,
+    atCli ? tb.ifaces.cli : tb.ifaces.wanSrv,
     '--up-dev',
-    tb.ifaces.wanAp,
+    atCli ? tb.ifaces.cli : tb.ifaces.wanAp,
     '--subnet',
     tb.d.subnet,
     '--down-ms',
@@ -221,11 +243,11 @@ export function startRelay(
     '--up-ms',
     String(opts.upMs ?? opts.downMs),
     '--queue-down',
-    String(opts.queueDown ?? 101),
+    String(opts.queueDown ?? (atCli ? 103 : 101)),
     '--queue-up',
-    String(opts.queueUp ?? 102),
+    String(opts.queueUp ?? (atCli ? 104 : 102)),
   ];
-  const child = tb.spawn('wan', process.execPath, args);
+  const child = tb.spawn(atCli ? 'cli' : 'wan', process.execPath, args);
   let stderr = '';
   let stats: Record<string, unknown> | undefined;
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));

@@ -20,14 +20,17 @@ import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/r
 import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
 import type { QuicCc } from '../../testbed/quic.js';
 
-const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
+const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
-       zhuge demo --quic [--json] [--cc cubic|reno|bbr|bbr2] [--k K] [--rate-mbit R] [--duration S] [--repeat N] [--out DIR]
+       zhuge demo --quic [--json] [--cc cubic|reno|bbr|bbr2] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
 
   Bandwidth-drop demo on a netns testbed (root): R Mbit/s (default 30) dropping to R/K
   (default K=10) halfway through S seconds (default 20), an iperf3 download with the chosen
   congestion control (default bbr) and a ping probe, without and with zhuge, side by side.
   --repeat N runs N interleaved pairs (default 1). Raw results: --out (default ./results/demo-<time>).
+  --wifi-hop-ms MS: one-way latency of the Wi-Fi hop itself, added in both directions between the
+  AP and the client (default 0: the testbed's veth). Real Wi-Fi has a few ms (channel access,
+  aggregation, the client's own uplink contention); it is the part of the control loop zhuge skips.
   --ack-mode: the daemon's out-of-band rule in the arm with zhuge (feedbackUpdater.mode): window
   (default here: no ACK delayed, their receive window clamped to the flow's share of the predicted
   rate x (RTT + 50 ms); docs/results/tcp-window.md), drain (ACKs gated while the Wi-Fi queue is
@@ -53,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
     quic: { type: 'boolean', default: false },
     cc: { type: 'string' },
     'ack-mode': { type: 'string', default: 'window' },
+    'wifi-hop-ms': { type: 'string', default: '0' },
     k: { type: 'string', default: String(DEMO_SCENARIO.k) },
     'rate-mbit': { type: 'string', default: String(DEMO_SCENARIO.rateMbps) },
     duration: { type: 'string', default: String(DEMO_SCENARIO.durationS) },
@@ -68,7 +72,8 @@ export async function run(argv: string[]): Promise<number> {
   const cc = values.cc ?? (values.quic ? QUIC_DEMO_SCENARIO.cc : DEMO_SCENARIO.cc);
   const ccs = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
   const ackMode = values['ack-mode'];
-  if (!(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || !(ACK_MODES as readonly string[]).includes(ackMode)) {
+  const hopMs = Number(values['wifi-hop-ms']);
+  if (!(hopMs >= 0) || !(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || !(ACK_MODES as readonly string[]).includes(ackMode)) {
     console.error(`zhuge demo: invalid option value\n${USAGE}`);
     return 2;
   }
@@ -76,12 +81,12 @@ export async function run(argv: string[]): Promise<number> {
     console.error('zhuge demo: must run as root (it builds network namespaces and iptables rules)');
     return 4;
   }
-  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc, ackMode: ackMode as AckMode };
+  const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc, ackMode: ackMode as AckMode, wifiHopMsEachWay: hopMs };
   const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(dir, { recursive: true });
   if (values.rtc) return runRtcDemo(repeat, values.json, dir);
   if (values.quic) {
-    const qsc: QuicDropScenario = { ...QUIC_DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: cc as QuicCc, ackMode: ackMode as AckMode };
+    const qsc: QuicDropScenario = { ...QUIC_DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: cc as QuicCc, ackMode: ackMode as AckMode, wifiHopMsEachWay: hopMs };
     return runQuicDemo(qsc, repeat, values.json, dir);
   }
   const say = (s: string): void => {
@@ -95,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     say(`building the testbed (${rate} Mbit/s bottleneck, ${2 * scenario.baseDelayMsEachWay} ms base RTT) ...`);
     // the sender's congestion control is set per socket (iperf3 -C): a host may not allow it as a namespace default
-    result = await withLab({ rateBps: rate * 1e6, bufferMs: 200, baseDelayMsEachWay: scenario.baseDelayMsEachWay }, async (tb) => {
+    result = await withLab({ rateBps: rate * 1e6, bufferMs: 200, baseDelayMsEachWay: scenario.baseDelayMsEachWay, wifiHopMsEachWay: hopMs }, async (tb) => {
       say(`testbed ${tb.prefix}: srv ${tb.addrs.srv} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> cli ${tb.addrs.cli}`);
       say(`${repeat} x (without, with zhuge): ${scenario.cc} download, ${rate} -> ${rate / k} Mbit/s at ${scenario.dropAtS} s of ${duration} s`);
       return runDropExperiment(tb, { scenario, repeat, progress: live });
@@ -141,7 +146,7 @@ const ROWS: Array<[keyof TrialMetrics, string]> = [
 
 export function formatTable(o: DemoJson): string {
   const s = o.scenario;
-  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${s.ackMode !== undefined ? `, zhuge feedbackUpdater.mode ${s.ackMode}` : ''}`;
+  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${(s.wifiHopMsEachWay ?? 0) > 0 ? ` + a ${2 * (s.wifiHopMsEachWay ?? 0)} ms Wi-Fi hop` : ''}${s.ackMode !== undefined ? `, zhuge feedbackUpdater.mode ${s.ackMode}` : ''}`;
   const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
   const w = 40;
   const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
@@ -232,7 +237,7 @@ const QUIC_ROWS: Array<[keyof QuicTrialMetrics, string]> = [
 
 export function formatQuicTable(o: QuicDemoJson): string {
   const s = o.scenario;
-  const head = `QUIC (ngtcp2 ${s.cc}), ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s of ${s.durationS} s, base RTT ${2 * s.baseDelayMsEachWay} ms`;
+  const head = `QUIC (ngtcp2 ${s.cc}), ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s of ${s.durationS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${(s.wifiHopMsEachWay ?? 0) > 0 ? ` + a ${2 * (s.wifiHopMsEachWay ?? 0)} ms Wi-Fi hop` : ''}`;
   const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
   const w = 40;
   const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
@@ -250,7 +255,7 @@ async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, 
   };
   try {
     say(`building the testbed (${sc.rateMbps} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
-    const result = await withLab({ rateBps: sc.rateMbps * 1e6, bufferMs: 200, baseDelayMsEachWay: sc.baseDelayMsEachWay }, (tb) => {
+    const result = await withLab({ rateBps: sc.rateMbps * 1e6, bufferMs: 200, baseDelayMsEachWay: sc.baseDelayMsEachWay, wifiHopMsEachWay: sc.wifiHopMsEachWay ?? 0 }, (tb) => {
       say(`testbed ${tb.prefix}: gtlsserver ${tb.addrs.srv}:${sc.port} -> ap (${tb.ifaces.apEth} / ${tb.ifaces.apWlan}) -> gtlsclient ${tb.addrs.cli}`);
       say(`${repeat} x (without, with zhuge): QUIC ${sc.cc} download, ${sc.rateMbps} -> ${sc.rateMbps / sc.k} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
       return runQuicExperiment(tb, sc, repeat, json ? () => {} : say);

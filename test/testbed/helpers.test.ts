@@ -116,4 +116,14 @@ describe('relay', () => {
     expect(ruleArgs(a, 'up')[2]).toBe('pwap');
     expect(() => parseRelayArgs(['--up-dev', 'x'])).toThrow(/missing/);
   });
+
+  it('endpoint mode holds the client interface: INPUT for the downlink, OUTPUT for the uplink', () => {
+    const a = parseRelayArgs(['--mode', 'endpoint', '--down-dev', 'pcli', '--up-dev', 'pcli', '--subnet', '10.9.0.0/16', '--queue-down', '103', '--queue-up', '104']);
+    expect(ruleArgs(a, 'down')).toEqual([
+      'INPUT', '-i', 'pcli', '-s', '10.9.0.0/16', '-d', '10.9.0.0/16', '-j', 'NFQUEUE', '--queue-num', '103', '--queue-bypass',
+    ]);
+    expect(ruleArgs(a, 'up').slice(0, 3)).toEqual(['OUTPUT', '-o', 'pcli']);
+    expect(ruleArgs(a, 'up')[10]).toBe('104');
+    expect(() => parseRelayArgs(['--mode', 'tunnel', '--down-dev', 'a', '--up-dev', 'b', '--subnet', 's'])).toThrow(/forward or endpoint/);
+  });
 });

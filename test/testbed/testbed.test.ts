@@ -176,6 +176,31 @@ describe.skipIf(!isRoot)('testbed (needs root and netns)', () => {
     expect(median(after.map((s) => s.rttMs))).toBeLessThan(5);
   }, 20_000);
 
+  it.skipIf(!nfq.ok)(`the Wi-Fi hop relay in cli adds its latency both ways, also to TCP's ACKs (5 ms each way)${nfq.ok ? '' : ` — skipped: ${nfq.reason}`}`, async () => {
+    const hop = await startRelay(tb, { downMs: 5, at: 'cli' });
+    try {
+      // the echo request waits at cli's INPUT, the reply at its OUTPUT: +10 ms on a ~0 ms path
+      const rtts = (await pingProbe(tb, { durationMs: 1500 })).map((s) => s.rttMs);
+      console.log(`wifi hop ping: n=${rtts.length} median ${median(rtts).toFixed(2)} ms`);
+      expect(rtts.length).toBeGreaterThan(30);
+      expect(median(rtts)).toBeGreaterThan(9.5);
+      expect(median(rtts)).toBeLessThan(14);
+      // the sender's RTT includes the hop: its data waits at INPUT, the client's ACKs at OUTPUT
+      const ss = ssSampler(tb, { durationMs: 2500 });
+      await iperfDownload(tb, { durationS: 1.5, cc: 'cubic' });
+      ss.stop();
+      const sender = await ss.done;
+      expect(sender.length).toBeGreaterThan(5);
+      expect(Math.min(...sender.map((s) => s.rttMs))).toBeGreaterThan(9);
+    } finally {
+      const st = await hop.stop();
+      expect(st?.['event']).toBe('stats');
+    }
+    for (const chain of ['INPUT', 'OUTPUT']) expect((await tb.exec('cli', 'iptables', ['-S', chain])).stdout).not.toMatch(/NFQUEUE/);
+    const after = await pingProbe(tb, { durationMs: 500 });
+    expect(median(after.map((s) => s.rttMs))).toBeLessThan(5);
+  }, 20_000);
+
   it('down removes exactly its prefix (not a longer prefix sharing it), twice is harmless', async () => {
     // a: PREFIX with its last character changed (it ended in 'a' 1 time in 36 and collided), b: a + 'b'
     const aPrefix = `${PREFIX.slice(0, 8)}${PREFIX.endsWith('q') ? 'r' : 'q'}`;
