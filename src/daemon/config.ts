@@ -32,9 +32,14 @@ export interface InterfacesConfig {
   wlan: string;
 }
 
+/** How the Wi-Fi queue serves its flows: one shared FIFO, or per-flow fair queues (fq_codel, cake, mac80211's TXQs). */
+export type QueueDiscipline = 'fifo' | 'fq';
+
 export interface QueueConfig {
   backend: QueueBackend;
   resyncIntervalMs: number;
+  /** 'fq': the window clamp's share is the max-min fair share among all flows (see the schema). */
+  discipline: QueueDiscipline;
   /** The AP queue's byte limit (bfifo limit); 0 = unknown. */
   limitBytes: number;
 }

@@ -28,6 +28,7 @@
 import {
   AckDelayer,
   ActiveShare,
+  FqShare,
   SynScales,
   WindowClamp,
   WINDOW_CLAMP_DEFAULTS,
@@ -82,6 +83,12 @@ export interface EngineOptions {
    * queue model and, on an RTP transport, reported as not received in the rebuilt feedback.
    */
   queueLimitBytes?: number;
+  /**
+   * How the Wi-Fi queue serves its flows (default 'fifo'). 'fq' (per-flow fair queues): the
+   * window clamp's share is the max-min fair share among every flow offering data to the queue
+   * (FqShare), treated or not, instead of the rate divided among the clamped flows.
+   */
+  queueDiscipline?: 'fifo' | 'fq';
   /**
    * Most packets all drain gates may hold together (default: unbounded). The daemon sets it
    * below the NFQUEUE length: a full kernel queue accepts new packets unseen (fail-open), and
@@ -250,6 +257,8 @@ export class Engine {
   /** mode 'window': clients' window shifts from the handshakes, and the clamped flows' weighted count */
   readonly synScales = new SynScales();
   private readonly share = new ActiveShare();
+  /** queueDiscipline 'fq': every flow's offered rate, for the clamp's max-min fair share */
+  private fq: FqShare | undefined;
   private readonly down: PacketView = newPacketView();
   private readonly dep: PacketView = newPacketView();
   private readonly up: PacketView = newPacketView();
@@ -269,6 +278,7 @@ export class Engine {
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
     this.ft = new FortuneTeller(opts.fortuneTeller);
+    this.fq = opts.queueDiscipline === 'fq' ? new FqShare() : undefined;
     this.rng = seededRng(opts.feedbackUpdater.seed);
     this.rtp = opts.rtp !== undefined ? new RtpFeedback(opts.rtp) : undefined;
     // a packet the AP queue dropped must be reported lost, not received at its predicted time
@@ -301,6 +311,8 @@ export class Engine {
     this.tcpPorts = new Set(opts.tcp.ports);
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
+    if (opts.queueDiscipline !== 'fq') this.fq = undefined;
+    else this.fq ??= new FqShare();
     this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     this.nat.reconfigure({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     if (opts.rtp === undefined) this.rtp = undefined;
@@ -335,6 +347,8 @@ export class Engine {
         this.nat.remember(tUs, v, key);
         return;
       }
+      // every flow, treated or not, offers its packets to its own queue of a fair queue
+      if (decoded && this.fq !== undefined) this.fq.add(tUs, flowHash(v), wireBytes);
       const limit = this.opts.queueLimitBytes ?? 0;
       const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
@@ -668,7 +682,8 @@ export class Engine {
     const w = this.opts.feedbackUpdater.window;
     const targetMs = w?.targetMs ?? WINDOW_CLAMP_DEFAULTS.targetMs;
     const minBytes = w?.minWindowBytes ?? WINDOW_CLAMP_DEFAULTS.minWindowBytes;
-    const shareBytesPerS = this.ft.rate.rateBps / 8 / this.share.flows(tUs);
+    const rateBps = this.ft.rate.rateBps;
+    const shareBytesPerS = this.fq !== undefined ? this.fq.fairShareBps(tUs, rateBps) / 8 : rateBps / 8 / this.share.flows(tUs);
     const field = clamp.clampField(v.tcpWindow, shareBytesPerS, targetMs, minBytes);
     if (field === 'no-scale') this.counters.windowNoScale++;
     else if (field === 'no-rtt') this.counters.windowNoRtt++;

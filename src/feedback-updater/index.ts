@@ -24,6 +24,7 @@ export {
   type FlowShare,
   type WindowClampConfig,
 } from './window-clamp.js';
+export { FqShare, FQ_SHARE_DEFAULTS, type FqShareConfig } from './fq-share.js';
 export { SeqTracker, SeqUnwrapper, type SeqRange, type SeqTrackerStats } from './seq-tracker.js';
 export {
   TwccRecorder,

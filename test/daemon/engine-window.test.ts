@@ -179,6 +179,28 @@ describe('Engine, feedbackUpdater.mode window', () => {
     expect(windowOf(p)).toBe(expectedField(e, 40, 0, 2));
   });
 
+  // queue.discipline: a bulk download the daemon does not treat (its sender's port is not listed)
+  // offers as many bytes as the treated flow in the same epoch
+  for (const [discipline, flows] of [['fifo', 1], ['fq', 2]] as const) {
+    it(`queue.discipline ${discipline}: an untreated bulk flow ${discipline === 'fq' ? 'halves' : 'does not change'} the treated flow's share`, () => {
+      const e = new Engine(options({ tcp: { enabled: true, ports: [SRV.port] }, queueDiscipline: discipline }));
+      handshake(e, 0);
+      rttSample(e, 10_000, 2, 40_000);
+      // both offer 40 kB in the epoch (1.6 Mbit/s each, more than the link's estimated rate)
+      const bulk = tcpPacket({ addr: SRV.addr, port: 6000 }, { addr: CLI.addr, port: 40002 }, { flags: TCP_ACK, payloadBytes: 1000 });
+      const data = tcpPacket(SRV, CLI, { flags: TCP_ACK, payloadBytes: 1000, tsVal: 503, tsEcr: 2 });
+      for (let i = 0; i < 40; i++) {
+        e.onDownlinkArrival(60_000 + i * 1000, bulk, 'raw-ip', bulk.length);
+        e.onDownlinkArrival(60_000 + i * 1000, data, 'raw-ip', data.length);
+      }
+      expect(e.flows.size).toBe(1); // the bulk flow is not in the table
+      expect(e.ft.rate.rateBps).toBeLessThan(1.6e6);
+      const p = tcpPacket(CLI, SRV, { flags: TCP_ACK, window: 65_000 });
+      e.onUplink(250_000, p, newDecision());
+      expect(windowOf(p)).toBe(expectedField(e, 40, 0, flows));
+    });
+  }
+
   it('QUIC flows get no clamp (their window is encrypted) and keep the paper\'s rule', () => {
     const e = new Engine(options());
     const initial = new Uint8Array(1200);
