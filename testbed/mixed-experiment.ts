@@ -42,6 +42,7 @@ export interface MixedScenario {
   /** samples before start + warmupS are left out (slow start, connection setup) */
   warmupS: number;
   pingIntervalMs: number;
+  /** paceMbps 0 = not paced (a greedy download) */
   treated: { port: number; cport: number; cc: string; paceMbps: number };
   /** untreated on/off bulk download; period i binds cport cportBase + i */
   bulk: { port: number; cportBase: number; cc: string; firstOnS: number; onS: number; offS: number };
@@ -54,6 +55,16 @@ export interface MixedScenario {
    * of a Wi-Fi client) would; absent/false = only the treated flow (flows.tcp.ports).
    */
   treatBulk?: boolean;
+  /**
+   * The AP serves its flows from per-flow fair queues (Testbed.perFlowQueues, set by the caller:
+   * perFlowGroups below) and the daemon runs with queue.discipline fq.
+   */
+  perFlowQueues?: boolean;
+}
+
+/** The sender-port groups of the scenario's per-flow queues: the treated flow, the bulk periods, QUIC. */
+export function perFlowGroups(sc: MixedScenario): number[][] {
+  return [[sc.treated.cport], bulkCports(sc), ...(sc.quic !== undefined ? [[sc.quic.port]] : [])];
 }
 
 /** The bulk periods' client ports (period i binds cportBase + i, on at firstOnS + i x (onS + offS)): the trial's schedule. */
@@ -74,6 +85,20 @@ export const MIXED_SCENARIO: MixedScenario = {
 
 /** The same mix with a QUIC download (ngtcp2 bbr, treated) for the whole trial. */
 export const MIXED_QUIC_SCENARIO: MixedScenario = { ...MIXED_SCENARIO, quic: { port: 4433, cc: 'bbr', treated: true } };
+
+/**
+ * The issue's mix on an AP with per-flow fair queues (fq_codel, cake, mac80211's TXQs): the
+ * untreated bulk download and the QUIC download have queues of their own, so their start is a
+ * drop of the treated flow's share (20 -> 10 -> 6.7 Mbit/s). The treated flow is a greedy cubic
+ * download (a flow paced below its share never queues there); the daemon clamps its window to its
+ * fair share (mode window, queue.discipline fq).
+ */
+export const MIXED_FQ_SCENARIO: MixedScenario = {
+  ...MIXED_QUIC_SCENARIO,
+  treated: { port: 5201, cport: 5301, cc: 'cubic', paceMbps: 0 },
+  ackMode: 'window',
+  perFlowQueues: true,
+};
 
 export interface FairnessScenario {
   rateMbps: number;
@@ -293,7 +318,8 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
     if (withZhuge) {
       const quicYaml = sc.quic?.treated === true ? [`  quic:`, `    ports: [${sc.quic.port}]`] : ['  quic:', '    enabled: false'];
       const tcpPorts = [sc.treated.cport, ...(sc.treatBulk === true ? bulkCports(sc) : [])];
-      daemon = await startDaemon(tb, { extraYaml: ['flows:', '  tcp:', `    ports: [${tcpPorts.join(', ')}]`, ...quicYaml, ackModeYaml(sc.ackMode)].join('\n') });
+      const queueYaml = sc.perFlowQueues === true ? ['queue:', '  discipline: fq'] : [];
+      daemon = await startDaemon(tb, { extraYaml: [...queueYaml, 'flows:', '  tcp:', `    ports: [${tcpPorts.join(', ')}]`, ...quicYaml, ackModeYaml(sc.ackMode)].join('\n') });
     }
     await sleep(500);
     const durationMs = sc.durationS * 1000;
@@ -304,8 +330,7 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
     const treatedP = iperfDownloadWithArgs(tb, { durationS: sc.durationS, cc: sc.treated.cc, port: sc.treated.port, intervalS: 0.1 }, [
       '--cport',
       String(sc.treated.cport),
-      '--fq-rate',
-      `${sc.treated.paceMbps}M`,
+      ...(sc.treated.paceMbps > 0 ? ['--fq-rate', `${sc.treated.paceMbps}M`] : []),
     ]);
     const quicP = sc.quic === undefined ? undefined : quicDownload(tb, { durationS: sc.durationS, cc: sc.quic.cc, port: sc.quic.port });
     const bulkP = (async (): Promise<IperfResult[]> => {

@@ -185,6 +185,37 @@ export class Testbed {
     await this.exec(role, 'sysctl', ['-qw', `net.ipv4.tcp_congestion_control=${cc}`]);
   }
 
+  /**
+   * Turns the AP's bottleneck into per-flow fair queues, as an AP with fq_codel, cake or
+   * mac80211's per-station TXQs serves its flows (this kernel has no fq_codel/sfq/drr, DESIGN §3):
+   * under the same class 1:1 (its rate is what setRate changes), one htb class per group of
+   * sender ports, each with its own bfifo of `bufferBytes`, plus a default class for everything
+   * else (ping, unlisted flows). Every class has a negligible guaranteed rate and may borrow up to
+   * the link, so the link is shared round robin with a quantum of one MTU among the classes that
+   * have data: a backlogged flow gets its max-min fair share, whatever the others push.
+   * Classification is by the downlink's source port (u32), i.e. per flow for the known senders.
+   */
+  async perFlowQueues(groups: ReadonlyArray<readonly number[]>, bufferBytes: number): Promise<void> {
+    const b = this.d.bottleneck;
+    const tc = (...a: string[]): Promise<ExecResult> => run('tc', ['-n', b.ns, ...a]);
+    const rate = `${Math.round(b.initialRateBps)}bit`;
+    const leaf = async (classid: string): Promise<void> => {
+      await tc('class', 'add', 'dev', b.dev, 'parent', b.classid, 'classid', classid, 'htb', 'rate', '8kbit', 'ceil', rate, 'quantum', '1514');
+      await tc('qdisc', 'add', 'dev', b.dev, 'parent', classid, 'bfifo', 'limit', String(bufferBytes));
+    };
+    await tc('qdisc', 'del', 'dev', b.dev, 'root');
+    await tc('qdisc', 'add', 'dev', b.dev, 'root', 'handle', b.qdisc, 'htb', 'default', 'ff');
+    await tc('class', 'add', 'dev', b.dev, 'parent', b.qdisc, 'classid', b.classid, 'htb', 'rate', rate, 'ceil', rate, 'quantum', '60000');
+    await leaf('1:ff');
+    for (const [i, ports] of groups.entries()) {
+      const classid = `1:${(0x10 + i).toString(16)}`;
+      await leaf(classid);
+      for (const port of ports) {
+        await tc('filter', 'add', 'dev', b.dev, 'parent', b.qdisc, 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'sport', String(port), '0xffff', 'flowid', classid);
+      }
+    }
+  }
+
   down(): Promise<void> {
     return down(this.d.prefix);
   }
