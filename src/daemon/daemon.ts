@@ -64,6 +64,7 @@ export function fortuneTellerConfigFrom(cfg: Config): FortuneTellerConfig {
     initialRateBps: s.initialRateBps,
     burstIntervalUs: s.burstWindowMs * 1000,
     aggregationWaitMs: s.stableQueueMs,
+    discipline: cfg.queue.discipline,
   };
 }
 
@@ -76,7 +77,6 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
     idleTimeoutMs: f.idleTimeoutMs,
     maxFlows: f.maxFlows,
     queueLimitBytes: cfg.queue.limitBytes,
-    queueDiscipline: cfg.queue.discipline,
     // drain gates stay within 3/4 of the kernel queue (beyond it new packets would pass unseen)
     maxGatedPackets: Math.floor(cfg.nfqueue.maxLen * 0.75),
     fortuneTeller: fortuneTellerConfigFrom(cfg),

@@ -84,12 +84,6 @@ export interface EngineOptions {
    */
   queueLimitBytes?: number;
   /**
-   * How the Wi-Fi queue serves its flows (default 'fifo'). 'fq' (per-flow fair queues): the
-   * window clamp's share is the max-min fair share among every flow offering data to the queue
-   * (FqShare), treated or not, instead of the rate divided among the clamped flows.
-   */
-  queueDiscipline?: 'fifo' | 'fq';
-  /**
    * Most packets all drain gates may hold together (default: unbounded). The daemon sets it
    * below the NFQUEUE length: a full kernel queue accepts new packets unseen (fail-open), and
    * they would overtake the gated ones. Beyond it the oldest gated packets go first.
@@ -207,7 +201,8 @@ const RECENT = 256;
 const ZERO_PROTO = (): Record<ProtocolLabel, number> => ({ tcp: 0, udp: 0, quic: 0, rtp: 0, other: 0 });
 
 export class Engine {
-  readonly ft: FortuneTeller;
+  /** replaced by reconfigure() when its constants change */
+  ft: FortuneTeller;
   readonly flows: FlowTable<number, Flow>;
   /** the in-band path (undefined when RTP treatment is off) */
   rtp: RtpFeedback | undefined;
@@ -277,14 +272,13 @@ export class Engine {
     this.tcpPorts = new Set(opts.tcp.ports);
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
-    this.ft = new FortuneTeller(opts.fortuneTeller);
-    this.fq = opts.queueDiscipline === 'fq' ? new FqShare() : undefined;
+    this.ft = this.newFortuneTeller(opts.fortuneTeller);
+    // fortuneTeller.discipline 'fq' (per-flow fair queues): the Fortune Teller predicts each flow's
+    // own queue, and the window clamp's share is the max-min fair share among every flow offering
+    // data to the queue (FqShare), treated or not, instead of the rate divided among the clamped flows
+    this.fq = opts.fortuneTeller.discipline === 'fq' ? new FqShare() : undefined;
     this.rng = seededRng(opts.feedbackUpdater.seed);
     this.rtp = opts.rtp !== undefined ? new RtpFeedback(opts.rtp) : undefined;
-    // a packet the AP queue dropped must be reported lost, not received at its predicted time
-    this.ft.queue.onRetire = (key) => {
-      this.rtp?.markLostByMatchKey(key);
-    };
     this.flows = new FlowTable<number, Flow>(
       { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
       (_k, f, cause: EvictCause) => {
@@ -311,13 +305,23 @@ export class Engine {
     this.tcpPorts = new Set(opts.tcp.ports);
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
-    if (opts.queueDiscipline !== 'fq') this.fq = undefined;
+    if (JSON.stringify(opts.fortuneTeller) !== JSON.stringify(this.ft.config)) this.ft = this.newFortuneTeller(opts.fortuneTeller);
+    if (opts.fortuneTeller.discipline !== 'fq') this.fq = undefined;
     else this.fq ??= new FqShare();
     this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     this.nat.reconfigure({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     if (opts.rtp === undefined) this.rtp = undefined;
     else if (this.rtp === undefined) this.rtp = new RtpFeedback(opts.rtp);
     else this.rtp.reconfigure(opts.rtp);
+  }
+
+  private newFortuneTeller(c: FortuneTellerConfig): FortuneTeller {
+    const ft = new FortuneTeller(c);
+    // a packet the AP queue dropped must be reported lost, not received at its predicted time
+    ft.queue.onRetire = (key) => {
+      this.rtp?.markLostByMatchKey(key);
+    };
+    return ft;
   }
 
   get options(): EngineOptions {
@@ -347,16 +351,20 @@ export class Engine {
         this.nat.remember(tUs, v, key);
         return;
       }
-      // every flow, treated or not, offers its packets to its own queue of a fair queue
-      if (decoded && this.fq !== undefined) this.fq.add(tUs, flowHash(v), wireBytes);
+      // per-flow fair queues: every flow, treated or not, has a queue of its own
+      let fh = 0;
+      if (decoded && this.fq !== undefined) {
+        fh = canonicalFlowHash(v);
+        this.fq.add(tUs, fh, wireBytes);
+      }
       const limit = this.opts.queueLimitBytes ?? 0;
       const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
-      else this.ft.onArrival(tUs, wireBytes, key);
+      else this.ft.onArrival(tUs, wireBytes, key, fh);
       this.recentKey[this.recentPos] = key | 0;
       this.recentT[this.recentPos] = tUs;
       this.recentPos = (this.recentPos + 1) % RECENT;
-      const p = this.ft.predict(tUs);
+      const p = this.ft.predict(tUs, 0, undefined, fh);
       this.lastPrediction = p;
       this.observer.onPrediction?.(p);
       if (!decoded) {
@@ -644,7 +652,7 @@ export class Engine {
     flow.downBytesSinceUp = 0;
     const control = v.l4 === 'tcp' && (v.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0;
     out.flow = flow;
-    if (gate.size === 0 && (control || gate.tryPass(tUs, this.ft.queueDelayMs(tUs)))) {
+    if (gate.size === 0 && (control || gate.tryPass(tUs, this.ft.queueDelayMs(tUs, flow.hash)))) {
       this.counters.uplinkPassedAtOnce++;
       this.observer.onAddedDelay?.(0);
       return out;
@@ -712,12 +720,14 @@ export class Engine {
   pollGates(tUs: number, release: (item: unknown) => void): number {
     let n = this.releaseOrphans(release);
     if (this.gatedFlows.size === 0) return n;
-    const queueMs = this.ft.queueDelayMs(tUs);
+    const perFlow = this.fq !== undefined;
+    const fifoQueueMs = perFlow ? 0 : this.ft.queueDelayMs(tUs);
     const rateBps = this.ft.rate.rateBps;
     const max = this.opts.maxGatedPackets ?? Infinity;
     for (const f of this.gatedFlows) {
       const g = f.delayer.drain;
       if (g === undefined) continue;
+      const queueMs = perFlow ? this.ft.queueDelayMs(tUs, f.hash) : fifoQueueMs;
       const onRelease = (item: unknown, arrivalTUs: number): void => {
         const added = tUs - arrivalTUs;
         f.addedDelaySumUs += added;

@@ -107,6 +107,16 @@ export interface FortuneTellerConfig {
    * Source: our measurement (DESIGN.md §2: tap-vs-kernel error p95 = one packet) -> 2 MTUs.
    */
   readonly resyncToleranceBytes: number;
+  /**
+   * How the queue serves its flows. 'fifo' (default; the paper's model): a packet waits for every
+   * byte ahead of it. 'fq' (per-flow fair queues: fq_codel, cake, mac80211's TXQs): a packet waits
+   * for its own flow's bytes, served at the flow's round-robin share of the rate (the rate over
+   * the flows with packets queued, itself included): qLong = (flowBytes - burst/n) x n / rate.
+   * qShort and tx stay the link's. Source: our choice (docs/results/mixed.md, "Per-flow queues").
+   */
+  readonly discipline: 'fifo' | 'fq';
+  /** Queue model: flow hash buckets for 'fq' (fq_codel's default: 1024). */
+  readonly flowBuckets: number;
 }
 
 export const defaultFortuneTellerConfig: FortuneTellerConfig = Object.freeze({
@@ -127,6 +137,8 @@ export const defaultFortuneTellerConfig: FortuneTellerConfig = Object.freeze({
   recentDepartureSlots: 64,
   recentDepartureTtlUs: 200_000,
   resyncToleranceBytes: 3000,
+  discipline: 'fifo',
+  flowBuckets: 1024,
 } satisfies FortuneTellerConfig);
 
 /** Returns the problems found (empty when the config is valid). */
@@ -162,6 +174,8 @@ export function validateFortuneTellerConfig(c: FortuneTellerConfig): string[] {
   posInt('recentDepartureSlots', c.recentDepartureSlots, 65536);
   nonNeg('recentDepartureTtlUs', c.recentDepartureTtlUs);
   nonNeg('resyncToleranceBytes', c.resyncToleranceBytes);
+  if (c.discipline !== 'fifo' && c.discipline !== 'fq') problems.push(`discipline must be 'fifo' or 'fq', got ${String(c.discipline)}`);
+  posInt('flowBuckets', c.flowBuckets, 65536);
   return problems;
 }
 
@@ -197,6 +211,8 @@ export class FortuneTeller {
       recentDepartureSlots: config.recentDepartureSlots,
       recentDepartureTtlUs: config.recentDepartureTtlUs,
       resyncToleranceBytes: config.resyncToleranceBytes,
+      discipline: config.discipline,
+      flowBuckets: config.flowBuckets,
     });
     this.rate = new RateEstimator({
       slotUs: config.slotUs,
@@ -214,9 +230,10 @@ export class FortuneTeller {
     return this.queue.counters;
   }
 
-  onArrival(tUs: number, bytes: number, key: number): void {
+  /** `flow`: the packet's flow hash (used by discipline 'fq' only). */
+  onArrival(tUs: number, bytes: number, key: number, flow = 0): void {
     this.rate.onArrival(tUs, bytes);
-    this.queue.onArrival(tUs, bytes, key);
+    this.queue.onArrival(tUs, bytes, key, flow);
     this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
   }
 
@@ -246,9 +263,15 @@ export class FortuneTeller {
    * look at the queue between arrivals (the drain-hold ACK rule). No burst or aggregation
    * allowance: this is the whole backlog.
    */
-  queueDelayMs(tUs: number): number {
+  queueDelayMs(tUs: number, flow = 0): number {
     const rateBps = this.rate.rateBps;
-    const longMs = rateBps > 0 ? (this.queue.bytesInQueue * 8000) / rateBps : 0;
+    let bytes = this.queue.bytesInQueue;
+    let n = 1;
+    if (this.config.discipline === 'fq') {
+      bytes = this.queue.flowBytes(flow);
+      n = Math.max(1, this.queue.busyFlows + (this.queue.flowPackets(flow) === 0 ? 1 : 0));
+    }
+    const longMs = rateBps > 0 ? (bytes * n * 8000) / rateBps : 0;
     const since = this.queue.headSinceUs;
     const shortMs = since >= 0 && tUs > since ? (tUs - since) / 1000 : 0;
     return longMs + shortMs;
@@ -260,15 +283,25 @@ export class FortuneTeller {
    * onArrival; 0 after it). Returns `out` when given, else an internal object that the NEXT
    * call overwrites (copy the fields you keep).
    */
-  predict(tUs: number, bytes = 0, out?: Prediction): Prediction {
+  predict(tUs: number, bytes = 0, out?: Prediction, flow = 0): Prediction {
     const p = out ?? this.out;
     this.rate.advance(tUs);
-    const q = this.queue.bytesInQueue + bytes;
-    const rateBps = this.rate.rateBps;
-    const burst = this.rate.maxBurstBytes;
-    let qLongMs: number;
     const c = this.config;
-    const small = c.aggregationRule !== 'off' && q * 8000 <= c.aggregationWaitMs * rateBps;
+    let q = this.queue.bytesInQueue + bytes;
+    const linkBps = this.rate.rateBps;
+    let rateBps = linkBps;
+    let burst = this.rate.maxBurstBytes;
+    if (c.discipline === 'fq') {
+      // the flow's own bytes, at its round-robin share of the rate (n flows busy, itself included)
+      const n = Math.max(1, this.queue.busyFlows + (this.queue.flowPackets(flow) === 0 && bytes > 0 ? 1 : 0));
+      q = this.queue.flowBytes(flow) + bytes;
+      rateBps = linkBps / n;
+      burst /= n;
+    }
+    let qLongMs: number;
+    // the small-queue rule compares with the previous prediction's queue: one queue in a FIFO, a
+    // different flow's in fq, where it is off
+    const small = c.aggregationRule !== 'off' && c.discipline === 'fifo' && q * 8000 <= c.aggregationWaitMs * rateBps;
     if (
       small &&
       (c.aggregationRule === 'not-shrinking' ? q >= this.lastQBytes : q <= this.lastQBytes)
@@ -284,7 +317,7 @@ export class FortuneTeller {
     if (c.mode === 'reference') {
       qShortMs = since >= 0 && tUs > since ? (tUs - since) / 1000 : 0;
     } else {
-      const endUs = this.rate.lastGroupStartUs + (this.rate.lastGroupBytes * 8e6) / rateBps;
+      const endUs = this.rate.lastGroupStartUs + (this.rate.lastGroupBytes * 8e6) / linkBps;
       if (endUs > tUs) qShortMs = (endUs - tUs) / 1000;
       else if (since >= 0) qShortMs = (tUs - (endUs > since ? endUs : since)) / 1000;
       else qShortMs = 0;
@@ -303,7 +336,7 @@ export class FortuneTeller {
         const fill = (this.rate.arrivalRateBps * waitMs) / 8000;
         own += fill < room ? fill : room;
       }
-      txMs = (own * 8000) / rateBps;
+      txMs = (own * 8000) / linkBps;
     }
     p.qLongMs = qLongMs;
     p.qShortMs = qShortMs;

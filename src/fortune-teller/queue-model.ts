@@ -32,6 +32,15 @@
  *    so only their volume is kept, as `untrackedBytes`/`untrackedPackets`, added to the totals.
  *    It is reduced by departures that match no arrival (those are probably the untracked
  *    packets leaving), recomputed at the next sample, and cleared when the kernel says empty.
+ *
+ * Per-flow fair queues (`discipline: 'fq'`: fq_codel, cake, mac80211's TXQs, an htb class per
+ * flow). Every entry also carries its flow's bucket (the caller's flow hash, masked to
+ * `flowBuckets`), and the model keeps each bucket's bytes and packets and the number of buckets
+ * with packets queued. With 'fifo' every caller passes bucket 0 or any value: the matching rule
+ * above holds. With 'fq' only a flow's own packets are in FIFO order: a departure retires the older
+ * unmatched entries of its own bucket only, and leaves the other flows' entries, which it may
+ * overtake, in place (a matched entry behind the head becomes a dead slot, skipped when it
+ * reaches the head).
  */
 
 export interface QueueModelConfig {
@@ -45,6 +54,10 @@ export interface QueueModelConfig {
   readonly recentDepartureTtlUs: number;
   /** Drift (bytes) tolerated before a backlog sample corrects the model. Default 3000. */
   readonly resyncToleranceBytes: number;
+  /** 'fifo' (default): one FIFO. 'fq': per-flow FIFOs served round robin (see the file comment). */
+  readonly discipline: 'fifo' | 'fq';
+  /** Flow buckets (rounded up to a power of two, at most 65536). Default 1024, fq_codel's. */
+  readonly flowBuckets: number;
 }
 
 export const defaultQueueModelConfig: QueueModelConfig = Object.freeze({
@@ -53,6 +66,8 @@ export const defaultQueueModelConfig: QueueModelConfig = Object.freeze({
   recentDepartureSlots: 64,
   recentDepartureTtlUs: 200_000,
   resyncToleranceBytes: 3000,
+  discipline: 'fifo',
+  flowBuckets: 1024,
 });
 
 export interface QueueModelCounters {
@@ -108,6 +123,12 @@ export class QueueModel {
   private readonly size: Uint32Array;
   private readonly keys: Uint32Array;
   private readonly flags: Uint8Array;
+  private readonly bucketOf: Uint16Array;
+  private readonly bucketMask: number;
+  private readonly bucketBytes: Float64Array;
+  private readonly bucketPackets: Uint32Array;
+  private busyBuckets = 0;
+  private readonly fq: boolean;
   /**
    * Called with the key of each packet retired as dropped (an older entry passed over by a
    * matched departure, or removed by a resync): lets the in-band path report it as lost.
@@ -137,6 +158,12 @@ export class QueueModel {
     this.size = new Uint32Array(this.cap);
     this.keys = new Uint32Array(this.cap);
     this.flags = new Uint8Array(this.cap);
+    this.fq = this.config.discipline === 'fq';
+    const nb = nextPow2(Math.min(65536, Math.max(1, Math.floor(this.config.flowBuckets))));
+    this.bucketMask = nb - 1;
+    this.bucketOf = new Uint16Array(this.cap);
+    this.bucketBytes = new Float64Array(nb);
+    this.bucketPackets = new Uint32Array(nb);
     const slots = Math.max(1, Math.floor(this.config.recentDepartureSlots));
     this.depKeys = new Uint32Array(slots);
     this.depUs = new Float64Array(slots);
@@ -155,6 +182,21 @@ export class QueueModel {
   /** Bytes of untracked packets (known from the kernel backlog only). */
   get untrackedBytes(): number {
     return this.untrackedB;
+  }
+
+  /** Bytes of tracked packets of the flow whose hash is `flow` (its bucket's, see the file comment). */
+  flowBytes(flow: number): number {
+    return this.bucketBytes[flow & this.bucketMask] ?? 0;
+  }
+
+  /** Tracked packets of the flow whose hash is `flow` (its bucket's). */
+  flowPackets(flow: number): number {
+    return this.bucketPackets[flow & this.bucketMask] ?? 0;
+  }
+
+  /** Buckets with packets queued: the flows a round-robin scheduler is serving. */
+  get busyFlows(): number {
+    return this.busyBuckets;
   }
 
   /** Ring capacity (packets). */
@@ -188,7 +230,7 @@ export class QueueModel {
     return -1;
   }
 
-  onArrival(tUs: number, bytes: number, key: number): void {
+  onArrival(tUs: number, bytes: number, key: number, flow = 0): void {
     this.counters.arrivals++;
     const k = key >>> 0;
     if (this.depLiveCount > 0 && this.consumeRecentDeparture(tUs, k)) {
@@ -204,12 +246,18 @@ export class QueueModel {
     this.size[i] = bytes;
     this.keys[i] = k;
     this.flags[i] = FLAG_LIVE;
+    const b = flow & this.bucketMask;
+    this.bucketOf[i] = b;
+    const before = this.bucketPackets[b] ?? 0;
+    this.bucketPackets[b] = before + 1;
+    if (before === 0) this.busyBuckets++;
+    this.bucketBytes[b] = (this.bucketBytes[b] ?? 0) + bytes;
     this.count++;
     this.liveCount++;
     this.trackedBytes += bytes;
   }
 
-  /** Returns the matched arrival time (µs), or -1 when the departure matched no arrival. */
+  /** Returns the matched arrival time (µs), or -1 when the departure matched no arrival (its entry carries its flow's bucket). */
   onDeparture(tUs: number, bytes: number, key: number): number {
     this.counters.departures++;
     this.lastDepUs = tUs;
@@ -232,15 +280,29 @@ export class QueueModel {
       this.rememberDeparture(tUs, k);
       return -1;
     }
-    while (this.head !== found) {
-      if (this.flags[this.head] === FLAG_LIVE) {
-        this.counters.retiredAsDrop++;
-        this.onRetire?.(this.keys[this.head] ?? 0);
+    const arrival = this.arrUs[found] ?? -1;
+    if (this.fq) {
+      // only the flow's own older packets were passed over: a per-flow FIFO
+      const b = this.bucketOf[found];
+      for (let i = this.head; i !== found; i = (i + 1) & this.mask) {
+        if (this.flags[i] === FLAG_LIVE && this.bucketOf[i] === b) {
+          this.counters.retiredAsDrop++;
+          this.onRetire?.(this.keys[i] ?? 0);
+          this.kill(i);
+        }
+      }
+      this.kill(found);
+      this.skipDeadHead();
+    } else {
+      while (this.head !== found) {
+        if (this.flags[this.head] === FLAG_LIVE) {
+          this.counters.retiredAsDrop++;
+          this.onRetire?.(this.keys[this.head] ?? 0);
+        }
+        this.evictHead();
       }
       this.evictHead();
     }
-    const arrival = this.arrUs[this.head] ?? -1;
-    this.evictHead();
     this.counters.matched++;
     return arrival;
   }
@@ -258,9 +320,7 @@ export class QueueModel {
     for (let j = this.count - 1; j >= this.count - scan; j--) {
       const i = (this.head + j) & this.mask;
       if (this.keys[i] === k && this.flags[i] === FLAG_LIVE) {
-        this.flags[i] = 0;
-        this.liveCount--;
-        this.trackedBytes -= this.size[i] ?? 0;
+        this.kill(i);
         this.counters.dropsMatched++;
         if (j === this.count - 1) this.count--;
         this.skipDeadHead();
@@ -305,13 +365,24 @@ export class QueueModel {
     }
   }
 
+  /** Removes the live entry at ring index i from the totals (its slot stays, dead). */
+  private kill(i: number): void {
+    const size = this.size[i] ?? 0;
+    this.trackedBytes -= size;
+    this.liveCount--;
+    this.flags[i] = 0;
+    const b = this.bucketOf[i] ?? 0;
+    const left = (this.bucketPackets[b] ?? 1) - 1;
+    this.bucketPackets[b] = left;
+    if (left === 0) {
+      this.busyBuckets--;
+      this.bucketBytes[b] = 0; // exact, whatever the float history
+    } else this.bucketBytes[b] = (this.bucketBytes[b] ?? 0) - size;
+  }
+
   private evictHead(): void {
     const h = this.head;
-    if (this.flags[h] === FLAG_LIVE) {
-      this.trackedBytes -= this.size[h] ?? 0;
-      this.liveCount--;
-      this.flags[h] = 0;
-    }
+    if (this.flags[h] === FLAG_LIVE) this.kill(h);
     this.head = (h + 1) & this.mask;
     this.count--;
     this.skipDeadHead();

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/daemon/engine.js';
 import { verifyL4Checksum } from '../../src/protocols/checksum.js';
 import { TCP_ACK, TCP_SYN } from '../../src/protocols/tcp.js';
+import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { engineOptions, newDecision } from '../helpers/engine.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';
 
@@ -183,7 +184,7 @@ describe('Engine, feedbackUpdater.mode window', () => {
   // offers as many bytes as the treated flow in the same epoch
   for (const [discipline, flows] of [['fifo', 1], ['fq', 2]] as const) {
     it(`queue.discipline ${discipline}: an untreated bulk flow ${discipline === 'fq' ? 'halves' : 'does not change'} the treated flow's share`, () => {
-      const e = new Engine(options({ tcp: { enabled: true, ports: [SRV.port] }, queueDiscipline: discipline }));
+      const e = new Engine(options({ tcp: { enabled: true, ports: [SRV.port] }, fortuneTeller: { ...defaultFortuneTellerConfig, discipline } }));
       handshake(e, 0);
       rttSample(e, 10_000, 2, 40_000);
       // both offer 40 kB in the epoch (1.6 Mbit/s each, more than the link's estimated rate)
