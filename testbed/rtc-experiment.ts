@@ -5,7 +5,7 @@
  */
 import { startDaemon, type DaemonProc, type Progress } from './experiment.js';
 import type { Testbed } from './topology.js';
-import { runRtcDropTrial, type RtcDropScenario } from './webrtc/drop.js';
+import { runRtcCompetitionTrial, runRtcDropTrial, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
 
 export interface RtcDemoScenario extends RtcDropScenario {
@@ -102,4 +102,53 @@ export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat:
     for (const withZhuge of [false, true]) runs.push(await runRtcTrial(tb, sc, withZhuge, progress));
   }
   return { scenario: sc, runs };
+}
+
+/**
+ * The paper's competition case on an AP with per-flow fair queues: a WebRTC call on a 3 Mbit/s
+ * link, and at 15 s three untreated cubic downloads start, each in a queue of its own
+ * (Testbed.perFlowQueues with rtcCompetitionGroups; the call and ping share the default queue).
+ * The call's share falls from 3 to 0.75 Mbit/s. With zhuge: queue.discipline fq, RTP treated,
+ * TCP not.
+ */
+export const RTC_COMPETITION_SCENARIO: RtcCompetitionScenario & { baseDelayMsEachWay: number } = {
+  rateBps: 3e6,
+  durationS: 30,
+  bulkAtS: 15,
+  bulkFlows: 3,
+  bulkCportBase: 5321,
+  bulkPortBase: 5231,
+  baseDelayMsEachWay: 20,
+};
+
+/** The per-flow queues of the competition scenario: one per competing download's sender port. */
+export function rtcCompetitionGroups(sc: RtcCompetitionScenario): number[][] {
+  return Array.from({ length: sc.bulkFlows }, (_, i) => [sc.bulkCportBase + i]);
+}
+
+export interface RtcCompetitionRun extends RtcRun {
+  bulkMbps: number[];
+}
+
+export async function runRtcCompetition(tb: Testbed, sc: RtcCompetitionScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcCompetitionRun> {
+  let daemon: DaemonProc | undefined;
+  try {
+    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9483, extraYaml: ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n') });
+    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
+    const r = await runRtcCompetitionTrial(tb, sc);
+    const metrics = flatten(r.summary);
+    let daemonStatus: unknown;
+    if (daemon !== undefined) {
+      daemonStatus = await daemon.status().catch(() => undefined);
+      const c = (daemonStatus as { rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } } } | undefined)?.rtp?.counters;
+      metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
+      metrics.zhugeClientFeedbackRemoved = (c?.clientFeedbackDropped?.twcc ?? 0) + (c?.clientFeedbackRewritten?.twcc ?? 0);
+      const code = await daemon.stop();
+      daemon = undefined;
+      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
+    }
+    return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus, bulkMbps: r.bulkMbps };
+  } finally {
+    if (daemon !== undefined) await daemon.stop();
+  }
 }

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { ApAgent } from '../player.js';
 import { startRelay, type RelayHandle } from '../relay.js';
 import { down, up, type Testbed } from '../topology.js';
-import { monoNowMs } from '../traffic.js';
+import { iperfDownloadWithArgs, monoNowMs, type IperfResult } from '../traffic.js';
 import { runRtcCall, type RtcCallOptions, type RtcCallResult } from './call.js';
 import { summarizeRtc, type RtcSummary } from './metrics.js';
 
@@ -59,6 +59,64 @@ export async function runRtcDropTrial(
     if (Number.isNaN(dropAtMonoMs)) throw new Error(`the rate drop was not applied: ${String(dropErr)}`);
     const summary = summarizeRtc(call, dropAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.dropRateBps });
     return { scenario: sc, dropAtMonoMs, call, summary };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    agent.close();
+  }
+}
+
+export interface RtcCompetitionScenario {
+  rateBps: number;
+  durationS: number;
+  /** when the competing downloads start (from the call's connection); they run to the end */
+  bulkAtS: number;
+  /** untreated cubic iperf3 downloads, download i from sender port bulkCportBase + i to server port bulkPortBase + i */
+  bulkFlows: number;
+  bulkCportBase: number;
+  bulkPortBase: number;
+}
+
+export interface RtcCompetitionResult {
+  scenario: RtcCompetitionScenario;
+  bulkAtMonoMs: number;
+  call: RtcCallResult;
+  summary: RtcSummary;
+  /** each competing download's received rate (Mbit/s) over its run */
+  bulkMbps: number[];
+}
+
+/**
+ * One WebRTC call with competition (the paper's "scp" case on an AP with per-flow queues, see
+ * Testbed.perFlowQueues): at bulkAtS, bulkFlows untreated cubic downloads start and run to the end
+ * of the call, each in a queue of its own. The call's share of the link falls from the link to
+ * 1 / (bulkFlows + 1) of it: the summary's "drop" is their start and its capacity after is that share.
+ */
+export async function runRtcCompetitionTrial(tb: Testbed, sc: RtcCompetitionScenario, callOpts: Omit<RtcCallOptions, 'durationS' | 'onConnected'> = {}): Promise<RtcCompetitionResult> {
+  const agent = await ApAgent.start(tb);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await agent.setRate(sc.rateBps);
+    let bulkAtMonoMs = Number.NaN;
+    let bulk: Promise<IperfResult[]> | undefined;
+    const call = await runRtcCall(tb, {
+      ...callOpts,
+      durationS: sc.durationS,
+      onConnected: () => {
+        timer = setTimeout(() => {
+          bulkAtMonoMs = monoNowMs();
+          const runS = Math.max(1, sc.durationS - sc.bulkAtS);
+          bulk = Promise.all(
+            Array.from({ length: sc.bulkFlows }, (_, i) =>
+              iperfDownloadWithArgs(tb, { durationS: runS, cc: 'cubic', port: sc.bulkPortBase + i, intervalS: 0.5 }, ['--cport', String(sc.bulkCportBase + i)]),
+            ),
+          );
+        }, sc.bulkAtS * 1000);
+      },
+    });
+    if (bulk === undefined) throw new Error('the competing downloads did not start');
+    const done = await bulk;
+    const summary = summarizeRtc(call, bulkAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.rateBps / (sc.bulkFlows + 1) });
+    return { scenario: sc, bulkAtMonoMs, call, summary, bulkMbps: done.map((r) => Math.round((r.receiverBps / 1e6) * 100) / 100) };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     agent.close();
