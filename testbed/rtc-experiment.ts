@@ -73,12 +73,20 @@ export interface RtcTrialOptions {
   rtpYaml?: string;
 }
 
-export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
+/**
+ * Runs one call (`call`) with the daemon in the ap namespace when withZhuge (config `extraYaml`),
+ * and adds the daemon's TWCC counters to the call's flat metrics.
+ */
+async function callWithDaemon<R extends { summary: RtcSummary }>(
+  tb: Testbed,
+  withZhuge: boolean,
+  extraYaml: string,
+  call: () => Promise<R>,
+): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: unknown }> {
   let daemon: DaemonProc | undefined;
   try {
-    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}` });
-    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
-    const r = await runRtcDropTrial(tb, sc, opts.encrypted === true ? { encrypted: true } : {});
+    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml });
+    const r = await call();
     const metrics = flatten(r.summary);
     let daemonStatus: unknown;
     if (daemon !== undefined) {
@@ -90,10 +98,19 @@ export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: b
       daemon = undefined;
       if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
     }
-    return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
+    return { r, metrics, daemonStatus };
   } finally {
     if (daemon !== undefined) await daemon.stop();
   }
+}
+
+export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
+  const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
+  const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
+    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    return runRtcDropTrial(tb, sc, opts.encrypted === true ? { encrypted: true } : {});
+  });
+  return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
 }
 
 export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat: number, progress?: Progress): Promise<{ scenario: RtcDemoScenario; runs: RtcRun[] }> {
@@ -131,24 +148,10 @@ export interface RtcCompetitionRun extends RtcRun {
 }
 
 export async function runRtcCompetition(tb: Testbed, sc: RtcCompetitionScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcCompetitionRun> {
-  let daemon: DaemonProc | undefined;
-  try {
-    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9483, extraYaml: ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n') });
+  const yaml = ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n');
+  const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
     progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
-    const r = await runRtcCompetitionTrial(tb, sc);
-    const metrics = flatten(r.summary);
-    let daemonStatus: unknown;
-    if (daemon !== undefined) {
-      daemonStatus = await daemon.status().catch(() => undefined);
-      const c = (daemonStatus as { rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } } } | undefined)?.rtp?.counters;
-      metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
-      metrics.zhugeClientFeedbackRemoved = (c?.clientFeedbackDropped?.twcc ?? 0) + (c?.clientFeedbackRewritten?.twcc ?? 0);
-      const code = await daemon.stop();
-      daemon = undefined;
-      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
-    }
-    return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus, bulkMbps: r.bulkMbps };
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-  }
+    return runRtcCompetitionTrial(tb, sc);
+  });
+  return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus, bulkMbps: r.bulkMbps };
 }
