@@ -252,7 +252,7 @@ export class Engine {
   /** mode 'window': clients' window shifts from the handshakes, and the clamped flows' weighted count */
   readonly synScales = new SynScales();
   private readonly share = new ActiveShare();
-  /** queueDiscipline 'fq': every flow's offered rate, for the clamp's max-min fair share */
+  /** fortuneTeller.discipline 'fq' (queue.discipline): every flow's offered rate, for the clamp's max-min fair share */
   private fq: FqShare | undefined;
   private readonly down: PacketView = newPacketView();
   private readonly dep: PacketView = newPacketView();
