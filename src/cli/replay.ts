@@ -1,5 +1,5 @@
 /**
- * `zhuge replay --pcap FILE [--egress-pcap FILE] [--json]`
+ * `zhuge replay --pcap FILE [--egress-pcap FILE] [--discipline fifo|fq] [--json]`
  *
  * Runs the codecs over a capture (pcap or pcapng) and prints counts by class and malformed
  * counts by reason; given the egress capture of the same queue, also runs the Fortune Teller and
@@ -8,15 +8,17 @@
 import { parseCommand } from './args.js';
 import { readFileSync } from 'node:fs';
 import { classifyCapture, predictionAccuracy, type AccuracyReport, type ClassCounts } from '../daemon/replay.js';
+import { defaultFortuneTellerConfig } from '../fortune-teller/index.js';
 import { ParseError } from '../protocols/errors.js';
 
-const USAGE = `usage: zhuge replay --pcap FILE [--egress-pcap FILE] [--json]
+const USAGE = `usage: zhuge replay --pcap FILE [--egress-pcap FILE] [--discipline fifo|fq] [--json]
 
   --pcap FILE         capture to classify (pcap or pcapng); with --egress-pcap: the packets
                       entering the queue (e.g. the AP's wired side, inbound)
   --egress-pcap FILE  the same queue's departures (e.g. the AP's Wi-Fi side, outbound):
                       prints the Fortune Teller's prediction error (predicted at arrival vs
-                      departure minus arrival)
+                      departure minus arrival), overall and per transport (tcp, udp)
+  --discipline D      how that queue serves its flows (queue.discipline): fifo (default) or fq
   --json              one machine-readable object instead of the text report`;
 
 export interface ReplayOutput {
@@ -31,10 +33,16 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('replay', USAGE, argv, {
     pcap: { type: 'string' },
     'egress-pcap': { type: 'string' },
+    discipline: { type: 'string', default: 'fifo' },
     json: { type: 'boolean', default: false },
   });
   if (parsed.exit !== undefined) return parsed.exit;
   const values = parsed.values;
+  const discipline = values.discipline;
+  if (discipline !== 'fifo' && discipline !== 'fq') {
+    console.error(`zhuge replay: --discipline must be fifo or fq (got ${discipline})\n${USAGE}`);
+    return 2;
+  }
   if (values.pcap === undefined) {
     console.error(`zhuge replay: --pcap is required\n${USAGE}`);
     return 2;
@@ -59,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     if (egress !== undefined && values['egress-pcap'] !== undefined) {
       out.egressPcap = values['egress-pcap'];
-      out.accuracy = predictionAccuracy(ingress, egress);
+      out.accuracy = predictionAccuracy(ingress, egress, { ...defaultFortuneTellerConfig, discipline });
     }
   } catch (err) {
     if (err instanceof ParseError) {
@@ -98,6 +106,13 @@ function formatReport(o: ReplayOutput): string {
     lines.push(row('error (signed)', a.signedErrorMsAll));
     lines.push(row('actual delay', a.actualDelayMs));
     lines.push(row('predicted delay', a.predictedDelayMs));
+    for (const t of ['tcp', 'udp'] as const) {
+      const b = a.byTransport[t];
+      if (b.matched === 0) continue;
+      lines.push(`  ${t} (${b.matched} matched):`);
+      lines.push(row(`  ${t} error (signed)`, b.signedErrorMs));
+      lines.push(row(`  ${t} actual delay`, b.actualDelayMs));
+    }
   }
   return lines.join('\n');
 }

@@ -127,6 +127,8 @@ export interface AccuracyReport {
   signedErrorMsAll: Percentiles;
   actualDelayMs: Percentiles;
   predictedDelayMs: Percentiles;
+  /** the matched packets of each transport (e.g. a UDP call next to TCP downloads) */
+  byTransport: Record<'tcp' | 'udp' | 'other', { matched: number; actualDelayMs: Percentiles; signedErrorMs: Percentiles; absErrorMs: Percentiles }>;
 }
 
 export interface Percentiles {
@@ -160,6 +162,8 @@ export interface PredictionPairs {
   predictedMs: number[];
   /** per departure matched to its arrival, in departure order: [actual sojourn ms, predicted ms] */
   pairs: Array<[number, number]>;
+  /** the transport of each pair */
+  transports: Array<'tcp' | 'udp' | 'other'>;
 }
 
 /** The Fortune Teller run over the two taps' captures, departures matched to their arrivals. */
@@ -177,24 +181,29 @@ export function predictionPairs(
   const v = newPacketView();
   const predictedByKey = new Map<number, number[]>();
   const pairs: Array<[number, number]> = [];
+  const transports: Array<'tcp' | 'udp' | 'other'> = [];
   const predicted: number[] = [];
   let arrivals = 0;
   let departures = 0;
   for (const e of events) {
     const lt = linkTypeFromDlt(e.rec.linkType);
     let key = 0;
+    let flow = 0;
+    let l4: 'tcp' | 'udp' | 'other' = 'other';
     if (lt !== undefined) {
       try {
         decodePacket(e.rec.data, lt, v);
         key = packetMatchKey(v, e.rec.data);
+        flow = canonicalFlowHash(v);
+        if (v.l4 === 'tcp' || v.l4 === 'udp') l4 = v.l4;
       } catch {
         key = 0;
       }
     }
     if (!e.dep) {
       arrivals++;
-      ft.onArrival(e.tUs, e.rec.origLen, key);
-      const p = ft.predict(e.tUs);
+      ft.onArrival(e.tUs, e.rec.origLen, key, flow);
+      const p = ft.predict(e.tUs, 0, undefined, flow);
       let list = predictedByKey.get(key);
       if (list === undefined) predictedByKey.set(key, (list = []));
       list.push(p.totalMs);
@@ -207,9 +216,10 @@ export function predictionPairs(
       if (list !== undefined && list.length === 0) predictedByKey.delete(key);
       if (arrUs < 0 || pred === undefined) continue;
       pairs.push([(e.tUs - arrUs) / 1000, pred]);
+      transports.push(l4);
     }
   }
-  return { arrivals, departures, predictedMs: predicted, pairs };
+  return { arrivals, departures, predictedMs: predicted, pairs, transports };
 }
 
 export function predictionAccuracy(
@@ -217,7 +227,7 @@ export function predictionAccuracy(
   egress: Uint8Array,
   config: FortuneTellerConfig = defaultFortuneTellerConfig,
 ): AccuracyReport {
-  const { arrivals, departures, predictedMs: predicted, pairs } = predictionPairs(ingress, egress, config);
+  const { arrivals, departures, predictedMs: predicted, pairs, transports } = predictionPairs(ingress, egress, config);
   const abs64: number[] = [];
   const absAll: number[] = [];
   const signed: number[] = [];
@@ -238,5 +248,21 @@ export function predictionAccuracy(
     signedErrorMsAll: percentiles(signed),
     actualDelayMs: percentiles(actual),
     predictedDelayMs: percentiles(predicted),
+    byTransport: {
+      tcp: transportAccuracy(pairs, transports, 'tcp'),
+      udp: transportAccuracy(pairs, transports, 'udp'),
+      other: transportAccuracy(pairs, transports, 'other'),
+    },
   };
+}
+
+function transportAccuracy(pairs: ReadonlyArray<[number, number]>, transports: ReadonlyArray<string>, which: string): AccuracyReport['byTransport']['tcp'] {
+  const act: number[] = [];
+  const signed: number[] = [];
+  pairs.forEach(([a, p], i) => {
+    if (transports[i] !== which) return;
+    act.push(a);
+    signed.push(p - a);
+  });
+  return { matched: act.length, actualDelayMs: percentiles(act), signedErrorMs: percentiles(signed), absErrorMs: percentiles(signed.map(Math.abs)) };
 }

@@ -44,6 +44,7 @@ describe('zhuge replay', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await run([])).toBe(2);
     expect(await run(['--bogus'])).toBe(2);
+    expect(await run(['--pcap', fixture('chromium-plaintext-4s.pcap'), '--discipline', 'wfq'])).toBe(2);
     expect(await run(['--pcap', '/nonexistent/x.pcap'])).toBe(1);
     expect(await run(['--pcap', '/etc/hostname'])).toBe(1);
     err.mockRestore();

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { predictionAccuracy } from '../../src/daemon/replay.js';
+import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { fixIpPacketChecksums } from '../../src/protocols/checksum.js';
 import { pcapWriter } from '../../src/protocols/pcap-file.js';
 import { accuracyPairs } from '../../testbed/eval/accuracy.js';
@@ -63,6 +64,10 @@ describe('accuracyPairs', () => {
     const acc = predictionAccuracy(q.ingress, q.egress);
     expect(pairs).toHaveLength(acc.matched);
     expect(acc.matched).toBe(n);
+    expect(acc.byTransport.udp.matched).toBe(n);
+    expect(acc.byTransport.tcp.matched).toBe(0);
+    // a FIFO's order is one a per-flow fair queue may produce too: the fq model matches them all
+    expect(predictionAccuracy(q.ingress, q.egress, { ...defaultFortuneTellerConfig, discipline: 'fq' }).matched).toBe(n);
     const actual = pairs.map(([a]) => a);
     const absErr = pairs.map(([a, p]) => Math.abs(p - a));
     // the actual sojourn is exactly what the synthetic queue produced (µs timestamps)
