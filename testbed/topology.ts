@@ -189,8 +189,8 @@ export class Testbed {
    * Turns the AP's bottleneck into per-flow fair queues, as an AP with fq_codel, cake or
    * mac80211's per-station TXQs serves its flows (this kernel has no fq_codel/sfq/drr, DESIGN §3):
    * under the same class 1:1 (its rate is what setRate changes), one htb class per group of
-   * sender ports, each with its own bfifo of `bufferBytes`, plus a default class for everything
-   * else (ping, unlisted flows). Every class has a negligible guaranteed rate and may borrow up to
+   * sender ports, each with its own bfifo of `bufferBytes`, one for ICMP (the ping probe), plus a
+   * default class for everything else (unlisted flows). Every class has a negligible guaranteed rate and may borrow up to
    * the link, so the link is shared round robin with a quantum of one MTU among the classes that
    * have data: a backlogged flow gets its max-min fair share, whatever the others push.
    * Classification is by the downlink's source port (u32), i.e. per flow for the known senders.
@@ -207,6 +207,9 @@ export class Testbed {
     await tc('qdisc', 'add', 'dev', b.dev, 'root', 'handle', b.qdisc, 'htb', 'default', 'ff');
     await tc('class', 'add', 'dev', b.dev, 'parent', b.qdisc, 'classid', b.classid, 'htb', 'rate', rate, 'ceil', rate, 'quantum', '60000');
     await leaf('1:ff');
+    // ICMP (the ping probe) is a flow of its own too, as in a fair queue
+    await leaf('1:fe');
+    await tc('filter', 'add', 'dev', b.dev, 'parent', b.qdisc, 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'protocol', '1', '0xff', 'flowid', '1:fe');
     for (const [i, ports] of groups.entries()) {
       const classid = `1:${(0x10 + i).toString(16)}`;
       await leaf(classid);
