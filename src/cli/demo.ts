@@ -144,9 +144,15 @@ const ROWS: Array<[keyof TrialMetrics, string]> = [
   ['zhugeClampedAcks', 'ACKs whose window zhuge lowered'],
 ];
 
+/** ' + a 10 ms Wi-Fi hop' when the scenario has one (--wifi-hop-ms), else ''. */
+function wifiHopText(s: { wifiHopMsEachWay?: number }): string {
+  const ms = s.wifiHopMsEachWay ?? 0;
+  return ms > 0 ? ` + a ${2 * ms} ms Wi-Fi hop` : '';
+}
+
 export function formatTable(o: DemoJson): string {
   const s = o.scenario;
-  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${(s.wifiHopMsEachWay ?? 0) > 0 ? ` + a ${2 * (s.wifiHopMsEachWay ?? 0)} ms Wi-Fi hop` : ''}${s.ackMode !== undefined ? `, zhuge feedbackUpdater.mode ${s.ackMode}` : ''}`;
+  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${wifiHopText(s)}${s.ackMode !== undefined ? `, zhuge feedbackUpdater.mode ${s.ackMode}` : ''}`;
   const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
   const w = 40;
   const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
@@ -237,7 +243,7 @@ const QUIC_ROWS: Array<[keyof QuicTrialMetrics, string]> = [
 
 export function formatQuicTable(o: QuicDemoJson): string {
   const s = o.scenario;
-  const head = `QUIC (ngtcp2 ${s.cc}), ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s of ${s.durationS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${(s.wifiHopMsEachWay ?? 0) > 0 ? ` + a ${2 * (s.wifiHopMsEachWay ?? 0)} ms Wi-Fi hop` : ''}`;
+  const head = `QUIC (ngtcp2 ${s.cc}), ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s of ${s.durationS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${wifiHopText(s)}`;
   const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
   const w = 40;
   const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];

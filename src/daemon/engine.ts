@@ -720,14 +720,12 @@ export class Engine {
   pollGates(tUs: number, release: (item: unknown) => void): number {
     let n = this.releaseOrphans(release);
     if (this.gatedFlows.size === 0) return n;
-    const perFlow = this.fq !== undefined;
-    const fifoQueueMs = perFlow ? 0 : this.ft.queueDelayMs(tUs);
     const rateBps = this.ft.rate.rateBps;
     const max = this.opts.maxGatedPackets ?? Infinity;
     for (const f of this.gatedFlows) {
       const g = f.delayer.drain;
       if (g === undefined) continue;
-      const queueMs = perFlow ? this.ft.queueDelayMs(tUs, f.hash) : fifoQueueMs;
+      const queueMs = this.ft.queueDelayMs(tUs, f.hash); // the flow's own queue under fq
       const onRelease = (item: unknown, arrivalTUs: number): void => {
         const added = tUs - arrivalTUs;
         f.addedDelaySumUs += added;

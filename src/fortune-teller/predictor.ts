@@ -257,6 +257,11 @@ export class FortuneTeller {
     this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
   }
 
+  /** fq: the flows a round-robin scheduler serves, `flow` included when `joining` (a packet of it is added). */
+  private busyWith(flow: number, joining: boolean): number {
+    return Math.max(1, this.queue.busyFlows + (joining && this.queue.flowPackets(flow) === 0 ? 1 : 0));
+  }
+
   /**
    * The queueing delay a packet arriving at tUs would see (bytes queued over the dequeue rate,
    * plus how long the head packet has waited), without touching any state: for callers that
@@ -269,7 +274,7 @@ export class FortuneTeller {
     let n = 1;
     if (this.config.discipline === 'fq') {
       bytes = this.queue.flowBytes(flow);
-      n = Math.max(1, this.queue.busyFlows + (this.queue.flowPackets(flow) === 0 ? 1 : 0));
+      n = this.busyWith(flow, true);
     }
     const longMs = rateBps > 0 ? (bytes * n * 8000) / rateBps : 0;
     const since = this.queue.headSinceUs;
@@ -293,7 +298,7 @@ export class FortuneTeller {
     let burst = this.rate.maxBurstBytes;
     if (c.discipline === 'fq') {
       // the flow's own bytes, at its round-robin share of the rate (n flows busy, itself included)
-      const n = Math.max(1, this.queue.busyFlows + (this.queue.flowPackets(flow) === 0 && bytes > 0 ? 1 : 0));
+      const n = this.busyWith(flow, bytes > 0);
       q = this.queue.flowBytes(flow) + bytes;
       rateBps = linkBps / n;
       burst /= n;

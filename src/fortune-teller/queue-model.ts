@@ -257,7 +257,7 @@ export class QueueModel {
     this.trackedBytes += bytes;
   }
 
-  /** Returns the matched arrival time (µs), or -1 when the departure matched no arrival (its entry carries its flow's bucket). */
+  /** Returns the matched arrival time (µs), or -1 when the departure matched no arrival. */
   onDeparture(tUs: number, bytes: number, key: number): number {
     this.counters.departures++;
     this.lastDepUs = tUs;
@@ -281,28 +281,18 @@ export class QueueModel {
       return -1;
     }
     const arrival = this.arrUs[found] ?? -1;
-    if (this.fq) {
-      // only the flow's own older packets were passed over: a per-flow FIFO
-      const b = this.bucketOf[found];
-      for (let i = this.head; i !== found; i = (i + 1) & this.mask) {
-        if (this.flags[i] === FLAG_LIVE && this.bucketOf[i] === b) {
-          this.counters.retiredAsDrop++;
-          this.onRetire?.(this.keys[i] ?? 0);
-          this.kill(i);
-        }
+    // the live entries passed over were dropped: every older one in a FIFO, only the flow's own
+    // in a per-flow fair queue (another flow's may be overtaken)
+    const b = this.bucketOf[found];
+    for (let i = this.head; i !== found; i = (i + 1) & this.mask) {
+      if (this.flags[i] === FLAG_LIVE && (!this.fq || this.bucketOf[i] === b)) {
+        this.counters.retiredAsDrop++;
+        this.onRetire?.(this.keys[i] ?? 0);
+        this.kill(i);
       }
-      this.kill(found);
-      this.skipDeadHead();
-    } else {
-      while (this.head !== found) {
-        if (this.flags[this.head] === FLAG_LIVE) {
-          this.counters.retiredAsDrop++;
-          this.onRetire?.(this.keys[this.head] ?? 0);
-        }
-        this.evictHead();
-      }
-      this.evictHead();
     }
+    this.kill(found);
+    this.skipDeadHead();
     this.counters.matched++;
     return arrival;
   }
