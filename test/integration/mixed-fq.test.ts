@@ -23,8 +23,8 @@ const unavailable = daemonUnavailable() ?? (existsSync('/usr/sbin/gtlsserver') ?
 const PAIRS = 2;
 /**
  * Bounds from 3 measured pairs (docs/results/mixed.md, "Per-flow queues"): the treated flow's
- * per-ACK RTT p95 was 0.39-0.41x of without (127-130 vs 319-327 ms; 0.38-0.44x over the 8 pairs
- * measured since, two clean-clone CI runs among them); with the clamp's share
+ * per-ACK RTT p95 was 0.39-0.41x of without (127-130 vs 319-327 ms; 0.38-0.57x over the 14 pairs
+ * measured since, four clean-clone CI runs among them, all but one at or below 0.44x); with the clamp's share
  * computed as on a FIFO (the treated flows only) it was 0.91x, so 0.7 tells the fair share's
  * effect from that. The untreated bulk flow's rate while on and the treated flow's rate were
  * 1.00x in every pair; the bounds are the 10 % the FIFO mixes allow.
