@@ -1,11 +1,11 @@
 /**
- * A capture-tool child (testbed/capture-tool.ts: the daemon's libpcap tap writing a pcap) in the
- * ap namespace, started and awaited until its tap is open.
+ * A capture-tool child (testbed/capture-tool.ts: the daemon's libpcap tap writing a pcap) in a
+ * testbed namespace (the ap's by default), started and awaited until its tap is open.
  */
 import { type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { distScript } from './scripts.js';
-import type { Testbed } from './topology.js';
+import type { Role, Testbed } from './topology.js';
 
 export interface Capture {
   child: ChildProcess;
@@ -13,8 +13,24 @@ export interface Capture {
   done: Promise<{ packets: number; kernelDrops: number }>;
 }
 
-export async function startCapture(tb: Testbed, dev: string, direction: 'inbound' | 'outbound', out: string, filter: string): Promise<Capture> {
-  const child = tb.spawn('ap', process.execPath, [distScript('capture-tool'), '--dev', dev, '--direction', direction, '--out', out, '--filter', filter]);
+export interface CaptureOptions {
+  /** the namespace to capture in (default the AP's) */
+  role?: Role;
+  /** bytes kept of each packet (default the tool's, 256) */
+  snapBytes?: number;
+}
+
+export async function startCapture(
+  tb: Testbed,
+  dev: string,
+  direction: 'inbound' | 'outbound' | 'any',
+  out: string,
+  filter: string,
+  opts: CaptureOptions = {},
+): Promise<Capture> {
+  const args = [distScript('capture-tool'), '--dev', dev, '--direction', direction, '--out', out, '--filter', filter];
+  if (opts.snapBytes !== undefined) args.push('--snap', String(opts.snapBytes));
+  const child = tb.spawn(opts.role ?? 'ap', process.execPath, args);
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   let resolveDone: (v: { packets: number; kernelDrops: number }) => void = () => undefined;

@@ -1,0 +1,79 @@
+/**
+ * Interleaved WebRTC drop calls without and with zhuge, each with its per-packet evidence
+ * (evidence.ts): root, compiled,
+ *
+ *   node dist/testbed/webrtc/evidence-run.js --out DIR [--pairs 1] [--rate-mbps 3] [--drop-mbps 0.3]
+ *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20]
+ *
+ * Leaves DIR/<i>-<without|with>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
+ * and prints one line per call.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDaemon, type DaemonProc } from '../experiment.js';
+import { withLab } from '../lab.js';
+import { runRtcDropTrial, type RtcDropScenario } from './drop.js';
+import { startEvidenceCaptures, writeEvidence } from './evidence.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      pairs: { type: 'string', default: '1' },
+      'rate-mbps': { type: 'string', default: '3' },
+      'drop-mbps': { type: 'string', default: '0.3' },
+      'drop-at-s': { type: 'string', default: '15' },
+      'duration-s': { type: 'string', default: '30' },
+      'base-delay-ms': { type: 'string', default: '20' },
+    },
+  });
+  const out = values.out;
+  if (out === undefined) throw new Error('--out DIR is required');
+  const sc: RtcDropScenario = {
+    rateBps: Number(values['rate-mbps']) * 1e6,
+    dropRateBps: Number(values['drop-mbps']) * 1e6,
+    dropAtS: Number(values['drop-at-s']),
+    durationS: Number(values['duration-s']),
+  };
+  const pairs = Number(values.pairs);
+  await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: Number(values['base-delay-ms']) }, async (tb) => {
+    for (let i = 0; i < pairs; i++) {
+      for (const withZhuge of [false, true]) {
+        const dir = join(out, `${i}-${withZhuge ? 'with' : 'without'}`);
+        mkdirSync(dir, { recursive: true });
+        const caps = await startEvidenceCaptures(tb, dir);
+        let daemon: DaemonProc | undefined;
+        let status: unknown;
+        try {
+          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
+          const r = await runRtcDropTrial(tb, sc);
+          if (daemon !== undefined) status = await daemon.status().catch(() => undefined);
+          writeFileSync(join(dir, 'call.json'), JSON.stringify({ scenario: sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
+          await daemon?.stop();
+          daemon = undefined;
+          await caps.stop();
+          const ev = writeEvidence(dir, r.call.offerSdp);
+          const z = ev.summary.series.zhuge;
+          const s = ev.summary.series.sender;
+          process.stdout.write(
+            `${dir}: frame>400ms ${r.summary.frameDelayAbove400msSeconds.toFixed(2)} s, p99 ${r.summary.frameDelayP99Ms.toFixed(0)} ms, ` +
+              `sender series: backwards ${s.backwards}, |err| p50/p90/p99 ${String(s.absErrorP50Ms)}/${String(s.absErrorP90Ms)}/${String(s.absErrorP99Ms)} ms; ` +
+              `zhuge series: ${z.reported} reported, backwards ${z.backwards} (max ${z.largestBackwardMs} ms), dropped-reported-received ${z.droppedReportedReceived}; queue drops ${ev.summary.queueDrops}\n`,
+          );
+        } finally {
+          await daemon?.stop();
+          await caps.stop().catch(() => undefined);
+        }
+      }
+    }
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`evidence-run: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
