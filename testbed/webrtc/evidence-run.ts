@@ -3,7 +3,9 @@
  * (evidence.ts): root, compiled,
  *
  *   node dist/testbed/webrtc/evidence-run.js --out DIR [--pairs 1] [--rate-mbps 3] [--drop-mbps 0.3]
- *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20]
+ *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20] [--trace FILE --scale F]
+
+With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
  * Leaves DIR/<i>-<without|with>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
  * and prints one line per call.
@@ -11,9 +13,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadSchedule } from '../eval/trace.js';
 import { startDaemon, type DaemonProc } from '../experiment.js';
 import { withLab } from '../lab.js';
+import { ApAgent, playInAp } from '../player.js';
+import type { Testbed } from '../topology.js';
+import { runRtcCall, type RtcCallResult } from './call.js';
 import { runRtcDropTrial, type RtcDropScenario } from './drop.js';
+import { summarizeRtc, type RtcSummary } from './metrics.js';
 import { startEvidenceCaptures, writeEvidence } from './evidence.js';
 
 async function main(): Promise<void> {
@@ -26,6 +33,8 @@ async function main(): Promise<void> {
       'drop-at-s': { type: 'string', default: '15' },
       'duration-s': { type: 'string', default: '30' },
       'base-delay-ms': { type: 'string', default: '20' },
+      trace: { type: 'string' },
+      scale: { type: 'string', default: '1' },
     },
   });
   const out = values.out;
@@ -47,7 +56,7 @@ async function main(): Promise<void> {
         let status: unknown;
         try {
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
-          const r = await runRtcDropTrial(tb, sc);
+          const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           if (daemon !== undefined) status = await daemon.status().catch(() => undefined);
           writeFileSync(join(dir, 'call.json'), JSON.stringify({ scenario: sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           await daemon?.stop();
@@ -68,6 +77,23 @@ async function main(): Promise<void> {
       }
     }
   });
+}
+
+/** One call over a trace (the summary's "drop" is the call's second second). */
+async function traceCall(tb: Testbed, path: string, scale: number, durationS: number): Promise<{ call: RtcCallResult; summary: RtcSummary; dropAtMonoMs: number }> {
+  const sched = loadSchedule(path, durationS, scale);
+  const agent = await ApAgent.start(tb);
+  let play: ReturnType<typeof playInAp> | undefined;
+  try {
+    await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
+    const call = await runRtcCall(tb, { durationS, onConnected: () => (play = playInAp(tb, { schedule: sched })) });
+    await play?.done.catch(() => undefined);
+    const from = call.connectedMonoMs + 1000;
+    return { call, summary: summarizeRtc(call, from, call.endMonoMs), dropAtMonoMs: from };
+  } finally {
+    if (play !== undefined && play.child.exitCode === null) play.child.kill('SIGTERM');
+    agent.close();
+  }
 }
 
 main().then(

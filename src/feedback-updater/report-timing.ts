@@ -1,0 +1,298 @@
+/**
+ * When to report each packet of an RTP transport, and at what time: feedback a FIFO receiver
+ * standing at the AP could have sent, with a lead over the observed departures that is bounded
+ * and earned. Pure (time passed in), one instance per transport, no allocation per packet.
+ *
+ * Why (docs/results/rtc-evidence.md): reporting every packet at `arrival + predicted delay`, fixed
+ * when it arrives, made the reported times run backwards when the rate estimate moved between two
+ * packets, reported packets hundreds of ms early at a rate step (the estimate lags) and late after
+ * it, so GCC's acknowledged bitrate — bytes over reported time — read the estimator's lag (0.13
+ * Mbit/s reported while the link served 0.3) and GCC settled below the capacity.
+ *
+ * Rules, applied at every feedback build (drain) to the transport's packets in sequence order:
+ *  1. a packet that left the Wi-Fi queue is reported at its observed departure;
+ *  2. a packet the queue dropped is reported not received (only a matched drop, never a guess);
+ *  3. a packet still queued is re-predicted now, from the bytes still ahead of it (the caller's
+ *     `predictNowUs`), and reported if that prediction is at most `lead` ahead of now; otherwise
+ *     it and every later packet wait for a later build (a FIFO never delivers them earlier);
+ *  4. reported times never run backwards (a time below the previous report is raised to it);
+ *  5. the lead is earned: it is the time since the last bad prediction, between minLeadUs and
+ *     maxLeadUs. A prediction is bad when the packet departs more than the tolerance
+ *     (errorToleranceUs + errorToleranceFraction x the lead it was reported with) away from the
+ *     time reported, or is still queued that long after it. So at a rate step the lead collapses
+ *     to the minimum, and it grows back one ms per ms while the new rate holds.
+ *  6. a packet whose departure is never seen (a lost tap event) is reported at its latest
+ *     prediction once it has waited maxWaitUs, so the feedback never stalls.
+ * The error of every prediction checked against its departure is kept (counters, status), with
+ * the error of the Fortune Teller's own prediction at arrival (predicted vs observed sojourn).
+ */
+
+export interface ReportTimingConfig {
+  /** packets tracked per transport (a power of two); the oldest is reported early when full */
+  readonly capacity: number;
+  /** the lead right after a bad prediction (µs); the feedback interval is a natural choice */
+  readonly minLeadUs: number;
+  readonly maxLeadUs: number;
+  readonly errorToleranceUs: number;
+  readonly errorToleranceFraction: number;
+  readonly maxWaitUs: number;
+}
+
+export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
+  capacity: 2048,
+  minLeadUs: 50_000,
+  maxLeadUs: 1_000_000,
+  errorToleranceUs: 5_000,
+  errorToleranceFraction: 0.25,
+  maxWaitUs: 2_000_000,
+});
+
+export interface ReportTimingCounters {
+  /** packets reported at their observed departure / at a prediction / as not received */
+  reportedObserved: number;
+  reportedPredicted: number;
+  reportedLost: number;
+  /** reports raised to the previous one (rule 4) */
+  raisedToPrevious: number;
+  /** reported at a prediction because the departure never came (rule 6) or the table was full */
+  reportedUnseen: number;
+  overflow: number;
+  /** predictions checked against their departure, and the bad ones (rule 5) */
+  predictionsChecked: number;
+  predictionsBad: number;
+  /** sum of |reported - observed departure| over the checked predictions (µs) */
+  predictionAbsErrorSumUs: number;
+  /** the Fortune Teller's prediction at arrival vs the observed sojourn */
+  arrivalPredictionsChecked: number;
+  arrivalPredictionAbsErrorSumUs: number;
+  /** the largest step between two consecutive reported times (µs) */
+  largestForwardStepUs: number;
+}
+
+const QUEUED = 0;
+const DEPARTED = 1;
+const LOST = 2;
+
+/** what the caller records: a time (µs), or null for "not received" */
+export type ReportSink = (slot: number, reportedUs: number | null) => void;
+
+export class ReportTiming {
+  readonly config: ReportTimingConfig;
+  readonly counters: ReportTimingCounters = {
+    reportedObserved: 0,
+    reportedPredicted: 0,
+    reportedLost: 0,
+    raisedToPrevious: 0,
+    reportedUnseen: 0,
+    overflow: 0,
+    predictionsChecked: 0,
+    predictionsBad: 0,
+    predictionAbsErrorSumUs: 0,
+    arrivalPredictionsChecked: 0,
+    arrivalPredictionAbsErrorSumUs: 0,
+    largestForwardStepUs: 0,
+  };
+  private readonly mask: number;
+  private readonly gen: Uint32Array;
+  private readonly state: Uint8Array;
+  private readonly arrivalUs: Float64Array;
+  private readonly predictedSojournUs: Float64Array;
+  /** the caller's queue position of the packet (bytes), handed back to predictNowUs */
+  private readonly position: Float64Array;
+  private readonly departedUs: Float64Array;
+  /** the time reported with a prediction (-1: not reported, or reported otherwise) */
+  private readonly reportedAtUs: Float64Array;
+  private readonly leadUsedUs: Float64Array;
+  /** oldest tracked, next to report, next free (monotonic counters; slot = counter & mask) */
+  private head = 0;
+  private cursor = 0;
+  private tail = 0;
+  private lastReportedUs = -Infinity;
+  private lastBadUs: number;
+
+  constructor(config: Partial<ReportTimingConfig> = {}, startUs = 0) {
+    const c = { ...REPORT_TIMING_DEFAULTS, ...config };
+    let cap = 1;
+    while (cap < c.capacity) cap *= 2;
+    this.config = Object.freeze({ ...c, capacity: cap });
+    this.mask = cap - 1;
+    this.gen = new Uint32Array(cap);
+    this.state = new Uint8Array(cap);
+    this.arrivalUs = new Float64Array(cap);
+    this.predictedSojournUs = new Float64Array(cap);
+    this.position = new Float64Array(cap);
+    this.departedUs = new Float64Array(cap);
+    this.reportedAtUs = new Float64Array(cap);
+    this.leadUsedUs = new Float64Array(cap);
+    this.lastBadUs = startUs;
+  }
+
+  /** The lead allowed at tUs (rule 5). */
+  leadUs(tUs: number): number {
+    const earned = tUs - this.lastBadUs;
+    const c = this.config;
+    return earned < c.minLeadUs ? c.minLeadUs : earned > c.maxLeadUs ? c.maxLeadUs : earned;
+  }
+
+  /** Packets tracked and not yet reported. */
+  get pending(): number {
+    return this.tail - this.cursor;
+  }
+
+  /**
+   * A packet entered the queue at arrivalUs; `predictedSojournUs` is the Fortune Teller's
+   * prediction at arrival, `position` the caller's handle for re-predicting it. Returns a handle
+   * (slot | generation) for departed() / lost(); the caller keeps its own data by `handle & mask`.
+   */
+  push(arrivalUs: number, predictedSojournUs: number, position: number, sink: ReportSink): number {
+    if (this.tail - this.head > this.mask) this.evictOldest(arrivalUs, sink);
+    const i = this.tail & this.mask;
+    this.tail++;
+    this.gen[i] = ((this.gen[i] ?? 0) + 1) & 0x7fff;
+    this.state[i] = QUEUED;
+    this.arrivalUs[i] = arrivalUs;
+    this.predictedSojournUs[i] = predictedSojournUs;
+    this.position[i] = position;
+    this.departedUs[i] = -1;
+    this.reportedAtUs[i] = -1;
+    this.leadUsedUs[i] = 0;
+    return ((this.gen[i] ?? 0) << 16) | i;
+  }
+
+  /** The slot a handle names (what the sink is called with), -1 when it was recycled. */
+  slotOf(handle: number): number {
+    const i = handle & 0xffff & this.mask;
+    return (this.gen[i] ?? 0) === handle >>> 16 && this.isTracked(i) ? i : -1;
+  }
+
+  private isTracked(i: number): boolean {
+    // the slot lies between head and tail
+    return ((i - this.head) & this.mask) < this.tail - this.head;
+  }
+
+  /** The packet left the queue at tUs. Checks the prediction it was reported with, if any. */
+  departed(handle: number, tUs: number): void {
+    const i = this.slotOf(handle);
+    if (i < 0 || this.state[i] !== QUEUED) return;
+    this.state[i] = DEPARTED;
+    this.departedUs[i] = tUs;
+    const c = this.counters;
+    const arr = this.arrivalUs[i] ?? tUs;
+    c.arrivalPredictionsChecked++;
+    c.arrivalPredictionAbsErrorSumUs += Math.abs(tUs - arr - (this.predictedSojournUs[i] ?? 0));
+    const rep = this.reportedAtUs[i] ?? -1;
+    if (rep >= 0) this.check(i, tUs - rep, tUs);
+    this.trimHead();
+  }
+
+  /** The queue dropped the packet. */
+  lost(handle: number): void {
+    const i = this.slotOf(handle);
+    if (i < 0 || this.state[i] !== QUEUED) return;
+    this.state[i] = LOST;
+    this.trimHead();
+  }
+
+  private check(i: number, errUs: number, tUs: number): void {
+    const c = this.counters;
+    c.predictionsChecked++;
+    const abs = errUs < 0 ? -errUs : errUs;
+    c.predictionAbsErrorSumUs += abs;
+    this.reportedAtUs[i] = -1;
+    if (abs > this.config.errorToleranceUs + this.config.errorToleranceFraction * (this.leadUsedUs[i] ?? 0)) {
+      c.predictionsBad++;
+      this.lastBadUs = tUs;
+    }
+  }
+
+  /**
+   * Reports what may be reported at tUs, in order, through `sink`; `predictNowUs(position)` is
+   * the packet's departure time predicted now (NaN when unknown: its prediction at arrival is
+   * used). Returns how many packets were reported.
+   */
+  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink): number {
+    this.checkOverdue(tUs);
+    const lead = this.leadUs(tUs);
+    let n = 0;
+    while (this.cursor < this.tail) {
+      const i = this.cursor & this.mask;
+      const s = this.state[i];
+      if (s === LOST) {
+        this.counters.reportedLost++;
+        sink(i, null);
+      } else if (s === DEPARTED) {
+        this.counters.reportedObserved++;
+        this.emit(i, this.departedUs[i] ?? tUs, sink);
+      } else {
+        const arr = this.arrivalUs[i] ?? tUs;
+        let p = predictNowUs(this.position[i] ?? 0);
+        if (!Number.isFinite(p)) p = arr + (this.predictedSojournUs[i] ?? 0);
+        if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
+        const unseen = tUs - arr >= this.config.maxWaitUs;
+        if (p - tUs > lead && !unseen) break;
+        if (unseen) this.counters.reportedUnseen++;
+        else this.counters.reportedPredicted++;
+        const r = this.emit(i, p, sink);
+        this.reportedAtUs[i] = r;
+        this.leadUsedUs[i] = r - tUs;
+      }
+      this.cursor++;
+      n++;
+    }
+    this.trimHead();
+    return n;
+  }
+
+  /** A packet reported at a prediction and still queued past its tolerance is a bad prediction. */
+  private checkOverdue(tUs: number): void {
+    for (let k = this.head; k < this.cursor; k++) {
+      const i = k & this.mask;
+      const rep = this.reportedAtUs[i] ?? -1;
+      if (this.state[i] !== QUEUED || rep < 0) continue;
+      const tol = this.config.errorToleranceUs + this.config.errorToleranceFraction * (this.leadUsedUs[i] ?? 0);
+      if (tUs - rep > tol) {
+        this.counters.predictionsBad++;
+        this.counters.predictionsChecked++;
+        this.counters.predictionAbsErrorSumUs += tUs - rep;
+        this.reportedAtUs[i] = -1; // counted once; its departure is not checked again
+        this.lastBadUs = tUs;
+      }
+    }
+  }
+
+  private emit(i: number, tUs: number, sink: ReportSink): number {
+    let t = tUs;
+    if (t < this.lastReportedUs) {
+      t = this.lastReportedUs;
+      this.counters.raisedToPrevious++;
+    } else if (this.lastReportedUs > -Infinity) {
+      const step = t - this.lastReportedUs;
+      if (step > this.counters.largestForwardStepUs) this.counters.largestForwardStepUs = step;
+    }
+    this.lastReportedUs = t;
+    sink(i, t);
+    return t;
+  }
+
+  /** Forgets reported packets from the head once nothing more will be learnt from them. */
+  private trimHead(): void {
+    while (this.head < this.cursor) {
+      const i = this.head & this.mask;
+      if (this.state[i] === QUEUED && (this.reportedAtUs[i] ?? -1) >= 0) break;
+      this.head++;
+    }
+  }
+
+  private evictOldest(tUs: number, sink: ReportSink): void {
+    this.counters.overflow++;
+    if (this.head === this.cursor) {
+      // the oldest is not reported yet: report it at its prediction at arrival
+      const i = this.cursor & this.mask;
+      if (this.state[i] === LOST) sink(i, null);
+      else this.emit(i, this.state[i] === DEPARTED ? (this.departedUs[i] ?? tUs) : (this.arrivalUs[i] ?? tUs) + (this.predictedSojournUs[i] ?? 0), sink);
+      this.counters.reportedUnseen++;
+      this.cursor++;
+    }
+    this.head++;
+  }
+}

@@ -1,0 +1,187 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ReportTiming, type ReportSink } from '../../src/feedback-updater/report-timing.js';
+
+const MS = 1000;
+
+function collector(): { sink: ReportSink; out: Array<[number, number | null]> } {
+  const out: Array<[number, number | null]> = [];
+  return { sink: (slot, t) => out.push([slot, t]), out };
+}
+
+const noPrediction = (): number => Number.NaN;
+
+describe('ReportTiming', () => {
+  it('reports a departed packet at its observed departure, in order', () => {
+    const rt = new ReportTiming({}, 0);
+    const { sink, out } = collector();
+    const a = rt.push(0, 40 * MS, 0, sink);
+    const b = rt.push(1 * MS, 50 * MS, 0, sink);
+    rt.departed(a, 3 * MS);
+    rt.departed(b, 4 * MS);
+    expect(rt.drain(10 * MS, noPrediction, sink)).toBe(2);
+    expect(out.map((x) => x[1])).toEqual([3 * MS, 4 * MS]);
+    expect(rt.counters.reportedObserved).toBe(2);
+    // the Fortune Teller's predictions at arrival (40 and 50 ms) against 3 ms sojourns
+    expect(rt.counters.arrivalPredictionsChecked).toBe(2);
+    expect(rt.counters.arrivalPredictionAbsErrorSumUs).toBe(37 * MS + 47 * MS);
+  });
+
+  it.each([
+    // predicted departure (ms from the build), reported now?
+    [10, true],
+    [50, true],
+    [51, false],
+    [400, false],
+  ])('a queued packet predicted %d ms ahead at the minimum lead (50 ms) is reported: %s', (aheadMs, reported) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 0, 7, sink);
+    rt.push(0, 0, 8, sink);
+    const t = 1 * MS;
+    rt.drain(t, (pos) => t + aheadMs * MS + (pos - 7) * MS, sink);
+    // the second packet is 1 ms further: reported only when it also fits
+    const expected = aheadMs + 1 <= 50 ? 2 : reported ? 1 : 0;
+    expect(out.length).toBe(expected);
+    if (expected > 0) expect(out[0]?.[1]).toBe(t + aheadMs * MS);
+  });
+
+  it('a later packet never overtakes a deferred one', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 0, 0, sink);
+    const b = rt.push(1 * MS, 0, 1, sink);
+    rt.departed(b, 2 * MS); // cannot happen in a FIFO, but must not be reported before the first
+    rt.drain(5 * MS, () => 500 * MS, sink);
+    expect(out).toEqual([]);
+  });
+
+  it('raises a time below the previous report to it', () => {
+    const rt = new ReportTiming({}, 0);
+    const { sink, out } = collector();
+    rt.push(0, 0, 0, sink);
+    const b = rt.push(1 * MS, 0, 1, sink);
+    rt.drain(2 * MS, () => 30 * MS, sink); // packet 0 predicted at 30 ms; packet 1 too
+    expect(out.map((x) => x[1])).toEqual([30 * MS, 30 * MS]);
+    rt.departed(b, 31 * MS);
+    const c = rt.push(3 * MS, 0, 2, sink);
+    rt.departed(c, 20 * MS);
+    rt.drain(40 * MS, noPrediction, sink);
+    expect(out[2]?.[1]).toBe(30 * MS);
+    expect(rt.counters.raisedToPrevious).toBe(1);
+  });
+
+  it('reports a dropped packet not received', () => {
+    const rt = new ReportTiming({}, 0);
+    const { sink, out } = collector();
+    const a = rt.push(0, 0, 0, sink);
+    rt.lost(a);
+    rt.drain(1 * MS, noPrediction, sink);
+    expect(out).toEqual([[0, null]]);
+  });
+
+  it('earns its lead while predictions hold and loses it at a bad one', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS }, 0);
+    expect(rt.leadUs(10 * MS)).toBe(50 * MS);
+    expect(rt.leadUs(300 * MS)).toBe(300 * MS);
+    expect(rt.leadUs(5000 * MS)).toBe(1000 * MS);
+    const { sink } = collector();
+    const t = 2000 * MS;
+    const a = rt.push(t, 0, 0, sink);
+    rt.drain(t, () => t + 100 * MS, sink); // reported 100 ms ahead
+    // departs 40 ms late: tolerance 5 ms + 25 % of 100 ms = 30 ms -> bad
+    rt.departed(a, t + 140 * MS);
+    expect(rt.counters.predictionsBad).toBe(1);
+    expect(rt.leadUs(t + 140 * MS)).toBe(50 * MS);
+  });
+
+  it('counts a good prediction without touching the lead', () => {
+    const rt = new ReportTiming({}, 0);
+    const { sink } = collector();
+    const t = 2000 * MS;
+    const a = rt.push(t, 0, 0, sink);
+    rt.drain(t, () => t + 100 * MS, sink);
+    rt.departed(a, t + 120 * MS);
+    expect(rt.counters.predictionsChecked).toBe(1);
+    expect(rt.counters.predictionsBad).toBe(0);
+    expect(rt.leadUs(t + 120 * MS)).toBe(1000 * MS);
+  });
+
+  it('finds a bad prediction while the packet is still queued', () => {
+    const rt = new ReportTiming({}, 0);
+    const { sink } = collector();
+    const t = 2000 * MS;
+    rt.push(t, 0, 0, sink);
+    rt.drain(t, () => t + 20 * MS, sink);
+    rt.drain(t + 50 * MS, noPrediction, sink); // 30 ms overdue, tolerance 10 ms
+    expect(rt.counters.predictionsBad).toBe(1);
+    expect(rt.leadUs(t + 50 * MS)).toBe(50 * MS);
+  });
+
+  it('reports a packet whose departure was never seen once it waited maxWaitUs', () => {
+    const rt = new ReportTiming({ maxWaitUs: 500 * MS }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 700 * MS, 0, sink);
+    rt.drain(100 * MS, noPrediction, sink);
+    expect(out).toEqual([]);
+    rt.drain(500 * MS, noPrediction, sink);
+    expect(out).toEqual([[0, 700 * MS]]);
+    expect(rt.counters.reportedUnseen).toBe(1);
+  });
+
+  it('reports the oldest packet early when the table is full', () => {
+    const rt = new ReportTiming({ capacity: 4 }, 0);
+    const { sink, out } = collector();
+    for (let k = 0; k < 5; k++) rt.push(k * MS, 1 * MS, k, sink);
+    expect(out).toEqual([[0, 1 * MS]]);
+    expect(rt.counters.overflow).toBe(1);
+    expect(rt.pending).toBe(4);
+  });
+
+  it('property: every packet is reported once, in order, at non-decreasing times', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ gapUs: fc.integer({ min: 0, max: 20_000 }), sojournUs: fc.integer({ min: 0, max: 400_000 }), drop: fc.boolean(), predErrUs: fc.integer({ min: -100_000, max: 100_000 }) }), { minLength: 1, maxLength: 200 }),
+        (pkts) => {
+          const rt = new ReportTiming({ capacity: 512 }, 0);
+          const seen: number[] = [];
+          const times: number[] = [];
+          const slotSeq = new Map<number, number>();
+          const sink: ReportSink = (slot, t) => {
+            seen.push(slotSeq.get(slot) ?? -1);
+            if (t !== null) times.push(t);
+          };
+          // a FIFO link: departures in order
+          let t = 0;
+          let free = 0;
+          const events: Array<{ t: number; k: number; handle: number; drop: boolean }> = [];
+          const departAt: number[] = [];
+          pkts.forEach((p, k) => {
+            t += p.gapUs;
+            free = Math.max(free, t) + p.sojournUs / 10;
+            departAt.push(free);
+            const h = rt.push(t, p.sojournUs, k, sink);
+            slotSeq.set(h & 0xffff, k);
+            events.push({ t: free, k, handle: h, drop: p.drop });
+            // builds every 50 ms up to now, with departures due by then
+            while (events.length > 0 && (events[0]?.t ?? Infinity) <= t) {
+              const e = events.shift();
+              if (e === undefined) break;
+              if (e.drop) rt.lost(e.handle);
+              else rt.departed(e.handle, e.t);
+            }
+            rt.drain(t, (pos) => (departAt[pos] ?? t) + (pkts[pos]?.predErrUs ?? 0), sink);
+          });
+          for (const e of events) {
+            if (e.drop) rt.lost(e.handle);
+            else rt.departed(e.handle, e.t);
+          }
+          rt.drain(t + 10_000_000, noPrediction, sink);
+          expect(seen).toEqual(pkts.map((_, k) => k));
+          for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThanOrEqual(times[k - 1] ?? 0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
