@@ -58,7 +58,7 @@ async function main(): Promise<void> {
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           if (daemon !== undefined) status = await daemon.status().catch(() => undefined);
-          writeFileSync(join(dir, 'call.json'), JSON.stringify({ scenario: sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
+          writeFileSync(join(dir, 'call.json'), JSON.stringify({ scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           await daemon?.stop();
           daemon = undefined;
           await caps.stop();
