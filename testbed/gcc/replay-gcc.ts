@@ -23,7 +23,7 @@ export interface GccPacket {
 }
 
 export interface ReplayGccOptions {
-  /** reported-arrival span of one feedback message (default 100 ms); 0 = one message per packet, Infinity = one message */
+  /** reported-arrival span of one feedback message (default 100 ms); <= 0 = one message per received packet, Infinity = one message */
   readonly feedbackIntervalMs?: number;
   /** report the first overuse at or after this time (default: the first at all) */
   readonly overuseAfterMs?: number;
@@ -78,7 +78,11 @@ export interface ReplayGccResult {
 export const STREAM_TIMEOUT_MS = 2000;
 export const DEFAULT_FEEDBACK_INTERVAL_MS = 100;
 
-/** Cuts the series (seq order) into feedback messages of intervalMs of reported arrival time. */
+/**
+ * Cuts the series (seq order) into feedback messages: a received packet whose reported arrival
+ * is intervalMs or more after the message's first received packet starts the next message
+ * (intervalMs <= 0: every received packet does). Lost packets ride along in the open message.
+ */
 export function feedbackBatches(series: readonly GccPacket[], intervalMs: number): GccPacket[][] {
   const out: GccPacket[][] = [];
   let batch: GccPacket[] = [];
@@ -86,7 +90,7 @@ export function feedbackBatches(series: readonly GccPacket[], intervalMs: number
   for (const p of series) {
     if (p.arrivalTimeMs !== null) {
       if (startMs === null) startMs = p.arrivalTimeMs;
-      else if (p.arrivalTimeMs >= startMs + intervalMs) {
+      else if (intervalMs <= 0 || p.arrivalTimeMs >= startMs + intervalMs) {
         out.push(batch);
         batch = [];
         startMs = p.arrivalTimeMs;
