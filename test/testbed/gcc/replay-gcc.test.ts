@@ -7,6 +7,7 @@ import {
   STREAM_TIMEOUT_MS,
   type GccPacket,
 } from '../../../testbed/gcc/replay-gcc.js';
+import { parseGccSeries, summarizeReplay } from '../../../testbed/gcc/replay-file.js';
 import { paced } from './helpers.js';
 
 const pk = (seq: number, sendTimeMs: number, arrivalTimeMs: number | null): GccPacket => ({
@@ -87,5 +88,33 @@ describe('replayGcc', () => {
     expect(r.counts.received).toBe(500);
     // a 150 ms window holds 7 or 8 of the 20 ms-spaced survivors: 467 or 533 kbit/s samples
     expect(Math.abs((r.ackedBitrate.at(-1)?.bitrateBps ?? 0) - 500_000)).toBeLessThanOrEqual(500_000 / 15 + 1);
+  });
+});
+
+describe('replay-file helpers', () => {
+  it.each([
+    [[{ seq: 0, sendTimeMs: 0, sizeBytes: 10, arrivalTimeMs: null }], 1],
+    [{ series: [{ seq: 0, sendTimeMs: 0, sizeBytes: 10, arrivalTimeMs: 5 }] }, 1],
+    [{ packets: [] }, 0],
+  ])('parses %j', (doc, n) => {
+    expect(parseGccSeries(doc)).toHaveLength(n);
+  });
+
+  it.each([
+    [{ nope: 1 }, /array/],
+    [[{ seq: 0, sendTimeMs: 0, sizeBytes: 10 }], /packet 0/],
+    [[1], /packet 0: not an object/],
+  ])('rejects %j', (doc, msg) => {
+    expect(() => parseGccSeries(doc)).toThrow(msg);
+  });
+
+  it('summarizes a replay', () => {
+    const s = paced(800, 10, (i) => 20 + Math.max(0, i * 10 - 3000) * 0.2, 1250);
+    const sum = summarizeReplay(s, replayGcc(s), 2);
+    expect(sum.spanMs).toBe(7990);
+    expect(sum.decreases.length).toBeLessThanOrEqual(2);
+    expect(sum.decreaseCount).toBeGreaterThan(0);
+    expect(sum.stateShare.normal + sum.stateShare.overusing + sum.stateShare.underusing).toBeCloseTo(1, 9);
+    expect(sum.ackedBitrateBps.first).toBe(1_000_000);
   });
 });
