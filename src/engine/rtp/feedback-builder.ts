@@ -1,0 +1,144 @@
+/**
+ * Zhuge's own feedback for the transports it reports for: records each downlink RTP packet with
+ * its predicted arrival at the client (TwccRecorder by transport-wide sequence number, or
+ * CcfbRecorder by SSRC and RTP sequence number), and every feedback interval builds the feedback
+ * (loss marks applied), serializes it (twcc.ts / ccfb.ts) and wraps each RTCP packet in its own
+ * IP + UDP datagram from the client to the server (udp-datagram.ts), as Chromium sends its
+ * reduced-size RTCP. Only transports with a recorder are looked at (the `recording` set).
+ */
+import { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
+import { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
+import { serializeCcfb } from '../../protocols/ccfb.js';
+import type { CcfbReport, TwccFeedback } from '../../protocols/feedback-types.js';
+import { serializeTwcc } from '../../protocols/twcc.js';
+import { buildUdpDatagram } from '../../protocols/udp-datagram.js';
+import type { LossMarker } from './loss-marker.js';
+import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';
+import type { RtpTransport } from './rtp-transport.js';
+
+export class FeedbackBuilder {
+  /** transports with a recorder: the only ones poll() looks at */
+  private readonly recording = new Set<RtpTransport>();
+
+  constructor(
+    private readonly counters: RtpFeedbackCounters,
+    private readonly losses: LossMarker,
+  ) {}
+
+  /**
+   * A downlink RTP packet of `t` entered the Wi-Fi queue at `tUs`; `predictedTotalMs` is its
+   * predicted delay (+Infinity: the queue is full and drops it). Recorded in TWCC mode when it
+   * carries a transport-wide sequence number (`transportSeq` >= 0), always in CCFB mode.
+   */
+  record(
+    tUs: number,
+    t: RtpTransport,
+    transportSeq: number,
+    ssrc: number,
+    rtpSeq: number,
+    ecn: number,
+    predictedTotalMs: number,
+    matchKey: number,
+    maxPacketBytes: number,
+  ): void {
+    if (predictedTotalMs === Number.POSITIVE_INFINITY) {
+      // the AP queue is full: the kernel drops this packet at enqueue. It is not recorded, so the
+      // feedback reports its sequence number as not received, as the real receiver would.
+      this.counters.predictedDrops++;
+      if (t.reportsFeedback) t.lastRecordUs = tUs;
+      return;
+    }
+    const arrivalUs = tUs + (Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0);
+    if (t.mode === 'twcc' && transportSeq >= 0) {
+      t.twcc ??= new TwccRecorder({ maxPacketBytes });
+      t.twcc.record(transportSeq, arrivalUs);
+      this.counters.recorded.twcc++;
+    } else if (t.mode === 'ccfb') {
+      t.ccfb ??= new CcfbRecorder({ maxPacketBytes });
+      t.ccfb.record(ssrc, rtpSeq, arrivalUs, ecn);
+      this.counters.recorded.ccfb++;
+    } else return;
+    this.recording.add(t);
+    t.recorded++;
+    t.lastRecordUs = tUs;
+    if (matchKey !== 0) this.losses.remember(matchKey, t, transportSeq, ssrc, rtpSeq);
+  }
+
+  /** The transport left the table. */
+  forget(t: RtpTransport): void {
+    this.recording.delete(t);
+  }
+
+  /** Whether poll() looks at `t` (status). */
+  isPolled(t: RtpTransport): boolean {
+    return this.recording.has(t);
+  }
+
+  /**
+   * The feedback datagrams due at `tUs`, appended to `out`: for each recording transport whose
+   * interval elapsed, its TWCC (or CCFB) packets. `send`: whether the transport reports (else the
+   * built feedback is discarded, so the recorder stays drained). A transport drained and idle for
+   * more than `idleUs` leaves the set until it records again.
+   */
+  poll(tUs: number, intervalUs: number, idleUs: number, reporting: boolean, out: Uint8Array[]): void {
+    for (const t of this.recording) {
+      if (tUs - t.lastBuildUs < intervalUs) continue;
+      if (t.lastBuildUs > t.lastRecordUs && tUs - t.lastRecordUs > idleUs) {
+        this.recording.delete(t); // drained and idle: back in the set when it records again
+        continue;
+      }
+      t.lastBuildUs = tUs;
+      const send = reporting && t.plaintextRtcp && t.reportsFeedback;
+      if (t.twcc !== undefined && t.twcc.pendingCount > 0) {
+        const fbs = t.twcc.build(tUs, t.clientSenderSsrc, t.mediaSsrc >= 0 ? t.mediaSsrc : 0);
+        if (send && t.mode === 'twcc') {
+          for (const fb of fbs) {
+            this.losses.applyTwcc(t, fb);
+            countTwcc(t, fb);
+            out.push(this.wrap(t, serializeTwcc(fb)));
+            t.feedbackBuilt++;
+            this.counters.feedbackBuilt.twcc++;
+          }
+        } else this.counters.discarded += fbs.length;
+        this.losses.tooLate(t.lostTwcc);
+      }
+      if (t.ccfb !== undefined) {
+        const reports = t.ccfb.build(tUs, t.clientSenderSsrc);
+        if (send && t.mode === 'ccfb') {
+          for (const r of reports) {
+            this.losses.applyCcfb(t, r);
+            countCcfb(t, r);
+            out.push(this.wrap(t, serializeCcfb(r)));
+            t.feedbackBuilt++;
+            this.counters.feedbackBuilt.ccfb++;
+          }
+        } else this.counters.discarded += reports.length;
+        this.losses.tooLate(t.lostCcfb);
+      }
+    }
+  }
+
+  /** One RTCP packet in its IP + UDP datagram from the client to the server (next IPv4 ID). */
+  private wrap(t: RtpTransport, rtcp: Uint8Array): Uint8Array {
+    const d = t.feedbackDatagram;
+    const p = buildUdpDatagram(d, rtcp);
+    if (!d.isIpv6) d.ipId = (d.ipId + 1) & 0xffff;
+    return p;
+  }
+}
+
+function countTwcc(t: RtpTransport, fb: TwccFeedback): void {
+  for (const d of fb.deltas) {
+    if (d === null) t.reportedLost++;
+    else t.reportedReceived++;
+  }
+}
+
+function countCcfb(t: RtpTransport, r: CcfbReport): void {
+  for (const b of r.streams) {
+    for (const m of b.metrics) {
+      if (m.received) t.reportedReceived++;
+      else t.reportedLost++;
+    }
+  }
+}

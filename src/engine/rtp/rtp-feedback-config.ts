@@ -1,0 +1,50 @@
+/** Configuration of the in-band RTP feedback path (config key `rtp`, see rtp-feedback.ts). */
+
+export interface RtpFeedbackConfig {
+  /** 'auto': detect the transport-wide sequence extension id per transport; a number: use it. */
+  twccExtensionId: 'auto' | number;
+  /** Interval between two feedback builds of a transport (default 50 ms). */
+  feedbackIntervalMs: number;
+  /** 'delay': SRTCP transports get the ACK-delay treatment; 'off': left alone. */
+  srtcpFallback: 'delay' | 'off';
+  /** Zhuge reports (and removes the client's feedback) while a packet was recorded this recently (default 1000). */
+  activeWindowMs?: number;
+  /** Idle transports are forgotten after this long (default 30000). */
+  idleTimeoutMs?: number;
+  /** Most transports tracked (default 1024; the least recently used is evicted). */
+  maxTransports?: number;
+  /** Seed of the pseudo-random sender SSRC / IP ID start (default 1). */
+  seed?: number;
+  /** Largest feedback RTCP packet (default 1200 bytes). */
+  maxFeedbackBytes?: number;
+}
+
+export const RTP_FEEDBACK_DEFAULTS = {
+  feedbackIntervalMs: 50,
+  activeWindowMs: 1000,
+  idleTimeoutMs: 30_000,
+  maxTransports: 1024,
+  seed: 1,
+  maxFeedbackBytes: 1200,
+} as const;
+
+/** The configuration with every default filled in, checked (throws RangeError). */
+export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeedbackConfig> {
+  const ext = c.twccExtensionId;
+  if (ext !== 'auto' && !(Number.isInteger(ext) && ext >= 1 && ext <= 255)) {
+    throw new RangeError(`RtpFeedback: twccExtensionId must be 'auto' or 1..255 (got ${String(ext)})`);
+  }
+  const r: Required<RtpFeedbackConfig> = {
+    twccExtensionId: ext,
+    feedbackIntervalMs: c.feedbackIntervalMs,
+    srtcpFallback: c.srtcpFallback,
+    activeWindowMs: c.activeWindowMs ?? RTP_FEEDBACK_DEFAULTS.activeWindowMs,
+    idleTimeoutMs: c.idleTimeoutMs ?? RTP_FEEDBACK_DEFAULTS.idleTimeoutMs,
+    maxTransports: c.maxTransports ?? RTP_FEEDBACK_DEFAULTS.maxTransports,
+    seed: c.seed ?? RTP_FEEDBACK_DEFAULTS.seed,
+    maxFeedbackBytes: c.maxFeedbackBytes ?? RTP_FEEDBACK_DEFAULTS.maxFeedbackBytes,
+  };
+  if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
+  if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');
+  return r;
+}

@@ -1,0 +1,52 @@
+/** Counters of the in-band RTP feedback path (status and metrics; names are part of the status output). */
+
+export interface FeedbackCounts {
+  twcc: number;
+  ccfb: number;
+}
+
+export interface RtpFeedbackCounters {
+  /** RTP packets the engine predicted the AP queue drops (queue full at arrival): reported lost */
+  predictedDrops: number;
+  transportsCreated: number;
+  transportsEvicted: number;
+  hashCollisions: number;
+  rtpPackets: number;
+  /** packets recorded for our feedback */
+  recorded: FeedbackCounts;
+  /** feedback packets built (and returned by poll) */
+  feedbackBuilt: FeedbackCounts;
+  /** client datagrams dropped because all they carried was feedback we replace */
+  clientFeedbackDropped: FeedbackCounts;
+  /** client compounds with the feedback sub-packets removed */
+  clientFeedbackRewritten: FeedbackCounts;
+  /** client feedback let through because zhuge was not reporting for the transport */
+  clientFeedbackPassed: FeedbackCounts;
+  srtcpUplink: number;
+  /** uplink RTCP of a known transport that did not parse (accepted untouched) */
+  malformedUplink: number;
+  lostMarked: number;
+  lostTooLate: number;
+  /** feedback built but discarded (transport not confirmed plaintext, reporting off) */
+  discarded: number;
+}
+
+export function newRtpFeedbackCounters(): RtpFeedbackCounters {
+  return {
+    predictedDrops: 0,
+    transportsCreated: 0,
+    transportsEvicted: 0,
+    hashCollisions: 0,
+    rtpPackets: 0,
+    recorded: { twcc: 0, ccfb: 0 },
+    feedbackBuilt: { twcc: 0, ccfb: 0 },
+    clientFeedbackDropped: { twcc: 0, ccfb: 0 },
+    clientFeedbackRewritten: { twcc: 0, ccfb: 0 },
+    clientFeedbackPassed: { twcc: 0, ccfb: 0 },
+    srtcpUplink: 0,
+    malformedUplink: 0,
+    lostMarked: 0,
+    lostTooLate: 0,
+    discarded: 0,
+  };
+}
