@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS, parseConfig, schemaText, schemaWithDefaults, type SchemaNode } from '../../src/config/index.js';
+
+const SCHEMA = new URL('../../config/zhuge.schema.json', import.meta.url);
+const MIN = 'interfaces:\n  eth: eth0\n  wlan: wlan0\n';
+
+describe('the schema defaults are generated from CONFIG_DEFAULTS', () => {
+  const committed = readFileSync(SCHEMA, 'utf8');
+
+  it('the committed config/zhuge.schema.json is what scripts/gen-config-schema.mjs generates', () => {
+    const generated = schemaText(schemaWithDefaults(JSON.parse(committed) as SchemaNode, CONFIG_DEFAULTS));
+    // on failure: npx tsc -p tsconfig.build.json && node scripts/gen-config-schema.mjs
+    expect(committed).toBe(generated);
+  });
+
+  it('a minimal file parses to exactly the defaults table', () => {
+    const { interfaces, ...rest } = parseConfig(MIN, 'min.yaml');
+    expect(interfaces).toEqual({ eth: 'eth0', wlan: 'wlan0' });
+    expect(rest).toEqual(CONFIG_DEFAULTS);
+  });
+
+  it('CONFIG_DEFAULTS is frozen', () => {
+    expect(Object.isFrozen(CONFIG_DEFAULTS)).toBe(true);
+    expect(Object.isFrozen(CONFIG_DEFAULTS.flows.quic.ports)).toBe(true);
+  });
+
+  it('a changed default changes the generated schema (leaf, and a removed default)', () => {
+    const schema = JSON.parse(committed) as SchemaNode;
+    const changed = { ...CONFIG_DEFAULTS, watchdog: { stallMs: 300 } };
+    const out = schemaWithDefaults(schema, changed);
+    expect(out.properties?.['watchdog']?.properties?.['stallMs']?.default).toBe(300);
+    expect(out.properties?.['watchdog']?.default).toEqual({});
+    const { log: _log, ...withoutLog } = CONFIG_DEFAULTS;
+    const out2 = schemaWithDefaults(schema, withoutLog);
+    expect(out2.properties?.['log']?.default).toBeUndefined();
+    expect(out2.properties?.['log']?.properties?.['level']?.default).toBeUndefined();
+    // the input schema is not modified
+    expect(schema.properties?.['watchdog']?.properties?.['stallMs']?.default).toBe(200);
+  });
+
+  it('a default for a key the schema lacks is an error', () => {
+    const schema = JSON.parse(committed) as SchemaNode;
+    expect(() => schemaWithDefaults(schema, { ...CONFIG_DEFAULTS, watchdog: { stallMs: 200, stalMs: 1 } })).toThrow(/watchdog\.stalMs/);
+  });
+});
