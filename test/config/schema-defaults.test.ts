@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS, parseConfig, schemaText, schemaWithDefaults, type SchemaNode } from '../../src/config/index.js';
 
 const SCHEMA = new URL('../../config/zhuge.schema.json', import.meta.url);
+const DOCS = new URL('../../docs/configuration.md', import.meta.url);
 const MIN = 'interfaces:\n  eth: eth0\n  wlan: wlan0\n';
 
 describe('the schema defaults are generated from CONFIG_DEFAULTS', () => {
@@ -42,5 +43,27 @@ describe('the schema defaults are generated from CONFIG_DEFAULTS', () => {
   it('a default for a key the schema lacks is an error', () => {
     const schema = JSON.parse(committed) as SchemaNode;
     expect(() => schemaWithDefaults(schema, { ...CONFIG_DEFAULTS, watchdog: { stallMs: 200, stalMs: 1 } })).toThrow(/watchdog\.stalMs/);
+  });
+});
+
+describe('docs/configuration.md restates the defaults table', () => {
+  it('every default in its tables is the one in CONFIG_DEFAULTS', () => {
+    // rows: | `key` | type | `default` | meaning |  (a `\|` inside a cell is not a separator)
+    const cells = new Map<string, string>();
+    for (const line of readFileSync(DOCS, 'utf8').split('\n')) {
+      if (!line.startsWith('| `')) continue;
+      const c = line.split(/(?<!\\)\|/).map((x) => x.trim());
+      cells.set((c[1] ?? '').replace(/`/g, ''), c[3] ?? '');
+    }
+    const wrong: string[] = [];
+    const walk = (o: object, prefix: string): void => {
+      for (const [k, v] of Object.entries(o)) {
+        const key = `${prefix}${k}`;
+        if (v !== null && typeof v === 'object' && !Array.isArray(v)) walk(v as object, `${key}.`);
+        else if (cells.get(key) !== `\`${JSON.stringify(v)}\``) wrong.push(`${key}: docs ${cells.get(key) ?? '(no row)'}, table ${JSON.stringify(v)}`);
+      }
+    };
+    walk(CONFIG_DEFAULTS, '');
+    expect(wrong).toEqual([]);
   });
 });
