@@ -1,5 +1,5 @@
 /**
- * Base-RTT delay relay (no netem on this kernel, DESIGN §3). Runs INSIDE the wan namespace
+ * Base-RTT delay relay (no netem on this kernel, docs/design-notes.md §3). Runs INSIDE the wan namespace
  * (`ip netns exec <p>-wan node dist/testbed/relay.js ...`), which forwards: ping reads its kernel
  * receive timestamp before INPUT hooks, so holding on a forwarding hop is what a receiver sees.
  *

@@ -1,5 +1,5 @@
 /**
- * The netns testbed (DESIGN §3):
+ * The netns testbed (docs/design-notes.md §3):
  *
  *     srv ──────── wan ──────── ap ──────── cli
  *   <p>srv ── <p>wsrv   <p>wap ── <p>eth  <p>wlan ── <p>cli
@@ -187,7 +187,7 @@ export class Testbed {
 
   /**
    * Turns the AP's bottleneck into per-flow fair queues, as an AP with fq_codel, cake or
-   * mac80211's per-station TXQs serves its flows (this kernel has no fq_codel/sfq/drr, DESIGN §3):
+   * mac80211's per-station TXQs serves its flows (this kernel has no fq_codel/sfq/drr, docs/design-notes.md §3):
    * under the same class 1:1 (its rate is what setRate changes), one htb class per group of
    * sender ports, each with its own bfifo of `bufferBytes`, one for ICMP (the ping probe), plus a
    * default class for everything else (unlisted flows). Every class has a negligible guaranteed rate and may borrow up to

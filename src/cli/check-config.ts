@@ -5,7 +5,7 @@
  * on stderr and exits 3. `--print` also prints the effective configuration (defaults filled) as
  * JSON on stdout. Usage errors exit 2.
  */
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from '../daemon/config.js';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from '../config/index.js';
 
 const EXIT_OK = 0;
 const EXIT_USAGE = 2;

@@ -7,7 +7,7 @@
  * 4 not root / a system dependency is missing.
  */
 import { parseCommand } from './args.js';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../daemon/config.js';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
 import { childLogger, createLogger, flushLogger, installExitFlush } from '../daemon/logger.js';

@@ -8,7 +8,7 @@
  * through loopback. Exit 0 ok · 1 no daemon answers / bad answer · 2 usage · 3 bad --config.
  */
 import { existsSync } from 'node:fs';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, parseListen } from '../daemon/config.js';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, parseListen } from '../config/index.js';
 import type { FlowStatus, QueueStatus, StatusSnapshot } from '../daemon/http-server.js';
 
 const DEFAULT_ADDR = '127.0.0.1:9469';

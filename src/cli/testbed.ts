@@ -1,5 +1,5 @@
 /**
- * `zhuge testbed up|down|status` — the netns lab of testbed/topology.ts (DESIGN §3).
+ * `zhuge testbed up|down|status` — the netns lab of testbed/topology.ts (docs/design-notes.md §3).
  *
  *   up [--prefix P] [--rate-mbit R] [--buffer-ms M | --buffer-bytes B] [--delay-ms D] [--cc bbr|cubic]
  *      builds srv–wan–ap–cli and prints its names/addresses as JSON. With --delay-ms the base-RTT

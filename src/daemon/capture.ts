@@ -1,6 +1,6 @@
 /**
  * libpcap taps with kernel timestamps (node-pcap, immediate mode: buffer_timeout 0 — the default
- * 1 s buffering delays delivery by up to ~800 ms, DESIGN §2).
+ * 1 s buffering delays delivery by up to ~800 ms, docs/design-notes.md §2).
  *
  *   eth tap  : `inbound`  — downlink arrivals at the AP (before the Wi-Fi queue)
  *   wlan tap : `outbound` — downlink departures (an outbound tap sees a packet after the qdisc

@@ -26,7 +26,7 @@ import { parseIpv6Address } from '../protocols/ipv6.js';
 import { linkTypeFromDlt, type LinkType, type PacketView } from '../protocols/packet.js';
 import { Tap } from './capture.js';
 import { monoNowUs, WallToMono } from './clock.js';
-import type { Config } from './config.js';
+import type { Config } from '../config/index.js';
 import { Engine, type EngineCounters, type EngineOptions, type Flow, type UplinkDecision } from './engine.js';
 import { HoldQueue } from './hold-queue.js';
 import { childLogger, once } from './logger.js';

@@ -5,7 +5,7 @@
  * non-decreasing (the scheduler guarantees it), but flows interleave, so a binary min-heap orders
  * them, with an insertion sequence number as tie-break so equal times keep arrival order. One
  * setTimeout is armed for the earliest release; when it fires every due packet is released in
- * order and the verdicts are flushed as one batch. setTimeout is ~±1 ms accurate (DESIGN §2), so
+ * order and the verdicts are flushed as one batch. setTimeout is ~±1 ms accurate (docs/design-notes.md §2), so
  * a release is never early and at most about a millisecond late.
  */
 export interface Held<T> {

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { parseListen } from './config.js';
+import { parseListen } from '../config/index.js';
 import type { FlowMode } from './metrics.js';
 
 /** One flow in /status. Times in ms, rates in bit/s. */

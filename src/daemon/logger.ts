@@ -16,7 +16,7 @@
  *   the destination's `flushSync()` are the supported ways.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from '../config/index.js';
 
 export type { Logger } from 'pino';
 

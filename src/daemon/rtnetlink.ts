@@ -1,7 +1,7 @@
 /**
  * Traffic-control access over rtnetlink (npm `netlink`), without spawning `tc`:
  *  - qdisc statistics (backlog, drops, sent) for one interface — the kernel ignores the ifindex
- *    of a qdisc dump (DESIGN §2), so the dump is filtered here;
+ *    of a qdisc dump (docs/design-notes.md §2), so the dump is filtered here;
  *  - changing an htb class's rate/ceil (RTM_NEWTCLASS with TCA_OPTIONS → TCA_HTB_PARMS, plus
  *    TCA_HTB_RATE64/CEIL64 above 2^32-1 bytes/s), with buffer/cbuffer computed as iproute2's
  *    q_htb.c does (burst = rate/HZ + mtu bytes, converted to psched ticks from /proc/net/psched).

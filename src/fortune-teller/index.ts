@@ -14,4 +14,4 @@ export {
   type PredictorMode,
   type FortuneTellerConfig,
   type Prediction,
-} from './predictor.js';
+} from './fortune-teller.js';

@@ -30,7 +30,7 @@ export interface RateEstimatorConfig {
   readonly slotUs: number;
   /** Window length in slots. See FortuneTellerConfig.windowSlots for the default's source. */
   readonly windowSlots: number;
-  /** Rate floor (bit/s). Reference: 500 << 10 bit/s; our default 64 kbit/s (predictor.ts). */
+  /** Rate floor (bit/s). Reference: 500 << 10 bit/s; our default 64 kbit/s (fortune-teller.ts). */
   readonly minRateBps: number;
   /** Rate assumed before anything was measured (bit/s). */
   readonly initialRateBps: number;

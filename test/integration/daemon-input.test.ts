@@ -113,7 +113,7 @@ describe.skipIf(why !== undefined)(`daemon input (needs root and netns${why !== 
       const idBase = dir === 'downlink' ? 0x4100 : 0x5100;
       const sent = list.map((b, i) => ipv4(from, to, b.proto, idBase + i, b.l4, b.options));
       rx = await startRawReceiver(tb, toRole, toDev, from);
-      // A tap opened with a direction filter misses the first packet it should see (DESIGN §2,
+      // A tap opened with a direction filter misses the first packet it should see (docs/design-notes.md §2,
       // measured here too: the first bogus packet on a fresh testbed reached no tap). One
       // well-formed warm-up datagram first, so every bogus packet is counted exactly.
       await sendRawIpv4(tb, dir === 'downlink' ? 'srv' : 'cli', [ipv4(from, to, 17, idBase - 1, hex('1f40 1f40 000c 0000 77617266'))]);

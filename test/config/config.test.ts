@@ -17,7 +17,7 @@ import {
   suggestKey,
   tryLoadConfig,
   type Config,
-} from '../../src/daemon/config.js';
+} from '../../src/config/index.js';
 
 const EXAMPLE = new URL('../../config/zhuge.example.yaml', import.meta.url);
 const OPENWRT = new URL('../../deploy/openwrt/zhuge.yaml', import.meta.url);

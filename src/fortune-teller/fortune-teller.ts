@@ -1,6 +1,6 @@
 /**
  * Fortune Teller: predicts the delay a downlink packet arriving now will see at the AP queue,
- * totalDelay = qLong + qShort + tx (Zhuge, SIGCOMM'22, §4; DESIGN.md §1):
+ * totalDelay = qLong + qShort + tx (Zhuge, SIGCOMM'22, §4; docs/design-notes.md §1):
  *  - qLong  = max(bytesInQueue - maxBurstBytes, 0) / dequeueRate; a queue holding less than
  *             `aggregationWaitMs` of data that is not shrinking counts as aggregatable with the
  *             head (it will leave in the head's burst), qLong = 0 (reference rule; see config);
@@ -104,7 +104,7 @@ export interface FortuneTellerConfig {
   readonly recentDepartureTtlUs: number;
   /**
    * Queue model: drift tolerated before a kernel backlog sample corrects it (bytes).
-   * Source: our measurement (DESIGN.md §2: tap-vs-kernel error p95 = one packet) -> 2 MTUs.
+   * Source: our measurement (docs/design-notes.md §2: tap-vs-kernel error p95 = one packet) -> 2 MTUs.
    */
   readonly resyncToleranceBytes: number;
   /**

@@ -1,0 +1,125 @@
+/**
+ * The daemon's configuration as the rest of the code sees it: every section of the YAML file
+ * (config/zhuge.schema.json describes the same keys for editors and for validation), every
+ * default filled in. test/config/config.test.ts checks that this type and the schema agree;
+ * the defaults themselves live in config-defaults.ts.
+ */
+import type { AckDelayerConfig } from '../feedback-updater/index.js';
+
+/** 'qdisc' only for now; the mac80211 backend (per-station TXQs via debugfs) is not built. */
+export type QueueBackend = 'qdisc';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface InterfacesConfig {
+  /** Wired side (towards the Internet): downlink arrivals are observed here. */
+  eth: string;
+  /** Wi-Fi side (towards the clients): the downlink queue; uplink feedback enters here. */
+  wlan: string;
+}
+
+/** How the Wi-Fi queue serves its flows: one shared FIFO, or per-flow fair queues (fq_codel, cake, mac80211's TXQs). */
+export type QueueDiscipline = 'fifo' | 'fq';
+
+export interface QueueConfig {
+  backend: QueueBackend;
+  resyncIntervalMs: number;
+  /** 'fq': the window clamp's share is the max-min fair share among all flows (see the schema). */
+  discipline: QueueDiscipline;
+  /** The AP queue's byte limit (bfifo limit); 0 = unknown. */
+  limitBytes: number;
+}
+
+export interface PortFilterConfig {
+  enabled: boolean;
+  /** Server-side ports; empty = all. */
+  ports: number[];
+}
+
+export interface RtpConfig {
+  enabled: boolean;
+  twccExtensionId: 'auto' | number;
+  feedbackIntervalMs: number;
+  srtcpFallback: 'delay' | 'off';
+  /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
+  kernelDrops: boolean;
+}
+
+export interface FlowsConfig {
+  tcp: PortFilterConfig;
+  quic: PortFilterConfig;
+  rtp: RtpConfig;
+  /** CIDR prefixes (validated); empty = any client reachable via wlan. */
+  clientSubnets: string[];
+  /** DSCP values 0..63; empty = any. */
+  dscp: number[];
+  idleTimeoutMs: number;
+  maxFlows: number;
+}
+
+/**
+ * Operator-facing view of FortuneTellerConfig (src/fortune-teller/fortune-teller.ts): the daemon maps
+ * windowSlots = rateWindowMs * 1000 / slotUs, burstIntervalUs = burstWindowMs * 1000,
+ * aggregationWaitMs = stableQueueMs, and keeps the Fortune Teller's defaults for the rest.
+ * Its defaults are derived from the Fortune Teller's own (config-defaults.ts).
+ */
+export interface FortuneTellerSection {
+  slotUs: number;
+  rateWindowMs: number;
+  minRateBps: number;
+  initialRateBps: number;
+  burstWindowMs: number;
+  stableQueueMs: number;
+}
+
+/** AckDelayerConfig (src/feedback-updater/scheduler.ts) keys the operator may set, plus the RNG seed. */
+export interface FeedbackUpdaterSection {
+  historyMs: number;
+  maxDeltaMs: number;
+  capMs: number;
+  /**
+   * 'increments' = the paper's rule; 'drain' = hold ACKs while the queue is above a target;
+   * 'window' = clamp TCP ACKs' receive window to the predicted rate x (RTT + target)
+   */
+  mode: 'increments' | 'drain' | 'window';
+  drain: { targetMs: number; closeMs?: number; maxHoldMs: number; catchUp: number; keepaliveMs: number };
+  window: { targetMs: number; minWindowBytes: number };
+  /** Absent = a random seed chosen at start. */
+  seed?: number;
+}
+
+// compile-time: every key of the FU section (but the seed) is a key of AckDelayerConfig
+const _fuKeys: Exclude<keyof FeedbackUpdaterSection, keyof AckDelayerConfig | 'seed'> extends never ? true : false = true;
+void _fuKeys;
+
+export interface NfqueueConfig {
+  queueNum: number;
+  maxLen: number;
+  failOpen: boolean;
+  chain: string;
+}
+
+export interface WatchdogConfig {
+  stallMs: number;
+}
+
+export interface MetricsConfig {
+  /** HOST:PORT or [v6]:PORT (validated). */
+  listen: string;
+}
+
+export interface LogConfig {
+  level: LogLevel;
+}
+
+/** The whole configuration, every default filled in. */
+export interface Config {
+  interfaces: InterfacesConfig;
+  queue: QueueConfig;
+  flows: FlowsConfig;
+  fortuneTeller: FortuneTellerSection;
+  feedbackUpdater: FeedbackUpdaterSection;
+  nfqueue: NfqueueConfig;
+  watchdog: WatchdogConfig;
+  metrics: MetricsConfig;
+  log: LogConfig;
+}
