@@ -127,6 +127,11 @@ export class QueueModel {
   private readonly bucketMask: number;
   private readonly bucketBytes: Float64Array;
   private readonly bucketPackets: Uint32Array;
+  /** bytes ever added to / removed from each bucket and the whole queue (queue positions) */
+  private readonly bucketAdded: Float64Array;
+  private readonly bucketRemoved: Float64Array;
+  private addedTotal = 0;
+  private removedTotal = 0;
   private busyBuckets = 0;
   private readonly fq: boolean;
   /**
@@ -134,6 +139,8 @@ export class QueueModel {
    * matched departure, or removed by a resync): lets the in-band path report it as lost.
    */
   onRetire: ((key: number) => void) | undefined = undefined;
+  /** Called with the key and time of each departure matched to its arrival. */
+  onMatchedDeparture: ((key: number, tUs: number) => void) | undefined = undefined;
   private head = 0;
   /** Ring entries between head and tail, dead (dropped) ones included. */
   private count = 0;
@@ -164,6 +171,8 @@ export class QueueModel {
     this.bucketOf = new Uint16Array(this.cap);
     this.bucketBytes = new Float64Array(nb);
     this.bucketPackets = new Uint32Array(nb);
+    this.bucketAdded = new Float64Array(nb);
+    this.bucketRemoved = new Float64Array(nb);
     const slots = Math.max(1, Math.floor(this.config.recentDepartureSlots));
     this.depKeys = new Uint32Array(slots);
     this.depUs = new Float64Array(slots);
@@ -192,6 +201,20 @@ export class QueueModel {
   /** Tracked packets of the flow whose hash is `flow` (its bucket's). */
   flowPackets(flow: number): number {
     return this.bucketPackets[flow & this.bucketMask] ?? 0;
+  }
+
+  /**
+   * The queue position just behind the last tracked arrival: the bytes ever added to the queue (a
+   * FIFO) or to the flow's bucket ('fq'). A packet's position taken right after its arrival, less
+   * bytesRemoved(flow) later, is the bytes still ahead of it, itself included.
+   */
+  position(flow = 0): number {
+    return this.fq ? (this.bucketAdded[flow & this.bucketMask] ?? 0) : this.addedTotal;
+  }
+
+  /** The bytes ever removed (departed, dropped, resynced away) from the queue or the flow's bucket. */
+  bytesRemoved(flow = 0): number {
+    return this.fq ? (this.bucketRemoved[flow & this.bucketMask] ?? 0) : this.removedTotal;
   }
 
   /** Buckets with packets queued: the flows a round-robin scheduler is serving. */
@@ -252,6 +275,8 @@ export class QueueModel {
     this.bucketPackets[b] = before + 1;
     if (before === 0) this.busyBuckets++;
     this.bucketBytes[b] = (this.bucketBytes[b] ?? 0) + bytes;
+    this.bucketAdded[b] = (this.bucketAdded[b] ?? 0) + bytes;
+    this.addedTotal += bytes;
     this.count++;
     this.liveCount++;
     this.trackedBytes += bytes;
@@ -294,6 +319,7 @@ export class QueueModel {
     this.kill(found);
     this.skipDeadHead();
     this.counters.matched++;
+    this.onMatchedDeparture?.(k, tUs);
     return arrival;
   }
 
@@ -362,6 +388,8 @@ export class QueueModel {
     this.liveCount--;
     this.flags[i] = 0;
     const b = this.bucketOf[i] ?? 0;
+    this.bucketRemoved[b] = (this.bucketRemoved[b] ?? 0) + size;
+    this.removedTotal += size;
     const left = (this.bucketPackets[b] ?? 1) - 1;
     this.bucketPackets[b] = left;
     if (left === 0) {
