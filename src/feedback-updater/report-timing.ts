@@ -76,9 +76,8 @@ const LOST = 2;
 /** what the caller records: a time (µs), or null for "not received" */
 export type ReportSink = (slot: number, reportedUs: number | null) => void;
 
-export class ReportTiming {
-  readonly config: ReportTimingConfig;
-  readonly counters: ReportTimingCounters = {
+export function newReportTimingCounters(): ReportTimingCounters {
+  return {
     reportedObserved: 0,
     reportedPredicted: 0,
     reportedLost: 0,
@@ -92,6 +91,12 @@ export class ReportTiming {
     arrivalPredictionAbsErrorSumUs: 0,
     largestForwardStepUs: 0,
   };
+}
+
+export class ReportTiming {
+  readonly config: ReportTimingConfig;
+  /** this transport's counters, or ones shared by several (the constructor's `counters`) */
+  readonly counters: ReportTimingCounters;
   private readonly mask: number;
   private readonly gen: Uint32Array;
   private readonly state: Uint8Array;
@@ -110,7 +115,8 @@ export class ReportTiming {
   private lastReportedUs = -Infinity;
   private lastBadUs: number;
 
-  constructor(config: Partial<ReportTimingConfig> = {}, startUs = 0) {
+  constructor(config: Partial<ReportTimingConfig> = {}, startUs = 0, counters: ReportTimingCounters = newReportTimingCounters()) {
+    this.counters = counters;
     const c = { ...REPORT_TIMING_DEFAULTS, ...config };
     let cap = 1;
     while (cap < c.capacity) cap *= 2;

@@ -263,6 +263,20 @@ export class FortuneTeller {
   }
 
   /**
+   * When the packet at queue position `position` (QueueModel.position of its flow, taken right
+   * after its arrival) is predicted to leave, seen from tUs: the bytes still ahead of it, itself
+   * included, at the dequeue rate (the flow's round-robin share under fq). tUs when nothing is
+   * ahead any more (its departure is due); NaN before a rate is known. No state is touched.
+   */
+  departureUs(tUs: number, position: number, flow = 0): number {
+    const ahead = position - this.queue.bytesRemoved(flow);
+    if (!(ahead > 0)) return tUs;
+    let rateBps = this.rate.rateBps;
+    if (this.config.discipline === 'fq') rateBps /= this.busyWith(flow, false);
+    return rateBps > 0 ? tUs + (ahead * 8e6) / rateBps : Number.NaN;
+  }
+
+  /**
    * The queueing delay a packet arriving at tUs would see (bytes queued over the dequeue rate,
    * plus how long the head packet has waited), without touching any state: for callers that
    * look at the queue between arrivals (the drain-hold ACK rule). No burst or aggregation

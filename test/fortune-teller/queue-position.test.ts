@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FortuneTeller } from '../../src/fortune-teller/fortune-teller.js';
 import { QueueModel } from '../../src/fortune-teller/queue-model.js';
 
 describe('QueueModel queue positions', () => {
@@ -41,5 +42,32 @@ describe('QueueModel queue positions', () => {
     q.onArrival(2, 1500, 3); // beyond the 3000-byte tolerance
     q.onBacklogSample(10, 0, 0);
     expect(q.position() - q.bytesRemoved()).toBe(0);
+  });
+});
+
+describe('FortuneTeller.departureUs', () => {
+  it('predicts a queued packet from the bytes still ahead of it at the dequeue rate', () => {
+    const ft = new FortuneTeller();
+    // a steady 1500-byte packet every 1 ms through an empty queue: 12 Mbit/s
+    let t = 0;
+    for (let k = 1; k <= 400; k++) {
+      t = k * 1000;
+      ft.onArrival(t, 1500, k);
+      ft.onDeparture(t + 10, 1500, k);
+    }
+    const rate = ft.rate.rateBps;
+    expect(rate).toBeGreaterThan(10e6);
+    // three more queue up behind each other
+    const pos: number[] = [];
+    for (let k = 401; k <= 403; k++) {
+      ft.onArrival(t + 100, 1500, k);
+      pos.push(ft.queue.position());
+    }
+    const now = t + 200;
+    const d = pos.map((p) => ft.departureUs(now, p));
+    expect((d[0] ?? 0) - now).toBeCloseTo((1500 * 8e6) / rate, 3);
+    expect((d[2] ?? 0) - now).toBeCloseTo((4500 * 8e6) / rate, 3);
+    ft.onDeparture(now + 1000, 1500, 401);
+    expect(ft.departureUs(now + 1000, pos[0] ?? 0)).toBe(now + 1000); // nothing ahead: due now
   });
 });

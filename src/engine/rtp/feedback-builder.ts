@@ -7,6 +7,7 @@
  * reduced-size RTCP. Only transports with a recorder are looked at (the `recording` set).
  */
 import { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
+import { ReportTiming, type ReportSink } from '../../feedback-updater/report-timing.js';
 import { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
 import { serializeCcfb } from '../../protocols/ccfb.js';
 import type { CcfbReport, TwccFeedback } from '../../protocols/feedback-types.js';
@@ -14,11 +15,26 @@ import { serializeTwcc } from '../../protocols/twcc.js';
 import { buildUdpDatagram } from '../../protocols/udp-datagram.js';
 import type { LossMarker } from './loss-marker.js';
 import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';
-import type { RtpTransport } from './rtp-transport.js';
+import { newTimingSlots, type RtpTransport } from './rtp-transport.js';
+
+/**
+ * The Wi-Fi queue as reportTiming 'departure' needs it (the engine's Fortune Teller): when a
+ * packet at queue position `position` (QueueModel.position, taken at its arrival) of flow `flow`
+ * is predicted to leave, seen from tUs (NaN: unknown).
+ */
+export interface QueueView {
+  departureUs(tUs: number, position: number, flow: number): number;
+}
+
+const NO_QUEUE: QueueView = { departureUs: () => Number.NaN };
 
 export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
   private readonly recording = new Set<RtpTransport>();
+  queue: QueueView = NO_QUEUE;
+  /** the transport being drained by poll (the sink's context) */
+  private draining: RtpTransport | undefined;
+  private readonly sink: ReportSink = (slot, reportedUs) => this.recordSlot(slot, reportedUs);
 
   constructor(
     private readonly counters: RtpFeedbackCounters,
@@ -40,7 +56,13 @@ export class FeedbackBuilder {
     predictedTotalMs: number,
     matchKey: number,
     maxPacketBytes: number,
+    departureTiming = false,
+    position = Number.NaN,
   ): void {
+    if (departureTiming && (t.mode === 'twcc' || t.mode === 'ccfb') && (t.mode === 'ccfb' || transportSeq >= 0)) {
+      this.recordTimed(tUs, t, transportSeq, ssrc, rtpSeq, ecn, predictedTotalMs, matchKey, maxPacketBytes, position);
+      return;
+    }
     if (predictedTotalMs === Number.POSITIVE_INFINITY) {
       // the AP queue is full: the kernel drops this packet at enqueue. It is not recorded, so the
       // feedback reports its sequence number as not received, as the real receiver would.
@@ -64,6 +86,63 @@ export class FeedbackBuilder {
     if (matchKey !== 0) this.losses.remember(matchKey, t, transportSeq, ssrc, rtpSeq);
   }
 
+  /**
+   * reportTiming 'departure': the packet waits in the transport's ReportTiming and is recorded
+   * when poll() decides its time (a predicted drop is reported lost in its turn).
+   */
+  private recordTimed(
+    tUs: number,
+    t: RtpTransport,
+    transportSeq: number,
+    ssrc: number,
+    rtpSeq: number,
+    ecn: number,
+    predictedTotalMs: number,
+    matchKey: number,
+    maxPacketBytes: number,
+    position: number,
+  ): void {
+    if (t.timing === undefined) {
+      t.timing = new ReportTiming({}, tUs, this.counters.reportTiming);
+      t.timingSlots = newTimingSlots(t.timing.config.capacity);
+    }
+    if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });
+    else t.ccfb ??= new CcfbRecorder({ maxPacketBytes });
+    const drop = predictedTotalMs === Number.POSITIVE_INFINITY;
+    if (drop) this.counters.predictedDrops++;
+    const sojournUs = Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0;
+    this.draining = t;
+    const h = t.timing.push(tUs, sojournUs, position, this.sink);
+    this.draining = undefined;
+    const slots = t.timingSlots;
+    const i = h & 0xffff;
+    if (slots !== undefined) {
+      slots.transportSeq[i] = transportSeq;
+      slots.ssrc[i] = ssrc;
+      slots.rtpSeq[i] = rtpSeq;
+      slots.ecn[i] = ecn;
+    }
+    if (drop) t.timing.lost(h);
+    this.recording.add(t);
+    t.recorded++;
+    t.lastRecordUs = tUs;
+    if (!drop && matchKey !== 0) this.losses.remember(matchKey, t, transportSeq, ssrc, rtpSeq, h);
+  }
+
+  /** ReportTiming decided a packet's report (null: not received): record it. */
+  private recordSlot(slot: number, reportedUs: number | null): void {
+    const t = this.draining;
+    const s = t?.timingSlots;
+    if (t === undefined || s === undefined || reportedUs === null) return; // unrecorded = reported not received
+    if (t.mode === 'twcc' && t.twcc !== undefined) {
+      t.twcc.record(s.transportSeq[slot] ?? 0, reportedUs);
+      this.counters.recorded.twcc++;
+    } else if (t.mode === 'ccfb' && t.ccfb !== undefined) {
+      t.ccfb.record(s.ssrc[slot] ?? 0, s.rtpSeq[slot] ?? 0, reportedUs, s.ecn[slot] ?? 0);
+      this.counters.recorded.ccfb++;
+    }
+  }
+
   /** The transport left the table. */
   forget(t: RtpTransport): void {
     this.recording.delete(t);
@@ -83,11 +162,17 @@ export class FeedbackBuilder {
   poll(tUs: number, intervalUs: number, idleUs: number, reporting: boolean, out: Uint8Array[]): void {
     for (const t of this.recording) {
       if (tUs - t.lastBuildUs < intervalUs) continue;
-      if (t.lastBuildUs > t.lastRecordUs && tUs - t.lastRecordUs > idleUs) {
+      if (t.lastBuildUs > t.lastRecordUs && tUs - t.lastRecordUs > idleUs && (t.timing === undefined || t.timing.pending === 0)) {
         this.recording.delete(t); // drained and idle: back in the set when it records again
         continue;
       }
       t.lastBuildUs = tUs;
+      if (t.timing !== undefined) {
+        this.draining = t;
+        const flow = t.flowHash;
+        t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink);
+        this.draining = undefined;
+      }
       const send = reporting && t.plaintextRtcp && t.reportsFeedback;
       if (t.twcc !== undefined && t.twcc.pendingCount > 0) {
         const fbs = t.twcc.build(tUs, t.clientSenderSsrc, t.mediaSsrc >= 0 ? t.mediaSsrc : 0);

@@ -25,14 +25,24 @@ export class LossMarker {
   private readonly ringSsrc = new Float64Array(LOST_RING);
   private readonly ringRtpSeq = new Int32Array(LOST_RING);
   private readonly ringTransport: Array<RtpTransport | undefined> = new Array<RtpTransport | undefined>(LOST_RING).fill(undefined);
+  /** reportTiming 'departure': the packet's ReportTiming handle (-1: none) */
+  private readonly ringHandle = new Int32Array(LOST_RING).fill(-1);
+  /**
+   * How many ring entries carry each low 16 bits of a match key: every departure of the Wi-Fi
+   * queue asks departedByMatchKey, and almost all of them are not RTP — one array read says so.
+   */
+  private readonly keyFilter = new Uint16Array(65536);
   private ringPos = 0;
 
   constructor(private readonly counters: RtpFeedbackCounters) {}
 
   /** A packet of `t` was recorded under the engine's match key (non-zero). */
-  remember(matchKey: number, t: RtpTransport, transportSeq: number, ssrc: number, rtpSeq: number): void {
+  remember(matchKey: number, t: RtpTransport, transportSeq: number, ssrc: number, rtpSeq: number, handle = -1): void {
     const i = this.ringPos;
+    if (this.ringTransport[i] !== undefined) this.unfilter(i);
     this.ringKey[i] = matchKey | 0;
+    this.ringHandle[i] = handle;
+    this.keyFilter[matchKey & 0xffff] = (this.keyFilter[matchKey & 0xffff] ?? 0) + 1;
     this.ringSeq[i] = transportSeq;
     this.ringSsrc[i] = ssrc;
     this.ringRtpSeq[i] = rtpSeq;
@@ -42,7 +52,41 @@ export class LossMarker {
 
   /** The transport left the table: its remembered packets can no longer be marked. */
   forget(t: RtpTransport): void {
-    for (let i = 0; i < LOST_RING; i++) if (this.ringTransport[i] === t) this.ringTransport[i] = undefined;
+    for (let i = 0; i < LOST_RING; i++) if (this.ringTransport[i] === t) this.clear(i);
+  }
+
+  private unfilter(i: number): void {
+    const f = (this.ringKey[i] ?? 0) & 0xffff;
+    const n = this.keyFilter[f] ?? 0;
+    if (n > 0) this.keyFilter[f] = n - 1;
+  }
+
+  private clear(i: number): void {
+    this.unfilter(i);
+    this.ringTransport[i] = undefined;
+  }
+
+  /** The ring index of the most recent packet recorded under this match key, or -1. */
+  private find(matchKey: number): number {
+    if (matchKey === 0 || this.keyFilter[matchKey & 0xffff] === 0) return -1;
+    const k = matchKey | 0;
+    for (let n = 1; n <= LOST_RING; n++) {
+      const i = (this.ringPos - n) & (LOST_RING - 1);
+      if (this.ringTransport[i] !== undefined && this.ringKey[i] === k) return i;
+    }
+    return -1;
+  }
+
+  /** reportTiming 'departure': the packet with this match key left the Wi-Fi queue at tUs. */
+  departedByMatchKey(matchKey: number, tUs: number): boolean {
+    const i = this.find(matchKey);
+    if (i < 0) return false;
+    const t = this.ringTransport[i];
+    const h = this.ringHandle[i] ?? -1;
+    this.clear(i);
+    if (t?.timing === undefined || h < 0) return false;
+    t.timing.departed(h, tUs);
+    return true;
   }
 
   /** Marks transport-wide sequence number `transportSeq16` of `t` (TWCC mode) lost. */
@@ -55,24 +99,24 @@ export class LossMarker {
 
   /** Marks the recorded packet with this match key lost (looks back over the last 1024 recorded). */
   markLostByMatchKey(matchKey: number): boolean {
-    if (matchKey === 0) return false;
-    const k = matchKey | 0;
-    for (let n = 1; n <= LOST_RING; n++) {
-      const i = (this.ringPos - n) & (LOST_RING - 1);
-      const t = this.ringTransport[i];
-      if (t === undefined || this.ringKey[i] !== k) continue;
-      this.ringTransport[i] = undefined;
-      if (t.mode === 'twcc' && this.ringSeq[i]! >= 0) {
-        if (t.lostTwcc.size >= MAX_LOST_MARKS) return false;
-        t.lostTwcc.add(this.ringSeq[i]!);
-      } else if (t.mode === 'ccfb') {
-        if (t.lostCcfb.size >= MAX_LOST_MARKS) return false;
-        t.lostCcfb.add(this.ringSsrc[i]! * 65536 + this.ringRtpSeq[i]!);
-      } else return false;
-      this.counters.lostMarked++;
-      return true;
-    }
-    return false;
+    const i = this.find(matchKey);
+    if (i < 0) return false;
+    const t = this.ringTransport[i];
+    const h = this.ringHandle[i] ?? -1;
+    this.clear(i);
+    if (t === undefined) return false;
+    if (t.timing !== undefined && h >= 0) {
+      // reportTiming 'departure': the packet is reported not received when its turn comes
+      t.timing.lost(h);
+    } else if (t.mode === 'twcc' && (this.ringSeq[i] ?? -1) >= 0) {
+      if (t.lostTwcc.size >= MAX_LOST_MARKS) return false;
+      t.lostTwcc.add(this.ringSeq[i] ?? 0);
+    } else if (t.mode === 'ccfb') {
+      if (t.lostCcfb.size >= MAX_LOST_MARKS) return false;
+      t.lostCcfb.add((this.ringSsrc[i] ?? 0) * 65536 + (this.ringRtpSeq[i] ?? 0));
+    } else return false;
+    this.counters.lostMarked++;
+    return true;
   }
 
   /** Removes marked-lost packets from a built TWCC feedback, carrying their deltas to the next received one. */

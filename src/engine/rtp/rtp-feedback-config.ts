@@ -17,6 +17,13 @@ export interface RtpFeedbackConfig {
   seed?: number;
   /** Largest feedback RTCP packet (default 1200 bytes). */
   maxFeedbackBytes?: number;
+  /**
+   * When each packet is reported and at what time (docs/results/rtc-evidence.md):
+   * 'arrival' (the paper's rule): at arrival + the delay predicted then, recorded at once;
+   * 'departure': as a FIFO receiver at the AP could have (report-timing.ts: observed departures,
+   * queued packets re-predicted at the build within an earned lead, never backwards).
+   */
+  reportTiming?: 'arrival' | 'departure';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -26,6 +33,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   maxTransports: 1024,
   seed: 1,
   maxFeedbackBytes: 1200,
+  reportTiming: 'arrival',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -43,6 +51,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     maxTransports: c.maxTransports ?? RTP_FEEDBACK_DEFAULTS.maxTransports,
     seed: c.seed ?? RTP_FEEDBACK_DEFAULTS.seed,
     maxFeedbackBytes: c.maxFeedbackBytes ?? RTP_FEEDBACK_DEFAULTS.maxFeedbackBytes,
+    reportTiming: c.reportTiming ?? RTP_FEEDBACK_DEFAULTS.reportTiming,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

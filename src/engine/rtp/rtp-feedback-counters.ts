@@ -1,4 +1,5 @@
 /** Counters of the in-band RTP feedback path (status and metrics; names are part of the status output). */
+import { newReportTimingCounters, type ReportTimingCounters } from '../../feedback-updater/report-timing.js';
 
 export interface FeedbackCounts {
   twcc: number;
@@ -29,6 +30,8 @@ export interface RtpFeedbackCounters {
   lostTooLate: number;
   /** feedback built but discarded (transport not confirmed plaintext, reporting off) */
   discarded: number;
+  /** reportTiming 'departure': every transport's report timing (report-timing.ts) */
+  reportTiming: ReportTimingCounters;
 }
 
 export function newRtpFeedbackCounters(): RtpFeedbackCounters {
@@ -48,5 +51,6 @@ export function newRtpFeedbackCounters(): RtpFeedbackCounters {
     lostMarked: 0,
     lostTooLate: 0,
     discarded: 0,
+    reportTiming: newReportTimingCounters(),
   };
 }

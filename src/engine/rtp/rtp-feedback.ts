@@ -62,7 +62,7 @@ import type { FlowKey } from '../../protocols/flow-key.js';
 import type { PacketView } from '../../protocols/packet.js';
 import { newRtpView, parseRtpHeader } from '../../protocols/rtp.js';
 import { ClientFeedbackFilter, UPLINK_UNKNOWN, type UplinkRtpAction } from './client-feedback-filter.js';
-import { FeedbackBuilder } from './feedback-builder.js';
+import { FeedbackBuilder, type QueueView } from './feedback-builder.js';
 import { LossMarker } from './loss-marker.js';
 import { resolveRtpFeedbackConfig, type RtpFeedbackConfig } from './rtp-feedback-config.js';
 import { newRtpFeedbackCounters, type RtpFeedbackCounters } from './rtp-feedback-counters.js';
@@ -75,6 +75,7 @@ export type { RtpFeedbackCounters } from './rtp-feedback-counters.js';
 export type { RtpFeedbackStatus, RtpTransportStatus } from './rtp-feedback-status.js';
 export type { RtpTransportEvent, RtpTransportMode } from './rtp-transport.js';
 export type { UplinkRtpAction } from './client-feedback-filter.js';
+export type { QueueView } from './feedback-builder.js';
 
 /** The RTP / transport-wide feedback path of the engine (see the file comment). */
 export class RtpFeedback {
@@ -126,6 +127,11 @@ export class RtpFeedback {
     this.transports.reporting = on;
   }
 
+  /** The Wi-Fi queue, for reportTiming 'departure' (the engine's Fortune Teller). */
+  set queue(q: QueueView) {
+    this.builder.queue = q;
+  }
+
   get transportCount(): number {
     return this.transports.size;
   }
@@ -135,22 +141,24 @@ export class RtpFeedback {
   /**
    * A downlink UDP packet (server -> client) entered the Wi-Fi queue. `predictedTotalMs`: the
    * Fortune Teller's total delay for it. `matchKey` (optional, the engine's packetMatchKey of
-   * the packet, non-zero): lets markLostByMatchKey find it if the queue drops it.
+   * the packet, non-zero): lets markLostByMatchKey find it if the queue drops it, and
+   * onDeparture when it leaves. `queuePosition`: QueueModel.position of its flow right after its
+   * arrival (reportTiming 'departure' re-predicts it from there).
    * Returns true when the packet belongs to an RTP transport (not QUIC / other UDP).
    */
-  onDownlink(tUs: number, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey = 0): boolean {
+  onDownlink(tUs: number, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey = 0, queuePosition = Number.NaN): boolean {
     if (v.l4 !== 'udp' || v.isFragment) return false;
     this.transports.lastSeenUs = tUs;
     const t = this.transports.observeDownlink(tUs, v, buf);
     if (t === undefined) return false;
     this.lastTransport = t.key;
     const cls = this.transports.cls.cls;
-    if (cls === 'rtp' || cls === 'rtp-twcc-seq') this.onRtp(tUs, t, v, buf, predictedTotalMs, matchKey);
+    if (cls === 'rtp' || cls === 'rtp-twcc-seq') this.onRtp(tUs, t, v, buf, predictedTotalMs, matchKey, queuePosition);
     this.lastMode = t.mode;
     return true;
   }
 
-  private onRtp(tUs: number, t: RtpTransport, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey: number): void {
+  private onRtp(tUs: number, t: RtpTransport, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey: number, queuePosition: number): void {
     t.rtpPackets++;
     this.counters.rtpPackets++;
     const res = this.transports.cls;
@@ -174,7 +182,16 @@ export class RtpFeedback {
       rtpSeq = this.rtp.sequenceNumber;
     }
     this.transports.learnMediaSsrc(t, tUs, ssrc);
-    this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes);
+    const timed = this.cfg.reportTiming === 'departure';
+    this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
+  }
+
+  /**
+   * A downlink packet left the Wi-Fi queue at tUs (the queue model matched it to its arrival by
+   * `matchKey`). Cheap for packets that are not RTP (one array read).
+   */
+  onDeparture(matchKey: number, tUs: number): void {
+    this.losses.departedByMatchKey(matchKey, tUs);
   }
 
   /**

@@ -111,7 +111,7 @@ export class RtpTransportTable {
         return undefined;
       }
       this.scratchState = newTransportState();
-      const created = new RtpTransport(v, s, this.rng);
+      const created = new RtpTransport(v, s, this.rng, h);
       t = this.table.getOrCreate(h, tUs, () => created);
       this.counters.transportsCreated++;
       this.event(t, tUs, 'created', cls);

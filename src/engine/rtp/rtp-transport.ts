@@ -11,6 +11,7 @@
  *   'twcc'         the transport-wide sequence extension id is known.
  */
 import type { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
+import type { ReportTiming } from '../../feedback-updater/report-timing.js';
 import type { Rng } from '../../feedback-updater/rng.js';
 import type { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
 import type { TransportState } from '../../protocols/classify.js';
@@ -30,6 +31,18 @@ export interface RtpTransportEvent {
   why: string;
 }
 
+/** What a packet waiting in ReportTiming will be recorded under, by its slot. */
+export interface TimingSlots {
+  transportSeq: Int32Array;
+  ssrc: Float64Array;
+  rtpSeq: Int32Array;
+  ecn: Uint8Array;
+}
+
+export function newTimingSlots(capacity: number): TimingSlots {
+  return { transportSeq: new Int32Array(capacity), ssrc: new Float64Array(capacity), rtpSeq: new Int32Array(capacity), ecn: new Uint8Array(capacity) };
+}
+
 /** Most media SSRCs listed per transport (status only). */
 export const MAX_MEDIA_SSRCS = 16;
 /** Most events kept in a transport's history (the creation event stays). */
@@ -41,6 +54,11 @@ export class RtpTransport {
   readonly state: TransportState;
   twcc: TwccRecorder | undefined;
   ccfb: CcfbRecorder | undefined;
+  /** reportTiming 'departure': when each packet is reported, and what to record then (by slot) */
+  timing: ReportTiming | undefined;
+  timingSlots: TimingSlots | undefined;
+  /** the canonical flow hash (the queue model's flow under queue.discipline fq) */
+  readonly flowHash: number;
   mode: RtpTransportMode = 'passthrough';
   clientUsesCcfb = false;
   plaintextRtcp = false;
@@ -70,8 +88,9 @@ export class RtpTransport {
   srtcpUplink = 0;
   readonly history: RtpTransportEvent[] = [];
 
-  constructor(v: PacketView, state: TransportState, rng: Rng) {
+  constructor(v: PacketView, state: TransportState, rng: Rng, flowHash = 0) {
     const k = flowKeyFromView(v);
+    this.flowHash = flowHash;
     this.key = k;
     this.isIpv6 = v.l3 === 'ipv6';
     this.state = state;

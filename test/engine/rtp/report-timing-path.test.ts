@@ -1,0 +1,85 @@
+/** reportTiming 'departure' through the in-band path: what is reported, when, and at what time. */
+import { describe, expect, it } from 'vitest';
+import { RtpFeedback } from '../../../src/engine/rtp/rtp-feedback.js';
+import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
+import { buildRr } from '../../../src/protocols/rtcp.js';
+import { buildRtp } from '../../../src/protocols/rtp.js';
+import { arrivalsUsFromTwcc, parseTwcc } from '../../../src/protocols/twcc.js';
+import { BASE_CFG, twSeqExt, udp6 } from './_helpers.js';
+
+const S = [0x20010db8, 0, 0, 1];
+const C = [0x20010db8, 0, 1, 2];
+const T0 = 1_000_000;
+
+/** A transport with n RTP packets arriving 1 ms apart (match key 100 + i), RTCP seen. */
+function setup(n: number, predictedMs: (i: number) => number): { fb: RtpFeedback; reported: (tUs: number) => Map<number, number | null> } {
+  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure' });
+  const v = newPacketView();
+  for (let i = 0; i < n; i++) {
+    const pkt = udp6(S, 5004, C, 6000, buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc: 0xabc, extensions: [twSeqExt(i)] }));
+    decodePacket(pkt, 'raw-ip', v);
+    expect(fb.onDownlink(T0 + i * 1000, v, pkt, predictedMs(i), 100 + i, i)).toBe(true);
+    if (i === 0) {
+      const rr = udp6(C, 6000, S, 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
+      decodePacket(rr, 'raw-ip', v);
+      fb.onUplink(T0, v, rr);
+    }
+  }
+  const reported = (tUs: number): Map<number, number | null> => {
+    const out = new Map<number, number | null>();
+    for (const p of fb.poll(tUs)) {
+      decodePacket(p, 'raw-ip', v);
+      const f = parseTwcc(p, v.payloadOffset, v.payloadLength);
+      arrivalsUsFromTwcc(f).forEach((a, k) => out.set((f.baseSeq + k) & 0xffff, a));
+    }
+    return out;
+  };
+  return { fb, reported };
+}
+
+describe("reportTiming 'departure'", () => {
+  it('reports observed departures, not the prediction made at arrival', () => {
+    const { fb, reported } = setup(3, () => 300); // the Fortune Teller predicted 300 ms each
+    fb.queue = { departureUs: () => Number.NaN };
+    [5, 6, 7].forEach((ms, i) => fb.onDeparture(100 + i, T0 + ms * 1000));
+    const r = reported(T0 + 50_000);
+    expect([...r.keys()]).toEqual([0, 1, 2]);
+    // TWCC carries 250 µs ticks relative to its 64 ms reference: compare the deltas
+    expect((r.get(1) ?? 0) - (r.get(0) ?? 0)).toBe(1000);
+    expect((r.get(2) ?? 0) - (r.get(1) ?? 0)).toBe(1000);
+    expect(fb.status(T0).counters.reportTiming.reportedObserved).toBe(3);
+  });
+
+  it('holds a queued packet predicted beyond the lead, and every later one, for a later build', () => {
+    const { fb, reported } = setup(3, () => 0);
+    // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000 };
+    fb.onDeparture(102, T0 + 3000); // a later packet's departure cannot let it overtake
+    const r = reported(T0 + 10_000);
+    // lead at start: 50 ms -> packet 0 (40 ms ahead) only
+    expect([...r.keys()]).toEqual([0]);
+    expect(fb.status(T0).counters.reportTiming.reportedPredicted).toBe(1);
+  });
+
+  it('reports a packet the queue dropped as not received', () => {
+    const { fb, reported } = setup(3, (i) => (i === 1 ? Number.POSITIVE_INFINITY : 0));
+    fb.onDeparture(100, T0 + 1000);
+    fb.onDeparture(102, T0 + 3000);
+    const r = reported(T0 + 50_000);
+    expect(r.get(0)).not.toBeNull();
+    expect(r.get(1)).toBeNull();
+    expect(r.get(2)).not.toBeNull();
+    expect(fb.status(T0).counters.reportTiming.reportedLost).toBe(1);
+  });
+
+  it("markLostByMatchKey (the queue model retired it) reports it lost in its turn", () => {
+    const { fb, reported } = setup(3, () => 0);
+    expect(fb.markLostByMatchKey(101)).toBe(true);
+    fb.onDeparture(100, T0 + 1000);
+    fb.onDeparture(102, T0 + 3000);
+    const r = reported(T0 + 50_000);
+    expect(r.get(0)).not.toBeNull();
+    expect(r.get(1)).toBeNull();
+    expect(r.get(2)).not.toBeNull();
+  });
+});
