@@ -40,6 +40,7 @@ const table: ConfigDefaults = {
       twccExtensionId: 'auto',
       feedbackIntervalMs: RTP_FEEDBACK_DEFAULTS.feedbackIntervalMs,
       srtcpFallback: 'off',
+      reportTiming: RTP_FEEDBACK_DEFAULTS.reportTiming,
       kernelDrops: true,
     },
     clientSubnets: [],

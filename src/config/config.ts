@@ -40,6 +40,8 @@ export interface RtpConfig {
   twccExtensionId: 'auto' | number;
   feedbackIntervalMs: number;
   srtcpFallback: 'delay' | 'off';
+  /** when each packet is reported and at what time (src/feedback-updater/report-timing.ts) */
+  reportTiming: 'arrival' | 'departure';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

@@ -285,7 +285,7 @@ const CONFIG_KEYS = {
   flows: {
     tcp: { enabled: true, ports: true },
     quic: { enabled: true, ports: true },
-    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, srtcpFallback: true, kernelDrops: true },
+    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, srtcpFallback: true, reportTiming: true, kernelDrops: true },
     clientSubnets: true,
     dscp: true,
     idleTimeoutMs: true,
