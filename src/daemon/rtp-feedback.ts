@@ -68,7 +68,7 @@ import {
 } from '../protocols/rtcp.js';
 import { newRtpView, parseRtpHeader } from '../protocols/rtp.js';
 import { serializeTwcc } from '../protocols/twcc.js';
-import { FlowTable, type EvictCause } from './flow-table.js';
+import { FlowTable, type EvictCause } from '../engine/flow-table.js';
 
 export type RtpTransportMode = 'twcc' | 'ccfb' | 'srtcp-delay' | 'passthrough';
 
