@@ -25,13 +25,13 @@ import type { EngineCounters } from '../engine/counters.js';
 import { Engine } from '../engine/engine.js';
 import type { Flow } from '../engine/flow.js';
 import { newUplinkDecision } from '../engine/options.js';
-import { PROTOCOLS } from '../engine/counters.js';
 import { Tap } from './capture.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from './config.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
 import { childLogger, once } from './logger.js';
-import { createMetrics, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
+import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { ruleSpecFrom } from './rule-spec.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
@@ -61,7 +61,6 @@ export class Daemon {
   private readonly uplink: UplinkHold<number, Flow>;
   private readonly decision = newUplinkDecision();
   private raw: RawSender | undefined;
-  private lastFeedback = { builtTwcc: 0, builtCcfb: 0, droppedTwcc: 0, droppedCcfb: 0 };
   private taps: Tap[] = [];
   private nfq: NfQueue | undefined;
   private rules: IptablesRules;
@@ -72,8 +71,9 @@ export class Daemon {
   /** false when the wlan qdisc holds no queue the qdisc backend can see (checkQueueVisible) */
   private queueVisible = true;
   private timers: NodeJS.Timeout[] = [];
-  private lastSynced: EngineCounters | undefined;
-  private lastQueueModel: QueueModelCounters | undefined;
+  private readonly engineMetrics: CounterSync<EngineCounters>;
+  private readonly queueModelMetrics: CounterSync<QueueModelCounters>;
+  private readonly rtpMetrics: CounterSync<RtpFeedbackCounters>;
   private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
   private lastCapture = new Map<string, { kernel: number; iface: number }>();
   private stopping = false;
@@ -93,6 +93,9 @@ export class Daemon {
   ) {
     this.log = childLogger(rootLog, 'daemon');
     this.metrics = createMetrics();
+    this.engineMetrics = new CounterSync(this.metrics, ENGINE_COUNTER_METRICS);
+    this.queueModelMetrics = new CounterSync(this.metrics, QUEUE_MODEL_COUNTER_METRICS);
+    this.rtpMetrics = new CounterSync(this.metrics, RTP_COUNTER_METRICS);
     const seed = opts.seed ?? cfg.feedbackUpdater.seed ?? (Math.random() * 2 ** 32) >>> 0;
     const engineLog = childLogger(rootLog, 'engine');
     this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
@@ -344,50 +347,11 @@ export class Daemon {
     }
   }
 
-  /** Copies the engine's plain counters into prom-client (hot path increments numbers only). */
+  /** Copies the parts' plain counters into prom-client (hot path increments numbers only; counter-metrics.ts maps them). */
   syncMetrics(): void {
     const m = this.metrics;
-    const c = this.engine.counters;
-    const last = this.lastSynced;
-    const d = (now: number, prev: number | undefined): number => now - (prev ?? 0);
-    for (const p of PROTOCOLS) {
-      const down = d(c.downlinkArrivals[p], last?.downlinkArrivals[p]);
-      if (down > 0) m.packets.inc({ direction: 'downlink', protocol: p }, down);
-      const up = d(c.uplink[p], last?.uplink[p]);
-      if (up > 0) m.packets.inc({ direction: 'uplink', protocol: p }, up);
-    }
-    for (const [r, n] of Object.entries(c.malformed) as Array<[keyof EngineCounters['malformed'], number]>) {
-      const x = d(n, last?.malformed[r]);
-      if (x > 0) m.malformedPackets.inc({ reason: r }, x);
-    }
-    const ei = d(c.flowsEvictedIdle, last?.flowsEvictedIdle);
-    if (ei > 0) m.flowsEvicted.inc({ cause: 'idle' }, ei);
-    const ec = d(c.flowsEvictedCapacity, last?.flowsEvictedCapacity);
-    if (ec > 0) m.flowsEvicted.inc({ cause: 'capacity' }, ec);
-    const gq = d(c.gateReleasedQueue, last?.gateReleasedQueue);
-    if (gq > 0) m.gateReleases.inc({ reason: 'queue' }, gq);
-    const gm = d(c.gateReleasedMaxHold, last?.gateReleasedMaxHold);
-    if (gm > 0) m.gateReleases.inc({ reason: 'max_hold' }, gm);
-    const go = d(c.gateReleasedOverflow, last?.gateReleasedOverflow);
-    if (go > 0) m.gateReleases.inc({ reason: 'overflow' }, go);
-    const wc: Array<['windowClamped' | 'windowUnchanged' | 'windowNoScale' | 'windowNoRtt', string]> = [
-      ['windowClamped', 'clamped'],
-      ['windowUnchanged', 'unchanged'],
-      ['windowNoScale', 'no_scale'],
-      ['windowNoRtt', 'no_rtt'],
-    ];
-    for (const [k, result] of wc) {
-      const x = d(c[k], last?.[k]);
-      if (x > 0) m.windowClampAcks.inc({ result }, x);
-    }
-    this.lastSynced = structuredClone(c);
-    const qm = this.engine.ft.counters;
-    const lastQm = this.lastQueueModel;
-    for (const [k, event] of QUEUE_MODEL_EVENTS) {
-      const x = qm[k] - (lastQm?.[k] ?? 0);
-      if (x > 0) m.queueModelEvents.inc({ event }, x);
-    }
-    this.lastQueueModel = { ...qm };
+    this.engineMetrics.sync(this.engine.counters);
+    this.queueModelMetrics.sync(this.engine.ft.counters);
     m.flowsActive.set(this.engine.flows.size);
     // every flow of the engine's table has its feedback delayed or gated by its uplink policy
     const ackDelay = this.engine.flows.size;
@@ -396,18 +360,7 @@ export class Daemon {
     if (rtp !== undefined) {
       const st = rtp.status(monoNowUs(), 100_000);
       for (const t of st.list) modes[t.mode]++;
-      const c = st.counters;
-      const f = this.lastFeedback;
-      const inc = (kind: 'twcc' | 'ccfb', action: 'built' | 'dropped_client', now: number, prev: number): void => {
-        if (now > prev) m.feedbackPackets.inc({ kind, action }, now - prev);
-      };
-      const droppedTwcc = c.clientFeedbackDropped.twcc + c.clientFeedbackRewritten.twcc;
-      const droppedCcfb = c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb;
-      inc('twcc', 'built', c.feedbackBuilt.twcc, f.builtTwcc);
-      inc('ccfb', 'built', c.feedbackBuilt.ccfb, f.builtCcfb);
-      inc('twcc', 'dropped_client', droppedTwcc, f.droppedTwcc);
-      inc('ccfb', 'dropped_client', droppedCcfb, f.droppedCcfb);
-      this.lastFeedback = { builtTwcc: c.feedbackBuilt.twcc, builtCcfb: c.feedbackBuilt.ccfb, droppedTwcc, droppedCcfb };
+      this.rtpMetrics.sync(st.counters);
     }
     m.flowsByMode.set({ mode: 'ack-delay' }, ackDelay);
     m.flowsByMode.set({ mode: 'passthrough' }, modes.passthrough);
