@@ -9,7 +9,7 @@
  *
  * Behind NAT (the AP masquerading its clients) the eth tap also captures packets to the eth
  * interface's own addresses (the downlink before de-NAT); the engine learns which of them are
- * forwarded to a client and translates them (see engine.ts).
+ * forwarded to a client and translates them (see src/engine/engine.ts).
  *
  * Fail open: the NFQUEUE rule bypasses a queue nobody is bound to (daemon dead), the queue is
  * bound with FAIL_OPEN (queue full: kernel accepts), and a watchdog process outside this event

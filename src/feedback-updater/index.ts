@@ -1,7 +1,8 @@
 /**
- * Feedback Updater (pure): delta window + tokens and the ordered release scheduler for
- * out-of-band feedback (TCP ACKs, QUIC), and the TWCC / RFC 8888 feedback recorders for in-band
- * feedback (RTP/RTCP).
+ * Feedback Updater (pure): for out-of-band feedback (TCP ACKs, QUIC) the uplink policies behind
+ * one interface (uplink-policy.ts: the paper's increments rule = delta window + tokens + the
+ * ordered release scheduler, the drain gate, the window clamp); for in-band feedback (RTP/RTCP)
+ * the TWCC / RFC 8888 feedback recorders.
  */
 export { type Rng, Xoshiro128, seededRng } from './rng.js';
 export { DeltaWindow, DELTA_WINDOW_DEFAULTS, type DeltaWindowConfig } from './delta-window.js';
