@@ -21,7 +21,10 @@ export interface DrainCounters {
 export const zeroDrainCounters = (): DrainCounters => ({ gateReleasedQueue: 0, gateReleasedMaxHold: 0, gateReleasedOverflow: 0 });
 
 export class DrainPolicy implements UplinkPolicy {
-  readonly kind = 'drain' as const;
+  get kind(): 'drain' {
+    return 'drain';
+  }
+
   /** the gate holds arrival times and acknowledged bytes only: the caller keeps the packets */
   readonly gate: DrainGate<null>;
   /** highest TCP ACK number seen uplink (-1: none yet), for the bytes a gated ACK frees */

@@ -11,8 +11,14 @@ import type { Rng } from './rng.js';
 import type { PolicyDecision, QueueReadings, UplinkPolicies, UplinkPolicy, WindowStatus } from './uplink-policy.js';
 
 export class IncrementsPolicy implements UplinkPolicy {
-  readonly kind = 'increments' as const;
-  readonly gated = 0;
+  // on the prototype: a flow's policy object stays two fields (memory per flow)
+  get kind(): 'increments' {
+    return 'increments';
+  }
+
+  get gated(): number {
+    return 0;
+  }
 
   constructor(
     readonly delayer: AckDelayer,

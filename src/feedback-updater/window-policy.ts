@@ -24,8 +24,13 @@ export interface WindowCounters {
 export const zeroWindowCounters = (): WindowCounters => ({ windowClamped: 0, windowUnchanged: 0, windowNoScale: 0, windowNoRtt: 0 });
 
 export class WindowPolicy implements UplinkPolicy, FlowShare {
-  readonly kind = 'window' as const;
-  readonly gated = 0;
+  get kind(): 'window' {
+    return 'window';
+  }
+
+  get gated(): number {
+    return 0;
+  }
   readonly clamp: WindowClamp;
   /** ActiveShare bookkeeping */
   shareEpoch = -1;
