@@ -34,13 +34,7 @@
  *    the queue model nor treated: the AP's own traffic looks the same and never enters the queue.
  * Time is the daemon's monotonic µs clock, passed in by the caller.
  */
-import {
-  FqShare,
-  seededRng,
-  UplinkPolicyModes,
-  type PolicyDecision,
-  type QueueReadings,
-} from '../feedback-updater/index.js';
+import { FqShare, seededRng, UplinkPolicyModes, type PolicyDecision, type QueueReadings } from '../feedback-updater/index.js';
 import { FortuneTeller, type FortuneTellerConfig, type Prediction } from '../fortune-teller/index.js';
 import { ParseError } from '../protocols/errors.js';
 import { canonicalFlowHash, packetMatchKey, viewMatchesFlowKey } from '../protocols/flow-key.js';
