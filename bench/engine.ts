@@ -1,6 +1,6 @@
 /**
  * The daemon's per-packet path without I/O: Engine.onDownlinkArrival / onDownlinkDeparture /
- * onUplink (src/daemon/engine.ts) fed synthetic TCP downloads.
+ * onUplink (src/engine/engine.ts) fed synthetic TCP downloads.
  *
  * Traffic model (simulated time, one FIFO Wi-Fi queue): N TCP flows from 10.0.0.1:443 to clients
  * 10.128.x.y, 1500-byte data packets round-robin over the flows arriving at 500 Mbit/s; the
@@ -25,7 +25,8 @@ import { spawnSync } from 'node:child_process';
 import { freemem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Engine, type EngineOptions, type UplinkDecision } from '../src/daemon/engine.js';
+import { Engine } from '../src/engine/engine.js';
+import type { EngineOptions, UplinkDecision } from '../src/engine/options.js';
 import { DELTA_WINDOW_DEFAULTS } from '../src/feedback-updater/index.js';
 import { defaultFortuneTellerConfig } from '../src/fortune-teller/index.js';
 import { fixIpPacketChecksums } from '../src/protocols/checksum.js';

@@ -13,7 +13,7 @@
  * `interfaces` has no default (both keys are required), nor have `feedbackUpdater.seed` (absent =
  * random at start) and `feedbackUpdater.drain.closeMs` (absent = 2 x targetMs).
  */
-import { RTP_FEEDBACK_DEFAULTS } from '../daemon/rtp-feedback.js';
+import { RTP_FEEDBACK_DEFAULTS } from '../engine/rtp/rtp-feedback.js';
 import { DELTA_WINDOW_DEFAULTS, DRAIN_GATE_DEFAULTS, SCHEDULER_DEFAULTS, WINDOW_CLAMP_DEFAULTS } from '../feedback-updater/index.js';
 import { defaultFortuneTellerConfig } from '../fortune-teller/index.js';
 import type { Config } from './config.js';

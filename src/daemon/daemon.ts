@@ -9,7 +9,7 @@
  *
  * Behind NAT (the AP masquerading its clients) the eth tap also captures packets to the eth
  * interface's own addresses (the downlink before de-NAT); the engine learns which of them are
- * forwarded to a client and translates them (see engine.ts).
+ * forwarded to a client and translates them (see src/engine/engine.ts).
  *
  * Fail open: the NFQUEUE rule bypasses a queue nobody is bound to (daemon dead), the queue is
  * bound with FAIL_OPEN (queue full: kernel accepts), and a watchdog process outside this event
@@ -18,25 +18,29 @@
  * the queue, then the rules, then the watchdog. Stop order: rules out (no new packets), held
  * packets released, queue closed, watchdog dismissed.
  */
-import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { defaultFortuneTellerConfig, type FortuneTellerConfig, type QueueModelCounters } from '../fortune-teller/index.js';
-import { parseIpv4Address } from '../protocols/ipv4.js';
-import { parseIpv6Address } from '../protocols/ipv6.js';
-import { linkTypeFromDlt, type LinkType, type PacketView } from '../protocols/packet.js';
+import type { QueueModelCounters } from '../fortune-teller/index.js';
+import { linkTypeFromDlt, type LinkType } from '../protocols/packet.js';
+import type { EngineCounters } from '../engine/counters.js';
+import { Engine } from '../engine/engine.js';
+import type { Flow } from '../engine/flow.js';
+import { newUplinkDecision } from '../engine/options.js';
 import { Tap } from './capture.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
-import { Engine, type EngineCounters, type EngineOptions, type Flow, type UplinkDecision } from './engine.js';
-import { HoldQueue } from './hold-queue.js';
+import { engineOptionsFrom, withClients } from './engine-options.js';
 import { childLogger, once } from './logger.js';
-import { createMetrics, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
+import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
+import { ruleSpecFrom } from './rule-spec.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
 import { qdiscQueueProblem, rootQdisc, TcNetlink, type QdiscStats } from './rtnetlink.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
+import { bpfFilterFor, interfaceAddresses, interfaceSubnets } from './subnets.js';
+import { UplinkHold } from './uplink-hold.js';
 import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
@@ -48,190 +52,15 @@ export interface DaemonOptions {
   seed?: number;
 }
 
-interface HeldPacket {
-  id: number;
-  flow: Flow | undefined;
-}
-
-/** Maps the config file's Fortune Teller section onto the algorithm's constants. */
-export function fortuneTellerConfigFrom(cfg: Config): FortuneTellerConfig {
-  const s = cfg.fortuneTeller;
-  return {
-    ...defaultFortuneTellerConfig,
-    slotUs: s.slotUs,
-    windowSlots: Math.max(1, Math.round((s.rateWindowMs * 1000) / s.slotUs)),
-    minRateBps: s.minRateBps,
-    initialRateBps: s.initialRateBps,
-    burstIntervalUs: s.burstWindowMs * 1000,
-    aggregationWaitMs: s.stableQueueMs,
-    discipline: cfg.queue.discipline,
-  };
-}
-
-export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
-  const f = cfg.flows;
-  return {
-    tcp: { enabled: f.tcp.enabled, ports: f.tcp.ports },
-    quic: { enabled: f.quic.enabled, ports: f.quic.ports },
-    dscp: f.dscp,
-    idleTimeoutMs: f.idleTimeoutMs,
-    maxFlows: f.maxFlows,
-    queueLimitBytes: cfg.queue.limitBytes,
-    // drain gates stay within 3/4 of the kernel queue (beyond it new packets would pass unseen)
-    maxGatedPackets: Math.floor(cfg.nfqueue.maxLen * 0.75),
-    fortuneTeller: fortuneTellerConfigFrom(cfg),
-    feedbackUpdater: {
-      seed,
-      historyMs: cfg.feedbackUpdater.historyMs,
-      maxDeltaMs: cfg.feedbackUpdater.maxDeltaMs,
-      capMs: cfg.feedbackUpdater.capMs,
-      mode: cfg.feedbackUpdater.mode,
-      drain: { ...cfg.feedbackUpdater.drain },
-      window: { ...cfg.feedbackUpdater.window },
-    },
-    ...(f.rtp.enabled
-      ? {
-          rtp: {
-            twccExtensionId: f.rtp.twccExtensionId,
-            feedbackIntervalMs: f.rtp.feedbackIntervalMs,
-            srtcpFallback: f.rtp.srtcpFallback,
-            idleTimeoutMs: f.idleTimeoutMs,
-            seed,
-          },
-        }
-      : {}),
-  };
-}
-
-/** The wlan interface's own prefixes: the default client subnets. */
-export function interfaceSubnets(dev: string): string[] {
-  const addrs = networkInterfaces()[dev] ?? [];
-  const out: string[] = [];
-  for (const a of addrs) {
-    if (a.internal || a.cidr === null) continue;
-    if (a.family === 'IPv6' && a.address.startsWith('fe80')) continue;
-    const [addr, len] = a.cidr.split('/');
-    if (addr === undefined || len === undefined) continue;
-    out.push(`${networkAddress(addr, Number(len), a.family === 'IPv6')}/${len}`);
-  }
-  return out;
-}
-
-function networkAddress(addr: string, len: number, v6: boolean): string {
-  if (v6) return addr; // BPF `net` accepts a host address with a prefix for IPv6
-  const parts = addr.split('.').map(Number);
-  const n = (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const m = (n & mask) >>> 0;
-  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join('.');
-}
-
-/**
- * The interface's own addresses (no link-local IPv6): behind NAT the downlink reaches eth
- * addressed to them, before de-NAT.
- */
-export function interfaceAddresses(dev: string): string[] {
-  const out: string[] = [];
-  for (const a of networkInterfaces()[dev] ?? []) {
-    if (a.internal) continue;
-    if (a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80')) continue;
-    out.push(a.address);
-  }
-  return out;
-}
-
-/**
- * BPF filter of a tap: IP packets to the client subnets, and (eth tap) to `ownHosts`, the AP's
- * addresses on eth (NATed downlink before de-NAT).
- */
-export function bpfFilterFor(subnets: readonly string[], ownHosts: readonly string[] = []): string {
-  const ip = '(ip or ip6)';
-  if (subnets.length === 0) return ip;
-  const terms = [...subnets.map((s) => `dst net ${s}`), ...ownHosts.map((h) => `dst host ${h}`)];
-  return `${ip} and (${terms.join(' or ')})`;
-}
-
-/**
- * A downlink destination test for the engine (isClient) from CIDR prefixes; invalid entries are
- * ignored (config validation reports them). Cold to build, allocation-free to call.
- */
-export function subnetMatcher(subnets: readonly string[]): (v: PacketView) => boolean {
-  const v4: Array<[number, number]> = [];
-  const v6: Array<[number, number, number, number, number, number, number, number]> = [];
-  const maskOf = (bits: number): number => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0);
-  for (const s of subnets) {
-    const [addr, lenText] = s.split('/');
-    if (addr === undefined) continue;
-    if (addr.includes(':')) {
-      const w = parseIpv6Address(addr);
-      if (w === undefined) continue;
-      const len = lenText === undefined ? 128 : Number(lenText);
-      const m = [0, 1, 2, 3].map((i) => maskOf(len - 32 * i));
-      v6.push([(w[0] & m[0]!) >>> 0, (w[1] & m[1]!) >>> 0, (w[2] & m[2]!) >>> 0, (w[3] & m[3]!) >>> 0, m[0]!, m[1]!, m[2]!, m[3]!]);
-    } else {
-      const a = parseIpv4Address(addr);
-      if (a === undefined) continue;
-      const m = maskOf(lenText === undefined ? 32 : Number(lenText));
-      v4.push([(a & m) >>> 0, m]);
-    }
-  }
-  // flat typed arrays: the test runs per downlink arrival
-  const f4 = Uint32Array.from(v4.flat());
-  const f6 = Uint32Array.from(v6.flat());
-  return (v: PacketView): boolean => {
-    if (v.l3 === 'ipv4') {
-      for (let i = 0; i < f4.length; i += 2) if ((v.dst0 & f4[i + 1]!) >>> 0 === f4[i]) return true;
-      return false;
-    }
-    if (v.l3 === 'ipv6') {
-      for (let i = 0; i < f6.length; i += 8) {
-        if (
-          (v.dst0 & f6[i + 4]!) >>> 0 === f6[i] &&
-          (v.dst1 & f6[i + 5]!) >>> 0 === f6[i + 1] &&
-          (v.dst2 & f6[i + 6]!) >>> 0 === f6[i + 2] &&
-          (v.dst3 & f6[i + 7]!) >>> 0 === f6[i + 3]
-        ) return true; // prettier-ignore
-      }
-      return false;
-    }
-    return false;
-  };
-}
-
-/** Engine options with the client test of these subnets (none: every destination is a client). */
-function withClients(o: EngineOptions, subnets: readonly string[]): EngineOptions {
-  return subnets.length > 0 ? { ...o, isClient: subnetMatcher(subnets) } : o;
-}
-
-export function ruleSpecFrom(cfg: Config, subnets: readonly string[]): RuleSpec {
-  const protos: Array<'tcp' | 'udp'> = [];
-  if (cfg.flows.tcp.enabled) protos.push('tcp');
-  if (cfg.flows.quic.enabled || cfg.flows.rtp.enabled) protos.push('udp');
-  // per protocol; an empty list (or more than multiport's 15) means every port: no port match.
-  // RTP has no port of its own (ICE picks them): with RTP on, every UDP port goes to the queue,
-  // while TCP stays on its treated ports
-  const tcpPorts = cfg.flows.tcp.ports.length <= 15 ? [...cfg.flows.tcp.ports] : [];
-  const udpPorts = cfg.flows.rtp.enabled || cfg.flows.quic.ports.length > 15 ? [] : [...cfg.flows.quic.ports];
-  return {
-    queueNum: cfg.nfqueue.queueNum,
-    wlanIf: cfg.interfaces.wlan,
-    protocols: protos,
-    protocolPorts: { tcp: tcpPorts, udp: udpPorts },
-    clientSubnets: subnets.filter((s) => !s.includes(':')),
-    dscp: cfg.flows.dscp,
-    bypass: true,
-  };
-}
-
 export class Daemon {
   readonly metrics: Metrics;
   readonly engine: Engine;
   private readonly log: Logger;
   private readonly clock = new WallToMono();
-  private readonly holds: HoldQueue<HeldPacket>;
-  private readonly decision: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
+  /** every held uplink packet (NFQUEUE id): timed and gated */
+  private readonly uplink: UplinkHold<number, Flow>;
+  private readonly decision = newUplinkDecision();
   private raw: RawSender | undefined;
-  private lastFeedback = { builtTwcc: 0, builtCcfb: 0, droppedTwcc: 0, droppedCcfb: 0 };
   private taps: Tap[] = [];
   private nfq: NfQueue | undefined;
   private rules: IptablesRules;
@@ -242,8 +71,9 @@ export class Daemon {
   /** false when the wlan qdisc holds no queue the qdisc backend can see (checkQueueVisible) */
   private queueVisible = true;
   private timers: NodeJS.Timeout[] = [];
-  private lastSynced: EngineCounters | undefined;
-  private lastQueueModel: QueueModelCounters | undefined;
+  private readonly engineMetrics: CounterSync<EngineCounters>;
+  private readonly queueModelMetrics: CounterSync<QueueModelCounters>;
+  private readonly rtpMetrics: CounterSync<RtpFeedbackCounters>;
   private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
   private lastCapture = new Map<string, { kernel: number; iface: number }>();
   private stopping = false;
@@ -263,6 +93,9 @@ export class Daemon {
   ) {
     this.log = childLogger(rootLog, 'daemon');
     this.metrics = createMetrics();
+    this.engineMetrics = new CounterSync(this.metrics, ENGINE_COUNTER_METRICS);
+    this.queueModelMetrics = new CounterSync(this.metrics, QUEUE_MODEL_COUNTER_METRICS);
+    this.rtpMetrics = new CounterSync(this.metrics, RTP_COUNTER_METRICS);
     const seed = opts.seed ?? cfg.feedbackUpdater.seed ?? (Math.random() * 2 ** 32) >>> 0;
     const engineLog = childLogger(rootLog, 'engine');
     this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
@@ -275,11 +108,11 @@ export class Daemon {
     });
     this.rules = new IptablesRules({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
     this.ruleSpec = ruleSpecFrom(cfg, this.subnets);
-    this.holds = new HoldQueue<HeldPacket>(
+    this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
-      (h) => {
-        this.nfq?.accept(h.id);
-        this.engine.onReleased(h.flow);
+      (id, flow, timed) => {
+        this.nfq?.accept(id);
+        if (timed) this.engine.onReleased(flow);
       },
       () => this.nfq?.flush(),
     );
@@ -290,7 +123,7 @@ export class Daemon {
   }
 
   get heldNow(): number {
-    return this.holds.size + this.engine.gatedPackets;
+    return this.uplink.size;
   }
 
   async start(): Promise<void> {
@@ -346,9 +179,12 @@ export class Daemon {
         nfq.accept(p.id);
         continue;
       }
-      const d = this.engine.onUplink(now, p.payload, this.decision, p.id);
-      if (d.verdict === 'hold') this.holds.hold({ id: p.id, flow: d.flow }, d.releaseUs);
-      else if (d.verdict === 'gate') this.armGatePoll();
+      const d = this.engine.onUplink(now, p.payload, this.decision);
+      if (d.verdict === 'hold') this.uplink.hold(p.id, d.flow, d.releaseUs);
+      else if (d.verdict === 'gate' && d.flow !== undefined) {
+        this.uplink.gate(p.id, d.flow);
+        this.armGatePoll();
+      } else if (d.verdict === 'gate') nfq.accept(p.id);
       else if (d.verdict === 'drop') nfq.drop(p.id);
       else if (d.verdict === 'rewrite') nfq.accept(p.id, d.payload);
       else nfq.accept(p.id);
@@ -365,7 +201,7 @@ export class Daemon {
     this.gateTimer = setInterval(() => {
       const nfq = this.nfq;
       if (nfq === undefined || this.stopping) return;
-      const n = this.engine.pollGates(monoNowUs(), (id) => nfq.accept(id as number));
+      const n = this.engine.pollGates(monoNowUs(), (f) => this.uplink.releaseGated(f));
       if (n > 0) nfq.flush();
       if (this.engine.gatedPackets === 0) {
         clearInterval(this.gateTimer);
@@ -511,81 +347,27 @@ export class Daemon {
     }
   }
 
-  /** Copies the engine's plain counters into prom-client (hot path increments numbers only). */
+  /** Copies the parts' plain counters into prom-client (hot path increments numbers only; counter-metrics.ts maps them). */
   syncMetrics(): void {
     const m = this.metrics;
-    const c = this.engine.counters;
-    const last = this.lastSynced;
-    const d = (now: number, prev: number | undefined): number => now - (prev ?? 0);
-    for (const p of ['tcp', 'udp', 'quic', 'rtp', 'other'] as const) {
-      const down = d(c.downlinkArrivals[p], last?.downlinkArrivals[p]);
-      if (down > 0) m.packets.inc({ direction: 'downlink', protocol: p }, down);
-      const up = d(c.uplink[p], last?.uplink[p]);
-      if (up > 0) m.packets.inc({ direction: 'uplink', protocol: p }, up);
-    }
-    for (const [r, n] of Object.entries(c.malformed) as Array<[keyof EngineCounters['malformed'], number]>) {
-      const x = d(n, last?.malformed[r]);
-      if (x > 0) m.malformedPackets.inc({ reason: r }, x);
-    }
-    const ei = d(c.flowsEvictedIdle, last?.flowsEvictedIdle);
-    if (ei > 0) m.flowsEvicted.inc({ cause: 'idle' }, ei);
-    const ec = d(c.flowsEvictedCapacity, last?.flowsEvictedCapacity);
-    if (ec > 0) m.flowsEvicted.inc({ cause: 'capacity' }, ec);
-    const gq = d(c.gateReleasedQueue, last?.gateReleasedQueue);
-    if (gq > 0) m.gateReleases.inc({ reason: 'queue' }, gq);
-    const gm = d(c.gateReleasedMaxHold, last?.gateReleasedMaxHold);
-    if (gm > 0) m.gateReleases.inc({ reason: 'max_hold' }, gm);
-    const go = d(c.gateReleasedOverflow, last?.gateReleasedOverflow);
-    if (go > 0) m.gateReleases.inc({ reason: 'overflow' }, go);
-    const wc: Array<['windowClamped' | 'windowUnchanged' | 'windowNoScale' | 'windowNoRtt', string]> = [
-      ['windowClamped', 'clamped'],
-      ['windowUnchanged', 'unchanged'],
-      ['windowNoScale', 'no_scale'],
-      ['windowNoRtt', 'no_rtt'],
-    ];
-    for (const [k, result] of wc) {
-      const x = d(c[k], last?.[k]);
-      if (x > 0) m.windowClampAcks.inc({ result }, x);
-    }
-    this.lastSynced = structuredClone(c);
-    const qm = this.engine.ft.counters;
-    const lastQm = this.lastQueueModel;
-    for (const [k, event] of QUEUE_MODEL_EVENTS) {
-      const x = qm[k] - (lastQm?.[k] ?? 0);
-      if (x > 0) m.queueModelEvents.inc({ event }, x);
-    }
-    this.lastQueueModel = { ...qm };
+    this.engineMetrics.sync(this.engine.counters);
+    this.queueModelMetrics.sync(this.engine.ft.counters);
     m.flowsActive.set(this.engine.flows.size);
-    let ackDelay = 0;
-    let pass = 0;
-    for (const [, f] of this.engine.flows.entries()) {
-      if (f.mode === 'ack-delay') ackDelay++;
-      else pass++;
-    }
+    // every flow of the engine's table has its feedback delayed or gated by its uplink policy
+    const ackDelay = this.engine.flows.size;
     const rtp = this.engine.rtp;
     const modes = { twcc: 0, ccfb: 0, 'srtcp-delay': 0, passthrough: 0 };
     if (rtp !== undefined) {
       const st = rtp.status(monoNowUs(), 100_000);
       for (const t of st.list) modes[t.mode]++;
-      const c = st.counters;
-      const f = this.lastFeedback;
-      const inc = (kind: 'twcc' | 'ccfb', action: 'built' | 'dropped_client', now: number, prev: number): void => {
-        if (now > prev) m.feedbackPackets.inc({ kind, action }, now - prev);
-      };
-      const droppedTwcc = c.clientFeedbackDropped.twcc + c.clientFeedbackRewritten.twcc;
-      const droppedCcfb = c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb;
-      inc('twcc', 'built', c.feedbackBuilt.twcc, f.builtTwcc);
-      inc('ccfb', 'built', c.feedbackBuilt.ccfb, f.builtCcfb);
-      inc('twcc', 'dropped_client', droppedTwcc, f.droppedTwcc);
-      inc('ccfb', 'dropped_client', droppedCcfb, f.droppedCcfb);
-      this.lastFeedback = { builtTwcc: c.feedbackBuilt.twcc, builtCcfb: c.feedbackBuilt.ccfb, droppedTwcc, droppedCcfb };
+      this.rtpMetrics.sync(st.counters);
     }
     m.flowsByMode.set({ mode: 'ack-delay' }, ackDelay);
-    m.flowsByMode.set({ mode: 'passthrough' }, pass + modes.passthrough);
+    m.flowsByMode.set({ mode: 'passthrough' }, modes.passthrough);
     m.flowsByMode.set({ mode: 'twcc' }, modes.twcc);
     m.flowsByMode.set({ mode: 'ccfb' }, modes.ccfb);
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
-    m.heldPackets.set(this.holds.size + this.engine.gatedPackets);
+    m.heldPackets.set(this.uplink.size);
     m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
     if (this.nfq !== undefined) {
       const s = this.nfq.stats();
@@ -638,22 +420,7 @@ export class Daemon {
       version: VERSION,
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       backend: this.cfg.queue.backend,
-      flows: e.flows.map((f) => ({
-        flow: f.flow,
-        protocol: f.protocol,
-        mode: f.mode,
-        predictedDelayMs: f.predictedDelayMs,
-        heldPackets: f.heldNow,
-        addedDelayMs: f.meanAddedDelayMs,
-        idleMs: f.idleMs,
-        qLongMs: f.qLongMs,
-        qShortMs: f.qShortMs,
-        txMs: f.txMs,
-        heldTotal: f.heldTotal,
-        downPackets: f.downPackets,
-        upPackets: f.upPackets,
-        ...(f.window !== undefined ? { window: f.window } : {}),
-      })),
+      flows: e.flows,
       queues: [
         {
           name: this.cfg.interfaces.wlan,
@@ -663,7 +430,7 @@ export class Daemon {
           predictedDelayMs: lp?.totalMs ?? 0,
         },
       ],
-      heldPackets: this.holds.size + this.engine.gatedPackets,
+      heldPackets: this.uplink.size,
       flowsActive: e.flowsActive,
       lastPrediction: lp,
       rulesInstalled: this.rulesInstalled,
@@ -694,8 +461,8 @@ export class Daemon {
     this.metrics.rulesInstalled.set(0);
     clearInterval(this.gateTimer);
     this.gateTimer = undefined;
-    const nfqNow = this.nfq;
-    const released = this.holds.drain() + this.engine.flushGates((id) => nfqNow?.accept(id as number));
+    // the engine names each gated packet's flow in order, then the rest (timed holds) goes
+    const released = this.engine.flushGates((f) => this.uplink.releaseGated(f)) + this.uplink.drain();
     this.nfq?.flush();
     this.nfq?.close();
     this.nfq = undefined;

@@ -14,25 +14,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { parseListen } from '../config/index.js';
-import type { FlowMode } from './metrics.js';
+import type { FlowStatus } from '../engine/flow-status.js';
 
-/** One flow in /status. Times in ms, rates in bit/s. */
-export interface FlowStatus {
-  /** Human-readable 5-tuple, e.g. "udp 10.0.0.2:5004 > 192.168.1.20:40000" (server > client). */
-  flow: string;
-  protocol: string;
-  mode: FlowMode;
-  /** Latest predicted delay of the queue this flow's downlink goes through (ms). */
-  predictedDelayMs: number;
-  /** Uplink packets of this flow currently held. */
-  heldPackets: number;
-  /** Mean delay added to this flow's uplink packets recently (ms), if any. */
-  addedDelayMs?: number;
-  /** Time since the flow's last packet (ms). */
-  idleMs?: number;
-  /** feedbackUpdater.mode window: the client's window shift (-1 unknown), RTT beyond the AP (ms, -1 unknown), ACKs clamped. */
-  window?: { shift: number; baseRttMs: number; rttSamples?: number; clampedAcks: number };
-}
+/** One flow in /status: the engine's FlowStatus, served as is. */
+export type { FlowStatus };
 
 /** One observed queue (per interface for the `qdisc` backend). */
 export interface QueueStatus {

@@ -15,8 +15,11 @@ import { VERSION } from '../version.js';
 export const DIRECTIONS = ['downlink', 'uplink'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
-export const PROTOCOLS = ['tcp', 'udp', 'quic', 'rtp', 'rtcp', 'other'] as const;
-export type ProtocolLabel = (typeof PROTOCOLS)[number];
+// the label sets the engine counts by (one name per concept: src/engine/counters.ts, flow-status.ts)
+import { PROTOCOLS } from '../engine/counters.js';
+import { FLOW_MODES } from '../engine/flow-status.js';
+export { PROTOCOLS, type ProtocolLabel } from '../engine/counters.js';
+export { FLOW_MODES, type FlowMode } from '../engine/flow-status.js';
 
 export const MALFORMED_REASONS = ['truncated', 'bad-version', 'bad-length', 'bad-header', 'bad-checksum', 'unsupported'] as const satisfies readonly MalformedReason[];
 // compile-time: every MalformedReason is listed above (adding a reason in errors.ts breaks this line until it is added here)
@@ -30,8 +33,6 @@ export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
 export const RELOAD_RESULTS = ['ok', 'error'] as const;
 export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
 export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
-export const FLOW_MODES = ['ack-delay', 'twcc', 'ccfb', 'srtcp-delay', 'passthrough'] as const;
-export type FlowMode = (typeof FLOW_MODES)[number];
 
 /** Histogram buckets for delays (s): 0.5 ms doubling to 1.024 s (12 buckets, +Inf implied). */
 export const DELAY_BUCKETS_S: readonly number[] = Array.from({ length: 12 }, (_, i) => 0.0005 * 2 ** i);

@@ -184,9 +184,12 @@ export class DrainGate<T> {
   }
 
   /** Everything out now, in order (shutdown, flow eviction, mode change). */
-  flush(release: (item: T) => void): number {
+  flush(release: (item: T, arrivalTUs: number) => void): number {
     let n = 0;
-    for (; this.count > 0; n++) release(this.popHead());
+    for (; this.count > 0; n++) {
+      const arrivalTUs = this.tUs[this.head] ?? 0;
+      release(this.popHead(), arrivalTUs);
+    }
     return n;
   }
 

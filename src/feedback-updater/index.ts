@@ -1,29 +1,17 @@
 /**
- * Feedback Updater (pure): delta window + tokens and the ordered release scheduler for
- * out-of-band feedback (TCP ACKs, QUIC), and the TWCC / RFC 8888 feedback recorders for in-band
- * feedback (RTP/RTCP).
+ * Feedback Updater (pure): for out-of-band feedback (TCP ACKs, QUIC) the uplink policies behind
+ * one interface (uplink-policy.ts: the paper's increments rule = delta window + tokens + the
+ * ordered release scheduler, the drain gate, the window clamp); for in-band feedback (RTP/RTCP)
+ * the TWCC / RFC 8888 feedback recorders.
  */
 export { type Rng, Xoshiro128, seededRng } from './rng.js';
 export { DeltaWindow, DELTA_WINDOW_DEFAULTS, type DeltaWindowConfig } from './delta-window.js';
-export {
-  AckDelayer,
-  ReleaseScheduler,
-  SCHEDULER_DEFAULTS,
-  type AckDelayerConfig,
-  type AckDelayMode,
-  type ReleaseDecision,
-  type ReleaseSchedulerConfig,
-} from './scheduler.js';
+export { ReleaseScheduler, SCHEDULER_DEFAULTS, type ReleaseDecision, type ReleaseSchedulerConfig } from './release-scheduler.js';
+export { AckDelayer, type AckDelayerConfig, type AckDelayMode } from './ack-delayer.js';
 export { DrainGate, DRAIN_GATE_DEFAULTS, type DrainGateConfig } from './drain-gate.js';
-export {
-  ActiveShare,
-  SynScales,
-  WindowClamp,
-  WINDOW_CLAMP_DEFAULTS,
-  type ClampSkip,
-  type FlowShare,
-  type WindowClampConfig,
-} from './window-clamp.js';
+export { WindowClamp, WINDOW_CLAMP_DEFAULTS, type ClampSkip, type WindowClampConfig } from './window-clamp.js';
+export { ActiveShare, type FlowShare } from './active-share.js';
+export { SynScales, type SynScalesConfig } from './syn-scales.js';
 export { FqShare, FQ_SHARE_DEFAULTS, type FqShareConfig } from './fq-share.js';
 export { SeqTracker, SeqUnwrapper, type SeqRange, type SeqTrackerStats } from './seq-tracker.js';
 export {
@@ -38,3 +26,16 @@ export {
   type CcfbRecorderConfig,
   type CcfbRecorderStats,
 } from './ccfb-recorder.js';
+export type {
+  GateRelease,
+  PolicyDecision,
+  QueueReadings,
+  UplinkPolicies,
+  UplinkPolicy,
+  UplinkPolicyKind,
+  WindowStatus,
+} from './uplink-policy.js';
+export { IncrementsPolicies, IncrementsPolicy } from './increments-policy.js';
+export { DrainPolicies, DrainPolicy, zeroDrainCounters, type DrainCounters } from './drain-policy.js';
+export { WindowPolicies, WindowPolicy, zeroWindowCounters, type WindowCounters } from './window-policy.js';
+export { UplinkPolicyModes } from './uplink-policy-modes.js';

@@ -30,10 +30,10 @@
  *  - activeFlows divides the queue's rate among the clamped flows that sent in the last epoch,
  *    weighted: total bytes / the largest flow's bytes (two equal bulk flows count 2; a bulk
  *    flow next to a 4 Mbit/s one on a 20 Mbit/s link counts 1.25), so a light flow does not
- *    halve a bulk flow's window. It is computed by the caller (ActiveShare below), O(1) per packet.
+ *    halve a bulk flow's window. It is computed by the caller (ActiveShare, active-share.ts), O(1) per packet.
  *
  * Window scale (RFC 7323 2.2): the client's shift is in its SYN or SYN-ACK and applies only when
- * both SYNs carried the option (SynScales below). The SYNs usually come before the flow exists
+ * both SYNs carried the option (SynScales, syn-scales.ts). The SYNs usually come before the flow exists
  * (flows start with a downlink packet, and behind NAT only once the alias is learnt), so they are
  * kept in a small table of their own, keyed by the canonical 5-tuple hash, and a flow takes its
  * shift from there.
@@ -175,135 +175,5 @@ export class WindowClamp {
     const bytes = Math.max(minWindowBytes, shareBytesPerS * (this.minRttUs / 1e6 + targetMs / 1000));
     const clamp = Math.ceil(bytes / 2 ** this.shift);
     return clamp < field ? clamp : field;
-  }
-}
-
-/**
- * The weighted count of clamped flows that sent in the last epoch: total bytes / the largest
- * flow's bytes, at least 1. Flows carry their own epoch tag and byte count (FlowShare); the
- * caller adds each downlink data packet with add().
- */
-export interface FlowShare {
-  shareEpoch: number;
-  shareBytes: number;
-}
-
-export class ActiveShare {
-  private epoch = -1;
-  private curTotal = 0;
-  private curMax = 0;
-  private prevTotal = 0;
-  private prevMax = 0;
-  private readonly epochUs: number;
-
-  constructor(epochMs = 200) {
-    this.epochUs = epochMs * 1000;
-  }
-
-  add(tUs: number, flow: FlowShare, bytes: number): void {
-    this.roll(tUs);
-    if (flow.shareEpoch !== this.epoch) {
-      flow.shareEpoch = this.epoch;
-      flow.shareBytes = 0;
-    }
-    flow.shareBytes += bytes;
-    this.curTotal += bytes;
-    if (flow.shareBytes > this.curMax) this.curMax = flow.shareBytes;
-  }
-
-  /**
-   * Weighted active flows at tUs (>= 1), of the last full epoch (a partial epoch's few packets
-   * say little), or of this one when the last was empty.
-   */
-  flows(tUs: number): number {
-    this.roll(tUs);
-    if (this.prevMax > 0) return Math.max(1, this.prevTotal / this.prevMax);
-    return this.curMax > 0 ? Math.max(1, this.curTotal / this.curMax) : 1;
-  }
-
-  private roll(tUs: number): void {
-    const e = Math.floor(tUs / this.epochUs);
-    if (e === this.epoch) return;
-    if (e === this.epoch + 1) {
-      this.prevTotal = this.curTotal;
-      this.prevMax = this.curMax;
-    } else {
-      this.prevTotal = 0;
-      this.prevMax = 0;
-    }
-    this.epoch = e;
-    this.curTotal = 0;
-    this.curMax = 0;
-  }
-}
-
-export interface SynScalesConfig {
-  /** Most handshakes remembered (default 4096); beyond it the oldest is forgotten. */
-  maxEntries?: number;
-}
-
-/**
- * The clients' window shifts, learnt from the handshakes (RFC 7323 2.2), by canonical flow hash.
- * A client SYN-ACK says it all (it may carry the option only if the sender's SYN did); after a
- * client SYN with the option, the sender's SYN-ACK decides (without the option, scaling is off).
- * Cold path: SYNs only. A resolved shift stays until take() hands it to a flow or the table
- * overflows. A hash collision between two concurrent handshakes would swap their shifts; with a
- * 32-bit hash and at most maxEntries handshakes that is about 1 in 10^6 at the bound.
- */
-export class SynScales {
-  /** hash -> shift (>= 0 resolved) or -(shift + 2) (client SYN with the option, waiting for the sender) */
-  private readonly entries = new Map<number, number>();
-  /** hash -> when the client's SYN went up (µs), for the handshake RTT of client-opened flows */
-  private readonly synTUs = new Map<number, number>();
-  private readonly maxEntries: number;
-
-  constructor(config: SynScalesConfig = {}) {
-    this.maxEntries = config.maxEntries ?? 4096;
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** A client SYN (isSynAck false) or SYN-ACK at tUs; `wscale` = its option's shift, -1 when absent. */
-  onClientSyn(hash: number, isSynAck: boolean, wscale: number, tUs = -1): void {
-    if (isSynAck || wscale < 0) this.putBounded(this.entries, hash, wscale >= 0 ? wscale : 0);
-    else this.putBounded(this.entries, hash, -(wscale + 2));
-    if (isSynAck || tUs < 0) this.synTUs.delete(hash);
-    else this.putBounded(this.synTUs, hash, tUs);
-  }
-
-  /** When the client's SYN of this flow went up (µs), or -1; taken once. */
-  takeSynTime(hash: number): number {
-    const t = this.synTUs.get(hash);
-    if (t === undefined) return -1;
-    this.synTUs.delete(hash);
-    return t;
-  }
-
-  /** A sender SYN-ACK (a sender SYN changes nothing: the client's SYN-ACK will tell). */
-  onSenderSyn(hash: number, isSynAck: boolean, hasWscale: boolean): void {
-    if (!isSynAck) return;
-    const e = this.entries.get(hash);
-    if (e === undefined || e >= 0) return;
-    this.entries.set(hash, hasWscale ? -e - 2 : 0);
-  }
-
-  /** The resolved shift of the flow with this hash (removed from the table), or -1. */
-  take(hash: number): number {
-    const e = this.entries.get(hash);
-    if (e === undefined || e < 0) return -1;
-    this.entries.delete(hash);
-    return e;
-  }
-
-  /** Sets `hash` as the newest entry of `map` (a new handshake of the same tuple replaces the old one), forgetting the oldest beyond maxEntries. */
-  private putBounded(map: Map<number, number>, hash: number, value: number): void {
-    map.delete(hash);
-    map.set(hash, value);
-    if (map.size > this.maxEntries) {
-      const oldest = map.keys().next();
-      if (oldest.done !== true) map.delete(oldest.value);
-    }
   }
 }

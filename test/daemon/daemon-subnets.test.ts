@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bpfFilterFor, subnetMatcher } from '../../src/daemon/daemon.js';
+import { bpfFilterFor, subnetMatcher } from '../../src/daemon/subnets.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { udpPacket } from '../helpers/packets.js';
 

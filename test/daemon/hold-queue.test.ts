@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HoldQueue, MinHeap, type TimerApi } from '../../src/daemon/hold-queue.js';
+import { HoldQueue, type TimerApi } from '../../src/daemon/hold-queue.js';
+import { MinHeap } from '../../src/daemon/min-heap.js';
 
 /** A fake timer API driven by the test: time only moves when the test says so. */
 function fakeTimers(): TimerApi & { advanceTo(us: number): void; pending: number } {

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DrainGate } from '../../src/feedback-updater/drain-gate.js';
-import { AckDelayer } from '../../src/feedback-updater/scheduler.js';
+import type { AckDelayerConfig } from '../../src/feedback-updater/ack-delayer.js';
+import { DrainPolicy, zeroDrainCounters } from '../../src/feedback-updater/drain-policy.js';
+import { seededRng } from '../../src/feedback-updater/rng.js';
+import { UplinkPolicyModes } from '../../src/feedback-updater/uplink-policy-modes.js';
+import { zeroWindowCounters } from '../../src/feedback-updater/window-policy.js';
 
 const MS = 1000;
 const RATE = 3e6; // bit/s: 375 bytes per ms
@@ -152,12 +156,15 @@ describe('DrainGate (feedbackUpdater.mode drain)', () => {
     );
   });
 
-  it('AckDelayer builds a gate in drain mode only', () => {
-    expect(new AckDelayer({ mode: 'drain', drain: { targetMs: 20 } }).drain?.targetMs).toBe(20);
-    expect(new AckDelayer().drain).toBeUndefined();
-    const d = new AckDelayer({ mode: 'drain' });
-    d.drain?.push(0, 1, 0);
-    expect(d.isIdle(10 * MS)).toBe(false);
+  it('mode drain builds a gate per flow, the other modes none', () => {
+    const modes = (config: AckDelayerConfig): UplinkPolicyModes => new UplinkPolicyModes(config, seededRng(1), { ...zeroDrainCounters(), ...zeroWindowCounters() });
+    const drain = modes({ mode: 'drain', drain: { targetMs: 20 } }).current.newFlow(0, 1, true);
+    expect(drain instanceof DrainPolicy ? drain.gate.targetMs : undefined).toBe(20);
+    expect(modes({}).current.newFlow(0, 1, true).kind).toBe('increments');
+    const d = modes({ mode: 'drain' }).current.newFlow(0, 1, true);
+    if (d instanceof DrainPolicy) d.gate.push(0, null, 0);
+    // a flow with a gated packet is busy: the engine keeps it in its table
+    expect(d.gated).toBe(1);
   });
 });
 

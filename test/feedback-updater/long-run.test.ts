@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng, type Rng } from '../../src/feedback-updater/rng.js';
-import { AckDelayer, type AckDelayerConfig } from '../../src/feedback-updater/scheduler.js';
+import { AckDelayer, type AckDelayerConfig } from '../../src/feedback-updater/ack-delayer.js';
 
 function exp(rng: Rng, mean: number): number {
   return -Math.log(1 - rng.next()) * mean;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TimedRing } from '../../src/feedback-updater/delta-window.js';
+import { TimedRing } from '../../src/feedback-updater/timed-ring.js';
 
 describe('TimedRing (grown on demand)', () => {
   it('behaves like a bounded FIFO whatever the mix of pushes, expiries and shifts', () => {

@@ -1,5 +1,5 @@
 /** Engine options and an uplink decision object shared by the engine tests. */
-import type { EngineOptions, UplinkDecision } from '../../src/daemon/engine.js';
+import { newUplinkDecision, type EngineOptions, type UplinkDecision } from '../../src/engine/options.js';
 import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 
 /** Every protocol treated on any port, the reference Feedback Updater (seed 1), `over` on top. */
@@ -16,4 +16,4 @@ export function engineOptions(over: Partial<EngineOptions> = {}): EngineOptions 
   };
 }
 
-export const newDecision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
+export const newDecision = (): UplinkDecision => newUplinkDecision();

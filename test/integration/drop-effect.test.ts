@@ -38,7 +38,7 @@ describe.skipIf(!isRoot)('bandwidth drop with kernel TCP, without and with zhuge
   let relay: RelayHandle | undefined;
 
   beforeAll(async () => {
-    if (!distIsFresh('experiment', ['testbed/experiment.ts', 'testbed/rtt-tap.ts', 'src/daemon/daemon.ts', 'src/daemon/engine.ts'])) {
+    if (!distIsFresh('experiment', ['testbed/experiment.ts', 'testbed/rtt-tap.ts', 'src/daemon/daemon.ts', 'src/engine/engine.ts'])) {
       execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
     }
     tb = await up({ prefix: randomPrefix(), rateBps: 30e6, bufferMs: 200 });

@@ -35,7 +35,7 @@ describe.skipIf(why !== undefined)(`bandwidth drop with a QUIC sender (ngtcp2), 
   let relay: RelayHandle | undefined;
 
   beforeAll(async () => {
-    if (!distIsFresh('quic-experiment', ['testbed/quic-experiment.ts', 'testbed/quic.ts', 'testbed/experiment.ts', 'src/daemon/daemon.ts', 'src/daemon/engine.ts'])) {
+    if (!distIsFresh('quic-experiment', ['testbed/quic-experiment.ts', 'testbed/quic.ts', 'testbed/experiment.ts', 'src/daemon/daemon.ts', 'src/engine/engine.ts'])) {
       execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
     }
     tb = await up({ prefix: randomPrefix(), rateBps: 30e6, bufferMs: 200 });

@@ -4,7 +4,8 @@
  * lowered to the flow's share of the dequeue rate x (RTT + target), checksum kept valid.
  */
 import { describe, expect, it } from 'vitest';
-import { Engine, type EngineOptions } from '../../src/daemon/engine.js';
+import { Engine } from '../../src/engine/engine.js';
+import type { EngineOptions } from '../../src/engine/options.js';
 import { verifyL4Checksum } from '../../src/protocols/checksum.js';
 import { TCP_ACK, TCP_SYN } from '../../src/protocols/tcp.js';
 import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
@@ -210,7 +211,8 @@ describe('Engine, feedbackUpdater.mode window', () => {
     e.onDownlinkArrival(0, q, 'raw-ip', q.length);
     const flows = [...e.flows.entries()].map(([, f]) => f);
     expect(flows.map((f) => f.protocol)).toEqual(['quic']);
-    expect(flows[0]?.clamp).toBeUndefined();
-    expect(flows[0]?.delayer.drain).toBeUndefined();
+    // no clamp, no drain gate: the paper's rule
+    expect(flows[0]?.policy.kind).toBe('increments');
+    expect(flows[0]?.policy.windowStatus()).toBeUndefined();
   });
 });

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeltaWindow } from '../../src/feedback-updater/delta-window.js';
 import { seededRng, type Rng } from '../../src/feedback-updater/rng.js';
-import { AckDelayer, ReleaseScheduler } from '../../src/feedback-updater/scheduler.js';
+import { AckDelayer } from '../../src/feedback-updater/ack-delayer.js';
+import { ReleaseScheduler } from '../../src/feedback-updater/release-scheduler.js';
 
 /** Exponential variate with the given mean. */
 function exp(rng: Rng, mean: number): number {

@@ -3,7 +3,7 @@
  * predicted from its own queue, and a reload that changes the discipline restarts the Fortune Teller.
  */
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../src/daemon/engine.js';
+import { Engine } from '../../src/engine/engine.js';
 import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { TCP_ACK } from '../../src/protocols/tcp.js';
 import { engineOptions } from '../helpers/engine.js';

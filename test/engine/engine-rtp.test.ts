@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Engine, type EngineOptions, type UplinkDecision } from '../../src/daemon/engine.js';
+import { Engine } from '../../src/engine/engine.js';
+import type { EngineOptions, UplinkDecision } from '../../src/engine/options.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
 import { parseIpv4Address } from '../../src/protocols/ipv4.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../src/daemon/engine.js';
+import { Engine } from '../../src/engine/engine.js';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/protocols/tcp.js';
 import { engineOptions, newDecision } from '../helpers/engine.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';

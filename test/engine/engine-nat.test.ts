@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Engine, NAT_CONFIRMATIONS, NAT_RECHECK_EVERY, NatAliases, type EngineOptions } from '../../src/daemon/engine.js';
+import { Engine } from '../../src/engine/engine.js';
+import { NAT_CONFIRMATIONS, NAT_RECHECK_EVERY, NatAliases } from '../../src/engine/nat-aliases.js';
+import type { EngineOptions } from '../../src/engine/options.js';
 import { fixIpv4HeaderChecksum } from '../../src/protocols/checksum.js';
 import { flowKeyHash, newFlowKey, packetMatchKey } from '../../src/protocols/flow-key.js';
 import { formatIpv4, parseIpv4Address } from '../../src/protocols/ipv4.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowTable, type EvictCause } from '../../src/daemon/flow-table.js';
+import { FlowTable, type EvictCause } from '../../src/engine/flow-table.js';
 
 describe('FlowTable', () => {
   it('evicts the least recently used flow when full', () => {

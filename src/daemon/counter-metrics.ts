@@ -1,0 +1,80 @@
+/**
+ * The one table from the parts' counters to Prometheus counters. Each part keeps plain monotonic
+ * numbers (the engine: src/engine/counters.ts and the counters of NAT, drop attribution and the
+ * uplink policies it holds; the Fortune Teller's queue model; the RTP feedback path); each row
+ * here reads one number and names the metric and labels it is exported as. Adding a counter to
+ * a metric is one row; metric names and labels are defined in metrics.ts.
+ *
+ * CounterSync copies the increase since the last sync (a counter that went back, e.g. a
+ * restarted Fortune Teller, adds nothing and becomes the new reference).
+ */
+import type { Counter } from 'prom-client';
+import { PROTOCOLS, type EngineCounters } from '../engine/counters.js';
+import type { QueueModelCounters } from '../fortune-teller/index.js';
+import type { RtpFeedback } from '../engine/rtp/rtp-feedback.js';
+import { DIRECTIONS, MALFORMED_REASONS, QUEUE_MODEL_EVENTS, type Metrics } from './metrics.js';
+
+type CounterMetric = { [K in keyof Metrics]: Metrics[K] extends Counter<infer _L> ? K : never }[keyof Metrics];
+
+export interface CounterRow<S> {
+  read: (s: S) => number;
+  metric: CounterMetric;
+  labels: Record<string, string>;
+}
+
+export const ENGINE_COUNTER_METRICS: ReadonlyArray<CounterRow<EngineCounters>> = [
+  ...DIRECTIONS.flatMap((direction) =>
+    PROTOCOLS.map((protocol) => ({
+      read: (c: EngineCounters) => (direction === 'downlink' ? c.downlinkArrivals : c.uplink)[protocol],
+      metric: 'packets' as const,
+      labels: { direction, protocol },
+    })),
+  ),
+  ...MALFORMED_REASONS.map((reason) => ({ read: (c: EngineCounters) => c.malformed[reason], metric: 'malformedPackets' as const, labels: { reason } })),
+  { read: (c) => c.flowsEvictedIdle, metric: 'flowsEvicted', labels: { cause: 'idle' } },
+  { read: (c) => c.flowsEvictedCapacity, metric: 'flowsEvicted', labels: { cause: 'capacity' } },
+  { read: (c) => c.gateReleasedQueue, metric: 'gateReleases', labels: { reason: 'queue' } },
+  { read: (c) => c.gateReleasedMaxHold, metric: 'gateReleases', labels: { reason: 'max_hold' } },
+  { read: (c) => c.gateReleasedOverflow, metric: 'gateReleases', labels: { reason: 'overflow' } },
+  { read: (c) => c.windowClamped, metric: 'windowClampAcks', labels: { result: 'clamped' } },
+  { read: (c) => c.windowUnchanged, metric: 'windowClampAcks', labels: { result: 'unchanged' } },
+  { read: (c) => c.windowNoScale, metric: 'windowClampAcks', labels: { result: 'no_scale' } },
+  { read: (c) => c.windowNoRtt, metric: 'windowClampAcks', labels: { result: 'no_rtt' } },
+];
+
+export const QUEUE_MODEL_COUNTER_METRICS: ReadonlyArray<CounterRow<QueueModelCounters>> = QUEUE_MODEL_EVENTS.map(([k, event]) => ({
+  read: (c: QueueModelCounters) => c[k],
+  metric: 'queueModelEvents' as const,
+  labels: { event },
+}));
+
+/** The RTP feedback path's counters (RtpFeedback.status().counters). */
+export type RtpFeedbackCounters = ReturnType<RtpFeedback['status']>['counters'];
+
+export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>> = [
+  { read: (c) => c.feedbackBuilt.twcc, metric: 'feedbackPackets', labels: { kind: 'twcc', action: 'built' } },
+  { read: (c) => c.feedbackBuilt.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'built' } },
+  { read: (c) => c.clientFeedbackDropped.twcc + c.clientFeedbackRewritten.twcc, metric: 'feedbackPackets', labels: { kind: 'twcc', action: 'dropped_client' } },
+  { read: (c) => c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'dropped_client' } },
+];
+
+/** Copies the increase of each row's number into its Prometheus counter. */
+export class CounterSync<S> {
+  private readonly last: Float64Array;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly rows: ReadonlyArray<CounterRow<S>>,
+  ) {
+    this.last = new Float64Array(rows.length);
+  }
+
+  sync(s: S): void {
+    this.rows.forEach((r, i) => {
+      const now = r.read(s);
+      const x = now - (this.last[i] ?? 0);
+      if (x > 0) (this.metrics[r.metric] as Counter<string>).inc(r.labels, x);
+      this.last[i] = now;
+    });
+  }
+}

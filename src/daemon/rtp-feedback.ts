@@ -1,1 +1,0 @@
-export * from '../engine/rtp/rtp-feedback.js';

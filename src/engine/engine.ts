@@ -1,0 +1,494 @@
+/**
+ * The engine: what the daemon does with each observed or intercepted packet, with no I/O. A
+ * dispatcher: it classifies, keeps the flow table, feeds the Fortune Teller and hands each
+ * treated flow's packets to the flow's uplink policy (src/feedback-updater/uplink-policy.ts),
+ * which only decides.
+ *
+ * Principles (the hot path of the daemon runs here):
+ *  - Downlink packets are never touched, only observed: every packet the eth tap sees entering
+ *    the Wi-Fi queue feeds the one Fortune Teller of that queue (all flows' bytes count, so a
+ *    flow's prediction includes the other flows' bytes ahead of it); packets of treated flows
+ *    then feed their flow's uplink policy with the predicted total delay.
+ *  - Classification once per downlink packet: one decode, one match key, ONE canonical flow hash
+ *    (after NAT translation), carried to the fair-queue share, the Fortune Teller and the flow
+ *    table; the QUIC long-header test runs only for a UDP packet of no known flow.
+ *  - Uplink packets of treated flows (TCP ACKs, QUIC packets carrying ACK frames) get their
+ *    flow's policy's decision: pass, a release time (held in order: a packet never overtakes
+ *    a held packet of its flow), a gate, or a rewrite; anything unparsable or untracked is
+ *    accepted at once.
+ *  - The engine holds no packet: held and gated packets stay with the caller (the daemon's
+ *    uplink hold), which learns from the engine when (releaseUs) or which flow's (pollGates).
+ *  - Nothing here throws on traffic: malformed packets are counted by reason and passed.
+ *  - No allocation per packet on the common path: one reusable PacketView per direction, flows
+ *    looked up by a 32-bit canonical hash and confirmed field by field (a hash collision leaves
+ *    the second flow untreated and is counted, never mixes flows).
+ *  - NAT on the AP (a home router masquerading its Wi-Fi clients): the eth tap sees a downlink
+ *    packet before de-NAT (to the AP's public address and the mapped port), the wlan tap and
+ *    NFQUEUE see the client's own address:port. The taps' match keys leave addresses and ports
+ *    out (packetMatchKey), and a departure to a client that matches an arrival to a non-client
+ *    address teaches a public -> private tuple alias (nat-aliases.ts). Arrivals of an aliased
+ *    tuple are then translated in the view (as if routed): flows, RTP transports and the
+ *    feedback built are all keyed by the client's private tuple, so uplink packets meet them and
+ *    zhuge's feedback leaves from the client's address:port (conntrack SNATs it like the client's
+ *    own). Until a tuple is aliased (the first packets of a flow) its arrivals are neither fed to
+ *    the queue model nor treated: the AP's own traffic looks the same and never enters the queue.
+ * Time is the daemon's monotonic µs clock, passed in by the caller.
+ */
+import { FqShare, seededRng, UplinkPolicyModes, type PolicyDecision, type QueueReadings } from '../feedback-updater/index.js';
+import { FortuneTeller, type FortuneTellerConfig, type Prediction } from '../fortune-teller/index.js';
+import { ParseError } from '../protocols/errors.js';
+import { canonicalFlowHash, packetMatchKey, viewMatchesFlowKey } from '../protocols/flow-key.js';
+import { decodePacket, newPacketView, type LinkType, type PacketView } from '../protocols/packet.js';
+import { looksLikeQuicLong } from '../protocols/quic.js';
+import { TCP_SYN } from '../protocols/tcp.js';
+import { RtpFeedback } from '../engine/rtp/rtp-feedback.js';
+import { zeroEngineCounters, type EngineCounters } from './counters.js';
+import { RecentArrivals } from './drop-attribution.js';
+import { newFlow, type Flow, type FlowProtocol } from './flow.js';
+import { flowStatus, predictionStatus, type EngineStatus, type FlowStatus } from './flow-status.js';
+import { FlowTable, type EvictCause } from './flow-table.js';
+import { GatedFlows, type GatedRelease } from './gated-flows.js';
+import { NatAliases } from './nat-aliases.js';
+import type { EngineObserver, EngineOptions, UplinkDecision } from './options.js';
+
+export class Engine {
+  /** replaced by reconfigure() when its constants change */
+  ft: FortuneTeller;
+  readonly flows: FlowTable<number, Flow>;
+  /** the in-band path (undefined when RTP treatment is off) */
+  rtp: RtpFeedback | undefined;
+  readonly counters: EngineCounters = zeroEngineCounters();
+  /** NAT public -> private tuple aliases (empty when the AP routes) */
+  readonly nat: NatAliases;
+  /** the uplink policies of the three modes (feedbackUpdater.mode picks new flows') */
+  readonly policies: UplinkPolicyModes;
+  private opts: EngineOptions;
+  private tcpPorts: Set<number>;
+  private quicPorts: Set<number>;
+  private dscp: Set<number>;
+  /** fortuneTeller.discipline 'fq' (queue.discipline): every flow's offered rate, for the clamp's max-min fair share */
+  private fq: FqShare | undefined;
+  private readonly recent: RecentArrivals;
+  private readonly gates: GatedFlows;
+  private readonly down: PacketView = newPacketView();
+  private readonly dep: PacketView = newPacketView();
+  private readonly up: PacketView = newPacketView();
+  private readonly policyOut: PolicyDecision = { action: 'pass', releaseUs: 0 };
+  private readonly seenMalformed = new Set<string>();
+  private lastPrediction: Prediction | undefined;
+  /** what the uplink policies read of the queue */
+  private readonly queue: QueueReadings = {
+    queueDelayMs: (tUs, flowHash) => this.ft.queueDelayMs(tUs, flowHash),
+    rateBps: () => this.ft.rate.rateBps,
+    fairShareBps: (tUs, rateBps) => (this.fq !== undefined ? this.fq.fairShareBps(tUs, rateBps) : -1),
+  };
+
+  constructor(
+    opts: EngineOptions,
+    private readonly observer: EngineObserver = {},
+  ) {
+    this.opts = opts;
+    this.tcpPorts = new Set(opts.tcp.ports);
+    this.quicPorts = new Set(opts.quic.ports);
+    this.dscp = new Set(opts.dscp);
+    this.ft = this.newFortuneTeller(opts.fortuneTeller);
+    // fortuneTeller.discipline 'fq' (per-flow fair queues): the Fortune Teller predicts each flow's
+    // own queue, and the window clamp's share is the max-min fair share among every flow offering
+    // data to the queue (FqShare), treated or not, instead of the rate divided among the clamped flows
+    this.fq = opts.fortuneTeller.discipline === 'fq' ? new FqShare() : undefined;
+    this.policies = new UplinkPolicyModes(opts.feedbackUpdater, seededRng(opts.feedbackUpdater.seed), this.counters);
+    this.rtp = opts.rtp !== undefined ? new RtpFeedback(opts.rtp) : undefined;
+    this.recent = new RecentArrivals(this.counters);
+    this.gates = new GatedFlows(this.queue, (us) => this.observer.onAddedDelay?.(us));
+    this.flows = new FlowTable<number, Flow>(
+      { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
+      (_k, f, cause: EvictCause) => {
+        if (cause === 'idle') this.counters.flowsEvictedIdle++;
+        else this.counters.flowsEvictedCapacity++;
+        this.gates.evicted(f);
+      },
+    );
+    this.nat = new NatAliases({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 }, this.counters);
+  }
+
+  /**
+   * Applies a reloaded configuration. Classification and table bounds change at once; the
+   * Fortune Teller keeps its learned state unless its constants changed (then it restarts).
+   * Existing flows keep their uplink policy; new flows get the new mode and constants.
+   */
+  reconfigure(opts: EngineOptions): void {
+    this.opts = opts;
+    this.tcpPorts = new Set(opts.tcp.ports);
+    this.quicPorts = new Set(opts.quic.ports);
+    this.dscp = new Set(opts.dscp);
+    if (JSON.stringify(opts.fortuneTeller) !== JSON.stringify(this.ft.config)) this.ft = this.newFortuneTeller(opts.fortuneTeller);
+    if (opts.fortuneTeller.discipline !== 'fq') this.fq = undefined;
+    else this.fq ??= new FqShare();
+    this.policies.reconfigure(opts.feedbackUpdater);
+    this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
+    this.nat.reconfigure({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
+    if (opts.rtp === undefined) this.rtp = undefined;
+    else if (this.rtp === undefined) this.rtp = new RtpFeedback(opts.rtp);
+    else this.rtp.reconfigure(opts.rtp);
+  }
+
+  private newFortuneTeller(c: FortuneTellerConfig): FortuneTeller {
+    const ft = new FortuneTeller(c);
+    // a packet the AP queue dropped must be reported lost, not received at its predicted time
+    ft.queue.onRetire = (key) => {
+      this.rtp?.markLostByMatchKey(key);
+    };
+    return ft;
+  }
+
+  get options(): EngineOptions {
+    return this.opts;
+  }
+
+  // ---------------------------------------------------------------- downlink (observed) ----
+
+  /** A packet entered the Wi-Fi queue (eth tap, inbound). `wireBytes`: its length on the wire. */
+  onDownlinkArrival(tUs: number, data: Uint8Array, linkType: LinkType, wireBytes: number): void {
+    const v = this.down;
+    let key = 0;
+    let decoded = true;
+    try {
+      decodePacket(data, linkType, v);
+      key = packetMatchKey(v, data);
+    } catch (err) {
+      decoded = false;
+      this.malformed(err, 'downlink');
+    }
+    try {
+      const isClient = this.opts.isClient;
+      if (decoded && isClient !== undefined && !isClient(v) && !this.nat.translate(tUs, v, key)) {
+        // to the AP itself: NATed downlink whose alias is not known yet, or the AP's own traffic
+        // (never queued on wlan): kept as alias evidence only
+        this.counters.natUnresolved++;
+        this.nat.remember(tUs, v, key);
+        return;
+      }
+      // the one canonical hash of the packet (after NAT translation)
+      const h = decoded ? canonicalFlowHash(v) : 0;
+      // per-flow fair queues: every flow, treated or not, has a queue of its own
+      let fh = 0;
+      if (decoded && this.fq !== undefined) {
+        fh = h;
+        this.fq.add(tUs, fh, wireBytes);
+      }
+      const limit = this.opts.queueLimitBytes ?? 0;
+      const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
+      if (willDrop) this.counters.predictedQueueDrops++;
+      else this.ft.onArrival(tUs, wireBytes, key, fh);
+      this.recent.add(tUs, key);
+      const p = this.ft.predict(tUs, 0, undefined, fh);
+      this.lastPrediction = p;
+      this.observer.onPrediction?.(p);
+      if (!decoded) {
+        this.counters.downlinkArrivals.other++;
+        return;
+      }
+      const flow = this.classifyDownlink(tUs, v, data, h, willDrop ? Number.POSITIVE_INFINITY : p.totalMs, key);
+      if (flow === undefined) return;
+      flow.downPackets++;
+      flow.lastTotalMs = p.totalMs;
+      flow.lastQLongMs = p.qLongMs;
+      flow.lastQShortMs = p.qShortMs;
+      flow.lastTxMs = p.txMs;
+      flow.policy.onDownlink(tUs, v, data, p.totalMs, wireBytes);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  /** A packet left the Wi-Fi queue (wlan tap, outbound). Returns the matched arrival (µs) or -1. */
+  onDownlinkDeparture(tUs: number, data: Uint8Array, linkType: LinkType, wireBytes: number): number {
+    const v = this.dep;
+    let key = 0;
+    let decoded = true;
+    try {
+      decodePacket(data, linkType, v);
+      key = packetMatchKey(v, data);
+    } catch {
+      // counted once, at its arrival; an unmatched key retires nothing wrongly: the model
+      // falls back on byte accounting
+      decoded = false;
+    }
+    try {
+      this.counters.downlinkDepartures++;
+      // the sender's SYN-ACK (window scale), taken where NAT has already been undone
+      if (decoded && v.l4 === 'tcp' && (v.tcpFlags & TCP_SYN) !== 0) this.policies.current.onSenderSyn(canonicalFlowHash(v), v);
+      if (decoded && this.nat.pendingEvidence > 0) {
+        const isClient = this.opts.isClient;
+        if (isClient !== undefined && isClient(v)) this.nat.learn(tUs, v, key);
+      }
+      return this.ft.onDeparture(tUs, wireBytes, key);
+    } catch (err) {
+      this.internalError(err);
+      return -1;
+    }
+  }
+
+  /** The kernel's backlog of the Wi-Fi queue (rtnetlink), to resync the tap-tracked model. */
+  onBacklogSample(tUs: number, bytes: number, packets: number): void {
+    try {
+      this.ft.onBacklogSample(tUs, bytes, packets);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  /** The treated flow of a decoded downlink packet (canonical hash h), created if new; counts its protocol. */
+  private classifyDownlink(tUs: number, v: PacketView, data: Uint8Array, h: number, totalMs: number, key: number): Flow | undefined {
+    const arrivals = this.counters.downlinkArrivals;
+    if (v.l4 === 'tcp') {
+      arrivals.tcp++;
+      if (!this.opts.tcp.enabled || !this.treatable(v, this.tcpPorts)) return undefined;
+      // a flow starts with any packet; SYN/FIN/RST do not end it early: the idle timeout does
+      return this.lookupOrCreate(tUs, v, h, 'tcp');
+    }
+    if (v.l4 === 'udp') {
+      const existing = this.lookup(tUs, v, h);
+      if (existing !== undefined && existing.protocol === 'quic') {
+        arrivals.quic++;
+        return existing;
+      }
+      // RTP transports: predicted arrival times recorded for the feedback zhuge builds; with the
+      // SRTCP fallback the transport also gets an ACK-delay flow, fed with the same predictions
+      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key) === true) {
+        arrivals.rtp++;
+        if (existing !== undefined) return existing;
+        return this.opts.rtp?.srtcpFallback === 'delay' ? this.lookupOrCreate(tUs, v, h, 'rtp') : undefined;
+      }
+      if (existing !== undefined) {
+        arrivals.udp++;
+        return existing;
+      }
+      if (
+        this.opts.quic.enabled &&
+        this.treatable(v, this.quicPorts) &&
+        v.capturedPayloadLength > 0 &&
+        looksLikeQuicLong(data, v.payloadOffset, v.payloadOffset + v.capturedPayloadLength)
+      ) {
+        arrivals.quic++;
+        return this.lookupOrCreate(tUs, v, h, 'quic');
+      }
+      arrivals.udp++;
+      return undefined;
+    }
+    arrivals.other++;
+    return undefined;
+  }
+
+  /** Whether a downlink packet is to be treated: not a fragment, its server port and DSCP listed, to a client. */
+  private treatable(v: PacketView, ports: Set<number>): boolean {
+    if (v.isFragment) return false;
+    if (ports.size > 0 && !ports.has(v.srcPort)) return false;
+    if (this.dscp.size > 0 && !this.dscp.has(v.tos >>> 2)) return false;
+    const isClient = this.opts.isClient;
+    return isClient === undefined || isClient(v);
+  }
+
+  private lookup(tUs: number, v: PacketView, h: number): Flow | undefined {
+    const f = this.flows.peek(h);
+    if (f === undefined || !viewMatchesFlowKey(v, f.key, true)) return undefined;
+    return this.flows.get(h, tUs);
+  }
+
+  private lookupOrCreate(tUs: number, v: PacketView, h: number, protocol: FlowProtocol): Flow | undefined {
+    const existing = this.flows.peek(h);
+    if (existing !== undefined) {
+      if (!viewMatchesFlowKey(v, existing.key, true)) {
+        this.counters.hashCollisions++;
+        return undefined;
+      }
+      return this.flows.get(h, tUs);
+    }
+    this.counters.flowsCreated++;
+    return this.flows.getOrCreate(h, tUs, () => newFlow(tUs, v, h, protocol, this.policies.current.newFlow(tUs, h, protocol === 'tcp')));
+  }
+
+  // ------------------------------------------------------------- uplink (intercepted) ----
+
+  /**
+   * An uplink packet from the Wi-Fi side was intercepted (NFQUEUE, raw IP). Returns whether to
+   * accept it now, hold it until `releaseUs` (then call onReleased(flow)), keep it in its flow's
+   * gate (released through pollGates / flushGates), drop it or accept it rewritten.
+   */
+  onUplink(tUs: number, payload: Uint8Array, out: UplinkDecision): UplinkDecision {
+    out.verdict = 'accept';
+    out.releaseUs = tUs;
+    out.flow = undefined;
+    out.payload = undefined;
+    const v = this.up;
+    const c = this.counters;
+    try {
+      decodePacket(payload, 'raw-ip', v);
+    } catch (err) {
+      this.malformed(err, 'uplink');
+      c.uplink.other++;
+      c.uplinkPassedAtOnce++;
+      return out;
+    }
+    try {
+      let srtcp = false;
+      if (v.l4 === 'udp' && this.rtp !== undefined) {
+        const a = this.rtp.onUplink(tUs, v, payload);
+        if (a.action === 'srtcp') srtcp = true;
+        else if (a.action !== 'unknown') {
+          c.uplink.rtp++;
+          if (a.action === 'accept') c.uplinkPassedAtOnce++;
+          else if (a.action === 'drop') {
+            c.uplinkDropped++;
+            out.verdict = 'drop';
+          } else {
+            c.uplinkRewritten++;
+            out.verdict = 'rewrite';
+            out.payload = a.packet;
+          }
+          return out;
+        }
+      }
+      const isTcp = v.l4 === 'tcp';
+      const h = isTcp || v.l4 === 'udp' ? canonicalFlowHash(v) : 0;
+      const flow = isTcp || v.l4 === 'udp' ? this.lookup(tUs, v, h) : undefined;
+      // a client's handshake (window scale), usually before its flow exists (flows start downlink)
+      if (isTcp && (v.tcpFlags & TCP_SYN) !== 0) this.policies.current.onClientSyn(tUs, h, v);
+      if (flow !== undefined && flow.protocol === 'rtp' && !srtcp) {
+        // RTP media or other packets of an RTP transport from the client: never delayed
+        c.uplink.rtp++;
+        c.uplinkPassedAtOnce++;
+        return out;
+      }
+      if (flow === undefined) {
+        c.uplink[isTcp ? 'tcp' : v.l4 === 'udp' ? 'udp' : 'other']++;
+        c.uplinkUntracked++;
+        return out;
+      }
+      c.uplink[flow.protocol]++;
+      flow.upPackets++;
+      out.flow = flow;
+      return this.apply(tUs, flow, flow.policy.onUplink(tUs, v, payload, this.queue, this.policyOut), payload, out);
+    } catch (err) {
+      this.internalError(err);
+      return out;
+    }
+  }
+
+  /** Turns the flow's policy decision into the verdict, with the flow's and the engine's bookkeeping. */
+  private apply(tUs: number, flow: Flow, d: PolicyDecision, payload: Uint8Array, out: UplinkDecision): UplinkDecision {
+    const c = this.counters;
+    switch (d.action) {
+      case 'pass':
+        c.uplinkPassedAtOnce++;
+        this.observer.onAddedDelay?.(0);
+        return out;
+      case 'rewrite':
+        c.uplinkRewritten++;
+        this.observer.onAddedDelay?.(0);
+        out.verdict = 'rewrite';
+        out.payload = payload;
+        return out;
+      case 'gate':
+        this.gates.add(flow);
+        break;
+      case 'hold': {
+        const addedUs = d.releaseUs > tUs ? d.releaseUs - tUs : 0;
+        this.observer.onAddedDelay?.(addedUs);
+        // due now and nothing of the flow held: no need to hold it
+        if (d.releaseUs <= tUs && flow.pending === 0) {
+          c.uplinkPassedAtOnce++;
+          return out;
+        }
+        flow.addedDelaySumUs += addedUs;
+        out.releaseUs = d.releaseUs;
+        break;
+      }
+    }
+    flow.pending++;
+    flow.heldPackets++;
+    c.uplinkHeld++;
+    out.verdict = d.action;
+    return out;
+  }
+
+  /** Packets waiting in gates (feedbackUpdater.mode 'drain'), evicted flows' included. */
+  get gatedPackets(): number {
+    return this.gates.packets;
+  }
+
+  /**
+   * Names, once per gated packet that may go at tUs, its flow (call every millisecond or two
+   * while gatedPackets > 0): the caller releases that flow's oldest gated packet. onReleased
+   * need not be called.
+   */
+  pollGates(tUs: number, release: GatedRelease): number {
+    return this.gates.poll(tUs, this.opts.maxGatedPackets ?? Infinity, release);
+  }
+
+  /** Every gated packet out now, in order per flow (shutdown). */
+  flushGates(release: GatedRelease): number {
+    return this.gates.flush(release);
+  }
+
+  /**
+   * The kernel's queue dropped `n` packets since the last reading at `sinceUs` (the qdisc's drop
+   * counter): the `n` most recent arrivals after `sinceUs` are reported lost on their RTP
+   * transports (before the feedback covering them is built, when the counter is read often
+   * enough; a non-RTP packet is one of the n all the same). Returns how many were marked.
+   */
+  onKernelDrops(sinceUs: number, n: number): number {
+    return this.recent.attribute(sinceUs, n, (key) => this.rtp?.markLostByMatchKey(key));
+  }
+
+  onReleased(flow: Flow | undefined): void {
+    if (flow !== undefined && flow.pending > 0) flow.pending--;
+  }
+
+  /** Periodic housekeeping: idle flows out. */
+  tick(tUs: number): void {
+    this.flows.expire(tUs, (f) => f.pending === 0);
+    this.nat.expire(tUs);
+  }
+
+  // ------------------------------------------------------------------------ status ----
+
+  status(nowUs: number, maxFlows = 100): EngineStatus {
+    const flows: FlowStatus[] = [];
+    for (const [, f, lastSeenUs] of this.flows.entries()) {
+      if (flows.length >= maxFlows) break;
+      flows.push(flowStatus(f, lastSeenUs, nowUs));
+    }
+    return {
+      queue: {
+        bytesInQueue: this.ft.queue.bytesInQueue,
+        packetsInQueue: this.ft.queue.packetsInQueue,
+        dequeueRateBps: Math.round(this.ft.rate.rateBps),
+        lastPrediction: predictionStatus(this.lastPrediction),
+      },
+      flowsActive: this.flows.size,
+      flows,
+      natAliases: this.nat.list(20),
+    };
+  }
+
+  // ------------------------------------------------------------------------ errors ----
+
+  private malformed(err: unknown, direction: 'downlink' | 'uplink'): void {
+    if (!(err instanceof ParseError)) {
+      this.internalError(err);
+      return;
+    }
+    this.counters.malformed[err.reason]++;
+    const k = `${direction}:${err.reason}:${err.what}`;
+    if (!this.seenMalformed.has(k) && this.seenMalformed.size < 256) {
+      this.seenMalformed.add(k);
+      this.observer.onFirstMalformed?.(err.reason, err.what, direction);
+    }
+  }
+
+  private internalError(err: unknown): void {
+    this.counters.internalErrors++;
+    this.observer.onInternalError?.(err);
+  }
+}
