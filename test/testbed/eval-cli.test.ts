@@ -1,6 +1,6 @@
 /** `zhuge eval` option handling: presets, explicit options, rejections (no testbed needed). */
 import { describe, expect, it } from 'vitest';
-import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../src/cli/eval.js';
+import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../testbed/cli/eval.js';
 import { quicAvailable } from '../../testbed/eval/drop.js';
 
 describe('buildPlan', () => {

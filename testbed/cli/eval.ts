@@ -7,17 +7,17 @@
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommand } from './args.js';
-import { ALL_K, quicAvailable, quicRunnerPath, runDropEval, type DropEvalOptions } from '../../testbed/eval/drop.js';
-import { ACK_MODES, type AckMode } from '../../testbed/experiment.js';
-import { runTraceEval, type TraceEvalOptions } from '../../testbed/eval/trace.js';
-import { runAccuracyEval, type AccuracyEvalOptions } from '../../testbed/eval/accuracy.js';
-import { runOverheadEval, type OverheadEvalOptions } from '../../testbed/eval/overhead.js';
-import { machineInfo } from '../../testbed/eval/machine.js';
-import { DEFAULT_CHROMIUM } from '../../testbed/webrtc/call.js';
-import { progressSink } from '../../testbed/eval/progress.js';
-import { summaryJson, writeOutputs } from '../../testbed/eval/report.js';
-import type { EvalResult, EvalRun } from '../../testbed/eval/stats.js';
+import { parseCommand } from '../../src/cli/args.js';
+import { ALL_K, quicAvailable, quicRunnerPath, runDropEval, type DropEvalOptions } from '../eval/drop.js';
+import { ACK_MODES, type AckMode } from '../experiment.js';
+import { runTraceEval, type TraceEvalOptions } from '../eval/trace.js';
+import { runAccuracyEval, type AccuracyEvalOptions } from '../eval/accuracy.js';
+import { runOverheadEval, type OverheadEvalOptions } from '../eval/overhead.js';
+import { machineInfo } from '../eval/machine.js';
+import { DEFAULT_CHROMIUM } from '../webrtc/call.js';
+import { progressSink } from '../eval/progress.js';
+import { summaryJson, writeOutputs } from '../eval/report.js';
+import type { EvalResult, EvalRun } from '../eval/stats.js';
 
 const USAGE = `usage: zhuge eval <drop|trace|accuracy|overhead> [options]
 

@@ -11,14 +11,14 @@
  * testbed/quic-experiment.ts) instead of iperf3; `--cc` is then ngtcp2's congestion control
  * (cubic, the default, reno, bbr or bbr2). Same JSON shape, QUIC metrics.
  */
-import { parseCommand } from './args.js';
+import { parseCommand } from '../../src/cli/args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ACK_MODES, DEMO_SCENARIO, runDropExperiment, type AckMode, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
-import { withLab } from '../../testbed/lab.js';
-import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/rtc-experiment.js';
-import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
-import type { QuicCc } from '../../testbed/quic.js';
+import { ACK_MODES, DEMO_SCENARIO, runDropExperiment, type AckMode, type DropRun, type TrialMetrics } from '../experiment.js';
+import { withLab } from '../lab.js';
+import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../rtc-experiment.js';
+import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../quic-experiment.js';
+import type { QuicCc } from '../quic.js';
 
 const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
