@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { ApAgent } from './player.js';
 import { WallToMono } from '../src/daemon/clock.js';
 import { distScript } from './scripts.js';
-import { quantile } from './quantile.js';
+import { quantile, r2 } from './stats.js';
 import type { Testbed } from './topology.js';
 import { iperfDownload, monoNowMs, pingProbe, ssSampler, type IperfResult, type RttSample, type SsSample } from './traffic.js';
 
@@ -92,7 +92,6 @@ export interface TrialResult {
   raw: { pings: RttSample[]; ss: SsSample[]; ackRtts: RttSample[]; iperf: IperfResult; dropAtMonoMs: number; startMonoMs: number; daemonStatus?: unknown };
 }
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The ping probe's metrics of a drop trial (TrialMetrics' rtt* and probesLost fields). */
 export type PingMetrics = Pick<TrialMetrics, 'rttP50Ms' | 'rttP95Ms' | 'rttP99Ms' | 'rttAbove200msSeconds' | 'rttBeforeDropP50Ms' | 'probesLost'>;

@@ -22,8 +22,8 @@ import { ApAgent } from './player.js';
 import { ackModeYaml, startDaemon, startRttTap, type AckMode, type DaemonProc, type Progress } from './experiment.js';
 import { quicDownload, type QuicCc } from './quic.js';
 import type { Testbed } from './topology.js';
-import { iperfDownloadWithArgs, monoNowMs, pingProbe, type IperfInterval, type IperfResult, type RttSample } from './traffic.js';
-import { quantile } from './quantile.js';
+import { iperfDownloadWithArgs, monoNowMs, sleep, pingProbe, type IperfInterval, type IperfResult, type RttSample } from './traffic.js';
+import { quantile, r2 } from './stats.js';
 
 // ---- scenario ------------------------------------------------------------------------------------
 
@@ -125,7 +125,6 @@ export const FAIRNESS_SCENARIO: FairnessScenario = {
 // ---- pure summaries --------------------------------------------------------------------------------
 
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Jain's fairness index (Σx)² / (n·Σx²): 1 = equal shares, 1/n = one takes all; NaN when undefined. */
 export function jainIndex(xs: readonly number[]): number {
@@ -283,7 +282,6 @@ export function sideBySide(title: string, columns: ReadonlyArray<{ label: string
 
 // ---- the runners (root, netns) -----------------------------------------------------------------------
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 async function daemonSummary(daemon: DaemonProc): Promise<Pick<MixedMetrics, 'zhugeHeldPackets' | 'zhugeMeanAddedDelayMs' | 'zhugeFlows'>> {
   const st = (await daemon.status().catch(() => undefined)) as

@@ -14,7 +14,7 @@
 import { ApAgent } from './player.js';
 import { ackModeYaml, startDaemon, summarizePings, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
 import { quicDownload, type QuicCc, type QuicDownloadResult } from './quic.js';
-import { quantile } from './quantile.js';
+import { quantile, r2 } from './stats.js';
 import type { Testbed } from './topology.js';
 import { monoNowMs, pingProbe, type RttSample } from './traffic.js';
 
@@ -81,7 +81,6 @@ export interface QuicTrialResult {
   };
 }
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Pure: the metrics of one QUIC trial from its raw samples (all times mono ms). */
 export function summarizeQuicTrial(

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Testbed } from './topology.js';
-import { killGroup, monoNowMs, spawnGroup, waitExit } from './traffic.js';
+import { killGroup, monoNowMs, sleep, spawnGroup, waitExit } from './traffic.js';
 
 const execFileP = promisify(execFile);
 
@@ -208,7 +208,6 @@ async function stopGroup(child: ChildProcess, sig: NodeJS.Signals, graceMs: numb
   clearTimeout(t);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Watches a fresh directory; resolves the mono time at which its first file appeared. */
 function firstFileTime(dir: string): { get(): number | undefined; close(): void } {

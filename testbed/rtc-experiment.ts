@@ -7,6 +7,7 @@ import { startDaemon, type DaemonProc, type Progress } from './experiment.js';
 import type { Testbed } from './topology.js';
 import { runRtcCompetitionTrial, runRtcDropTrial, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
+import { r2 } from './stats.js';
 
 export interface RtcDemoScenario extends RtcDropScenario {
   baseDelayMsEachWay: number;
@@ -47,7 +48,6 @@ export interface RtcRun {
   daemonStatus?: unknown;
 }
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 export function flatten(s: RtcSummary): RtcMetrics {
   return {

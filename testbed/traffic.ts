@@ -16,6 +16,9 @@ import type { Testbed, Role } from './topology.js';
 
 export const monoNowMs = (): number => monoNowUs() / 1000;
 
+/** Resolves after ms milliseconds (at once for ms <= 0). */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
 /** Signals a process group started by spawnGroup (falls back to the process; gone is fine). */
 export function killGroup(child: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;

@@ -12,7 +12,7 @@ import { ackModeYaml, startDaemon, type AckMode, type DaemonProc } from '../expe
 import { ApAgent, playInAp } from '../player.js';
 import { bufferBytesFor, type Testbed } from '../topology.js';
 import { parseTrace, truncate, type Schedule } from '../trace.js';
-import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
+import { iperfDownload, monoNowMs, sleep, pingProbe } from '../traffic.js';
 import { runRtcCall } from '../webrtc/call.js';
 import { summarizeRtc } from '../webrtc/metrics.js';
 import { TrialGuard, withEvalLab } from './lab.js';
@@ -66,7 +66,6 @@ export const TRACE_RTC_LABELS: Array<[string, string]> = [
   ['capacityMbps', 'mean trace capacity (Mbit/s)'],
 ];
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function stopDaemon(d: DaemonProc, m: Record<string, number>): Promise<void> {
   const st = (await d.status().catch(() => undefined)) as
