@@ -35,6 +35,8 @@ import { killGroup, monoNowMs, sleep, spawnGroup, waitExit } from './traffic.js'
 const execFileP = promisify(execFile);
 
 export type QuicCc = 'cubic' | 'reno' | 'bbr' | 'bbr2';
+export const QUIC_CCS: readonly QuicCc[] = ['cubic', 'reno', 'bbr', 'bbr2'];
+export const isQuicCc = (s: string): s is QuicCc => (QUIC_CCS as readonly string[]).includes(s);
 
 export interface QuicDownloadOptions {
   durationS: number;

@@ -3,8 +3,9 @@
  * and the CI end-to-end test). Each trial is a fresh Chromium call (testbed/webrtc); with zhuge,
  * the daemon runs in the ap namespace for the whole call and rebuilds the transport-wide feedback.
  */
-import { startDaemon, type DaemonProc, type Progress } from './experiment.js';
+import type { DaemonStatus } from './daemon-proc.js';
 import type { Testbed } from './topology.js';
+import { armLabel, runPairs, withDaemonArm, type Progress } from './trial.js';
 import { runRtcCompetitionTrial, runRtcDropTrial, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
 import { r2 } from './stats.js';
@@ -45,7 +46,7 @@ export interface RtcRun {
   zhuge: boolean;
   metrics: RtcMetrics;
   summary: RtcSummary;
-  daemonStatus?: unknown;
+  daemonStatus?: DaemonStatus | undefined;
 }
 
 
@@ -82,43 +83,31 @@ async function callWithDaemon<R extends { summary: RtcSummary }>(
   withZhuge: boolean,
   extraYaml: string,
   call: () => Promise<R>,
-): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: unknown }> {
-  let daemon: DaemonProc | undefined;
-  try {
-    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml });
+): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: DaemonStatus | undefined }> {
+  return withDaemonArm(tb, withZhuge, { metricsPort: 9482, extraYaml }, async (daemon) => {
     const r = await call();
     const metrics = flatten(r.summary);
-    let daemonStatus: unknown;
-    if (daemon !== undefined) {
-      daemonStatus = await daemon.status().catch(() => undefined);
-      const c = (daemonStatus as { rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } } } | undefined)?.rtp?.counters;
+    const daemonStatus = await daemon.finish();
+    if (withZhuge) {
+      const c = daemonStatus?.rtp?.counters;
       metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
       metrics.zhugeClientFeedbackRemoved = (c?.clientFeedbackDropped?.twcc ?? 0) + (c?.clientFeedbackRewritten?.twcc ?? 0);
-      const code = await daemon.stop();
-      daemon = undefined;
-      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
     }
     return { r, metrics, daemonStatus };
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-  }
+  });
 }
 
 export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
   const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
   const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
-    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
     return runRtcDropTrial(tb, sc, opts.encrypted === true ? { encrypted: true } : {});
   });
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
 }
 
 export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat: number, progress?: Progress): Promise<{ scenario: RtcDemoScenario; runs: RtcRun[] }> {
-  const runs: RtcRun[] = [];
-  for (let i = 0; i < repeat; i++) {
-    for (const withZhuge of [false, true]) runs.push(await runRtcTrial(tb, sc, withZhuge, progress));
-  }
-  return { scenario: sc, runs };
+  return { scenario: sc, runs: await runPairs(repeat, (withZhuge) => runRtcTrial(tb, sc, withZhuge, progress)) };
 }
 
 /**
@@ -150,7 +139,7 @@ export interface RtcCompetitionRun extends RtcRun {
 export async function runRtcCompetition(tb: Testbed, sc: RtcCompetitionScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcCompetitionRun> {
   const yaml = ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n');
   const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
-    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
+    progress(`${armLabel(withZhuge)}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
     return runRtcCompetitionTrial(tb, sc);
   });
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus, bulkMbps: r.bulkMbps };

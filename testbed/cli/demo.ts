@@ -14,11 +14,12 @@
 import { parseCommand } from '../../src/cli/args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ACK_MODES, DEMO_SCENARIO, runDropExperiment, type AckMode, type DropRun, type TrialMetrics } from '../experiment.js';
+import { ACK_MODES, type AckMode } from '../daemon-proc.js';
+import { DEMO_SCENARIO, runDropExperiment, type DropRun, type TrialMetrics } from '../experiment.js';
 import { withLab } from '../lab.js';
 import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../rtc-experiment.js';
 import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../quic-experiment.js';
-import type { QuicCc } from '../quic.js';
+import { QUIC_CCS, type QuicCc } from '../quic.js';
 
 const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
@@ -70,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   const duration = Number(values.duration);
   const repeat = Number(values.repeat);
   const cc = values.cc ?? (values.quic ? QUIC_DEMO_SCENARIO.cc : DEMO_SCENARIO.cc);
-  const ccs = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
+  const ccs: readonly string[] = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
   const ackMode = values['ack-mode'];
   const hopMs = Number(values['wifi-hop-ms']);
   if (!(hopMs >= 0) || !(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || !(ACK_MODES as readonly string[]).includes(ackMode)) {
@@ -210,8 +211,6 @@ const RTC_ROWS: Array<[keyof RtcMetrics, string]> = [
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
   ['zhugeClientFeedbackRemoved', "client's TWCC removed"],
 ];
-
-const QUIC_CCS: readonly string[] = ['cubic', 'reno', 'bbr', 'bbr2'];
 
 export interface QuicDemoJson {
   scenario: QuicDropScenario;

@@ -6,7 +6,7 @@
  * above the offered load (1 Gbit/s) so the packet rate is what was offered.
  */
 import { readFileSync } from 'node:fs';
-import { startDaemon } from '../experiment.js';
+import { startDaemon } from '../daemon-proc.js';
 import type { Testbed } from '../topology.js';
 import { monoNowMs, sleep } from '../traffic.js';
 import { withEvalLab } from './lab.js';

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ackModeYaml, startDaemon, type AckMode, type DaemonProc } from '../experiment.js';
+import { ackModeYaml, startDaemon, type AckMode, type DaemonProc } from '../daemon-proc.js';
 import { ApAgent, playInAp } from '../player.js';
 import { bufferBytesFor, type Testbed } from '../topology.js';
 import { parseTrace, truncate, type Schedule } from '../trace.js';
