@@ -22,25 +22,18 @@ export const RTC_SCENARIO: RtcDemoScenario = {
   baseDelayMsEachWay: 20,
 };
 
-/** The flat per-run metrics of the demo's JSON (units in the names). */
-export interface RtcMetrics {
-  frameDelayP50Ms: number;
-  frameDelayP99Ms: number;
-  frameDelayAbove400msSeconds: number;
-  fpsBelow10Seconds: number;
-  bitrateMbps: number;
-  rttAbove200msSeconds: number;
-  /** from the drop until GCC's estimate (availableOutgoingBitrate) falls below the new capacity */
-  gccBelowCapacityAfterMs: number;
-  /** from the drop until the sent bitrate falls below the new capacity */
-  sendRateBelowCapacityAfterMs: number;
+/** The flat per-run metrics of the demo's JSON (units in the names): the summary's after-drop figures, a few before it, and the daemon's. */
+export type RtcMetrics = Pick<
+  RtcSummary,
+  'frameDelayP50Ms' | 'frameDelayP99Ms' | 'frameDelayAbove400msSeconds' | 'fpsBelow10Seconds' | 'bitrateMbps' | 'rttAbove200msSeconds' | 'gccBelowCapacityAfterMs' | 'sendRateBelowCapacityAfterMs'
+> & {
   frameDelayBeforeDropP50Ms: number;
   bitrateBeforeDropMbps: number;
   freezes: number;
   presentedFps: number;
   zhugeFeedbackBuilt?: number;
   zhugeClientFeedbackRemoved?: number;
-}
+};
 
 export interface RtcRun {
   zhuge: boolean;

@@ -1,6 +1,6 @@
 /** `zhuge demo`'s side-by-side table (no testbed needed). */
 import { describe, expect, it } from 'vitest';
-import { formatTable, type DemoJson } from '../../testbed/cli/demo.js';
+import { formatTable, type DemoJson } from '../../testbed/cli/demo-table.js';
 import { DEMO_SCENARIO, type TrialMetrics } from '../../testbed/experiment.js';
 
 const base = { rttP50Ms: 900, rttAbove200msSeconds: 5.2, throughputMbps: 2.77 } as TrialMetrics;
