@@ -72,6 +72,8 @@ export interface TrialSetup {
   daemon?: DaemonProcOptions;
   /** once the daemon is up, before the settle pause (e.g. wait for its capture taps) */
   daemonReady?: (d: DaemonProc) => Promise<void>;
+  /** the pause before the workload (default SETTLE_MS; 0: none) */
+  settleMs?: number;
 }
 
 /** What the skeleton hands a scenario's workload. */
@@ -109,7 +111,8 @@ export async function runTrial<R>(tb: Testbed, setup: TrialSetup, workload: (t: 
     await setup.prepare?.();
     return await withDaemonArm(tb, setup.withZhuge, setup.daemon ?? {}, async (daemon) => {
       if (daemon.proc !== undefined) await setup.daemonReady?.(daemon.proc);
-      await sleep(SETTLE_MS);
+      const settleMs = setup.settleMs ?? SETTLE_MS;
+      if (settleMs > 0) await sleep(settleMs);
       try {
         return await workload({
           agent,
