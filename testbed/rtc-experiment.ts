@@ -1,12 +1,13 @@
 /**
  * WebRTC bandwidth-drop trials without and with zhuge on one testbed in one run (the RTC demo
- * and the CI end-to-end test). Each trial is a fresh Chromium call (testbed/webrtc); with zhuge,
- * the daemon runs in the ap namespace for the whole call and rebuilds the transport-wide feedback.
+ * and the CI end-to-end test). Each trial is a fresh Chromium call (testbed/webrtc) in the trial
+ * skeleton (testbed/trial.ts); with zhuge, the daemon runs in the ap namespace for the whole call
+ * and rebuilds the transport-wide feedback.
  */
 import type { DaemonStatus } from './daemon-proc.js';
 import type { Testbed } from './topology.js';
-import { armLabel, runPairs, withDaemonArm, type Progress } from './trial.js';
-import { runRtcCompetitionTrial, runRtcDropTrial, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
+import { armLabel, runPairs, runTrial, type Progress, type TrialContext } from './trial.js';
+import { rtcCompetitionCall, rtcDropCall, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
 import { r2 } from './stats.js';
 
@@ -68,19 +69,21 @@ export interface RtcTrialOptions {
 }
 
 /**
- * Runs one call (`call`) with the daemon in the ap namespace when withZhuge (config `extraYaml`),
- * and adds the daemon's TWCC counters to the call's flat metrics.
+ * One call (`call`) in the trial skeleton, the bottleneck starting at rateBps and the daemon in
+ * the ap namespace when withZhuge (config `extraYaml`); the daemon's TWCC counters join the
+ * call's flat metrics.
  */
-async function callWithDaemon<R extends { summary: RtcSummary }>(
+async function callTrial<R extends { summary: RtcSummary }>(
   tb: Testbed,
   withZhuge: boolean,
+  rateBps: number,
   extraYaml: string,
-  call: () => Promise<R>,
+  call: (t: TrialContext) => Promise<R>,
 ): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: DaemonStatus | undefined }> {
-  return withDaemonArm(tb, withZhuge, { metricsPort: 9482, extraYaml }, async (daemon) => {
-    const r = await call();
+  return runTrial(tb, { withZhuge, rateBps, daemon: { metricsPort: 9482, extraYaml }, settleMs: 0 }, async (t) => {
+    const r = await call(t);
     const metrics = flatten(r.summary);
-    const daemonStatus = await daemon.finish();
+    const daemonStatus = await t.daemon.finish();
     if (withZhuge) {
       const c = daemonStatus?.rtp?.counters;
       metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
@@ -92,9 +95,9 @@ async function callWithDaemon<R extends { summary: RtcSummary }>(
 
 export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
   const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
-  const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, (t) => {
     progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
-    return runRtcDropTrial(tb, sc, opts.encrypted === true ? { encrypted: true } : {});
+    return rtcDropCall(tb, t, sc, opts.encrypted === true ? { encrypted: true } : {});
   });
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
 }
@@ -131,9 +134,9 @@ export interface RtcCompetitionRun extends RtcRun {
 
 export async function runRtcCompetition(tb: Testbed, sc: RtcCompetitionScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcCompetitionRun> {
   const yaml = ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n');
-  const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, (t) => {
     progress(`${armLabel(withZhuge)}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
-    return runRtcCompetitionTrial(tb, sc);
+    return rtcCompetitionCall(tb, t, sc);
   });
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus, bulkMbps: r.bulkMbps };
 }

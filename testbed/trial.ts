@@ -4,7 +4,8 @@
  * testbed/mixed-experiment.ts, WebRTC: testbed/rtc-experiment.ts):
  *
  *   ap agent up, bottleneck at its starting rate -> scenario's preparation -> with zhuge: the
- *   daemon in the ap namespace (testbed/daemon-proc.ts) -> settle 500 ms -> the workload, which
+ *   daemon in the ap namespace (testbed/daemon-proc.ts) -> settle 500 ms (none before a WebRTC
+ *   call, which takes seconds to connect) -> the workload, which
  *   arms the drop timer and the progress ticker through the context -> the daemon's /status and
  *   an orderly stop -> timers, daemon and agent released whatever happened.
  *
@@ -40,7 +41,7 @@ export interface DaemonArm {
 }
 
 /** Runs body with the daemon up in the arm with zhuge; a daemon body did not finish is stopped (unchecked) on the way out. */
-export async function withDaemonArm<R>(tb: Testbed, withZhuge: boolean, opts: DaemonProcOptions, body: (d: DaemonArm) => Promise<R>): Promise<R> {
+async function withDaemonArm<R>(tb: Testbed, withZhuge: boolean, opts: DaemonProcOptions, body: (d: DaemonArm) => Promise<R>): Promise<R> {
   let proc = withZhuge ? await startDaemon(tb, opts) : undefined;
   const arm: DaemonArm = {
     get proc() {
@@ -88,6 +89,8 @@ export interface TrialContext {
   armDrop(delayMs: number, rateBps: number): void;
   /** When the drop was applied (mono ms); NaN until then. */
   dropAtMonoMs(): number;
+  /** Why the armed drop failed (the ap agent's error), if it did. */
+  dropError(): unknown;
   /** Calls fn every periodMs until stopTimers (or the trial's end). */
   tick(periodMs: number, fn: () => void): void;
   /** Stops the drop timer and the ticker: the workload's traffic is over. */
@@ -101,6 +104,7 @@ export async function runTrial<R>(tb: Testbed, setup: TrialSetup, workload: (t: 
   let dropTimer: NodeJS.Timeout | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let dropAt = Number.NaN;
+  let dropErr: unknown;
   const cleanups: Array<() => void> = [];
   const stopTimers = (): void => {
     clearTimeout(dropTimer);
@@ -120,14 +124,16 @@ export async function runTrial<R>(tb: Testbed, setup: TrialSetup, workload: (t: 
           armDrop: (delayMs, rateBps) => {
             clearTimeout(dropTimer);
             dropAt = Number.NaN;
+            dropErr = undefined;
             dropTimer = setTimeout(() => {
-              agent
-                .setRate(rateBps)
-                .then(() => (dropAt = monoNowMs()))
-                .catch(() => undefined);
+              agent.setRate(rateBps).then(
+                () => (dropAt = monoNowMs()),
+                (e: unknown) => (dropErr = e),
+              );
             }, delayMs);
           },
           dropAtMonoMs: () => dropAt,
+          dropError: () => dropErr,
           tick: (periodMs, fn) => {
             clearInterval(ticker);
             ticker = setInterval(fn, periodMs);
