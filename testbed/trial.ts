@@ -3,11 +3,11 @@
  * workload (TCP: testbed/experiment.ts, QUIC: testbed/quic-experiment.ts, mixed traffic:
  * testbed/mixed-experiment.ts, WebRTC: testbed/rtc-experiment.ts):
  *
- *   ap agent up, bottleneck at its starting rate -> scenario's preparation -> with zhuge: the
- *   daemon in the ap namespace (testbed/daemon-proc.ts) -> settle 500 ms (none before a WebRTC
- *   call, which takes seconds to connect) -> the workload, which
- *   arms the drop timer and the progress ticker through the context -> the daemon's /status and
- *   an orderly stop -> timers, daemon and agent released whatever happened.
+ *   ap agent up, bottleneck at its starting rate -> the scenario's preparation -> with zhuge:
+ *   the daemon in the ap namespace (testbed/daemon-proc.ts) -> settle 500 ms (none before a
+ *   WebRTC call, which takes seconds to connect) -> the workload, which arms the drop timer and
+ *   the progress ticker through the context -> the daemon's /status and an orderly stop ->
+ *   timers, daemon and agent released whatever happened.
  *
  * The scenario fills in the rates, the daemon's config and the workload (traffic and summary);
  * the arms interleave (runPairs: without, with, without, with, ...).
@@ -40,7 +40,7 @@ export interface DaemonArm {
   finish(): Promise<DaemonStatus | undefined>;
 }
 
-/** Runs body with the daemon up in the arm with zhuge; a daemon body did not finish is stopped (unchecked) on the way out. */
+/** Runs body with the daemon up in the arm with zhuge; a daemon the body did not finish is stopped (unchecked) on the way out. */
 async function withDaemonArm<R>(tb: Testbed, withZhuge: boolean, opts: DaemonProcOptions, body: (d: DaemonArm) => Promise<R>): Promise<R> {
   let proc = withZhuge ? await startDaemon(tb, opts) : undefined;
   const arm: DaemonArm = {
