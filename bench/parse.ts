@@ -3,7 +3,7 @@
  * (../shared/fixtures/webrtc/*.pcap beside the repo; override with ZHUGE_FIXTURES=<dir>).
  *
  * Every record is loaded once (copied out of the file), then the timed loop runs
- * decodePacket + classifyPacket with per-transport state (as src/daemon/replay.ts does, with the
+ * decodePacket + classifyPacket with per-transport state (as src/replay/replay.ts does, with the
  * transport-wide extension ids learnt in a warm-up pass) for a fixed wall time, over:
  *   - each fixture as captured (its real class mix),
  *   - each packet class alone (records grouped by the class the warm-up gave them),

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * zhuge command-line front end. Each sub-command lives in src/cli/<name>.ts and exports
+ * zhuge command-line front end. Each daemon sub-command lives in src/cli/<name>.ts and exports
  * `run(argv): Promise<number>` (the exit code); modules load lazily so `--help` needs no native addon.
+ * The harness commands (testbed, demo, eval) live in testbed/cli/ behind src/cli/harness.ts.
  *
  * Exit codes (documented in docs/operations.md):
  *   0 ok · 1 runtime failure · 2 usage error · 3 invalid configuration · 4 needs root / missing system dependency
  */
+import type { HarnessCommandName } from './cli/harness.js';
 import { VERSION } from './version.js';
 
 interface CommandInfo {
@@ -13,14 +15,20 @@ interface CommandInfo {
   load: () => Promise<{ run: (argv: string[]) => Promise<number> }>;
 }
 
+/** testbed, demo and eval belong to the evaluation harness (testbed/cli/), reached through src/cli/harness.ts. */
+async function harness(name: HarnessCommandName): Promise<{ run: (argv: string[]) => Promise<number> }> {
+  const { runHarnessCommand } = await import('./cli/harness.js');
+  return { run: (argv) => runHarnessCommand(name, argv) };
+}
+
 const COMMANDS: Record<string, CommandInfo> = {
   run: { summary: 'run the daemon (--config FILE)', load: () => import('./cli/run.js') },
   'check-config': { summary: 'validate a configuration file', load: () => import('./cli/check-config.js') },
   status: { summary: 'show flows, predictions and holds of a running daemon', load: () => import('./cli/status.js') },
   replay: { summary: 'run the codecs and the Fortune Teller over pcap captures', load: () => import('./cli/replay.js') },
-  testbed: { summary: 'build or tear down the netns testbed (up|down|status)', load: () => import('./cli/testbed.js') },
-  demo: { summary: 'bandwidth-drop demo on the testbed, without and with zhuge', load: () => import('./cli/demo.js') },
-  eval: { summary: 'evaluation experiments on the testbed (drop|trace|accuracy|overhead)', load: () => import('./cli/eval.js') },
+  testbed: { summary: 'build or tear down the netns testbed (up|down|status)', load: () => harness('testbed') },
+  demo: { summary: 'bandwidth-drop demo on the testbed, without and with zhuge', load: () => harness('demo') },
+  eval: { summary: 'evaluation experiments on the testbed (drop|trace|accuracy|overhead)', load: () => harness('eval') },
 };
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, environment: 4 } as const;

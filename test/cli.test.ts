@@ -16,4 +16,10 @@ describe('cli', () => {
     expect(String(err.mock.calls[0]?.[0])).toContain("unknown command 'frobnicate'");
     err.mockRestore();
   });
+  it('reaches the harness commands through src/cli/harness.ts (testbed --help: usage, exit 0)', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await main(['testbed', '--help'])).toBe(0);
+    expect(String(err.mock.calls[0]?.[0])).toContain('usage: zhuge testbed up');
+    err.mockRestore();
+  });
 });

@@ -8,21 +8,11 @@
  * `dropAtS` the rate falls to R/k. With zhuge, the daemon runs in the ap namespace (its own
  * process, the real binary) for the whole trial.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ApAgent } from './player.js';
-import { WallToMono } from '../src/daemon/clock.js';
-import { distScript } from './scripts.js';
-import { quantile } from './quantile.js';
+import { ackModeYaml, heldSummary, type AckMode, type DaemonProcOptions, type DaemonStatus } from './daemon-proc.js';
+import { quantile, r2 } from './stats.js';
 import type { Testbed } from './topology.js';
-import { iperfDownload, monoNowMs, pingProbe, ssSampler, type IperfResult, type RttSample, type SsSample } from './traffic.js';
-
-/** feedbackUpdater.mode of the daemon in the arm with zhuge. */
-export type AckMode = 'increments' | 'drain' | 'window';
-export const ACK_MODES: readonly AckMode[] = ['increments', 'drain', 'window'];
+import { iperfDownload, monoNowMs, pingProbe, ssSampler, startRttTap, type IperfResult, type RttSample, type SsSample } from './traffic.js';
+import { armLabel, runPairs, runTrial, type Progress, type TrialOutcome, type TrialSetup } from './trial.js';
 
 export interface DropScenario {
   rateMbps: number;
@@ -86,13 +76,11 @@ export interface TrialMetrics {
   zhugeClampedAcks?: number;
 }
 
-export interface TrialResult {
-  zhuge: boolean;
-  metrics: TrialMetrics;
-  raw: { pings: RttSample[]; ss: SsSample[]; ackRtts: RttSample[]; iperf: IperfResult; dropAtMonoMs: number; startMonoMs: number; daemonStatus?: unknown };
-}
+export type TrialResult = TrialOutcome<
+  TrialMetrics,
+  { pings: RttSample[]; ss: SsSample[]; ackRtts: RttSample[]; iperf: IperfResult; dropAtMonoMs: number; startMonoMs: number; daemonStatus?: DaemonStatus | undefined }
+>;
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The ping probe's metrics of a drop trial (TrialMetrics' rtt* and probesLost fields). */
 export type PingMetrics = Pick<TrialMetrics, 'rttP50Ms' | 'rttP95Ms' | 'rttP99Ms' | 'rttAbove200msSeconds' | 'rttBeforeDropP50Ms' | 'probesLost'>;
@@ -180,200 +168,57 @@ export function summarizeTrial(
   };
 }
 
-// ---- the daemon as a process in the ap namespace ----------------------------------------------
-
-export interface DaemonProc {
-  child: ChildProcess;
-  logLines: string[];
-  /** GET /status through the ap namespace (curl-free: node fetch inside `ip netns exec`). */
-  status(): Promise<unknown>;
-  /** SIGTERM; resolves with the exit code. */
-  stop(): Promise<number | null>;
-  configPath: string;
-}
-
-export interface DaemonProcOptions {
-  metricsPort?: number;
-  extraYaml?: string;
-  logLevel?: string;
-}
-
-/** The daemon config lines for a scenario's ackMode ('' when absent: the daemon's default). */
-export function ackModeYaml(ackMode: DropScenario['ackMode']): string {
-  return ackMode !== undefined ? `feedbackUpdater:\n  mode: ${ackMode}\n` : '';
-}
-
-export function daemonConfigYaml(tb: Testbed, o: DaemonProcOptions = {}): string {
-  return [
-    'interfaces:',
-    `  eth: ${tb.ifaces.apEth}`,
-    `  wlan: ${tb.ifaces.apWlan}`,
-    'metrics:',
-    `  listen: 127.0.0.1:${o.metricsPort ?? 9469}`,
-    'log:',
-    `  level: ${o.logLevel ?? 'info'}`,
-    o.extraYaml ?? '',
-  ].join('\n');
-}
-
-/** Starts `zhuge run` in the ap namespace; resolves once it logged "zhuge started". */
-export async function startDaemon(tb: Testbed, o: DaemonProcOptions = {}): Promise<DaemonProc> {
-  const dir = mkdtempSync(join(tmpdir(), 'zhuge-daemon-'));
-  const configPath = join(dir, 'zhuge.yaml');
-  writeFileSync(configPath, daemonConfigYaml(tb, o));
-  const port = o.metricsPort ?? 9469;
-  const child = spawn('ip', ['netns', 'exec', tb.ns.ap, process.execPath, distScript('../src/cli'), 'run', '--config', configPath, '--instance', tb.prefix], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logLines: string[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  await new Promise<void>((resolve, reject) => {
-    let ready = false;
-    const t = setTimeout(() => reject(new Error(`zhuge did not start in 15 s: ${stderr}${logLines.join('\n')}`)), 15_000);
-    if (child.stdout !== null) {
-      createInterface({ input: child.stdout }).on('line', (l) => {
-        if (logLines.length < 10_000) logLines.push(l);
-        if (!ready && l.includes('"zhuge started"')) {
-          ready = true;
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    }
-    void exited.then((code) => {
-      if (!ready) {
-        clearTimeout(t);
-        reject(new Error(`zhuge exited ${String(code)} before starting: ${stderr}${logLines.join('\n')}`));
-      }
-    });
-  });
-  return {
-    child,
-    logLines,
-    configPath,
-    status: async () => {
-      const r = await tb.exec('ap', process.execPath, ['-e', `fetch('http://127.0.0.1:${port}/status').then(r=>r.text()).then(t=>process.stdout.write(t))`]);
-      return JSON.parse(r.stdout) as unknown;
-    },
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      const code = await exited;
-      clearTimeout(t);
-      rmSync(dir, { recursive: true, force: true });
-      return code;
-    },
-  };
-}
-
-// ---- the sender's per-ACK RTT (testbed/rtt-tap.ts in srv) ------------------------------------
-
-export async function startRttTap(tb: Testbed, port = 5201): Promise<{ stop(): Promise<RttSample[]> }> {
-  const w2m = new WallToMono();
-  const child = tb.spawn('srv', process.execPath, [distScript('rtt-tap'), '--dev', tb.ifaces.srv, '--sender', tb.addrs.srv, '--port', String(port)]);
-  const samples: RttSample[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    let ready = false;
-    if (child.stdout !== null) {
-      createInterface({ input: child.stdout }).on('line', (l) => {
-        const m = JSON.parse(l) as { event?: string; tUs?: number; rttMs?: number };
-        if (m.event === 'ready') {
-          ready = true;
-          resolve();
-        } else if (m.tUs !== undefined && m.rttMs !== undefined) samples.push({ tMs: w2m.toMono(m.tUs) / 1000, rttMs: m.rttMs });
-      });
-    }
-    void exited.then(() => {
-      if (!ready) reject(new Error(`rtt tap exited: ${stderr}`));
-    });
-  });
-  return {
-    stop: async () => {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-      return samples;
-    },
-  };
-}
-
 // ---- one trial -----------------------------------------------------------------------------
 
-export type Progress = (msg: string) => void;
+/** The rate after the drop (bit/s): R/k, at least the 8 kbit/s htb accepts. */
+export function droppedRateBps(sc: Pick<DropScenario, 'rateMbps' | 'k'>): number {
+  return Math.max(8000, Math.round((sc.rateMbps * 1e6) / sc.k));
+}
+
+/** The progress line of a drop trial at tS seconds: the arm, `what` (e.g. the sender) and the rate. */
+export function dropTickLine(withZhuge: boolean, what: string, tS: number, sc: Pick<DropScenario, 'rateMbps' | 'k' | 'dropAtS'>): string {
+  return `${armLabel(withZhuge)}  ${what}t=${tS.toFixed(0).padStart(3)} s  rate ${tS < sc.dropAtS ? sc.rateMbps : r2(sc.rateMbps / sc.k)} Mbit/s`;
+}
 
 export async function runDropTrial(tb: Testbed, sc: DropScenario, withZhuge: boolean, progress: Progress = () => {}, daemonOpts: DaemonProcOptions = {}): Promise<TrialResult> {
-  const agent = await ApAgent.start(tb);
-  let daemon: DaemonProc | undefined;
-  let dropTimer: NodeJS.Timeout | undefined;
-  let ticker: NodeJS.Timeout | undefined;
-  let ss: ReturnType<typeof ssSampler> | undefined;
-  try {
-    await agent.setRate(sc.rateMbps * 1e6);
+  const setup: TrialSetup = {
+    withZhuge,
+    rateBps: sc.rateMbps * 1e6,
     // the namespace default is best effort (a host may not allow e.g. cubic as a default);
     // iperf3 -C sets the congestion control on the socket in any case
-    await tb.setCongestionControl('srv', sc.cc).catch(() => undefined);
-    if (withZhuge) {
-      daemon = await startDaemon(tb, { ...daemonOpts, extraYaml: `${ackModeYaml(sc.ackMode)}${daemonOpts.extraYaml ?? ''}` });
-    }
-    // let the queue drain and the previous trial's state go
-    await new Promise((r) => setTimeout(r, 500));
+    prepare: () => tb.setCongestionControl('srv', sc.cc).catch(() => undefined),
+    daemon: { ...daemonOpts, extraYaml: `${ackModeYaml(sc.ackMode)}${daemonOpts.extraYaml ?? ''}` },
+  };
+  return runTrial(tb, setup, async (t) => {
     const durationMs = sc.durationS * 1000;
     const startMonoMs = monoNowMs();
     const pingP = pingProbe(tb, { durationMs: durationMs + 500, intervalMs: sc.pingIntervalMs });
-    ss = ssSampler(tb, { durationMs: durationMs + 500, periodMs: 20 });
+    const ss = ssSampler(tb, { durationMs: durationMs + 500, periodMs: 20 });
+    t.onCleanup(() => ss.stop());
     const rttTap = await startRttTap(tb);
     const iperfP = iperfDownload(tb, { durationS: sc.durationS, cc: sc.cc, intervalS: 0.1 });
-    // the drop is driven from here through the running ap agent (one rtnetlink request), so its
-    // time is known on this process's clock to a fraction of a millisecond
     const playStartMs = monoNowMs();
-    let dropAtMonoMs = Number.NaN;
-    dropTimer = setTimeout(() => {
-      agent
-        .setRate(Math.max(8000, Math.round((sc.rateMbps * 1e6) / sc.k)))
-        .then(() => (dropAtMonoMs = monoNowMs()))
-        .catch(() => undefined);
-    }, sc.dropAtS * 1000);
-    ticker = setInterval(() => {
-      const t = (monoNowMs() - playStartMs) / 1000;
-      progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  t=${t.toFixed(0).padStart(3)} s  rate ${t < sc.dropAtS ? sc.rateMbps : r2(sc.rateMbps / sc.k)} Mbit/s`);
-    }, 1000);
+    t.armDrop(sc.dropAtS * 1000, droppedRateBps(sc));
+    t.tick(1000, () => progress(dropTickLine(withZhuge, '', (monoNowMs() - playStartMs) / 1000, sc)));
     const [pings, iperf] = await Promise.all([pingP, iperfP]);
-    clearTimeout(dropTimer);
-    clearInterval(ticker);
+    t.stopTimers();
     const ackRtts = await rttTap.stop();
+    const dropAtMonoMs = t.dropAtMonoMs();
     if (Number.isNaN(dropAtMonoMs)) throw new Error('the rate drop was not applied');
     ss.stop();
     const ssSamples = await ss.done;
     const endMonoMs = startMonoMs + durationMs;
     const metrics = summarizeTrial(pings, ssSamples, iperf, dropAtMonoMs, endMonoMs, sc.pingIntervalMs, startMonoMs, ackRtts);
-    let daemonStatus: unknown;
-    if (daemon !== undefined) {
-      daemonStatus = await daemon.status().catch(() => undefined);
-      const flows = (daemonStatus as { flows?: Array<{ heldTotal?: number; addedDelayMs?: number; window?: { clampedAcks: number } }> } | undefined)?.flows ?? [];
-      const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
-      metrics.zhugeHeldPackets = held;
+    const daemonStatus = await t.daemon.finish();
+    if (withZhuge) {
+      const flows = daemonStatus?.flows ?? [];
+      const held = heldSummary(flows);
+      metrics.zhugeHeldPackets = held.heldPackets;
       if (sc.ackMode === 'window') metrics.zhugeClampedAcks = flows.reduce((a, f) => a + (f.window?.clampedAcks ?? 0), 0);
-      metrics.zhugeMeanAddedDelayMs = r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0);
-      const code = await daemon.stop();
-      daemon = undefined;
-      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
+      metrics.zhugeMeanAddedDelayMs = r2(held.meanAddedDelayMs);
     }
     return { zhuge: withZhuge, metrics, raw: { pings, ss: ssSamples, ackRtts, iperf, dropAtMonoMs, startMonoMs, daemonStatus } };
-  } finally {
-    // a failed trial (e.g. iperf3 killed) must not leave its timers running: they kept the
-    // process alive and printing after the evaluation gave up
-    clearTimeout(dropTimer);
-    clearInterval(ticker);
-    ss?.stop();
-    if (daemon !== undefined) await daemon.stop();
-    agent.close();
-  }
+  });
 }
 
 export interface DropRunOptions {
@@ -389,13 +234,5 @@ export interface DropRun {
 }
 
 export async function runDropExperiment(tb: Testbed, o: DropRunOptions): Promise<DropRun> {
-  const runs: TrialResult[] = [];
-  for (let i = 0; i < o.repeat; i++) {
-    for (const withZhuge of [false, true]) {
-      runs.push(await runDropTrial(tb, o.scenario, withZhuge, o.progress));
-    }
-  }
-  return { scenario: o.scenario, runs };
+  return { scenario: o.scenario, runs: await runPairs(o.repeat, (withZhuge) => runDropTrial(tb, o.scenario, withZhuge, o.progress)) };
 }
-
-export { distScript };

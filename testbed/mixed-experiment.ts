@@ -18,12 +18,12 @@
  * The summarizers are pure (raw samples in, numbers out) and unit-tested
  * (test/testbed/mixed.test.ts).
  */
-import { ApAgent } from './player.js';
-import { ackModeYaml, startDaemon, startRttTap, type AckMode, type DaemonProc, type Progress } from './experiment.js';
+import { ackModeYaml, heldSummary, type AckMode, type DaemonStatus } from './daemon-proc.js';
 import { quicDownload, type QuicCc } from './quic.js';
 import type { Testbed } from './topology.js';
-import { iperfDownloadWithArgs, monoNowMs, pingProbe, type IperfInterval, type IperfResult, type RttSample } from './traffic.js';
-import { quantile } from './quantile.js';
+import { iperfDownloadWithArgs, monoNowMs, pingProbe, sleep, startRttTap, type IperfInterval, type IperfResult, type RttSample } from './traffic.js';
+import { quantile, r2 } from './stats.js';
+import { armLabel, runTrial, type Progress, type TrialOutcome } from './trial.js';
 
 // ---- scenario ------------------------------------------------------------------------------------
 
@@ -125,7 +125,6 @@ export const FAIRNESS_SCENARIO: FairnessScenario = {
 // ---- pure summaries --------------------------------------------------------------------------------
 
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Jain's fairness index (Σx)² / (n·Σx²): 1 = equal shares, 1/n = one takes all; NaN when undefined. */
 export function jainIndex(xs: readonly number[]): number {
@@ -283,45 +282,27 @@ export function sideBySide(title: string, columns: ReadonlyArray<{ label: string
 
 // ---- the runners (root, netns) -----------------------------------------------------------------------
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-async function daemonSummary(daemon: DaemonProc): Promise<Pick<MixedMetrics, 'zhugeHeldPackets' | 'zhugeMeanAddedDelayMs' | 'zhugeFlows'>> {
-  const st = (await daemon.status().catch(() => undefined)) as
-    | { flows?: Array<{ flow?: string; protocol?: string; heldTotal?: number; addedDelayMs?: number; window?: { clampedAcks: number } }> }
-    | undefined;
+/** With zhuge: what the daemon did on the flows it tracked (undefined status: it did not answer). */
+function daemonSummary(st: DaemonStatus | undefined): Pick<MixedMetrics, 'zhugeHeldPackets' | 'zhugeMeanAddedDelayMs' | 'zhugeFlows'> {
   const flows = st?.flows ?? [];
-  const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
+  const held = heldSummary(flows);
   return {
-    zhugeHeldPackets: held,
-    zhugeMeanAddedDelayMs: r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0),
+    zhugeHeldPackets: held.heldPackets,
+    zhugeMeanAddedDelayMs: r2(held.meanAddedDelayMs),
     zhugeFlows: flows.map((f) => `${f.flow ?? '?'} held=${f.heldTotal ?? 0}${f.window !== undefined ? ` clamped=${f.window.clampedAcks}` : ''}`),
   };
 }
 
-async function stopDaemon(daemon: DaemonProc): Promise<void> {
-  const code = await daemon.stop();
-  if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
-}
-
-export interface MixedTrial {
-  zhuge: boolean;
-  metrics: MixedMetrics;
-  raw: MixedRaw;
-}
+export type MixedTrial = TrialOutcome<MixedMetrics, MixedRaw>;
 
 /** One phase-1 trial: treated paced flow + on/off untreated bulk (+ QUIC when sc.quic is set). */
 export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<MixedTrial> {
-  const agent = await ApAgent.start(tb);
-  let daemon: DaemonProc | undefined;
-  try {
-    await agent.setRate(sc.rateMbps * 1e6);
-    if (withZhuge) {
-      const quicYaml = sc.quic?.treated === true ? [`  quic:`, `    ports: [${sc.quic.port}]`] : ['  quic:', '    enabled: false'];
-      const tcpPorts = [sc.treated.cport, ...(sc.treatBulk === true ? bulkCports(sc) : [])];
-      const queueYaml = sc.perFlowQueues === true ? ['queue:', '  discipline: fq'] : [];
-      daemon = await startDaemon(tb, { extraYaml: [...queueYaml, 'flows:', '  tcp:', `    ports: [${tcpPorts.join(', ')}]`, ...quicYaml, ackModeYaml(sc.ackMode)].join('\n') });
-    }
-    await sleep(500);
+  const quicYaml = sc.quic?.treated === true ? [`  quic:`, `    ports: [${sc.quic.port}]`] : ['  quic:', '    enabled: false'];
+  const tcpPorts = [sc.treated.cport, ...(sc.treatBulk === true ? bulkCports(sc) : [])];
+  const queueYaml = sc.perFlowQueues === true ? ['queue:', '  discipline: fq'] : [];
+  const extraYaml = [...queueYaml, 'flows:', '  tcp:', `    ports: [${tcpPorts.join(', ')}]`, ...quicYaml, ackModeYaml(sc.ackMode)].join('\n');
+  return runTrial(tb, { withZhuge, rateBps: sc.rateMbps * 1e6, daemon: { extraYaml } }, async (t) => {
     const durationMs = sc.durationS * 1000;
     const startMonoMs = monoNowMs();
     const endMonoMs = startMonoMs + durationMs;
@@ -337,7 +318,7 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
       const out: IperfResult[] = [];
       for (const [i, cport] of bulkCports(sc).entries()) {
         await sleep(startMonoMs + (sc.bulk.firstOnS + i * (sc.bulk.onS + sc.bulk.offS)) * 1000 - monoNowMs());
-        progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  t=${((monoNowMs() - startMonoMs) / 1000).toFixed(1)} s  bulk on`);
+        progress(`${armLabel(withZhuge)}  t=${((monoNowMs() - startMonoMs) / 1000).toFixed(1)} s  bulk on`);
         out.push(
           await iperfDownloadWithArgs(tb, { durationS: sc.bulk.onS, cc: sc.bulk.cc, port: sc.bulk.port, intervalS: 0.1 }, ['--cport', String(cport)]),
         );
@@ -349,38 +330,20 @@ export async function runMixedTrial(tb: Testbed, sc: MixedScenario, withZhuge: b
     const raw: MixedRaw = { startMonoMs, endMonoMs, treated, treatedAckRtts, pings, bulk };
     if (quicRes !== undefined) raw.quic = quicRes;
     const metrics = summarizeMixed(raw, sc.warmupS * 1000);
-    if (daemon !== undefined) {
-      Object.assign(metrics, await daemonSummary(daemon));
+    if (withZhuge) {
+      Object.assign(metrics, daemonSummary(await t.daemon.finish()));
       if (sc.quic !== undefined) metrics.zhugeQuicTracked = (metrics.zhugeFlows ?? []).some((f) => f.startsWith('udp') && f.includes(`:${sc.quic?.port ?? 0}>`));
-      const d = daemon;
-      daemon = undefined;
-      await stopDaemon(d);
     }
     return { zhuge: withZhuge, metrics, raw };
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-    agent.close();
-  }
+  });
 }
 
-export interface FairnessTrial {
-  zhuge: boolean;
-  metrics: FairnessMetrics & Pick<MixedMetrics, 'zhugeHeldPackets' | 'zhugeMeanAddedDelayMs' | 'zhugeFlows'>;
-  raw: { flows: IperfResult[]; startMonoMs: number };
-}
+export type FairnessTrial = TrialOutcome<FairnessMetrics & Pick<MixedMetrics, 'zhugeHeldPackets' | 'zhugeMeanAddedDelayMs' | 'zhugeFlows'>, { flows: IperfResult[]; startMonoMs: number }>;
 
 /** One phase-2 trial: the flows (all treated with zhuge) download at once for the whole trial. */
 export async function runFairnessTrial(tb: Testbed, sc: FairnessScenario, withZhuge: boolean): Promise<FairnessTrial> {
-  const agent = await ApAgent.start(tb);
-  let daemon: DaemonProc | undefined;
-  try {
-    await agent.setRate(sc.rateMbps * 1e6);
-    if (withZhuge) {
-      daemon = await startDaemon(tb, {
-        extraYaml: ['flows:', '  tcp:', `    ports: [${sc.flows.map((f) => f.cport).join(', ')}]`, '  quic:', '    enabled: false', ackModeYaml(sc.ackMode)].join('\n'),
-      });
-    }
-    await sleep(500);
+  const extraYaml = ['flows:', '  tcp:', `    ports: [${sc.flows.map((f) => f.cport).join(', ')}]`, '  quic:', '    enabled: false', ackModeYaml(sc.ackMode)].join('\n');
+  return runTrial(tb, { withZhuge, rateBps: sc.rateMbps * 1e6, daemon: { extraYaml } }, async (t) => {
     const startMonoMs = monoNowMs();
     const flows = await Promise.all(
       sc.flows.map((f) => iperfDownloadWithArgs(tb, { durationS: sc.durationS, cc: sc.cc, port: f.port, intervalS: 0.1 }, ['--cport', String(f.cport)])),
@@ -389,17 +352,9 @@ export async function runFairnessTrial(tb: Testbed, sc: FairnessScenario, withZh
     const from = Math.max(...flows.map((f) => f.startMonoMs)) + sc.steadyFromS * 1000;
     const to = Math.min(...flows.map((f) => onWindow(f)[1]));
     const metrics: FairnessTrial['metrics'] = summarizeFairness(flows, from, to);
-    if (daemon !== undefined) {
-      Object.assign(metrics, await daemonSummary(daemon));
-      const d = daemon;
-      daemon = undefined;
-      await stopDaemon(d);
-    }
+    if (withZhuge) Object.assign(metrics, daemonSummary(await t.daemon.finish()));
     return { zhuge: withZhuge, metrics, raw: { flows, startMonoMs } };
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-    agent.close();
-  }
+  });
 }
 
 export { quantile };

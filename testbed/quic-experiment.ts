@@ -11,12 +11,13 @@
  * delays the client's uplink QUIC packets (which carry the ACK frames) by the predicted
  * queueing-delay increments, so the sender should see the queue build up sooner.
  */
-import { ApAgent } from './player.js';
-import { ackModeYaml, startDaemon, summarizePings, type DaemonProc, type DropScenario, type Progress } from './experiment.js';
+import { ackModeYaml, heldSummary, type DaemonProc, type DaemonStatus } from './daemon-proc.js';
+import { droppedRateBps, dropTickLine, summarizePings, type DropScenario, type PingMetrics } from './experiment.js';
 import { quicDownload, type QuicCc, type QuicDownloadResult } from './quic.js';
-import { quantile } from './quantile.js';
+import { quantile, r2 } from './stats.js';
 import type { Testbed } from './topology.js';
-import { monoNowMs, pingProbe, type RttSample } from './traffic.js';
+import { monoNowMs, pingProbe, sleep, type RttSample } from './traffic.js';
+import { runPairs, runTrial, type Progress, type TrialOutcome } from './trial.js';
 
 export interface QuicDropScenario extends Omit<DropScenario, 'cc'> {
   cc: QuicCc;
@@ -35,16 +36,8 @@ export const QUIC_DEMO_SCENARIO: QuicDropScenario = {
   port: 4433,
 };
 
-export interface QuicTrialMetrics {
-  /** ping RTT after the drop (lost probes count as 1000 ms) */
-  rttP50Ms: number;
-  rttP95Ms: number;
-  rttP99Ms: number;
-  /** time after the drop with ping RTT above 200 ms (lost probes included) */
-  rttAbove200msSeconds: number;
-  /** ping RTT before the drop (steady state, 5 s) */
-  rttBeforeDropP50Ms: number;
-  probesLost: number;
+/** The ping probe's metrics (PingMetrics, as the TCP trial's) and the QUIC sender's. */
+export interface QuicTrialMetrics extends PingMetrics {
   /** the sender's (ngtcp2's) estimate over the 2 s before the drop: median smoothed_rtt / latest_rtt */
   senderRttBeforeDropMs: number;
   senderLatestRttBeforeDropMs: number;
@@ -67,21 +60,19 @@ export interface QuicTrialMetrics {
   zhugeDeparturesMatchedPct?: number;
 }
 
-export interface QuicTrialResult {
-  zhuge: boolean;
-  metrics: QuicTrialMetrics;
-  raw: {
+export type QuicTrialResult = TrialOutcome<
+  QuicTrialMetrics,
+  {
     pings: RttSample[];
     senderRtt: QuicDownloadResult['senderRtt'];
     received: QuicDownloadResult['received'];
     dropAtMonoMs: number;
     startMonoMs: number;
     download: Omit<QuicDownloadResult, 'senderRtt' | 'received' | 'cwndBytes'>;
-    daemonStatus?: unknown;
-  };
-}
+    daemonStatus?: DaemonStatus | undefined;
+  }
+>;
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Pure: the metrics of one QUIC trial from its raw samples (all times mono ms). */
 export function summarizeQuicTrial(
@@ -140,70 +131,47 @@ export async function waitTapsLive(tb: Testbed, daemon: DaemonProc, timeoutMs = 
   const deadline = monoNowMs() + timeoutMs;
   for (;;) {
     await tb.exec('srv', 'ping', ['-n', '-c', '1', '-W', '1', tb.addrs.cli]).catch(() => undefined);
-    const st = (await daemon.status().catch(() => undefined)) as { taps?: Array<{ delivered?: number }> } | undefined;
+    const st = await daemon.status().catch(() => undefined);
     const taps = st?.taps ?? [];
     if (taps.length >= 2 && taps.every((t) => (t.delivered ?? 0) > 0)) return;
     if (monoNowMs() > deadline) throw new Error('the daemon\'s capture taps delivered nothing');
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
 /** The daemon treats a QUIC flow that saw a packet within the last second. */
 async function liveQuicFlow(d: DaemonProc): Promise<boolean> {
-  const st = (await d.status().catch(() => undefined)) as { flows?: Array<{ protocol?: string; idleMs?: number }> } | undefined;
+  const st = await d.status().catch(() => undefined);
   return (st?.flows ?? []).some((f) => f.protocol === 'quic' && (f.idleMs ?? Infinity) < 1000);
 }
 
 export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<QuicTrialResult> {
-  const agent = await ApAgent.start(tb);
-  let daemon: DaemonProc | undefined;
-  try {
-    await agent.setRate(sc.rateMbps * 1e6);
-    if (withZhuge) {
-      daemon = await startDaemon(tb, { extraYaml: `${quicDaemonYaml(sc.port)}\n${ackModeYaml(sc.ackMode)}` });
-      await waitTapsLive(tb, daemon);
-    }
-    // let the queue drain and the previous trial's state go
-    await new Promise((r) => setTimeout(r, 500));
+  const setup = { withZhuge, rateBps: sc.rateMbps * 1e6, daemon: { extraYaml: `${quicDaemonYaml(sc.port)}\n${ackModeYaml(sc.ackMode)}` }, daemonReady: (d: DaemonProc) => waitTapsLive(tb, d) };
+  return runTrial(tb, setup, async (t) => {
     const durationMs = sc.durationS * 1000;
     // Each connection attempt (re)starts the clock: ping probe, drop timer, progress. Only the
     // zhuge arm may retry (accept below); rejected attempts' probes end on their own.
     let startMonoMs = monoNowMs();
     let pingP: Promise<RttSample[]> | undefined;
-    let dropTimer: NodeJS.Timeout | undefined;
-    let dropAtMonoMs = Number.NaN;
     let attempts = 0;
-    const onStart = (t: number): void => {
-      startMonoMs = t;
+    const onStart = (tStart: number): void => {
+      startMonoMs = tStart;
       pingP = pingProbe(tb, { durationMs: durationMs + 500, intervalMs: sc.pingIntervalMs });
-      clearTimeout(dropTimer);
       // retries can outlast dropAtS: an earlier attempt's drop may have fired, restore the rate
-      if (attempts++ > 0) {
-        dropAtMonoMs = Number.NaN;
-        void agent.setRate(sc.rateMbps * 1e6).catch(() => undefined);
-      }
-      // the drop is driven from here through the running ap agent (one rtnetlink request), so
-      // its time is known on this process's clock to a fraction of a millisecond
-      dropTimer = setTimeout(() => {
-        agent
-          .setRate(Math.max(8000, Math.round((sc.rateMbps * 1e6) / sc.k)))
-          .then(() => (dropAtMonoMs = monoNowMs()))
-          .catch(() => undefined);
-      }, sc.dropAtS * 1000);
+      // (re-arming the drop below forgets it)
+      if (attempts++ > 0) void t.agent.setRate(sc.rateMbps * 1e6).catch(() => undefined);
+      t.armDrop(sc.dropAtS * 1000, droppedRateBps(sc));
     };
-    const ticker = setInterval(() => {
-      const t = (monoNowMs() - startMonoMs) / 1000;
-      progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  QUIC ${sc.cc}  t=${t.toFixed(0).padStart(3)} s  rate ${t < sc.dropAtS ? sc.rateMbps : r2(sc.rateMbps / sc.k)} Mbit/s`);
-    }, 1000);
+    t.tick(1000, () => progress(dropTickLine(withZhuge, `QUIC ${sc.cc}  `, (monoNowMs() - startMonoMs) / 1000, sc)));
     let accept: (() => Promise<boolean>) | undefined;
-    if (daemon !== undefined) {
-      const d = daemon;
+    const d = t.daemon.proc;
+    if (d !== undefined) {
       accept = async () => {
         // a live QUIC flow (packets within the last second); the daemon may lag behind the
         // traffic on a loaded machine, so look three times before giving up on this connection
         for (let i = 0; i < 3; i++) {
           if (await liveQuicFlow(d)) return true;
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500);
         }
         progress('with zhuge: the daemon did not pick up this QUIC connection (greased QUIC bit, RFC 9287): new connection');
         return false;
@@ -215,40 +183,28 @@ export async function runQuicDropTrial(tb: Testbed, sc: QuicDropScenario, withZh
       dl = await quicDownload(tb, { durationS: sc.durationS, cc: sc.cc, port: sc.port, onStart, ...(accept !== undefined ? { accept } : {}) });
       pings = pingP !== undefined ? await pingP : [];
     } finally {
-      clearTimeout(dropTimer);
-      clearInterval(ticker);
+      t.stopTimers();
     }
+    const dropAtMonoMs = t.dropAtMonoMs();
     if (Number.isNaN(dropAtMonoMs)) throw new Error('the rate drop was not applied');
     if (dl.senderRtt.length === 0) throw new Error(`the QUIC download produced no RTT samples: ${dl.serverStderr} ${dl.clientStderr}`);
     const endMonoMs = Math.min(dl.endMonoMs, startMonoMs + durationMs + 500);
     const metrics = summarizeQuicTrial(pings, dl, dropAtMonoMs, endMonoMs, sc.pingIntervalMs, startMonoMs);
-    let daemonStatus: unknown;
-    if (daemon !== undefined) {
-      daemonStatus = await daemon.status().catch(() => undefined);
-      const st = daemonStatus as {
-        flows?: Array<{ protocol?: string; heldTotal?: number; addedDelayMs?: number }>;
-        counters?: { internalErrors?: number };
-        queueModel?: { departures?: number; matched?: number };
-      } | undefined;
-      const flows = (st?.flows ?? []).filter((f) => f.protocol === 'quic');
-      const held = flows.reduce((a, f) => a + (f.heldTotal ?? 0), 0);
-      metrics.zhugeHeldPackets = held;
-      metrics.zhugeMeanAddedDelayMs = r2(held > 0 ? flows.reduce((a, f) => a + (f.heldTotal ?? 0) * (f.addedDelayMs ?? 0), 0) / held : 0);
+    const daemonStatus = await t.daemon.finish();
+    if (withZhuge) {
+      const flows = (daemonStatus?.flows ?? []).filter((f) => f.protocol === 'quic');
+      const held = heldSummary(flows);
+      metrics.zhugeHeldPackets = held.heldPackets;
+      metrics.zhugeMeanAddedDelayMs = r2(held.meanAddedDelayMs);
       metrics.zhugeQuicFlows = flows.length;
-      metrics.zhugeInternalErrors = st?.counters?.internalErrors ?? Number.NaN;
-      const deps = st?.queueModel?.departures ?? 0;
-      metrics.zhugeDeparturesMatchedPct = deps > 0 ? r2((100 * (st?.queueModel?.matched ?? 0)) / deps) : Number.NaN;
-      const code = await daemon.stop();
-      daemon = undefined;
-      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
+      metrics.zhugeInternalErrors = daemonStatus?.counters?.internalErrors ?? Number.NaN;
+      const deps = daemonStatus?.queueModel?.departures ?? 0;
+      metrics.zhugeDeparturesMatchedPct = deps > 0 ? r2((100 * (daemonStatus?.queueModel?.matched ?? 0)) / deps) : Number.NaN;
     }
     const { senderRtt, received, cwndBytes: _cwnd, ...download } = dl;
     void _cwnd;
     return { zhuge: withZhuge, metrics, raw: { pings, senderRtt, received, dropAtMonoMs, startMonoMs, download, daemonStatus } };
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-    agent.close();
-  }
+  });
 }
 
 export interface QuicDropRun {
@@ -258,9 +214,5 @@ export interface QuicDropRun {
 
 /** `repeat` interleaved pairs: without, with, without, with, ... */
 export async function runQuicExperiment(tb: Testbed, sc: QuicDropScenario, repeat: number, progress: Progress = () => {}): Promise<QuicDropRun> {
-  const runs: QuicTrialResult[] = [];
-  for (let i = 0; i < repeat; i++) {
-    for (const withZhuge of [false, true]) runs.push(await runQuicDropTrial(tb, sc, withZhuge, progress));
-  }
-  return { scenario: sc, runs };
+  return { scenario: sc, runs: await runPairs(repeat, (withZhuge) => runQuicDropTrial(tb, sc, withZhuge, progress)) };
 }

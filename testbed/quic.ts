@@ -30,11 +30,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Testbed } from './topology.js';
-import { killGroup, monoNowMs, spawnGroup, waitExit } from './traffic.js';
+import { killGroup, monoNowMs, sleep, spawnGroup, waitExit } from './traffic.js';
 
 const execFileP = promisify(execFile);
 
 export type QuicCc = 'cubic' | 'reno' | 'bbr' | 'bbr2';
+export const QUIC_CCS: readonly QuicCc[] = ['cubic', 'reno', 'bbr', 'bbr2'];
+export const isQuicCc = (s: string): s is QuicCc => (QUIC_CCS as readonly string[]).includes(s);
 
 export interface QuicDownloadOptions {
   durationS: number;
@@ -208,7 +210,6 @@ async function stopGroup(child: ChildProcess, sig: NodeJS.Signals, graceMs: numb
   clearTimeout(t);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Watches a fresh directory; resolves the mono time at which its first file appeared. */
 function firstFileTime(dir: string): { get(): number | undefined; close(): void } {

@@ -1,12 +1,15 @@
 /**
  * WebRTC bandwidth-drop trials without and with zhuge on one testbed in one run (the RTC demo
- * and the CI end-to-end test). Each trial is a fresh Chromium call (testbed/webrtc); with zhuge,
- * the daemon runs in the ap namespace for the whole call and rebuilds the transport-wide feedback.
+ * and the CI end-to-end test). Each trial is a fresh Chromium call (testbed/webrtc) in the trial
+ * skeleton (testbed/trial.ts); with zhuge, the daemon runs in the ap namespace for the whole call
+ * and rebuilds the transport-wide feedback.
  */
-import { startDaemon, type DaemonProc, type Progress } from './experiment.js';
+import type { DaemonStatus } from './daemon-proc.js';
 import type { Testbed } from './topology.js';
-import { runRtcCompetitionTrial, runRtcDropTrial, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
+import { armLabel, runPairs, runTrial, type Progress, type TrialContext } from './trial.js';
+import { rtcCompetitionCall, rtcDropCall, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
+import { r2 } from './stats.js';
 
 export interface RtcDemoScenario extends RtcDropScenario {
   baseDelayMsEachWay: number;
@@ -20,34 +23,26 @@ export const RTC_SCENARIO: RtcDemoScenario = {
   baseDelayMsEachWay: 20,
 };
 
-/** The flat per-run metrics of the demo's JSON (units in the names). */
-export interface RtcMetrics {
-  frameDelayP50Ms: number;
-  frameDelayP99Ms: number;
-  frameDelayAbove400msSeconds: number;
-  fpsBelow10Seconds: number;
-  bitrateMbps: number;
-  rttAbove200msSeconds: number;
-  /** from the drop until GCC's estimate (availableOutgoingBitrate) falls below the new capacity */
-  gccBelowCapacityAfterMs: number;
-  /** from the drop until the sent bitrate falls below the new capacity */
-  sendRateBelowCapacityAfterMs: number;
+/** The flat per-run metrics of the demo's JSON (units in the names): the summary's after-drop figures, a few before it, and the daemon's. */
+export type RtcMetrics = Pick<
+  RtcSummary,
+  'frameDelayP50Ms' | 'frameDelayP99Ms' | 'frameDelayAbove400msSeconds' | 'fpsBelow10Seconds' | 'bitrateMbps' | 'rttAbove200msSeconds' | 'gccBelowCapacityAfterMs' | 'sendRateBelowCapacityAfterMs'
+> & {
   frameDelayBeforeDropP50Ms: number;
   bitrateBeforeDropMbps: number;
   freezes: number;
   presentedFps: number;
   zhugeFeedbackBuilt?: number;
   zhugeClientFeedbackRemoved?: number;
-}
+};
 
 export interface RtcRun {
   zhuge: boolean;
   metrics: RtcMetrics;
   summary: RtcSummary;
-  daemonStatus?: unknown;
+  daemonStatus?: DaemonStatus | undefined;
 }
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 export function flatten(s: RtcSummary): RtcMetrics {
   return {
@@ -74,51 +69,41 @@ export interface RtcTrialOptions {
 }
 
 /**
- * Runs one call (`call`) with the daemon in the ap namespace when withZhuge (config `extraYaml`),
- * and adds the daemon's TWCC counters to the call's flat metrics.
+ * One call (`call`) in the trial skeleton, the bottleneck starting at rateBps and the daemon in
+ * the ap namespace when withZhuge (config `extraYaml`); the daemon's TWCC counters join the
+ * call's flat metrics.
  */
-async function callWithDaemon<R extends { summary: RtcSummary }>(
+async function callTrial<R extends { summary: RtcSummary }>(
   tb: Testbed,
   withZhuge: boolean,
+  rateBps: number,
   extraYaml: string,
-  call: () => Promise<R>,
-): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: unknown }> {
-  let daemon: DaemonProc | undefined;
-  try {
-    if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml });
-    const r = await call();
+  call: (t: TrialContext) => Promise<R>,
+): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: DaemonStatus | undefined }> {
+  return runTrial(tb, { withZhuge, rateBps, daemon: { metricsPort: 9482, extraYaml }, settleMs: 0 }, async (t) => {
+    const r = await call(t);
     const metrics = flatten(r.summary);
-    let daemonStatus: unknown;
-    if (daemon !== undefined) {
-      daemonStatus = await daemon.status().catch(() => undefined);
-      const c = (daemonStatus as { rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } } } | undefined)?.rtp?.counters;
+    const daemonStatus = await t.daemon.finish();
+    if (withZhuge) {
+      const c = daemonStatus?.rtp?.counters;
       metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
       metrics.zhugeClientFeedbackRemoved = (c?.clientFeedbackDropped?.twcc ?? 0) + (c?.clientFeedbackRewritten?.twcc ?? 0);
-      const code = await daemon.stop();
-      daemon = undefined;
-      if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
     }
     return { r, metrics, daemonStatus };
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-  }
+  });
 }
 
 export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
   const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
-  const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
-    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
-    return runRtcDropTrial(tb, sc, opts.encrypted === true ? { encrypted: true } : {});
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, (t) => {
+    progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    return rtcDropCall(tb, t, sc, opts.encrypted === true ? { encrypted: true } : {});
   });
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
 }
 
 export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat: number, progress?: Progress): Promise<{ scenario: RtcDemoScenario; runs: RtcRun[] }> {
-  const runs: RtcRun[] = [];
-  for (let i = 0; i < repeat; i++) {
-    for (const withZhuge of [false, true]) runs.push(await runRtcTrial(tb, sc, withZhuge, progress));
-  }
-  return { scenario: sc, runs };
+  return { scenario: sc, runs: await runPairs(repeat, (withZhuge) => runRtcTrial(tb, sc, withZhuge, progress)) };
 }
 
 /**
@@ -149,9 +134,9 @@ export interface RtcCompetitionRun extends RtcRun {
 
 export async function runRtcCompetition(tb: Testbed, sc: RtcCompetitionScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcCompetitionRun> {
   const yaml = ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n');
-  const { r, metrics, daemonStatus } = await callWithDaemon(tb, withZhuge, yaml, () => {
-    progress(`${withZhuge ? 'with zhuge   ' : 'without zhuge'}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
-    return runRtcCompetitionTrial(tb, sc);
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, (t) => {
+    progress(`${armLabel(withZhuge)}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
+    return rtcCompetitionCall(tb, t, sc);
   });
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus, bulkMbps: r.bulkMbps };
 }

@@ -12,9 +12,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { WallToMono, monoNowUs } from '../src/daemon/clock.js';
+import { distScript } from './scripts.js';
 import type { Testbed, Role } from './topology.js';
 
 export const monoNowMs = (): number => monoNowUs() / 1000;
+
+/** Resolves after ms milliseconds (at once for ms <= 0). */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Signals a process group started by spawnGroup (falls back to the process; gone is fine). */
 export function killGroup(child: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): void {
@@ -296,4 +300,38 @@ export async function iperfDownloadWithArgs(tb: Testbed, opts: IperfOptions, ext
     if (client !== undefined) killGroup(client);
     killGroup(server);
   }
+}
+
+/** The sender's per-ACK RTT (tcptrace-style): testbed/rtt-tap.ts in srv on the sender's port. */
+export async function startRttTap(tb: Testbed, port = 5201): Promise<{ stop(): Promise<RttSample[]> }> {
+  const w2m = new WallToMono();
+  const child = tb.spawn('srv', process.execPath, [distScript('rtt-tap'), '--dev', tb.ifaces.srv, '--sender', tb.addrs.srv, '--port', String(port)]);
+  const samples: RttSample[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    let ready = false;
+    if (child.stdout !== null) {
+      createInterface({ input: child.stdout }).on('line', (l) => {
+        const m = JSON.parse(l) as { event?: string; tUs?: number; rttMs?: number };
+        if (m.event === 'ready') {
+          ready = true;
+          resolve();
+        } else if (m.tUs !== undefined && m.rttMs !== undefined) samples.push({ tMs: w2m.toMono(m.tUs) / 1000, rttMs: m.rttMs });
+      });
+    }
+    void exited.then(() => {
+      if (!ready) reject(new Error(`rtt tap exited: ${stderr}`));
+    });
+  });
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+      return samples;
+    },
+  };
 }

@@ -7,7 +7,7 @@
  */
 import { parseCommand } from './args.js';
 import { readFileSync } from 'node:fs';
-import { classifyCapture, predictionAccuracy, type AccuracyReport, type ClassCounts } from '../daemon/replay.js';
+import { classifyCapture, predictionAccuracy, type AccuracyReport, type ClassCounts } from '../replay/replay.js';
 import { defaultFortuneTellerConfig } from '../fortune-teller/index.js';
 import { ParseError } from '../protocols/errors.js';
 

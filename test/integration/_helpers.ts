@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Testbed } from '../../testbed/topology.js';
-import { monoNowMs } from '../../testbed/traffic.js';
+import { monoNowMs, sleep } from '../../testbed/traffic.js';
 
 export const isRoot = process.getuid?.() === 0;
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_JS = join(REPO, 'dist/src/cli.js');
 export const NATIVE = join(REPO, 'native/nfqueue/build/Release/zhuge_nfqueue.node');
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 /** CLOCK_MONOTONIC in ms (the same clock as Python's time.monotonic()). */
 export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 /** monoMs() minus testbed/traffic.ts's monoNowMs() (iperf interval times are on the latter). */

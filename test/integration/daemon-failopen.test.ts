@@ -4,7 +4,7 @@
  * through NFQUEUE), the daemon is (a) SIGKILLed, (b) SIGSTOPped then SIGCONTed, (c) SIGTERMed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type DaemonProc } from '../../testbed/experiment.js';
+import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { ApAgent } from '../../testbed/player.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { iperfDownload, type IperfResult } from '../../testbed/traffic.js';

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type DaemonProc } from '../../testbed/experiment.js';
+import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { CLI_JS, daemonUnavailable, ensureBuilt, iperfReverse, runProcess, sendRawIpv4, sleep, startRawReceiver, type RawReceiver } from './_helpers.js';
 

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daemonConfigYaml, startDaemon, type DaemonProc } from '../../testbed/experiment.js';
+import { daemonConfigYaml, startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { iperfDownload } from '../../testbed/traffic.js';
 import { daemonUnavailable, ensureBuilt, httpGetInAp, iptablesSave, metricValue, pollUntil, runProcess, sleep } from './_helpers.js';

@@ -23,7 +23,7 @@ import { readCapture } from '../../src/protocols/pcap-file.js';
 import { parseIpv4Address } from '../../src/protocols/ipv4.js';
 import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/protocols/rtcp.js';
 import { parseTwcc } from '../../src/protocols/twcc.js';
-import { startDaemon, type DaemonProc } from '../../testbed/experiment.js';
+import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { daemonUnavailable, ensureBuilt, iperfReverse, isRoot } from './_helpers.js';
 

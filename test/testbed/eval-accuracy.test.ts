@@ -4,7 +4,7 @@
  * several flows arriving in bursts, written as Ethernet pcaps the way the ap's taps write them.
  */
 import { describe, expect, it } from 'vitest';
-import { predictionAccuracy } from '../../src/daemon/replay.js';
+import { predictionAccuracy } from '../../src/replay/replay.js';
 import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { fixIpPacketChecksums } from '../../src/protocols/checksum.js';
 import { pcapWriter } from '../../src/protocols/pcap-file.js';

@@ -1,7 +1,6 @@
 /** `zhuge eval` option handling: presets, explicit options, rejections (no testbed needed). */
 import { describe, expect, it } from 'vitest';
-import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../src/cli/eval.js';
-import { quicAvailable } from '../../testbed/eval/drop.js';
+import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../testbed/cli/eval.js';
 
 describe('buildPlan', () => {
   it.each([
@@ -40,11 +39,9 @@ describe('buildPlan', () => {
 });
 
 describe('--sender quic', () => {
-  // the QUIC runner is another module (dist/testbed/quic-experiment.js): either it is there and
-  // the plan uses it, or the option is refused with a clear reason
-  it(quicAvailable() ? 'plans a QUIC drop run (runner present)' : 'is refused: not yet available (runner absent)', () => {
-    if (quicAvailable()) expect(buildPlan('drop', { sender: 'quic', quick: true }).command).toContain('--sender quic --quic-cc cubic --rate-mbit 30 --k 10');
-    else expect(() => buildPlan('drop', { sender: 'quic' })).toThrow(/quic is not yet available/);
+  // the QUIC runner (testbed/quic-experiment.ts) is part of the harness: the plan uses it
+  it('plans a QUIC drop run', () => {
+    expect(buildPlan('drop', { sender: 'quic', quick: true }).command).toContain('--sender quic --quic-cc cubic --rate-mbit 30 --k 10');
   });
 });
 

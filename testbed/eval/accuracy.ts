@@ -3,14 +3,14 @@
  * fills it; in the ap namespace the packets entering the queue (eth, inbound) and leaving it
  * (wlan, outbound) are captured with the daemon's own tap (testbed/capture-tool.ts, as in
  * test/integration/accuracy.test.ts). The summary is `zhuge replay`'s predictionAccuracy
- * (src/daemon/replay.ts); the per-packet (actual, predicted) pairs for the error distribution
+ * (src/replay/replay.ts); the per-packet (actual, predicted) pairs for the error distribution
  * and the heat map are the same replay's matched pairs (predictionPairs).
  * No daemon runs (the prediction is the Fortune Teller's, offline, on the real queue's taps).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { predictionAccuracy, predictionPairs } from '../../src/daemon/replay.js';
+import { predictionAccuracy, predictionPairs } from '../../src/replay/replay.js';
 import { defaultFortuneTellerConfig, type FortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { ApAgent, playInAp } from '../player.js';
 import { bufferBytesFor } from '../topology.js';

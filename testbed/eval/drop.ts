@@ -6,53 +6,25 @@
  *   gcc        Chromium WebRTC call (GCC, plaintext RTP/RTCP): testbed/rtc-experiment.ts runRtcTrial
  *              (the daemon with `flows.rtp.enabled: true`)
  *   bbr|cubic  iperf3 download + 10 ms ping probe: testbed/experiment.ts runDropTrial
- *   quic       an ngtcp2 QUIC download + ping probe: testbed/quic-experiment.ts runQuicDropTrial,
- *              another engineer's module, loaded at run time from dist/ (this harness builds and
- *              runs without it; `--sender quic` then says it is not available yet)
+ *   quic       an ngtcp2 QUIC download + ping probe: testbed/quic-experiment.ts runQuicDropTrial
  *
  * Metrics count from the drop to the end of the trial (the "until convergence" window is the rest
  * of the trial: choose --duration so the sender settles; the presets give it 10-15 s).
  */
-import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { runDropTrial, type AckMode, type DropScenario, type TrialMetrics } from '../experiment.js';
-import { distScript } from '../scripts.js';
-import type { Testbed } from '../topology.js';
+import type { AckMode } from '../daemon-proc.js';
+import { droppedRateBps, runDropTrial, type DropScenario, type TrialMetrics } from '../experiment.js';
+import { runQuicDropTrial, type QuicDropScenario } from '../quic-experiment.js';
+import type { QuicCc } from '../quic.js';
 import { runRtcTrial, type RtcDemoScenario, type RtcMetrics } from '../rtc-experiment.js';
 import { TrialGuard, withEvalLab } from './lab.js';
 import { r3, type EvalResult, type EvalRun } from './stats.js';
 
 export const ALL_K = [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40, 45, 50] as const;
 
-/** The part of testbed/quic-experiment.ts this harness uses (its QuicDropScenario / runQuicDropTrial). */
-interface QuicRunner {
-  runQuicDropTrial(
-    tb: Testbed,
-    sc: Omit<DropScenario, 'cc'> & { cc: string; port: number },
-    withZhuge: boolean,
-    progress: (msg: string) => void,
-  ): Promise<{ metrics: object }>;
-}
-
-export function quicRunnerPath(): string {
-  return distScript('quic-experiment');
-}
-
-/** True once the QUIC runner is built (dist/testbed/quic-experiment.js). */
-export function quicAvailable(): boolean {
-  return existsSync(quicRunnerPath());
-}
-
-async function loadQuicRunner(): Promise<QuicRunner> {
-  const mod = (await import(pathToFileURL(quicRunnerPath()).href)) as Partial<QuicRunner>;
-  if (typeof mod.runQuicDropTrial !== 'function') throw new Error(`${quicRunnerPath()} exports no runQuicDropTrial: the QUIC runner's interface changed`);
-  return mod as QuicRunner;
-}
-
 export interface DropEvalOptions {
   sender: 'gcc' | 'bbr' | 'cubic' | 'quic';
   /** congestion control of the QUIC sender (ngtcp2: cubic, reno, bbr, bbr2) */
-  quicCc?: string;
+  quicCc?: QuicCc;
   rateMbps: number;
   ks: number[];
   durationS: number;
@@ -136,7 +108,6 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
   const guard = new TrialGuard(log);
   const total = o.repeat * o.ks.length * 2;
   const oneWay = o.baseRttMs / 2;
-  const quic = o.sender === 'quic' ? await loadQuicRunner() : undefined;
   await withEvalLab({ rateBps: o.rateMbps * 1e6, bufferMs: o.bufferMs, baseDelayMsEachWay: oneWay }, async (tb) => {
     log(`testbed ${tb.prefix}: ${o.rateMbps} Mbit/s, ${o.baseRttMs} ms base RTT, bfifo ${tb.d.bottleneck.bufferBytes} bytes`);
     for (let rep = 0; rep < o.repeat; rep++) {
@@ -148,7 +119,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
             if (o.sender === 'gcc') {
               const sc: RtcDemoScenario = {
                 rateBps: o.rateMbps * 1e6,
-                dropRateBps: Math.max(8000, Math.round((o.rateMbps * 1e6) / k)),
+                dropRateBps: droppedRateBps({ rateMbps: o.rateMbps, k }),
                 dropAtS: o.dropAtS,
                 durationS: o.durationS,
                 baseDelayMsEachWay: oneWay,
@@ -159,9 +130,9 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
               const ticker = setInterval(() => p(`${phase}, ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
               const r = await runRtcTrial(tb, sc, zhuge, () => undefined).finally(() => clearInterval(ticker));
               return numeric(r.metrics);
-            } else if (quic !== undefined) {
-              const sc = { rateMbps: o.rateMbps, k, dropAtS: o.dropAtS, durationS: o.durationS, cc: o.quicCc ?? 'cubic', baseDelayMsEachWay: oneWay, pingIntervalMs: 10, port: 4433 };
-              const r = await quic.runQuicDropTrial(tb, sc, zhuge, p);
+            } else if (o.sender === 'quic') {
+              const sc: QuicDropScenario = { rateMbps: o.rateMbps, k, dropAtS: o.dropAtS, durationS: o.durationS, cc: o.quicCc ?? 'cubic', baseDelayMsEachWay: oneWay, pingIntervalMs: 10, port: 4433 };
+              const r = await runQuicDropTrial(tb, sc, zhuge, p);
               return numeric(r.metrics);
             } else {
               const sc: DropScenario = {
@@ -169,7 +140,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
                 k,
                 dropAtS: o.dropAtS,
                 durationS: o.durationS,
-                cc: o.sender === 'quic' ? 'cubic' : o.sender,
+                cc: o.sender,
                 baseDelayMsEachWay: oneWay,
                 pingIntervalMs: 10,
                 ...(o.ackMode !== undefined ? { ackMode: o.ackMode } : {}),

@@ -6,9 +6,9 @@
  * above the offered load (1 Gbit/s) so the packet rate is what was offered.
  */
 import { readFileSync } from 'node:fs';
-import { startDaemon } from '../experiment.js';
+import { startDaemon } from '../daemon-proc.js';
 import type { Testbed } from '../topology.js';
-import { monoNowMs } from '../traffic.js';
+import { monoNowMs, sleep } from '../traffic.js';
 import { withEvalLab } from './lab.js';
 import { r3, type EvalResult, type EvalRun } from './stats.js';
 
@@ -40,7 +40,6 @@ export function parseStatusKb(status: string, name: string): number {
 }
 
 const CLK_TCK = 100;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Load {
   label: string;

@@ -5,7 +5,7 @@
  * No clock, no file, no process here (unit-tested in test/testbed/eval-stats.test.ts).
  */
 import { OUTAGE_RATE_BPS, type Schedule, type Step } from '../trace.js';
-import { quantile } from '../quantile.js';
+import { quantile, r3 } from '../stats.js';
 
 export type Experiment = 'drop' | 'trace' | 'accuracy' | 'overhead';
 
@@ -61,7 +61,6 @@ export function spread(values: readonly number[]): Spread {
   return { n: xs.length, mean: r3(mean), median: r3(median), min: r3(s[0] as number), max: r3(s[s.length - 1] as number), sd: r3(sd) };
 }
 
-export const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** The point a run belongs to: k for drop, trace for trace/accuracy, load for overhead. */
 export function pointOf(r: EvalRun): string {
@@ -287,4 +286,4 @@ export function frameSummary(delaysMs: readonly number[], windowS: number): Reco
   };
 }
 
-export { quantile };
+export { quantile, r3 };

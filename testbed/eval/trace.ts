@@ -8,11 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ackModeYaml, startDaemon, type AckMode, type DaemonProc } from '../experiment.js';
-import { ApAgent, playInAp } from '../player.js';
+import { ackModeYaml, type AckMode, type DaemonStatus } from '../daemon-proc.js';
+import { playInAp } from '../player.js';
 import { bufferBytesFor, type Testbed } from '../topology.js';
 import { parseTrace, truncate, type Schedule } from '../trace.js';
 import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
+import { runTrial } from '../trial.js';
 import { runRtcCall } from '../webrtc/call.js';
 import { summarizeRtc } from '../webrtc/metrics.js';
 import { TrialGuard, withEvalLab } from './lab.js';
@@ -66,36 +67,26 @@ export const TRACE_RTC_LABELS: Array<[string, string]> = [
   ['capacityMbps', 'mean trace capacity (Mbit/s)'],
 ];
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function stopDaemon(d: DaemonProc, m: Record<string, number>): Promise<void> {
-  const st = (await d.status().catch(() => undefined)) as
-    | { flows?: Array<{ heldTotal?: number }>; rtp?: { counters?: { feedbackBuilt?: { twcc: number } } } }
-    | undefined;
+/** With zhuge: the packets the daemon held and the TWCC feedback it built, into m. */
+function daemonCounters(st: DaemonStatus | undefined, m: Record<string, number>): void {
   m['zhugeHeldPackets'] = (st?.flows ?? []).reduce((a, f) => a + (f.heldTotal ?? 0), 0);
   const built = st?.rtp?.counters?.feedbackBuilt?.twcc;
   if (built !== undefined) m['zhugeFeedbackBuilt'] = built;
-  const code = await d.stop();
-  if (code !== 0) throw new Error(`zhuge exited ${String(code)} after SIGTERM`);
 }
 
 async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge: boolean, progress: (s: string) => void): Promise<Record<string, number>> {
-  const agent = await ApAgent.start(tb);
-  let daemon: DaemonProc | undefined;
-  try {
-    await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
-    if (zhuge) daemon = await startDaemon(tb, { extraYaml: ackModeYaml(o.ackMode) });
-    await sleep(500);
+  return runTrial(tb, { withZhuge: zhuge, rateBps: sched.steps[0]?.rateBps ?? 8000, daemon: { extraYaml: ackModeYaml(o.ackMode) } }, async (t) => {
     const durationMs = sched.durationMs;
     const t0 = monoNowMs();
     const play = playInAp(tb, { schedule: sched });
     const pingP = pingProbe(tb, { durationMs, intervalMs: 10 });
     const iperfP = iperfDownload(tb, { durationS: Math.max(1, Math.floor(durationMs / 1000)), cc: o.sender, intervalS: 0.5 });
-    const ticker = setInterval(() => progress(`t=${((monoNowMs() - t0) / 1000).toFixed(0)} s of ${(durationMs / 1000).toFixed(0)} s`), 1000);
+    t.tick(1000, () => progress(`t=${((monoNowMs() - t0) / 1000).toFixed(0)} s of ${(durationMs / 1000).toFixed(0)} s`));
     // when the trace ends the download's last bytes and iperf3's result exchange must not sit behind
     // a trace's final outage: back to the trace's highest rate
-    const played = play.done.then(() => agent.setRate(maxRateBps(sched)));
-    const [pings, iperf] = await Promise.all([pingP, iperfP, played]).finally(() => clearInterval(ticker));
+    const played = play.done.then(() => t.agent.setRate(maxRateBps(sched)));
+    const [pings, iperf] = await Promise.all([pingP, iperfP, played]).finally(() => t.stopTimers());
     // the first second is the download's start-up; the rest is the trace
     const from = t0 + 1000;
     const after = pings.filter((p) => p.tMs >= from);
@@ -103,34 +94,27 @@ async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge
     const m = rttSummary(after.map((p) => p.rttMs), Math.max(0, expected - after.length), 10);
     m['throughputMbps'] = r3(iperf.receiverBps / 1e6);
     m['capacityMbps'] = r3(meanRateBps(sched) / 1e6);
-    if (daemon !== undefined) {
-      const d = daemon;
-      daemon = undefined;
-      await stopDaemon(d, m);
-    }
+    if (zhuge) daemonCounters(await t.daemon.finish(), m);
     return m;
-  } finally {
-    if (daemon !== undefined) await daemon.stop();
-    agent.close();
-  }
+  });
 }
 
 async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, progress: (s: string) => void): Promise<Record<string, number>> {
-  const agent = await ApAgent.start(tb);
-  let daemon: DaemonProc | undefined;
-  let play: ReturnType<typeof playInAp> | undefined;
-  try {
-    await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
-    if (zhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
+  const setup = { withZhuge: zhuge, rateBps: sched.steps[0]?.rateBps ?? 8000, daemon: { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' }, settleMs: 0 };
+  return runTrial(tb, setup, async (t) => {
+    let play: ReturnType<typeof playInAp> | undefined;
+    t.onCleanup(() => {
+      if (play !== undefined && play.child.exitCode === null) play.child.kill('SIGTERM');
+    });
     const durationS = sched.durationMs / 1000;
     const t0 = Date.now();
-    const ticker = setInterval(() => progress(`WebRTC call over the trace (${durationS} s), ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
+    t.tick(1000, () => progress(`WebRTC call over the trace (${durationS} s), ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`));
     const call = await runRtcCall(tb, {
       durationS,
       onConnected: () => {
         play = playInAp(tb, { schedule: sched });
       },
-    }).finally(() => clearInterval(ticker));
+    }).finally(() => t.stopTimers());
     await play?.done.catch(() => undefined);
     const from = call.connectedMonoMs + 1000;
     const s = summarizeRtc(call, from, call.endMonoMs);
@@ -142,17 +126,9 @@ async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, progress: 
     m['rttAbove200msSeconds'] = r3(s.after.rttAbove200msSeconds);
     m['freezes'] = s.after.freezes;
     m['capacityMbps'] = r3(meanRateBps(sched) / 1e6);
-    if (daemon !== undefined) {
-      const d = daemon;
-      daemon = undefined;
-      await stopDaemon(d, m);
-    }
+    if (zhuge) daemonCounters(await t.daemon.finish(), m);
     return m;
-  } finally {
-    if (play !== undefined && play.child.exitCode === null) play.child.kill('SIGTERM');
-    if (daemon !== undefined) await daemon.stop();
-    agent.close();
-  }
+  });
 }
 
 export async function runTraceEval(o: TraceEvalOptions, progress: (line: string) => void, log: (line: string) => void, onRun: (r: EvalRun) => void = () => undefined): Promise<EvalResult> {

@@ -2,8 +2,8 @@
  * One WebRTC bandwidth-drop trial on the testbed: the bottleneck starts at rateBps, a call runs
  * for durationS (counted from the moment both peers connected), and at dropAtS the ap agent
  * sets the htb class to dropRateBps over rtnetlink (time known on this process's monotonic
- * clock). Whether zhuge runs in the ap namespace is the caller's business (start the daemon
- * before calling this).
+ * clock). These are the WebRTC workloads of the trial skeleton (testbed/trial.ts): its ap agent
+ * sets the rates, and whether zhuge runs is the skeleton's setup (testbed/rtc-experiment.ts).
  *
  * Command line (root, compiled: `node dist/testbed/webrtc/drop.js [--rate-mbps 3] [--drop-mbps 0.3]
  * [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 0] [--max-bitrate-mbps M] [--width 640 --height 360]
@@ -12,12 +12,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { ApAgent } from '../player.js';
 import { startRelay, type RelayHandle } from '../relay.js';
 import { down, up, type Testbed } from '../topology.js';
 import { iperfDownloadWithArgs, monoNowMs, type IperfResult } from '../traffic.js';
+import { runTrial, type TrialContext } from '../trial.js';
 import { runRtcCall, type RtcCallOptions, type RtcCallResult } from './call.js';
 import { summarizeRtc, type RtcSummary } from './metrics.js';
+import { r2 } from '../stats.js';
 
 export interface RtcDropScenario {
   rateBps: number;
@@ -33,36 +34,24 @@ export interface RtcDropResult {
   summary: RtcSummary;
 }
 
-export async function runRtcDropTrial(
-  tb: Testbed,
-  sc: RtcDropScenario,
-  callOpts: Omit<RtcCallOptions, 'durationS' | 'onConnected'> = {},
-): Promise<RtcDropResult> {
-  const agent = await ApAgent.start(tb);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await agent.setRate(sc.rateBps);
-    let dropAtMonoMs = Number.NaN;
-    let dropErr: unknown;
-    const call = await runRtcCall(tb, {
-      ...callOpts,
-      durationS: sc.durationS,
-      onConnected: () => {
-        timer = setTimeout(() => {
-          agent.setRate(sc.dropRateBps).then(
-            () => (dropAtMonoMs = monoNowMs()),
-            (e: unknown) => (dropErr = e),
-          );
-        }, sc.dropAtS * 1000);
-      },
-    });
-    if (Number.isNaN(dropAtMonoMs)) throw new Error(`the rate drop was not applied: ${String(dropErr)}`);
-    const summary = summarizeRtc(call, dropAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.dropRateBps });
-    return { scenario: sc, dropAtMonoMs, call, summary };
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    agent.close();
-  }
+export type RtcCallSettings = Omit<RtcCallOptions, 'durationS' | 'onConnected'>;
+
+/** The call of a drop trial in a trial skeleton started at sc.rateBps; the drop is armed when the peers connect. */
+export async function rtcDropCall(tb: Testbed, t: TrialContext, sc: RtcDropScenario, callOpts: RtcCallSettings = {}): Promise<RtcDropResult> {
+  const call = await runRtcCall(tb, {
+    ...callOpts,
+    durationS: sc.durationS,
+    onConnected: () => t.armDrop(sc.dropAtS * 1000, sc.dropRateBps),
+  });
+  const dropAtMonoMs = t.dropAtMonoMs();
+  if (Number.isNaN(dropAtMonoMs)) throw new Error(`the rate drop was not applied: ${String(t.dropError())}`);
+  const summary = summarizeRtc(call, dropAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.dropRateBps });
+  return { scenario: sc, dropAtMonoMs, call, summary };
+}
+
+/** One drop trial without zhuge (the command line below). */
+export function runRtcDropTrial(tb: Testbed, sc: RtcDropScenario, callOpts: RtcCallSettings = {}): Promise<RtcDropResult> {
+  return runTrial(tb, { withZhuge: false, rateBps: sc.rateBps, settleMs: 0 }, (t) => rtcDropCall(tb, t, sc, callOpts));
 }
 
 export interface RtcCompetitionScenario {
@@ -91,36 +80,30 @@ export interface RtcCompetitionResult {
  * of the call, each in a queue of its own. The call's share of the link falls from the link to
  * 1 / (bulkFlows + 1) of it: the summary's "drop" is their start and its capacity after is that share.
  */
-export async function runRtcCompetitionTrial(tb: Testbed, sc: RtcCompetitionScenario, callOpts: Omit<RtcCallOptions, 'durationS' | 'onConnected'> = {}): Promise<RtcCompetitionResult> {
-  const agent = await ApAgent.start(tb);
+export async function rtcCompetitionCall(tb: Testbed, t: TrialContext, sc: RtcCompetitionScenario, callOpts: RtcCallSettings = {}): Promise<RtcCompetitionResult> {
   let timer: NodeJS.Timeout | undefined;
-  try {
-    await agent.setRate(sc.rateBps);
-    let bulkAtMonoMs = Number.NaN;
-    let bulk: Promise<IperfResult[]> | undefined;
-    const call = await runRtcCall(tb, {
-      ...callOpts,
-      durationS: sc.durationS,
-      onConnected: () => {
-        timer = setTimeout(() => {
-          bulkAtMonoMs = monoNowMs();
-          const runS = Math.max(1, sc.durationS - sc.bulkAtS);
-          bulk = Promise.all(
-            Array.from({ length: sc.bulkFlows }, (_, i) =>
-              iperfDownloadWithArgs(tb, { durationS: runS, cc: 'cubic', port: sc.bulkPortBase + i, intervalS: 0.5 }, ['--cport', String(sc.bulkCportBase + i)]),
-            ),
-          );
-        }, sc.bulkAtS * 1000);
-      },
-    });
-    if (bulk === undefined) throw new Error('the competing downloads did not start');
-    const done = await bulk;
-    const summary = summarizeRtc(call, bulkAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.rateBps / (sc.bulkFlows + 1) });
-    return { scenario: sc, bulkAtMonoMs, call, summary, bulkMbps: done.map((r) => Math.round((r.receiverBps / 1e6) * 100) / 100) };
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    agent.close();
-  }
+  t.onCleanup(() => clearTimeout(timer));
+  let bulkAtMonoMs = Number.NaN;
+  let bulk: Promise<IperfResult[]> | undefined;
+  const call = await runRtcCall(tb, {
+    ...callOpts,
+    durationS: sc.durationS,
+    onConnected: () => {
+      timer = setTimeout(() => {
+        bulkAtMonoMs = monoNowMs();
+        const runS = Math.max(1, sc.durationS - sc.bulkAtS);
+        bulk = Promise.all(
+          Array.from({ length: sc.bulkFlows }, (_, i) =>
+            iperfDownloadWithArgs(tb, { durationS: runS, cc: 'cubic', port: sc.bulkPortBase + i, intervalS: 0.5 }, ['--cport', String(sc.bulkCportBase + i)]),
+          ),
+        );
+      }, sc.bulkAtS * 1000);
+    },
+  });
+  if (bulk === undefined) throw new Error('the competing downloads did not start');
+  const done = await bulk;
+  const summary = summarizeRtc(call, bulkAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.rateBps / (sc.bulkFlows + 1) });
+  return { scenario: sc, bulkAtMonoMs, call, summary, bulkMbps: done.map((r) => r2(r.receiverBps / 1e6)) };
 }
 
 function arg(argv: string[], name: string, dflt: number): number {

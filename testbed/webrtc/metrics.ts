@@ -5,7 +5,7 @@
  * presented frame.
  */
 import type { FrameSample, ReceiverSample, SenderSample } from './call.js';
-import { quantile } from '../quantile.js';
+import { quantile, r2 } from '../stats.js';
 
 export interface RtcSeries {
   sender: readonly SenderSample[];
@@ -67,7 +67,6 @@ export interface RtcSummary {
 }
 
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 const MAX_SAMPLE_SPAN_MS = 1000;
 
 /** Sum over samples in [from, to) of the time each covers (to the next sample, ≤ 1 s) where pred holds. */

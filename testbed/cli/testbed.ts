@@ -9,8 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { distScript } from '../../testbed/scripts.js';
-import { down, status, up, type TestbedOptions } from '../../testbed/topology.js';
+import { distScript } from '../scripts.js';
+import { down, status, up, type TestbedOptions } from '../topology.js';
 
 const USAGE = `usage: zhuge testbed up [--prefix P] [--rate-mbit R] [--buffer-ms M | --buffer-bytes B] [--delay-ms D] [--cc CC]
        zhuge testbed down [--prefix P | --all]

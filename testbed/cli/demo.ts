@@ -11,14 +11,16 @@
  * testbed/quic-experiment.ts) instead of iperf3; `--cc` is then ngtcp2's congestion control
  * (cubic, the default, reno, bbr or bbr2). Same JSON shape, QUIC metrics.
  */
-import { parseCommand } from './args.js';
+import { parseCommand } from '../../src/cli/args.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ACK_MODES, DEMO_SCENARIO, runDropExperiment, type AckMode, type DropRun, type TrialMetrics } from '../../testbed/experiment.js';
-import { withLab } from '../../testbed/lab.js';
-import { RTC_SCENARIO, runRtcExperiment, type RtcMetrics } from '../../testbed/rtc-experiment.js';
-import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario, type QuicTrialMetrics } from '../../testbed/quic-experiment.js';
-import type { QuicCc } from '../../testbed/quic.js';
+import { ACK_MODES, type AckMode } from '../daemon-proc.js';
+import { DEMO_SCENARIO, runDropExperiment, type DropRun } from '../experiment.js';
+import { withLab } from '../lab.js';
+import { RTC_SCENARIO, runRtcExperiment } from '../rtc-experiment.js';
+import { QUIC_DEMO_SCENARIO, runQuicExperiment, type QuicDropScenario } from '../quic-experiment.js';
+import { QUIC_CCS, type QuicCc } from '../quic.js';
+import { formatQuicTable, formatRtcTable, formatTable, type DemoJson } from './demo-table.js';
 
 const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
        zhuge demo --rtc [--json] [--repeat N] [--out DIR]
@@ -43,12 +45,6 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|win
   gtlsclient in cli; --cc is ngtcp2's, default cubic): how soon the QUIC sender's RTT estimate
   (its qlog) rises after the drop, and the ping RTT, without and with zhuge.`;
 
-export interface DemoJson {
-  scenario: DropRun['scenario'];
-  runs: Array<{ zhuge: boolean; metrics: TrialMetrics }>;
-  resultsDir: string;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('demo', USAGE, argv, {
     json: { type: 'boolean', default: false },
@@ -70,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const duration = Number(values.duration);
   const repeat = Number(values.repeat);
   const cc = values.cc ?? (values.quic ? QUIC_DEMO_SCENARIO.cc : DEMO_SCENARIO.cc);
-  const ccs = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
+  const ccs: readonly string[] = values.quic ? QUIC_CCS : ['bbr', 'cubic', 'reno'];
   const ackMode = values['ack-mode'];
   const hopMs = Number(values['wifi-hop-ms']);
   if (!(hopMs >= 0) || !(k > 1) || !(rate > 0) || !(duration >= 6) || !Number.isInteger(repeat) || repeat < 1 || !ccs.includes(cc) || (values.quic && values.rtc) || !(ACK_MODES as readonly string[]).includes(ackMode)) {
@@ -110,9 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`zhuge demo: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
-  const out: DemoJson = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+  const out = saveDemo(dir, result);
   if (values.json) {
     console.log(JSON.stringify(out, null, 2));
     return 0;
@@ -120,48 +114,6 @@ export async function run(argv: string[]): Promise<number> {
   console.log(formatTable(out));
   console.log(`\nraw results: ${dir}/results.json (per-probe RTTs, sender srtt samples, iperf3 intervals)`);
   return 0;
-}
-
-const ROWS: Array<[keyof TrialMetrics, string]> = [
-  ['rttBeforeDropP50Ms', 'ping RTT p50 before the drop (ms)'],
-  ['rttP50Ms', 'ping RTT p50 after the drop (ms)'],
-  ['rttP95Ms', 'ping RTT p95 after the drop (ms)'],
-  ['rttP99Ms', 'ping RTT p99 after the drop (ms)'],
-  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
-  ['probesLost', 'ping probes lost after the drop'],
-  ['ackRttBeforeDropP50Ms', "sender's per-ACK RTT p50 before (ms)"],
-  ['ackRttRise5msMs', "sender's RTT +5 ms after the drop (ms)"],
-  ['ackRttRise10msMs', "sender's RTT +10 ms after the drop (ms)"],
-  ['ackRttRise20msMs', "sender's RTT +20 ms after the drop (ms)"],
-  ['ackRttAfterDropP99Ms', "sender's per-ACK RTT p99 after (ms)"],
-  ['senderRttRiseMs', "sender's srtt (ss) +20 ms after (ms)"],
-  ['senderSrttAfterDropP99Ms', "sender's srtt p99 after the drop (ms)"],
-  ['throughputBeforeDropMbps', 'throughput before the drop (Mbit/s)'],
-  ['throughputMbps', 'throughput after the drop (Mbit/s)'],
-  ['retransmits', 'TCP retransmissions'],
-  ['zhugeHeldPackets', 'ACKs held by zhuge'],
-  ['zhugeMeanAddedDelayMs', 'mean delay added to a held ACK (ms)'],
-  ['zhugeClampedAcks', 'ACKs whose window zhuge lowered'],
-];
-
-/** ' + a 10 ms Wi-Fi hop' when the scenario has one (--wifi-hop-ms), else ''. */
-function wifiHopText(s: { wifiHopMsEachWay?: number }): string {
-  const ms = s.wifiHopMsEachWay ?? 0;
-  return ms > 0 ? ` + a ${2 * ms} ms Wi-Fi hop` : '';
-}
-
-export function formatTable(o: DemoJson): string {
-  const s = o.scenario;
-  const head = `${s.cc}, ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${wifiHopText(s)}${s.ackMode !== undefined ? `, zhuge feedbackUpdater.mode ${s.ackMode}` : ''}`;
-  const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
-  const w = 40;
-  const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
-  for (const [key, label] of ROWS) {
-    const vals = o.runs.map((r) => r.metrics[key]);
-    if (vals.every((v) => v === undefined)) continue;
-    lines.push(`${label.padEnd(w)}${vals.map((v) => (v === undefined ? '-' : Number.isNaN(v) ? 'never' : String(v)).padStart(12)).join('')}`);
-  }
-  return lines.join('\n');
 }
 
 async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<number> {
@@ -172,20 +124,10 @@ async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<n
   try {
     say(`building the testbed (${sc.rateBps / 1e6} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
     const result = await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: sc.baseDelayMsEachWay }, (tb) => runRtcExperiment(tb, sc, repeat, say));
-    writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
-    const out = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
-    writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+    const out = saveDemo(dir, result);
     if (json) console.log(JSON.stringify(out, null, 2));
     else {
-      const cols = out.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${out.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
-      const lines = [`WebRTC (GCC), ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s, base RTT ${2 * sc.baseDelayMsEachWay} ms`, ''];
-      lines.push(`${''.padEnd(40)}${cols.map((c) => c.padStart(12)).join('')}`);
-      for (const [key, label] of RTC_ROWS) {
-        const vals = out.runs.map((r) => r.metrics[key]);
-        if (vals.every((v) => v === undefined)) continue;
-        lines.push(`${label.padEnd(40)}${vals.map((v) => (v === undefined ? '-' : Number.isNaN(v) ? 'never' : String(v)).padStart(12)).join('')}`);
-      }
-      console.log(lines.join('\n'));
+      console.log(formatRtcTable(out));
       console.log(`\nraw results: ${dir}/results.json`);
     }
     return 0;
@@ -193,66 +135,6 @@ async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<n
     console.error(`zhuge demo --rtc: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-}
-
-const RTC_ROWS: Array<[keyof RtcMetrics, string]> = [
-  ['frameDelayBeforeDropP50Ms', 'frame delay p50 before the drop (ms)'],
-  ['frameDelayP50Ms', 'frame delay p50 after the drop (ms)'],
-  ['frameDelayP99Ms', 'frame delay p99 after the drop (ms)'],
-  ['frameDelayAbove400msSeconds', 'time with frame delay > 400 ms (s)'],
-  ['fpsBelow10Seconds', 'time below 10 fps (s)'],
-  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
-  ['gccBelowCapacityAfterMs', 'GCC estimate < capacity after (ms)'],
-  ['sendRateBelowCapacityAfterMs', 'send rate < capacity after (ms)'],
-  ['bitrateBeforeDropMbps', 'bitrate before the drop (Mbit/s)'],
-  ['bitrateMbps', 'bitrate after the drop (Mbit/s)'],
-  ['freezes', 'freezes after the drop'],
-  ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
-  ['zhugeClientFeedbackRemoved', "client's TWCC removed"],
-];
-
-const QUIC_CCS: readonly string[] = ['cubic', 'reno', 'bbr', 'bbr2'];
-
-export interface QuicDemoJson {
-  scenario: QuicDropScenario;
-  runs: Array<{ zhuge: boolean; metrics: QuicTrialMetrics }>;
-  resultsDir: string;
-}
-
-const QUIC_ROWS: Array<[keyof QuicTrialMetrics, string]> = [
-  ['rttBeforeDropP50Ms', 'ping RTT p50 before the drop (ms)'],
-  ['rttP50Ms', 'ping RTT p50 after the drop (ms)'],
-  ['rttP95Ms', 'ping RTT p95 after the drop (ms)'],
-  ['rttP99Ms', 'ping RTT p99 after the drop (ms)'],
-  ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
-  ['probesLost', 'ping probes lost after the drop'],
-  ['senderLatestRttBeforeDropMs', "sender's latest_rtt p50 before (ms)"],
-  ['senderRttBeforeDropMs', "sender's smoothed_rtt p50 before (ms)"],
-  ['senderRttRise5msMs', "sender's RTT +5 ms after the drop (ms)"],
-  ['senderRttRise10msMs', "sender's RTT +10 ms after the drop (ms)"],
-  ['senderRttRise20msMs', "sender's RTT +20 ms after the drop (ms)"],
-  ['senderSrttRise20msMs', "sender's srtt +20 ms after the drop (ms)"],
-  ['senderSrttAfterDropP99Ms', "sender's srtt p99 after the drop (ms)"],
-  ['throughputBeforeDropMbps', 'throughput before the drop (Mbit/s)'],
-  ['throughputMbps', 'throughput after the drop (Mbit/s)'],
-  ['zhugeQuicFlows', 'QUIC flows treated by zhuge'],
-  ['zhugeHeldPackets', 'QUIC packets held by zhuge'],
-  ['zhugeMeanAddedDelayMs', 'mean delay added to a held packet (ms)'],
-  ['zhugeDeparturesMatchedPct', "departures zhuge's queue model matched (%)"],
-];
-
-export function formatQuicTable(o: QuicDemoJson): string {
-  const s = o.scenario;
-  const head = `QUIC (ngtcp2 ${s.cc}), ${s.rateMbps} -> ${s.rateMbps / s.k} Mbit/s at ${s.dropAtS} s of ${s.durationS} s, base RTT ${2 * s.baseDelayMsEachWay} ms${wifiHopText(s)}`;
-  const cols = o.runs.map((r, i) => `${r.zhuge ? 'with' : 'without'}${o.runs.length > 2 ? ` #${Math.floor(i / 2) + 1}` : ''}`);
-  const w = 40;
-  const lines = [head, '', `${''.padEnd(w)}${cols.map((c) => c.padStart(12)).join('')}`];
-  for (const [key, label] of QUIC_ROWS) {
-    const vals = o.runs.map((r) => r.metrics[key]);
-    if (vals.every((v) => v === undefined)) continue;
-    lines.push(`${label.padEnd(w)}${vals.map((v) => (v === undefined ? '-' : Number.isNaN(v) ? 'never' : String(v)).padStart(12)).join('')}`);
-  }
-  return lines.join('\n');
 }
 
 async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, dir: string): Promise<number> {
@@ -266,9 +148,7 @@ async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, 
       say(`${repeat} x (without, with zhuge): QUIC ${sc.cc} download, ${sc.rateMbps} -> ${sc.rateMbps / sc.k} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
       return runQuicExperiment(tb, sc, repeat, json ? () => {} : say);
     });
-    writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
-    const out: QuicDemoJson = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
-    writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+    const out = saveDemo(dir, result);
     if (json) console.log(JSON.stringify(out, null, 2));
     else {
       process.stderr.write(`${formatQuicTable(out)}\n`);
@@ -279,4 +159,12 @@ async function runQuicDemo(sc: QuicDropScenario, repeat: number, json: boolean, 
     console.error(`zhuge demo --quic: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+/** Writes results.json (the trials' raw samples too) and summary.json (the demo's JSON) into dir; the latter. */
+function saveDemo<S, M>(dir: string, result: { scenario: S; runs: ReadonlyArray<{ zhuge: boolean; metrics: M }> }): DemoJson<S, M> {
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(result, null, 1));
+  const out: DemoJson<S, M> = { scenario: result.scenario, runs: result.runs.map((r) => ({ zhuge: r.zhuge, metrics: r.metrics })), resultsDir: dir };
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(out, null, 2));
+  return out;
 }

@@ -7,17 +7,18 @@
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommand } from './args.js';
-import { ALL_K, quicAvailable, quicRunnerPath, runDropEval, type DropEvalOptions } from '../../testbed/eval/drop.js';
-import { ACK_MODES, type AckMode } from '../../testbed/experiment.js';
-import { runTraceEval, type TraceEvalOptions } from '../../testbed/eval/trace.js';
-import { runAccuracyEval, type AccuracyEvalOptions } from '../../testbed/eval/accuracy.js';
-import { runOverheadEval, type OverheadEvalOptions } from '../../testbed/eval/overhead.js';
-import { machineInfo } from '../../testbed/eval/machine.js';
-import { DEFAULT_CHROMIUM } from '../../testbed/webrtc/call.js';
-import { progressSink } from '../../testbed/eval/progress.js';
-import { summaryJson, writeOutputs } from '../../testbed/eval/report.js';
-import type { EvalResult, EvalRun } from '../../testbed/eval/stats.js';
+import { parseCommand } from '../../src/cli/args.js';
+import { ALL_K, runDropEval, type DropEvalOptions } from '../eval/drop.js';
+import { isQuicCc } from '../quic.js';
+import { ACK_MODES, type AckMode } from '../daemon-proc.js';
+import { runTraceEval, type TraceEvalOptions } from '../eval/trace.js';
+import { runAccuracyEval, type AccuracyEvalOptions } from '../eval/accuracy.js';
+import { runOverheadEval, type OverheadEvalOptions } from '../eval/overhead.js';
+import { machineInfo } from '../eval/machine.js';
+import { DEFAULT_CHROMIUM } from '../webrtc/call.js';
+import { progressSink } from '../eval/progress.js';
+import { summaryJson, writeOutputs } from '../eval/report.js';
+import type { EvalResult, EvalRun } from '../eval/stats.js';
 
 const USAGE = `usage: zhuge eval <drop|trace|accuracy|overhead> [options]
 
@@ -196,11 +197,6 @@ function int(s: string | undefined, dflt: number, what: string): number {
 
 function sender<S extends Sender>(s: string | undefined, dflt: S, allowed: readonly S[]): S {
   const x = s ?? dflt;
-  if (x === 'quic' && (allowed as readonly string[]).includes('quic') && !quicAvailable()) {
-    throw new Error(
-      `--sender quic is not yet available: the QUIC (ngtcp2) trial runner ${quicRunnerPath()} is not there (testbed/quic-experiment.ts has not landed or is not built); use gcc, bbr or cubic`,
-    );
-  }
   if (!(allowed as readonly string[]).includes(x)) {
     throw new RangeError(`--sender must be one of ${allowed.join('|')}, got '${x}'${x === 'quic' ? ' (QUIC runs in the drop experiment only)' : ''}`);
   }
@@ -222,7 +218,7 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     const dropAtS = rtc ? durationS / 2 : Math.min(10, durationS / 2);
     if (durationS < 6) throw new RangeError('--duration must be ≥ 6 s');
     const quicCc = v['quic-cc'] ?? 'cubic';
-    if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
+    if (!isQuicCc(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
     const ackMode = ackModeOption(v['ack-mode'], s);
     const o: DropEvalOptions = {
       sender: s,
