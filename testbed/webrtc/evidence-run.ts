@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSchedule } from '../eval/trace.js';
-import { startDaemon, type DaemonProc } from '../experiment.js';
+import { startDaemon, type DaemonProc } from '../daemon-proc.js';
 import { withLab } from '../lab.js';
 import { ApAgent, playInAp } from '../player.js';
 import type { Testbed } from '../topology.js';

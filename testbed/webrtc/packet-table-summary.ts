@@ -10,7 +10,7 @@
  *    reported lost although it arrived.
  * Pure.
  */
-import { quantile } from '../quantile.js';
+import { quantile } from '../stats.js';
 import type { PacketRow } from './packet-table.js';
 
 export type Series = 'zhuge' | 'client' | 'sender';
