@@ -46,6 +46,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             twccExtensionId: f.rtp.twccExtensionId,
             feedbackIntervalMs: f.rtp.feedbackIntervalMs,
             srtcpFallback: f.rtp.srtcpFallback,
+            reportTiming: f.rtp.reportTiming,
             idleTimeoutMs: f.idleTimeoutMs,
             seed,
           },

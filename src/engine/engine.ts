@@ -41,7 +41,7 @@ import { canonicalFlowHash, packetMatchKey, viewMatchesFlowKey } from '../protoc
 import { decodePacket, newPacketView, type LinkType, type PacketView } from '../protocols/packet.js';
 import { looksLikeQuicLong } from '../protocols/quic.js';
 import { TCP_SYN } from '../protocols/tcp.js';
-import { RtpFeedback } from '../engine/rtp/rtp-feedback.js';
+import { RtpFeedback, type RtpFeedbackConfig } from './rtp/rtp-feedback.js';
 import { zeroEngineCounters, type EngineCounters } from './counters.js';
 import { RecentArrivals } from './drop-attribution.js';
 import { newFlow, type Flow, type FlowProtocol } from './flow.js';
@@ -97,7 +97,7 @@ export class Engine {
     // data to the queue (FqShare), treated or not, instead of the rate divided among the clamped flows
     this.fq = opts.fortuneTeller.discipline === 'fq' ? new FqShare() : undefined;
     this.policies = new UplinkPolicyModes(opts.feedbackUpdater, seededRng(opts.feedbackUpdater.seed), this.counters);
-    this.rtp = opts.rtp !== undefined ? new RtpFeedback(opts.rtp) : undefined;
+    this.rtp = opts.rtp !== undefined ? this.newRtpFeedback(opts.rtp) : undefined;
     this.recent = new RecentArrivals(this.counters);
     this.gates = new GatedFlows(this.queue, (us) => this.observer.onAddedDelay?.(us));
     this.flows = new FlowTable<number, Flow>(
@@ -128,16 +128,22 @@ export class Engine {
     this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     this.nat.reconfigure({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     if (opts.rtp === undefined) this.rtp = undefined;
-    else if (this.rtp === undefined) this.rtp = new RtpFeedback(opts.rtp);
+    else if (this.rtp === undefined) this.rtp = this.newRtpFeedback(opts.rtp);
     else this.rtp.reconfigure(opts.rtp);
+  }
+
+  /** The in-band path, reading the current Fortune Teller for reportTiming 'departure'. */
+  private newRtpFeedback(c: RtpFeedbackConfig): RtpFeedback {
+    const rtp = new RtpFeedback(c);
+    rtp.queue = { departureUs: (tUs, position, flow) => this.ft.departureUs(tUs, position, flow) };
+    return rtp;
   }
 
   private newFortuneTeller(c: FortuneTellerConfig): FortuneTeller {
     const ft = new FortuneTeller(c);
-    // a packet the AP queue dropped must be reported lost, not received at its predicted time
-    ft.queue.onRetire = (key) => {
-      this.rtp?.markLostByMatchKey(key);
-    };
+    // a packet the AP queue dropped is reported lost; one that left it, at its departure (reportTiming 'departure')
+    ft.queue.onMatchedDeparture = (key, tUs) => this.rtp?.onDeparture(key, tUs);
+    ft.queue.onRetire = (key) => this.rtp?.markLostByMatchKey(key);
     return ft;
   }
 
@@ -255,7 +261,7 @@ export class Engine {
       }
       // RTP transports: predicted arrival times recorded for the feedback zhuge builds; with the
       // SRTCP fallback the transport also gets an ACK-delay flow, fed with the same predictions
-      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key) === true) {
+      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key, this.ft.queue.position(h)) === true) {
         arrivals.rtp++;
         if (existing !== undefined) return existing;
         return this.opts.rtp?.srtcpFallback === 'delay' ? this.lookupOrCreate(tUs, v, h, 'rtp') : undefined;

@@ -138,3 +138,22 @@ describe('Engine: drops counted by the kernel are attributed to the latest arriv
     expect(e.counters.kernelDropsAttributed).toBeGreaterThan(60);
   });
 });
+
+describe("Engine with reportTiming 'departure' (real Chromium capture)", () => {
+  it('reports each RTP packet at its observed departure from the Wi-Fi queue', () => {
+    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure' } }));
+    const { built } = replay(e, 'chromium-plaintext-4s.pcap'); // every packet departs 500 µs after it arrived
+    const c = e.rtp?.status(0).counters.reportTiming;
+    expect(c?.reportedObserved ?? 0).toBeGreaterThan(600);
+    // departed before any build saw them queued: nothing left to predict, nothing raised
+    expect(c?.reportedPredicted ?? -1).toBeLessThan((c?.reportedObserved ?? 0) / 10);
+    const v = newPacketView();
+    let reported = 0;
+    for (const pkt of built) {
+      decodePacket(pkt, 'raw-ip', v);
+      reported += parseTwcc(pkt, v.payloadOffset, v.payloadLength).deltas.filter((x) => x !== null).length;
+    }
+    expect(reported).toBeGreaterThan(600);
+    expect(e.counters.internalErrors).toBe(0);
+  });
+});

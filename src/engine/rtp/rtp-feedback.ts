@@ -191,7 +191,7 @@ export class RtpFeedback {
    * `matchKey`). Cheap for packets that are not RTP (one array read).
    */
   onDeparture(matchKey: number, tUs: number): void {
-    this.losses.departedByMatchKey(matchKey, tUs);
+    if (this.cfg.reportTiming === 'departure') this.losses.departedByMatchKey(matchKey, tUs);
   }
 
   /**
