@@ -56,6 +56,18 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.feedbackBuilt.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'built' } },
   { read: (c) => c.clientFeedbackDropped.twcc + c.clientFeedbackRewritten.twcc, metric: 'feedbackPackets', labels: { kind: 'twcc', action: 'dropped_client' } },
   { read: (c) => c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'dropped_client' } },
+  { read: (c) => c.reportTiming.reportedObserved, metric: 'rtpReports', labels: { timing: 'observed' } },
+  { read: (c) => c.reportTiming.reportedPredicted, metric: 'rtpReports', labels: { timing: 'predicted' } },
+  { read: (c) => c.reportTiming.reportedUnseen, metric: 'rtpReports', labels: { timing: 'unseen' } },
+  { read: (c) => c.reportTiming.reportedLost, metric: 'rtpReports', labels: { timing: 'lost' } },
+  { read: (c) => c.reportTiming.predictionsChecked - c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'good' } },
+  { read: (c) => c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'bad' } },
+  { read: (c) => c.reportTiming.predictionAbsErrorSumUs / 1e6, metric: 'rtpReportErrorSeconds', labels: {} },
+  { read: (c) => c.reportTiming.arrivalPredictionsChecked, metric: 'rtpSojournPredictions', labels: {} },
+  { read: (c) => c.reportTiming.arrivalPredictionAbsErrorSumUs / 1e6, metric: 'rtpSojournErrorSeconds', labels: {} },
+  { read: (c) => c.reportedBackwards, metric: 'rtpReportAnomalies', labels: { kind: 'backwards' } },
+  { read: (c) => c.reportTiming.raisedToPrevious, metric: 'rtpReportAnomalies', labels: { kind: 'raised' } },
+  { read: (c) => c.lostTooLate, metric: 'rtpReportAnomalies', labels: { kind: 'dropped_reported_received' } },
 ];
 
 /** Copies the increase of each row's number into its Prometheus counter. */

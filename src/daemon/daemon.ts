@@ -361,6 +361,7 @@ export class Daemon {
       const st = rtp.status(monoNowUs(), 100_000);
       for (const t of st.list) modes[t.mode]++;
       this.rtpMetrics.sync(st.counters);
+      m.rtpReportLargestStep.set(st.counters.reportTiming.largestForwardStepUs / 1e6);
     }
     m.flowsByMode.set({ mode: 'ack-delay' }, ackDelay);
     m.flowsByMode.set({ mode: 'passthrough' }, modes.passthrough);
@@ -441,6 +442,8 @@ export class Daemon {
       nfqueue: this.nfq?.stats(),
       rtp: this.engine.rtp?.status(now),
       feedbackSender: this.raw?.stats,
+      // wall - monotonic clock (µs): maps the times the daemon works and reports in onto captures
+      clock: { wallMinusMonoUs: Math.round(this.clock.toWall(now) - now) },
     };
   }
 

@@ -33,6 +33,9 @@ export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
 export const RELOAD_RESULTS = ['ok', 'error'] as const;
 export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
 export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
+export const REPORT_TIMINGS = ['observed', 'predicted', 'unseen', 'lost'] as const;
+export const PREDICTION_RESULTS = ['good', 'bad'] as const;
+export const REPORT_ANOMALIES = ['backwards', 'raised', 'dropped_reported_received'] as const;
 
 /** Histogram buckets for delays (s): 0.5 ms doubling to 1.024 s (12 buckets, +Inf implied). */
 export const DELAY_BUCKETS_S: readonly number[] = Array.from({ length: 12 }, (_, i) => 0.0005 * 2 ** i);
@@ -61,6 +64,14 @@ export interface Metrics {
   readonly captureDrops: Counter<'tap' | 'kind'>;
   readonly configReloads: Counter<'result'>;
   readonly feedbackPackets: Counter<'kind' | 'action'>;
+  /** In-band feedback: how each packet's reported time was chosen (reportTiming 'departure'). */
+  readonly rtpReports: Counter<'timing'>;
+  readonly rtpReportPredictions: Counter<'result'>;
+  readonly rtpReportErrorSeconds: Counter;
+  readonly rtpSojournPredictions: Counter;
+  readonly rtpSojournErrorSeconds: Counter;
+  readonly rtpReportAnomalies: Counter<'kind'>;
+  readonly rtpReportLargestStep: Gauge;
   /** Bytes in the observed downlink queue(s), as tracked (summed over queues/stations). */
   readonly queueBacklog: Gauge;
   readonly watchdogTrips: Counter;
@@ -208,6 +219,48 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   });
   zeroInit(feedbackPackets, product(FEEDBACK_KINDS, 'kind', FEEDBACK_ACTIONS, 'action'));
 
+  const rtpReports = new Counter({
+    name: 'zhuge_rtp_reports_total',
+    help: "In-band feedback, reportTiming 'departure': packets reported at their observed departure, at a prediction within the earned lead, at a prediction because their departure was never seen (unseen), or as not received (lost).",
+    labelNames: ['timing'] as const,
+    registers,
+  });
+  zeroInit(rtpReports, REPORT_TIMINGS.map((timing) => ({ timing })));
+  const rtpReportPredictions = new Counter({
+    name: 'zhuge_rtp_report_predictions_total',
+    help: 'Reported predictions checked against the packet\'s departure: good, or bad (off by more than the tolerance; the lead falls back to its minimum).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  zeroInit(rtpReportPredictions, PREDICTION_RESULTS.map((result) => ({ result })));
+  const rtpReportErrorSeconds = new Counter({
+    name: 'zhuge_rtp_report_prediction_error_seconds_total',
+    help: 'Sum of |reported time - observed departure| over the checked predictions (divide by zhuge_rtp_report_predictions_total for the mean).',
+    registers,
+  });
+  const rtpSojournPredictions = new Counter({
+    name: 'zhuge_rtp_sojourn_predictions_total',
+    help: "RTP packets whose Fortune Teller prediction at arrival was checked against the observed sojourn (reportTiming 'departure').",
+    registers,
+  });
+  const rtpSojournErrorSeconds = new Counter({
+    name: 'zhuge_rtp_sojourn_prediction_error_seconds_total',
+    help: 'Sum of |predicted - observed sojourn in the Wi-Fi queue| over zhuge_rtp_sojourn_predictions_total.',
+    registers,
+  });
+  const rtpReportAnomalies = new Counter({
+    name: 'zhuge_rtp_report_anomalies_total',
+    help: "Reported times that went backwards (reportTiming 'arrival'), that were raised to the previous one to keep them in order ('departure'), and packets reported received that the queue dropped (a drop known only after the feedback was built).",
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  zeroInit(rtpReportAnomalies, REPORT_ANOMALIES.map((kind) => ({ kind })));
+  const rtpReportLargestStep = new Gauge({
+    name: 'zhuge_rtp_report_largest_step_seconds',
+    help: 'The largest step between two consecutive reported times of a transport since start.',
+    registers,
+  });
+
   const queueBacklog = new Gauge({ name: 'zhuge_queue_backlog_bytes', help: 'Bytes in the observed downlink queue(s), as tracked by zhuge.', registers });
   const watchdogTrips = new Counter({
     name: 'zhuge_watchdog_trips_total',
@@ -244,6 +297,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     captureDrops,
     configReloads,
     feedbackPackets,
+    rtpReports,
+    rtpReportPredictions,
+    rtpReportErrorSeconds,
+    rtpSojournPredictions,
+    rtpSojournErrorSeconds,
+    rtpReportAnomalies,
+    rtpReportLargestStep,
     queueBacklog,
     watchdogTrips,
     rulesInstalled,

@@ -71,6 +71,12 @@ export class FeedbackBuilder {
       return;
     }
     const arrivalUs = tUs + (Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0);
+    if (arrivalUs < t.lastReportedUs) this.counters.reportedBackwards++;
+    else if (t.lastReportedUs > -Infinity) {
+      const step = arrivalUs - t.lastReportedUs;
+      if (step > this.counters.reportTiming.largestForwardStepUs) this.counters.reportTiming.largestForwardStepUs = step;
+    }
+    t.lastReportedUs = arrivalUs;
     if (t.mode === 'twcc' && transportSeq >= 0) {
       t.twcc ??= new TwccRecorder({ maxPacketBytes });
       t.twcc.record(transportSeq, arrivalUs);

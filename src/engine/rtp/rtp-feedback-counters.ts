@@ -30,7 +30,9 @@ export interface RtpFeedbackCounters {
   lostTooLate: number;
   /** feedback built but discarded (transport not confirmed plaintext, reporting off) */
   discarded: number;
-  /** reportTiming 'departure': every transport's report timing (report-timing.ts) */
+  /** reportTiming 'arrival': a packet recorded at a time before the previous one of its transport */
+  reportedBackwards: number;
+  /** every transport's report timing (report-timing.ts; largestForwardStepUs in both modes) */
   reportTiming: ReportTimingCounters;
 }
 
@@ -51,6 +53,7 @@ export function newRtpFeedbackCounters(): RtpFeedbackCounters {
     lostMarked: 0,
     lostTooLate: 0,
     discarded: 0,
+    reportedBackwards: 0,
     reportTiming: newReportTimingCounters(),
   };
 }

@@ -68,6 +68,8 @@ export class RtpTransport {
   mediaSsrcLearnt = false;
   readonly mediaSsrcs: number[] = [];
   lastRecordUs = -Infinity;
+  /** reportTiming 'arrival': the time the last recorded packet was reported at */
+  lastReportedUs = -Infinity;
   lastBuildUs = -Infinity;
   /**
    * Header of our feedback datagrams: from the client's address:port to the server's, the IPv4 ID
