@@ -32,6 +32,8 @@ export interface DaemonStatus extends StatusSnapshot {
   queueModel?: { departures?: number; matched?: number };
   taps?: Array<{ delivered?: number }>;
   rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } };
+  /** wall - monotonic clock of the daemon (µs): maps its reported times onto captures */
+  clock?: { wallMinusMonoUs?: number };
 }
 
 export interface DaemonProc {

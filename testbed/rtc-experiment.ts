@@ -6,6 +6,9 @@
  */
 import type { DaemonStatus } from './daemon-proc.js';
 import type { Testbed } from './topology.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEvidenceCaptures, writeEvidence } from './webrtc/evidence.js';
 import { armLabel, runPairs, runTrial, type Progress, type TrialContext } from './trial.js';
 import { rtcCompetitionCall, rtcDropCall, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
@@ -66,6 +69,8 @@ export interface RtcTrialOptions {
   encrypted?: boolean;
   /** the daemon's flows.rtp section (YAML, indented under `rtp:`); default `enabled: true` */
   rtpYaml?: string;
+  /** save the call's per-packet evidence (captures, packets.tsv, summary.json) in this directory */
+  evidenceDir?: string;
 }
 
 /**
@@ -95,15 +100,30 @@ async function callTrial<R extends { summary: RtcSummary }>(
 
 export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
   const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
-  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, (t) => {
+  const dir = opts.evidenceDir;
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, async (t) => {
     progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
-    return rtcDropCall(tb, t, sc, opts.encrypted === true ? { encrypted: true } : {});
+    if (dir !== undefined) mkdirSync(dir, { recursive: true });
+    const caps = dir !== undefined ? await startEvidenceCaptures(tb, dir) : undefined;
+    try {
+      return await rtcDropCall(tb, t, sc, opts.encrypted === true ? { encrypted: true } : {});
+    } finally {
+      await caps?.stop();
+    }
   });
+  if (dir !== undefined) writeEvidence(dir, r.call.offerSdp, daemonStatus?.clock?.wallMinusMonoUs);
   return { zhuge: withZhuge, metrics, summary: r.summary, daemonStatus };
 }
 
-export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat: number, progress?: Progress): Promise<{ scenario: RtcDemoScenario; runs: RtcRun[] }> {
-  return { scenario: sc, runs: await runPairs(repeat, (withZhuge) => runRtcTrial(tb, sc, withZhuge, progress)) };
+/** Interleaved pairs; with evidenceDir, each call's evidence in <evidenceDir>/<pair>-<without|with>. */
+export async function runRtcExperiment(tb: Testbed, sc: RtcDemoScenario, repeat: number, progress?: Progress, evidenceDir?: string): Promise<{ scenario: RtcDemoScenario; runs: RtcRun[] }> {
+  let n = 0;
+  const runs = await runPairs(repeat, (withZhuge) => {
+    const pair = Math.floor(n++ / 2);
+    const opts: RtcTrialOptions = evidenceDir !== undefined ? { evidenceDir: join(evidenceDir, `${pair}-${withZhuge ? 'with' : 'without'}`) } : {};
+    return runRtcTrial(tb, sc, withZhuge, progress, opts);
+  });
+  return { scenario: sc, runs };
 }
 
 /**

@@ -23,7 +23,7 @@ import { QUIC_CCS, type QuicCc } from '../quic.js';
 import { formatQuicTable, formatRtcTable, formatTable, type DemoJson } from './demo-table.js';
 
 const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|window|increments] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
-       zhuge demo --rtc [--json] [--repeat N] [--out DIR]
+       zhuge demo --rtc [--json] [--repeat N] [--evidence] [--out DIR]
        zhuge demo --quic [--json] [--cc cubic|reno|bbr|bbr2] [--k K] [--rate-mbit R] [--duration S] [--wifi-hop-ms MS] [--repeat N] [--out DIR]
 
   Bandwidth-drop demo on a netns testbed (root): R Mbit/s (default 30) dropping to R/K
@@ -40,7 +40,10 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|win
   default, which these senders do not react to; docs/results/tcp-drop.md).
   --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
   instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
-  and how soon GCC's estimate falls below the new capacity, without and with zhuge.
+  and how soon GCC's estimate falls below the new capacity, without and with zhuge. --evidence
+  also saves each call's per-packet table (what zhuge and the client reported against when each
+  packet arrived, left the Wi-Fi queue and reached the client; docs/results/rtc-evidence.md) in
+  DIR/evidence/<pair>-<without|with>/.
   --quic: the same drop with a QUIC download between Debian's ngtcp2 peers (gtlsserver in srv,
   gtlsclient in cli; --cc is ngtcp2's, default cubic): how soon the QUIC sender's RTT estimate
   (its qlog) rises after the drop, and the ping RTT, without and with zhuge.`;
@@ -49,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('demo', USAGE, argv, {
     json: { type: 'boolean', default: false },
     rtc: { type: 'boolean', default: false },
+    evidence: { type: 'boolean', default: false },
     quic: { type: 'boolean', default: false },
     cc: { type: 'string' },
     'ack-mode': { type: 'string', default: 'window' },
@@ -80,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   const scenario = { ...DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc, ackMode: ackMode as AckMode, wifiHopMsEachWay: hopMs };
   const dir = resolve(values.out ?? join('results', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(dir, { recursive: true });
-  if (values.rtc) return runRtcDemo(repeat, values.json, dir);
+  if (values.rtc) return runRtcDemo(repeat, values.json, dir, values.evidence);
   if (values.quic) {
     const qsc: QuicDropScenario = { ...QUIC_DEMO_SCENARIO, k, rateMbps: rate, durationS: duration, dropAtS: duration / 2, cc: cc as QuicCc, ackMode: ackMode as AckMode, wifiHopMsEachWay: hopMs };
     return runQuicDemo(qsc, repeat, values.json, dir);
@@ -116,19 +120,19 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runRtcDemo(repeat: number, json: boolean, dir: string): Promise<number> {
+async function runRtcDemo(repeat: number, json: boolean, dir: string, evidence: boolean): Promise<number> {
   const say = (m: string): void => {
     if (!json) process.stderr.write(`${m}\n`);
   };
   const sc = RTC_SCENARIO;
   try {
     say(`building the testbed (${sc.rateBps / 1e6} Mbit/s bottleneck, ${2 * sc.baseDelayMsEachWay} ms base RTT) ...`);
-    const result = await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: sc.baseDelayMsEachWay }, (tb) => runRtcExperiment(tb, sc, repeat, say));
+    const result = await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: sc.baseDelayMsEachWay }, (tb) => runRtcExperiment(tb, sc, repeat, say, evidence ? join(dir, 'evidence') : undefined));
     const out = saveDemo(dir, result);
     if (json) console.log(JSON.stringify(out, null, 2));
     else {
       console.log(formatRtcTable(out));
-      console.log(`\nraw results: ${dir}/results.json`);
+      console.log(`\nraw results: ${dir}/results.json${evidence ? `, per-packet evidence: ${dir}/evidence/` : ''}`);
     }
     return 0;
   } catch (err) {

@@ -4,10 +4,11 @@
  *
  *   node dist/testbed/webrtc/evidence-run.js --out DIR [--pairs 1] [--rate-mbps 3] [--drop-mbps 0.3]
  *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20] [--trace FILE --scale F]
+ *        [--arms without,arrival,departure]
 
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
- * Leaves DIR/<i>-<without|with>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
+ * Arms: without zhuge, and with it under each flows.rtp.reportTiming named. Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
  * and prints one line per call.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       'duration-s': { type: 'string', default: '30' },
       'base-delay-ms': { type: 'string', default: '20' },
       trace: { type: 'string' },
+      arms: { type: 'string', default: 'without,arrival' },
       scale: { type: 'string', default: '1' },
     },
   });
@@ -48,21 +50,28 @@ async function main(): Promise<void> {
   const pairs = Number(values.pairs);
   await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: Number(values['base-delay-ms']) }, async (tb) => {
     for (let i = 0; i < pairs; i++) {
-      for (const withZhuge of [false, true]) {
-        const dir = join(out, `${i}-${withZhuge ? 'with' : 'without'}`);
+      for (const arm of (values.arms ?? '').split(',')) {
+        const withZhuge = arm !== 'without';
+        const dir = join(out, `${i}-${arm}`);
         mkdirSync(dir, { recursive: true });
         const caps = await startEvidenceCaptures(tb, dir);
         let daemon: DaemonProc | undefined;
         let status: unknown;
         try {
-          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
+          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${arm}` });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
-          if (daemon !== undefined) status = await daemon.status().catch(() => undefined);
+          let offsetUs: number | undefined;
+          if (daemon !== undefined) {
+            const st = await daemon.status().catch(() => undefined);
+            status = st;
+            const c = (st as { clock?: { wallMinusMonoUs?: number } } | undefined)?.clock?.wallMinusMonoUs;
+            if (typeof c === 'number') offsetUs = c;
+          }
           writeFileSync(join(dir, 'call.json'), JSON.stringify({ scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           await daemon?.stop();
           daemon = undefined;
           await caps.stop();
-          const ev = writeEvidence(dir, r.call.offerSdp);
+          const ev = writeEvidence(dir, r.call.offerSdp, offsetUs);
           const z = ev.summary.series.zhuge;
           const s = ev.summary.series.sender;
           process.stdout.write(
