@@ -49,7 +49,7 @@
 import { CcfbRecorder } from '../feedback-updater/ccfb-recorder.js';
 import { seededRng, type Rng } from '../feedback-updater/rng.js';
 import { TwccRecorder } from '../feedback-updater/twcc-recorder.js';
-import { serializeCcfb } from '../protocols/ccfb.js';
+import { serializeCcfb } from '../protocols/rtcp/index.js';
 import { fixIpPacketChecksums } from '../protocols/checksum.js';
 import { classifyPacket, newClassifyResult, newTransportState, type PacketClass, type TransportState } from '../protocols/classify.js';
 import { ParseError } from '../protocols/errors.js';
@@ -65,9 +65,9 @@ import {
   RtcpCompoundCursor,
   rewriteCompoundWithout,
   type RtcpView,
-} from '../protocols/rtcp.js';
+} from '../protocols/rtcp/index.js';
 import { newRtpView, parseRtpHeader } from '../protocols/rtp.js';
-import { serializeTwcc } from '../protocols/twcc.js';
+import { serializeTwcc } from '../protocols/rtcp/index.js';
 import { FlowTable, type EvictCause } from './flow-table.js';
 
 export type RtpTransportMode = 'twcc' | 'ccfb' | 'srtcp-delay' | 'passthrough';

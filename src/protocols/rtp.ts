@@ -33,7 +33,7 @@
  * Two parse entry points: parseRtpHeader() reads up to the payload and never touches the packet
  * end (snap-length-truncated captures are fine); parseRtp() also resolves padding.
  */
-import { readU32 } from './bytes.js';
+import { readU16, readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const RTP_VERSION = 2;
@@ -94,9 +94,6 @@ export function newRtpView(): RtpView {
   };
 }
 
-function u16(buf: Uint8Array, o: number): number {
-  return (buf[o]! << 8) | buf[o + 1]!;
-}
 /**
  * Parses the fixed header, CSRC list and extension block of the RTP packet in buf[offset, end).
  * Does not look at the last byte (padding count): safe on truncated captures.
@@ -116,7 +113,7 @@ export function parseRtpHeader(buf: Uint8Array, offset: number, end: number, out
   out.csrcCount = cc;
   out.marker = (b1 & 0x80) !== 0;
   out.payloadType = b1 & 0x7f;
-  out.sequenceNumber = u16(buf, offset + 2);
+  out.sequenceNumber = readU16(buf, offset + 2);
   out.timestamp = readU32(buf, offset + 4);
   out.ssrc = readU32(buf, offset + 8);
   out.extProfile = -1;
@@ -126,8 +123,8 @@ export function parseRtpHeader(buf: Uint8Array, offset: number, end: number, out
   out.paddingLength = 0;
   if (out.extension) {
     if (o + 4 > end) throw new ParseError('truncated', 'rtp');
-    const profile = u16(buf, o);
-    const len = u16(buf, o + 2) * 4;
+    const profile = readU16(buf, o);
+    const len = readU16(buf, o + 2) * 4;
     if (o + 4 + len > end) throw new ParseError('truncated', 'rtp');
     out.extProfile = profile;
     out.extForm =
@@ -273,7 +270,7 @@ const scratchElement = newRtpExtensionElement();
  */
 export function readTransportWideSeq(buf: Uint8Array, view: RtpView, extId: number): number {
   if (!findExtension(buf, view, extId, scratchElement) || scratchElement.length !== 2) return -1;
-  return u16(buf, scratchElement.offset);
+  return readU16(buf, scratchElement.offset);
 }
 
 // ---------------------------------------------------------------------------------------------

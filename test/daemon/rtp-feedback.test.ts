@@ -5,23 +5,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RtpFeedback, type RtpFeedbackConfig, type UplinkRtpAction } from '../../src/daemon/rtp-feedback.js';
-import { parseCcfb, serializeCcfb } from '../../src/protocols/ccfb.js';
+import { parseCcfb, serializeCcfb } from '../../src/protocols/rtcp/index.js';
 import { fixIpPacketChecksums, verifyIpv4HeaderChecksum, verifyL4Checksum } from '../../src/protocols/checksum.js';
 import { ParseError } from '../../src/protocols/errors.js';
 import { formatIpv4 } from '../../src/protocols/ipv4.js';
 import { decodePacket, DLT_RAW, linkTypeFromDlt, newPacketView, type LinkType, type PacketView } from '../../src/protocols/packet.js';
 import { pcapWriter, readCapture } from '../../src/protocols/pcap-file.js';
-import {
-  buildCompound,
-  buildPli,
-  buildRr,
-  RTCP_PT_RTPFB,
-  RTPFB_FMT_TWCC,
-  RtcpCompoundCursor,
-  type RtcpKind,
-} from '../../src/protocols/rtcp.js';
+import { RTCP_PT_RTPFB, RTPFB_FMT_TWCC, RtcpCompoundCursor, type RtcpKind } from '../../src/protocols/rtcp/index.js';
+import { buildCompound, buildPli, buildRr } from '../helpers/rtcp-packets.js';
 import { buildRtp, newRtpView, parseRtpHeader, readTransportWideSeq } from '../../src/protocols/rtp.js';
-import { arrivalsUsFromTwcc, parseTwcc, serializeTwcc } from '../../src/protocols/twcc.js';
+import { arrivalsUsFromTwcc, parseTwcc, serializeTwcc } from '../../src/protocols/rtcp/index.js';
 
 const FIX = new URL('../../../shared/fixtures/webrtc/', import.meta.url);
 const SERVER = '10.78.1.1';

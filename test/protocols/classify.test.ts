@@ -5,7 +5,7 @@ import { ParseError } from '../../src/protocols/errors.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { buildQuicInitialHeader } from '../../src/protocols/quic.js';
 import { buildRtp } from '../../src/protocols/rtp.js';
-import { buildNack, buildCompound, buildRr } from '../../src/protocols/rtcp.js';
+import { buildNack, buildCompound, buildRr } from '../helpers/rtcp-packets.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';
 
 const A = { addr: '10.1.0.1', port: 443 };
