@@ -29,6 +29,7 @@
  * (offset != 0) stops the walk: `protocol` is the fragment header's next header but no L4 header
  * follows. Payload Length 0 with a hop-by-hop header (jumbogram) is 'unsupported'.
  */
+import { readAddressPair, type AddressPair } from './address-pair.js';
 import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
@@ -41,7 +42,8 @@ export const IPV6_EXT_DEST_OPTS = 60;
 export const IPV6_EXT_MOBILITY = 135;
 export const IPV6_NO_NEXT_HEADER = 59;
 
-export interface Ipv6View {
+/** The fixed header's fields; the addresses in the layout of address-pair.ts. */
+export interface Ipv6View extends AddressPair {
   offset: number;
   trafficClass: number;
   flowLabel: number;
@@ -52,15 +54,6 @@ export interface Ipv6View {
   /** Next Header of the fixed header. */
   nextHeader: number;
   hopLimit: number;
-  /** Addresses as four unsigned 32-bit words each (word 0 = most significant). */
-  src0: number;
-  src1: number;
-  src2: number;
-  src3: number;
-  dst0: number;
-  dst1: number;
-  dst2: number;
-  dst3: number;
   /** Upper-layer protocol after the extension headers. */
   protocol: number;
   /** Offset of the upper-layer header (after extension headers). */
@@ -124,14 +117,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   out.totalLength = IPV6_HEADER_LENGTH + payloadLength;
   out.nextHeader = nextHeader;
   out.hopLimit = buf[offset + 7]!;
-  out.src0 = readU32(buf, offset + 8);
-  out.src1 = readU32(buf, offset + 12);
-  out.src2 = readU32(buf, offset + 16);
-  out.src3 = readU32(buf, offset + 20);
-  out.dst0 = readU32(buf, offset + 24);
-  out.dst1 = readU32(buf, offset + 28);
-  out.dst2 = readU32(buf, offset + 32);
-  out.dst3 = readU32(buf, offset + 36);
+  readAddressPair(buf, offset + 8, out);
   out.isFragment = false;
   out.fragmentOffset = 0;
   out.moreFragments = false;
