@@ -29,7 +29,7 @@
  * (offset != 0) stops the walk: `protocol` is the fragment header's next header but no L4 header
  * follows. Payload Length 0 with a hop-by-hop header (jumbogram) is 'unsupported'.
  */
-import { readAddressPair, type AddressPair } from './address-pair.js';
+import { newAddressPair, readAddressPair, type AddressPair } from './address-pair.js';
 import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
@@ -81,14 +81,7 @@ export function newIpv6View(): Ipv6View {
     totalLength: 0,
     nextHeader: 0,
     hopLimit: 0,
-    src0: 0,
-    src1: 0,
-    src2: 0,
-    src3: 0,
-    dst0: 0,
-    dst1: 0,
-    dst2: 0,
-    dst3: 0,
+    ...newAddressPair(),
     protocol: 0,
     l4Offset: 0,
     l4Length: 0,

@@ -36,7 +36,7 @@ import { isUint, readU32OrZero, writeU32 } from '../bytes.js';
 import { ParseError } from '../errors.js';
 import type { CcfbMetric, CcfbReport, CcfbStreamBlock } from '../feedback-types.js';
 import { outputBuffer } from '../out-buffer.js';
-import { RTCP_PT_RTPFB, RTPFB_FMT_CCFB, writeRtcpHeader } from './header.js';
+import { RTCP_PT_RTPFB, RTPFB_FMT_CCFB, rtpfbContentEnd, writeRtcpHeader } from './header.js';
 
 export const CCFB_FMT = RTPFB_FMT_CCFB;
 /** RTCP header (4) + sender SSRC (4) + report timestamp (4). */
@@ -78,22 +78,7 @@ export function parseCcfb(
   into?: CcfbReport,
   options: CcfbOptions = {},
 ): CcfbReport {
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
-    throw new ParseError('bad-length', WHAT);
-  }
-  if (offset + length > buf.length) throw new ParseError('truncated', WHAT);
-  if (length < 4) throw new ParseError('truncated', WHAT);
-  const b0 = buf[offset] ?? 0;
-  if (b0 >> 6 !== 2) throw new ParseError('bad-version', WHAT);
-  if ((buf[offset + 1] ?? 0) !== RTCP_PT_RTPFB || (b0 & 0x1f) !== CCFB_FMT) throw new ParseError('unsupported', WHAT);
-  const size = (((buf[offset + 2] ?? 0) << 8) | (buf[offset + 3] ?? 0)) * 4 + 4;
-  if (size > length) throw new ParseError('truncated', WHAT);
-  let end = offset + size;
-  if ((b0 & 0x20) !== 0) {
-    const pad = buf[end - 1] ?? 0;
-    if (pad === 0 || pad > size - 4 || pad % 4 !== 0) throw new ParseError('bad-length', WHAT);
-    end -= pad;
-  }
+  const end = rtpfbContentEnd(buf, offset, length, CCFB_FMT, WHAT, true);
   if (end - offset < CCFB_OVERHEAD_BYTES) throw new ParseError('truncated', WHAT);
   const report = into ?? newCcfbReport();
   report.senderSsrc = readU32OrZero(buf, offset + 4);

@@ -173,56 +173,64 @@ export function decodeRtcpPacket(buf: Uint8Array, offset: number, end: number, o
     case RTCP_PT_APP:
       if (body < 12) return 'bad-length';
       out.kind = 'app';
-      out.fciOffset = offset + 12;
-      out.fciLength = body - 12;
+      setFci(out, offset, 12, body);
       return null;
     case RTCP_PT_XR:
       if (body < 8) return 'bad-length';
       out.kind = 'xr';
-      out.fciOffset = offset + 8;
-      out.fciLength = body - 8;
+      setFci(out, offset, 8, body);
       return null;
     case RTCP_PT_RTPFB:
-      if (count === RTPFB_FMT_CCFB) {
+    case RTCP_PT_PSFB:
+      if (pt === RTCP_PT_RTPFB && count === RTPFB_FMT_CCFB) {
         if (body < 12) return 'bad-length'; // at least the report timestamp
         out.kind = 'ccfb';
-        out.fciOffset = offset + 8;
-        out.fciLength = body - 8;
+        setFci(out, offset, 8, body);
         return null;
       }
       if (body < 12) return 'bad-length';
       out.mediaSsrc = readU32(buf, offset + 8);
-      out.fciOffset = offset + 12;
-      out.fciLength = body - 12;
-      if (count === RTPFB_FMT_NACK) {
-        if (out.fciLength < 4 || out.fciLength % 4 !== 0) return 'bad-length';
-        out.kind = 'nack';
-      } else if (count === RTPFB_FMT_TWCC) {
-        if (out.fciLength < 8) return 'bad-length';
-        out.kind = 'twcc';
-      } else {
-        out.kind = 'rtpfb-other';
-      }
-      return null;
-    case RTCP_PT_PSFB:
-      if (body < 12) return 'bad-length';
-      out.mediaSsrc = readU32(buf, offset + 8);
-      out.fciOffset = offset + 12;
-      out.fciLength = body - 12;
-      if (count === PSFB_FMT_PLI) out.kind = 'pli';
-      else if (count === PSFB_FMT_FIR) {
-        if (out.fciLength < 8 || out.fciLength % 8 !== 0) return 'bad-length';
-        out.kind = 'fir';
-      } else if (count === PSFB_FMT_AFB && out.fciLength >= 8 && readU32(buf, offset + 12) === REMB_UNIQUE) {
-        const n = buf[offset + 16]!;
-        if (out.fciLength < 8 + n * 4) return 'bad-length';
-        out.kind = 'remb';
-      } else out.kind = 'psfb-other';
-      return null;
+      setFci(out, offset, 12, body);
+      return pt === RTCP_PT_RTPFB ? decodeRtpfbKind(count, out) : decodePsfbKind(buf, count, out);
     default:
       out.kind = 'unknown';
       return null;
   }
+}
+
+/** Points the view's FCI at the sub-packet's bytes [headerBytes, body). */
+function setFci(out: RtcpView, offset: number, headerBytes: number, body: number): void {
+  out.fciOffset = offset + headerBytes;
+  out.fciLength = body - headerBytes;
+}
+
+/** The kind of an RTPFB with a media SSRC (FCI already set), after its FMT's minimum size. */
+function decodeRtpfbKind(fmt: number, out: RtcpView): MalformedReason | null {
+  if (fmt === RTPFB_FMT_NACK) {
+    if (out.fciLength < 4 || out.fciLength % 4 !== 0) return 'bad-length';
+    out.kind = 'nack';
+  } else if (fmt === RTPFB_FMT_TWCC) {
+    if (out.fciLength < 8) return 'bad-length';
+    out.kind = 'twcc';
+  } else {
+    out.kind = 'rtpfb-other';
+  }
+  return null;
+}
+
+/** The kind of a PSFB (FCI already set), after its FMT's minimum size. */
+function decodePsfbKind(buf: Uint8Array, fmt: number, out: RtcpView): MalformedReason | null {
+  const fci = out.fciOffset;
+  if (fmt === PSFB_FMT_PLI) out.kind = 'pli';
+  else if (fmt === PSFB_FMT_FIR) {
+    if (out.fciLength < 8 || out.fciLength % 8 !== 0) return 'bad-length';
+    out.kind = 'fir';
+  } else if (fmt === PSFB_FMT_AFB && out.fciLength >= 8 && readU32(buf, fci) === REMB_UNIQUE) {
+    const n = buf[fci + 4]!;
+    if (out.fciLength < 8 + n * 4) return 'bad-length';
+    out.kind = 'remb';
+  } else out.kind = 'psfb-other';
+  return null;
 }
 
 /**
@@ -243,6 +251,38 @@ export function writeRtcpHeader(
   buf[o + 2] = words >>> 8;
   buf[o + 3] = words & 0xff;
   return o + RTCP_HEADER_LENGTH;
+}
+
+/**
+ * Checks the common header of one RTPFB sub-packet of format `fmt` at `offset` (`length` bytes of
+ * `buf` available for it, its own size from the length field must fit) and returns where its
+ * content ends, padding excluded. With `wordPadding`, a padding count that is not a multiple of 4
+ * is rejected too. Throws ParseError(reason, `what`): the shared preamble of the FMT parsers
+ * (twcc.ts, ccfb.ts), which read missing bytes as 0 rather than trusting the caller.
+ */
+export function rtpfbContentEnd(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  fmt: number,
+  what: string,
+  wordPadding: boolean,
+): number {
+  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
+    throw new ParseError('bad-length', what);
+  }
+  if (offset + length > buf.length) throw new ParseError('truncated', what);
+  if (length < 4) throw new ParseError('truncated', what);
+  const b0 = buf[offset] ?? 0;
+  if (b0 >> 6 !== 2) throw new ParseError('bad-version', what);
+  if ((buf[offset + 1] ?? 0) !== RTCP_PT_RTPFB || (b0 & 0x1f) !== fmt) throw new ParseError('unsupported', what);
+  const size = (((buf[offset + 2] ?? 0) << 8) | (buf[offset + 3] ?? 0)) * 4 + 4;
+  if (size > length) throw new ParseError('truncated', what);
+  const end = offset + size;
+  if ((b0 & 0x20) === 0) return end;
+  const pad = buf[end - 1] ?? 0;
+  if (pad === 0 || pad > size - 4 || (wordPadding && pad % 4 !== 0)) throw new ParseError('bad-length', what);
+  return end - pad;
 }
 
 /**

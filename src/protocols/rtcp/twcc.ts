@@ -47,7 +47,7 @@
 import { readU32OrZero } from '../bytes.js';
 import { ParseError } from '../errors.js';
 import type { TwccFeedback } from '../feedback-types.js';
-import { RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from './header.js';
+import { RTPFB_FMT_TWCC, rtpfbContentEnd } from './header.js';
 import { TWCC_ONE_BIT_CAPACITY, TWCC_MAX_RUN_LENGTH, TWCC_TWO_BIT_CAPACITY } from './twcc-chunker.js';
 
 export const TWCC_FMT = RTPFB_FMT_TWCC;
@@ -82,25 +82,7 @@ export function newTwccFeedback(): TwccFeedback {
  * Throws only ParseError.
  */
 export function parseTwcc(buf: Uint8Array, offset: number, length: number, into?: TwccFeedback): TwccFeedback {
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
-    throw new ParseError('bad-length', WHAT);
-  }
-  if (offset + length > buf.length) throw new ParseError('truncated', WHAT);
-  if (length < 4) throw new ParseError('truncated', WHAT);
-  const b0 = buf[offset] ?? 0;
-  if (b0 >> 6 !== 2) throw new ParseError('bad-version', WHAT);
-  if ((buf[offset + 1] ?? 0) !== RTCP_PT_RTPFB || (b0 & 0x1f) !== TWCC_FMT) {
-    throw new ParseError('unsupported', WHAT);
-  }
-  const size = (((buf[offset + 2] ?? 0) << 8) | (buf[offset + 3] ?? 0)) * 4 + 4;
-  if (size > length) throw new ParseError('truncated', WHAT);
-  const end = offset + size;
-  let payloadEnd = end;
-  if ((b0 & 0x20) !== 0) {
-    const pad = buf[end - 1] ?? 0;
-    if (pad === 0 || pad > size - 4) throw new ParseError('bad-length', WHAT);
-    payloadEnd = end - pad;
-  }
+  const payloadEnd = rtpfbContentEnd(buf, offset, length, TWCC_FMT, WHAT, false);
   // header + at least one chunk
   if (payloadEnd - offset < TWCC_HEADER_BYTES + 2) throw new ParseError('truncated', WHAT);
 
