@@ -13,7 +13,8 @@ import { decodePacket, DLT_RAW, linkTypeFromDlt, newPacketView, type LinkType, t
 import { pcapWriter, readCapture } from '../../src/protocols/pcap-file.js';
 import { RTCP_PT_RTPFB, RTPFB_FMT_TWCC, RtcpCompoundCursor, type RtcpKind } from '../../src/protocols/rtcp/index.js';
 import { buildCompound, buildPli, buildRr } from '../helpers/rtcp-packets.js';
-import { buildRtp, newRtpView, parseRtpHeader, readTransportWideSeq } from '../../src/protocols/rtp.js';
+import { newRtpView, parseRtpHeader, readTransportWideSeq } from '../../src/protocols/rtp.js';
+import { buildRtp } from '../helpers/rtp-packets.js';
 import { arrivalsUsFromTwcc, parseTwcc, serializeTwcc } from '../../src/protocols/rtcp/index.js';
 
 const FIX = new URL('../../../shared/fixtures/webrtc/', import.meta.url);
