@@ -8,11 +8,11 @@
  *  | dst0      | dst1      | dst2      | dst3      |         are 0 (the family tells it from an
  *  +-----------+-----------+-----------+-----------+         IPv6 address; no IPv4-mapped form)
  *
- * Plain number fields (not arrays) so a view is filled and compared without allocating.
+ * Plain number fields (not arrays) so a view is filled and compared without allocating. The text
+ * forms (cold path) are here too: formatAddressWords, formatIpv6, parseIpv6Address.
  */
 import { readU32 } from './bytes.js';
 import { formatIpv4 } from './ipv4.js';
-import { formatIpv6 } from './ipv6.js';
 
 export interface AddressPair {
   src0: number;
@@ -98,4 +98,56 @@ export function formatAddressWords(family: number, w0: number, w1: number, w2: n
   if (family === 4) return formatIpv4(w0);
   if (family === 6) return formatIpv6(w0, w1, w2, w3);
   return '?';
+}
+
+/** Cold path: RFC 5952-style text (lower case, longest zero run compressed) of four 32-bit words. */
+export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
+  const g: number[] = [];
+  for (const w of [w0, w1, w2, w3]) g.push((w >>> 16) & 0xffff, w & 0xffff);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+/** Cold path: parses IPv6 text into four 32-bit words; undefined when invalid. No embedded IPv4 form. */
+export function parseIpv6Address(s: string): [number, number, number, number] | undefined {
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (part: string | undefined): number[] | undefined => {
+    if (part === undefined || part === '') return [];
+    const out: number[] = [];
+    for (const h of part.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(h)) return undefined;
+      out.push(parseInt(h, 16));
+    }
+    return out;
+  };
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  if (head === undefined || tail === undefined) return undefined;
+  let groups: number[];
+  if (halves.length === 2) {
+    if (head.length + tail.length > 7) return undefined;
+    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  } else {
+    if (head.length !== 8) return undefined;
+    groups = head;
+  }
+  const w = (i: number): number => ((groups[2 * i]! << 16) | groups[2 * i + 1]!) >>> 0;
+  return [w(0), w(1), w(2), w(3)];
 }

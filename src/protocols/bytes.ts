@@ -20,6 +20,12 @@ export function readU32OrZero(buf: Uint8Array, o: number): number {
   return (((buf[o] ?? 0) << 24) | ((buf[o + 1] ?? 0) << 16) | ((buf[o + 2] ?? 0) << 8) | (buf[o + 3] ?? 0)) >>> 0;
 }
 
+/** Writes the low 16 bits of `v` big-endian at `o`. */
+export function writeU16(buf: Uint8Array, o: number, v: number): void {
+  buf[o] = (v >>> 8) & 0xff;
+  buf[o + 1] = v & 0xff;
+}
+
 /** Writes `v` as a 32-bit big-endian word at `o`; returns o + 4. */
 export function writeU32(buf: Uint8Array, o: number, v: number): number {
   buf[o] = v >>> 24;

@@ -30,8 +30,11 @@
  * follows. Payload Length 0 with a hop-by-hop header (jumbogram) is 'unsupported'.
  */
 import { newAddressPair, readAddressPair, type AddressPair } from './address-pair.js';
-import { readU32 } from './bytes.js';
+import { readU16, readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
+
+// the text forms live with the address layout; re-exported for the importers of ipv6.js
+export { formatIpv6, parseIpv6Address } from './address-pair.js';
 
 export const IPV6_HEADER_LENGTH = 40;
 export const IPV6_EXT_HOP_BY_HOP = 0;
@@ -99,7 +102,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   if (offset < 0 || offset + IPV6_HEADER_LENGTH > len) throw new ParseError('truncated', 'ipv6');
   const w0 = readU32(buf, offset);
   if (w0 >>> 28 !== 6) throw new ParseError('bad-version', 'ipv6');
-  const payloadLength = (buf[offset + 4]! << 8) | buf[offset + 5]!;
+  const payloadLength = readU16(buf, offset + 4);
   const nextHeader = buf[offset + 6]!;
   if (payloadLength === 0 && nextHeader === IPV6_EXT_HOP_BY_HOP) throw new ParseError('unsupported', 'ipv6');
   const end = offset + IPV6_HEADER_LENGTH + payloadLength; // end per header (may exceed buffer)
@@ -141,7 +144,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
       if (out.isFragment) throw new ParseError('bad-header', 'ipv6'); // two fragment headers
       if (off + 8 > end) throw new ParseError('bad-length', 'ipv6');
       if (off + 8 > len) throw new ParseError('truncated', 'ipv6');
-      const fo = (buf[off + 2]! << 8) | buf[off + 3]!;
+      const fo = readU16(buf, off + 2);
       out.isFragment = true;
       out.fragmentOffset = fo & 0xfff8;
       out.moreFragments = (fo & 1) !== 0;
@@ -157,56 +160,4 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   out.l4Offset = off;
   out.l4Length = end - off;
   out.extLength = off - offset - IPV6_HEADER_LENGTH;
-}
-
-/** Cold path: RFC 5952-style text (lower case, longest zero run compressed) of four 32-bit words. */
-export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
-  const g: number[] = [];
-  for (const w of [w0, w1, w2, w3]) g.push((w >>> 16) & 0xffff, w & 0xffff);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
-}
-
-/** Cold path: parses IPv6 text into four 32-bit words; undefined when invalid. No embedded IPv4 form. */
-export function parseIpv6Address(s: string): [number, number, number, number] | undefined {
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (part: string | undefined): number[] | undefined => {
-    if (part === undefined || part === '') return [];
-    const out: number[] = [];
-    for (const h of part.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(h)) return undefined;
-      out.push(parseInt(h, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    if (head.length + tail.length > 7) return undefined;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    if (head.length !== 8) return undefined;
-    groups = head;
-  }
-  const w = (i: number): number => ((groups[2 * i]! << 16) | groups[2 * i + 1]!) >>> 0;
-  return [w(0), w(1), w(2), w(3)];
 }

@@ -33,6 +33,7 @@
  *
  * Pure and allocation-free per packet: fixed typed arrays indexed by id.
  */
+import { readU16 } from './bytes.js';
 import { ParseError } from './errors.js';
 import { RtpExtensionCursor, type RtpView } from './rtp.js';
 
@@ -108,7 +109,7 @@ export class TwccExtensionDetector {
       }
       if (!more) return;
       if (c.length !== 2) continue;
-      this.step(c.id, (buf[c.offset]! << 8) | buf[c.offset + 1]!, ssrc);
+      this.step(c.id, readU16(buf, c.offset), ssrc);
     }
   }
 

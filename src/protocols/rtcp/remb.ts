@@ -15,6 +15,7 @@
  *
  * Bitrate = BR Mantissa (18 bits) x 2^BR Exp (6 bits), in bits per second.
  */
+import { readU16 } from '../bytes.js';
 import { ParseError } from '../errors.js';
 import type { RtcpView } from './header.js';
 
@@ -36,7 +37,7 @@ export function readRemb(buf: Uint8Array, view: RtcpView, out: RembView): void {
   if (o + 8 > buf.length) throw new ParseError('truncated', 'rtcp-remb');
   out.ssrcCount = buf[o + 4]!;
   const exp = buf[o + 5]! >> 2;
-  const mantissa = ((buf[o + 5]! & 0x03) << 16) | (buf[o + 6]! << 8) | buf[o + 7]!;
+  const mantissa = ((buf[o + 5]! & 0x03) << 16) | readU16(buf, o + 6);
   out.bitrateBps = mantissa * 2 ** exp;
   out.ssrcsOffset = o + 8;
 }
