@@ -25,11 +25,6 @@ export interface AddressPair {
   dst3: number;
 }
 
-/** All words 0. */
-export function newAddressPair(): AddressPair {
-  return { src0: 0, src1: 0, src2: 0, src3: 0, dst0: 0, dst1: 0, dst2: 0, dst3: 0 };
-}
-
 /** Reads the 32 bytes at `o` (source then destination address, as in an IPv6 header) into `out`. */
 export function readAddressPair(buf: Uint8Array, o: number, out: AddressPair): void {
   out.src0 = readU32(buf, o);

@@ -19,7 +19,6 @@
  * real RTP packet (version field = bytes 1-4 of its header) does not pass for QUIC.
  * Pure: the caller owns the per-transport state objects and their lifetime.
  */
-import { readU32 } from './bytes.js';
 import { demuxClass } from './demux.js';
 import { ParseError, type MalformedReason } from './errors.js';
 import type { PacketView } from './packet.js';
@@ -157,7 +156,7 @@ function classifyUdp(
   const b0 = buf[start]!;
   // QUIC long header (known version only)
   if ((b0 & 0x80) !== 0 && end - start >= 7) {
-    const version = readU32(buf, start + 1);
+    const version = ((buf[start + 1]! << 24) | (buf[start + 2]! << 16) | (buf[start + 3]! << 8) | buf[start + 4]!) >>> 0;
     if (isKnownQuicVersion(version) || (version === 0 && state?.quic === true)) {
       out.cls = 'quic-long';
       parseQuicLongHeader(buf, start, end, quicHdr);

@@ -26,7 +26,6 @@
  *  | length (16)   |   Without L the record runs to the end of the datagram.
  *  +-+-+-+-+-+-+-+-+
  */
-import { readU16, readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const DTLS_RECORD_HEADER_LENGTH = 13;
@@ -63,18 +62,18 @@ export function parseDtlsRecord(buf: Uint8Array, offset: number, end: number, ou
   }
   if (ct < 20 || ct > 25) throw new ParseError('bad-header', 'dtls');
   if (offset + DTLS_RECORD_HEADER_LENGTH > end) throw new ParseError('truncated', 'dtls');
-  const version = readU16(buf, offset + 1);
+  const version = (buf[offset + 1]! << 8) | buf[offset + 2]!;
   if (version !== DTLS_VERSION_1_0 && version !== DTLS_VERSION_1_2) throw new ParseError('bad-version', 'dtls');
-  const len = readU16(buf, offset + 11);
+  const len = (buf[offset + 11]! << 8) | buf[offset + 12]!;
   if (offset + DTLS_RECORD_HEADER_LENGTH + len > end) throw new ParseError('truncated', 'dtls');
   out.offset = offset;
   out.unified = false;
   out.contentType = ct;
   out.version = version;
-  out.epoch = readU16(buf, offset + 3);
+  out.epoch = (buf[offset + 3]! << 8) | buf[offset + 4]!;
   out.sequenceNumber =
-    readU16(buf, offset + 5) * 2 ** 32 +
-    readU32(buf, offset + 7);
+    ((buf[offset + 5]! << 8) | buf[offset + 6]!) * 2 ** 32 +
+    (((buf[offset + 7]! << 24) | (buf[offset + 8]! << 16) | (buf[offset + 9]! << 8) | buf[offset + 10]!) >>> 0);
   out.length = len;
   out.fragmentOffset = offset + DTLS_RECORD_HEADER_LENGTH;
   out.nextOffset = out.fragmentOffset + len;

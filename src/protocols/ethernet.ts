@@ -19,7 +19,6 @@
  * EtherType values below 0x0600 are 802.3 lengths (LLC follows): reported with etherType < 0x600,
  * never an error. The frame check sequence is not present in Linux captures.
  */
-import { readU16 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -59,16 +58,16 @@ export function skipVlanTags(buf: Uint8Array, typeOffset: number, out: EthernetV
   const len = buf.length;
   if (typeOffset + 2 > len) throw new ParseError('truncated', what);
   let off = typeOffset;
-  let type = readU16(buf, off);
+  let type = (buf[off]! << 8) | buf[off + 1]!;
   let tags = 0;
   let vid = -1;
   while (isVlanTpid(type)) {
     if (tags === MAX_VLAN_TAGS) throw new ParseError('unsupported', what);
     // TPID(2) already read; TCI(2) + next EtherType(2)
     if (off + 6 > len) throw new ParseError('truncated', what);
-    if (tags === 0) vid = readU16(buf, off + 2) & 0x0fff;
+    if (tags === 0) vid = ((buf[off + 2]! << 8) | buf[off + 3]!) & 0x0fff;
     off += 4;
-    type = readU16(buf, off);
+    type = (buf[off]! << 8) | buf[off + 1]!;
     tags++;
   }
   out.etherType = type;

@@ -30,7 +30,6 @@ import {
   copyAddressPair,
   copyAddressPairReversed,
   formatAddressWords,
-  newAddressPair,
   type AddressPair,
 } from './address-pair.js';
 import { readU32 } from './bytes.js';
@@ -46,7 +45,7 @@ export interface FlowKey extends AddressPair {
 }
 
 export function newFlowKey(): FlowKey {
-  return { family: 0, protocol: 0, ...newAddressPair(), srcPort: 0, dstPort: 0 };
+  return { family: 0, protocol: 0, src0: 0, src1: 0, src2: 0, src3: 0, dst0: 0, dst1: 0, dst2: 0, dst3: 0, srcPort: 0, dstPort: 0 };
 }
 
 function familyOf(v: PacketView): number {

@@ -21,7 +21,6 @@
  * its snap length): that is flagged `truncated`, not an error. Bytes past Total Length (Ethernet
  * padding) are ignored. A fragment with a non-zero offset carries no L4 header.
  */
-import { readU16, readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const IPV4_MIN_HEADER_LENGTH = 20;
@@ -90,9 +89,9 @@ export function parseIpv4(buf: Uint8Array, offset: number, out: Ipv4View): void 
   const hl = (b0 & 0x0f) * 4;
   if (hl < IPV4_MIN_HEADER_LENGTH) throw new ParseError('bad-length', 'ipv4');
   if (offset + hl > len) throw new ParseError('truncated', 'ipv4');
-  const total = readU16(buf, offset + 2);
+  const total = (buf[offset + 2]! << 8) | buf[offset + 3]!;
   if (total < hl) throw new ParseError('bad-length', 'ipv4');
-  const ff = readU16(buf, offset + 6);
+  const ff = (buf[offset + 6]! << 8) | buf[offset + 7]!;
   const flags = ff >> 13;
   const fragOff = (ff & 0x1fff) * 8;
   out.offset = offset;
@@ -100,15 +99,15 @@ export function parseIpv4(buf: Uint8Array, offset: number, out: Ipv4View): void 
   out.totalLength = total;
   out.dscp = buf[offset + 1]! >> 2;
   out.ecn = buf[offset + 1]! & 3;
-  out.id = readU16(buf, offset + 4);
+  out.id = (buf[offset + 4]! << 8) | buf[offset + 5]!;
   out.flags = flags;
   out.fragmentOffset = fragOff;
   out.isFragment = fragOff !== 0 || (flags & IPV4_FLAG_MF) !== 0;
   out.ttl = buf[offset + 8]!;
   out.protocol = buf[offset + 9]!;
-  out.checksum = readU16(buf, offset + 10);
-  out.src = readU32(buf, offset + 12);
-  out.dst = readU32(buf, offset + 16);
+  out.checksum = (buf[offset + 10]! << 8) | buf[offset + 11]!;
+  out.src = ((buf[offset + 12]! << 24) | (buf[offset + 13]! << 16) | (buf[offset + 14]! << 8) | buf[offset + 15]!) >>> 0;
+  out.dst = ((buf[offset + 16]! << 24) | (buf[offset + 17]! << 16) | (buf[offset + 18]! << 8) | buf[offset + 19]!) >>> 0;
   out.payloadOffset = offset + hl;
   out.payloadLength = total - hl;
   out.truncated = offset + total > len;

@@ -29,8 +29,8 @@
  * (offset != 0) stops the walk: `protocol` is the fragment header's next header but no L4 header
  * follows. Payload Length 0 with a hop-by-hop header (jumbogram) is 'unsupported'.
  */
-import { newAddressPair, readAddressPair, type AddressPair } from './address-pair.js';
-import { readU16, readU32 } from './bytes.js';
+import { readAddressPair, type AddressPair } from './address-pair.js';
+import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 // the text forms live with the address layout; re-exported for the importers of ipv6.js
@@ -84,7 +84,14 @@ export function newIpv6View(): Ipv6View {
     totalLength: 0,
     nextHeader: 0,
     hopLimit: 0,
-    ...newAddressPair(),
+    src0: 0,
+    src1: 0,
+    src2: 0,
+    src3: 0,
+    dst0: 0,
+    dst1: 0,
+    dst2: 0,
+    dst3: 0,
     protocol: 0,
     l4Offset: 0,
     l4Length: 0,
@@ -102,7 +109,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   if (offset < 0 || offset + IPV6_HEADER_LENGTH > len) throw new ParseError('truncated', 'ipv6');
   const w0 = readU32(buf, offset);
   if (w0 >>> 28 !== 6) throw new ParseError('bad-version', 'ipv6');
-  const payloadLength = readU16(buf, offset + 4);
+  const payloadLength = (buf[offset + 4]! << 8) | buf[offset + 5]!;
   const nextHeader = buf[offset + 6]!;
   if (payloadLength === 0 && nextHeader === IPV6_EXT_HOP_BY_HOP) throw new ParseError('unsupported', 'ipv6');
   const end = offset + IPV6_HEADER_LENGTH + payloadLength; // end per header (may exceed buffer)
@@ -144,7 +151,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
       if (out.isFragment) throw new ParseError('bad-header', 'ipv6'); // two fragment headers
       if (off + 8 > end) throw new ParseError('bad-length', 'ipv6');
       if (off + 8 > len) throw new ParseError('truncated', 'ipv6');
-      const fo = readU16(buf, off + 2);
+      const fo = (buf[off + 2]! << 8) | buf[off + 3]!;
       out.isFragment = true;
       out.fragmentOffset = fo & 0xfff8;
       out.moreFragments = (fo & 1) !== 0;

@@ -18,7 +18,7 @@
  *
  * Addresses: the layout of address-pair.ts (IPv4: src0/dst0 hold the addresses, words 1..3 are 0).
  */
-import { copyAddressPair, newAddressPair, setIpv4AddressPair, type AddressPair } from './address-pair.js';
+import { copyAddressPair, setIpv4AddressPair, type AddressPair } from './address-pair.js';
 import { ParseError } from './errors.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, newEthernetView, parseEthernet } from './ethernet.js';
 import { IPPROTO_TCP, IPPROTO_UDP, newIpv4View, parseIpv4 } from './ipv4.js';
@@ -144,7 +144,14 @@ export function newPacketView(): PacketView {
     tos: 0,
     isFragment: false,
     fragmentOffset: 0,
-    ...newAddressPair(),
+    src0: 0,
+    src1: 0,
+    src2: 0,
+    src3: 0,
+    dst0: 0,
+    dst1: 0,
+    dst2: 0,
+    dst3: 0,
     l4: 'other',
     l4Offset: 0,
     srcPort: 0,

@@ -33,7 +33,6 @@
  * a short header says nothing on its own, so looksLikeQuicShort() is for a 5-tuple the caller
  * already knows to be QUIC.
  */
-import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const QUIC_VERSION_NEGOTIATION = 0x00000000;
@@ -121,7 +120,7 @@ export function parseQuicLongHeader(buf: Uint8Array, offset: number, end: number
   if (end > buf.length || offset < 0 || offset + 7 > end) throw new ParseError('truncated', 'quic');
   const b0 = buf[offset]!;
   if ((b0 & 0x80) === 0) throw new ParseError('bad-header', 'quic');
-  const version = readU32(buf, offset + 1);
+  const version = ((buf[offset + 1]! << 24) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 8) | buf[offset + 4]!) >>> 0;
   let o = offset + 5;
   const dcidLen = buf[o]!;
   o += 1;
@@ -225,7 +224,7 @@ export function looksLikeQuicLong(buf: Uint8Array, offset = 0, end = buf.length)
   if (offset < 0 || end > buf.length || offset + 7 > end) return false;
   const b0 = buf[offset]!;
   if ((b0 & 0x80) === 0) return false;
-  const version = readU32(buf, offset + 1);
+  const version = ((buf[offset + 1]! << 24) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 8) | buf[offset + 4]!) >>> 0;
   if (version !== QUIC_VERSION_NEGOTIATION && !isKnownQuicVersion(version)) return false;
   const dcidLen = buf[offset + 5]!;
   if (dcidLen > QUIC_MAX_CID_LENGTH || offset + 7 + dcidLen > end) return false;

@@ -33,7 +33,6 @@
  * EtherType for Ethernet-like devices; 0x0001/0x0004 mean 802.3/802.2 frames (reported, not an error).
  * If the protocol is a VLAN TPID the tag(s) follow the cooked header and are skipped.
  */
-import { readU16, readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 import { isVlanTpid } from './ethernet.js';
 
@@ -90,14 +89,14 @@ export function sllPacketTypeName(t: number): SllPacketTypeName {
  * EtherType follow the cooked header at `headerEnd` (up to two tags).
  */
 function readProtocol(buf: Uint8Array, protoOffset: number, headerEnd: number, out: SllView, what: string): void {
-  let type = readU16(buf, protoOffset);
+  let type = (buf[protoOffset]! << 8) | buf[protoOffset + 1]!;
   let off = headerEnd;
   let tags = 0;
   while (isVlanTpid(type)) {
     if (tags === 2) throw new ParseError('unsupported', what);
     // TCI(2) + EtherType(2)
     if (off + 4 > buf.length) throw new ParseError('truncated', what);
-    type = readU16(buf, off + 2);
+    type = (buf[off + 2]! << 8) | buf[off + 3]!;
     off += 4;
     tags++;
   }
@@ -109,9 +108,9 @@ function readProtocol(buf: Uint8Array, protoOffset: number, headerEnd: number, o
 /** Parses an SLL v1 header at `offset`. */
 export function parseSll(buf: Uint8Array, offset: number, out: SllView): void {
   if (offset < 0 || offset + SLL_HEADER_LENGTH > buf.length) throw new ParseError('truncated', 'sll');
-  out.packetType = readU16(buf, offset);
-  out.arphrdType = readU16(buf, offset + 2);
-  out.addrLength = readU16(buf, offset + 4);
+  out.packetType = (buf[offset]! << 8) | buf[offset + 1]!;
+  out.arphrdType = (buf[offset + 2]! << 8) | buf[offset + 3]!;
+  out.addrLength = (buf[offset + 4]! << 8) | buf[offset + 5]!;
   out.addrOffset = offset + 6;
   out.ifIndex = 0;
   readProtocol(buf, offset + 14, offset + SLL_HEADER_LENGTH, out, 'sll');
@@ -120,8 +119,8 @@ export function parseSll(buf: Uint8Array, offset: number, out: SllView): void {
 /** Parses an SLL v2 header at `offset`. */
 export function parseSll2(buf: Uint8Array, offset: number, out: SllView): void {
   if (offset < 0 || offset + SLL2_HEADER_LENGTH > buf.length) throw new ParseError('truncated', 'sll2');
-  out.ifIndex = readU32(buf, offset + 4);
-  out.arphrdType = readU16(buf, offset + 8);
+  out.ifIndex = ((buf[offset + 4]! << 24) | (buf[offset + 5]! << 16) | (buf[offset + 6]! << 8) | buf[offset + 7]!) >>> 0;
+  out.arphrdType = (buf[offset + 8]! << 8) | buf[offset + 9]!;
   out.packetType = buf[offset + 10]!;
   out.addrLength = buf[offset + 11]!;
   out.addrOffset = offset + 12;

@@ -38,7 +38,6 @@
  * is appended to an opaque payload. A single packet cannot be classified from its header alone;
  * the caller decides per 5-tuple (e.g. SDP, DTLS seen on the 5-tuple, or SRTCP detected on it).
  */
-import { readU16, readU32 } from './bytes.js';
 import { isValidCompound } from './rtcp/index.js';
 
 export const SRTCP_TAG_LENGTH_80 = 10;
@@ -81,7 +80,7 @@ export function newSrtcpView(): SrtcpView {
 
 /** The first sub-packet's plaintext header: its declared length must fit before `end`. */
 function firstHeaderFits(buf: Uint8Array, offset: number, end: number): boolean {
-  const byteLength = (readU16(buf, offset + 2) + 1) * 4;
+  const byteLength = (((buf[offset + 2]! << 8) | buf[offset + 3]!) + 1) * 4;
   return byteLength >= 8 && offset + byteLength <= end;
 }
 
@@ -111,7 +110,7 @@ export function classifyRtcpSecurity(
   if (b0 >> 6 !== 2 || pt < 192 || pt > 223) return out.kind;
   out.firstPacketType = pt;
   out.firstCount = b0 & 0x1f;
-  out.senderSsrc = readU32(buf, offset + 4);
+  out.senderSsrc = ((buf[offset + 4]! << 24) | (buf[offset + 5]! << 16) | (buf[offset + 6]! << 8) | buf[offset + 7]!) >>> 0;
   if (isValidCompound(buf, offset, end, true)) {
     out.kind = 'rtcp';
     out.rtcpLength = end - offset;
@@ -126,7 +125,8 @@ export function classifyRtcpSecurity(
   if (!e && !isValidCompound(buf, offset, rtcpEnd, true)) return out.kind;
   out.kind = 'srtcp';
   out.encrypted = e;
-  out.index = readU32(buf, rtcpEnd) & 0x7fffffff;
+  out.index =
+    (((buf[rtcpEnd]! & 0x7f) << 24) | (buf[rtcpEnd + 1]! << 16) | (buf[rtcpEnd + 2]! << 8) | buf[rtcpEnd + 3]!) >>> 0;
   out.indexOffset = rtcpEnd;
   out.tagOffset = rtcpEnd + SRTCP_INDEX_LENGTH;
   out.rtcpLength = rtcpLength;

@@ -16,7 +16,6 @@
  * Message type bits: M11..M7 C1 M6..M4 C0 M3..M0 (class C1C0: 0 request, 1 indication,
  * 2 success response, 3 error response; method 0x001 = Binding).
  */
-import { readU16, readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const STUN_HEADER_LENGTH = 20;
@@ -49,8 +48,8 @@ export function parseStun(buf: Uint8Array, offset: number, end: number, out: Stu
   const b0 = buf[offset]!;
   if (b0 & 0xc0) throw new ParseError('bad-header', 'stun');
   const type = (b0 << 8) | buf[offset + 1]!;
-  const len = readU16(buf, offset + 2);
-  const cookie = readU32(buf, offset + 4);
+  const len = (buf[offset + 2]! << 8) | buf[offset + 3]!;
+  const cookie = ((buf[offset + 4]! << 24) | (buf[offset + 5]! << 16) | (buf[offset + 6]! << 8) | buf[offset + 7]!) >>> 0;
   if (cookie !== STUN_MAGIC_COOKIE) throw new ParseError('bad-header', 'stun');
   if (len % 4 !== 0) throw new ParseError('bad-length', 'stun');
   if (offset + STUN_HEADER_LENGTH + len > end) throw new ParseError('truncated', 'stun');
@@ -67,7 +66,7 @@ export function parseStun(buf: Uint8Array, offset: number, end: number, out: Stu
 export function looksLikeStun(buf: Uint8Array, offset = 0, end = buf.length): boolean {
   if (end > buf.length || offset < 0 || offset + STUN_HEADER_LENGTH > end) return false;
   if (buf[offset]! & 0xc0) return false;
-  const len = readU16(buf, offset + 2);
+  const len = (buf[offset + 2]! << 8) | buf[offset + 3]!;
   return (
     buf[offset + 4] === 0x21 &&
     buf[offset + 5] === 0x12 &&

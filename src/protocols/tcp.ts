@@ -26,7 +26,7 @@
  * The whole header (data offset * 4 bytes) must be in the buffer; the payload may be cut by the
  * capture's snap length. The segment length comes from the IP layer.
  */
-import { readU16, readU32 } from './bytes.js';
+import { readU32 } from './bytes.js';
 import { rewrite16 } from './checksum.js';
 import { ParseError } from './errors.js';
 
@@ -107,15 +107,15 @@ export function parseTcp(buf: Uint8Array, offset: number, segmentLength: number,
   if (hl < TCP_MIN_HEADER_LENGTH || hl > segmentLength) throw new ParseError('bad-length', 'tcp');
   if (offset + hl > len) throw new ParseError('truncated', 'tcp');
   out.offset = offset;
-  out.srcPort = readU16(buf, offset);
-  out.dstPort = readU16(buf, offset + 2);
+  out.srcPort = (buf[offset]! << 8) | buf[offset + 1]!;
+  out.dstPort = (buf[offset + 2]! << 8) | buf[offset + 3]!;
   out.seq = readU32(buf, offset + 4);
   out.ack = readU32(buf, offset + 8);
   out.headerLength = hl;
   out.flags = buf[offset + 13]!;
-  out.window = readU16(buf, offset + 14);
-  out.checksum = readU16(buf, offset + 16);
-  out.urgentPointer = readU16(buf, offset + 18);
+  out.window = (buf[offset + 14]! << 8) | buf[offset + 15]!;
+  out.checksum = (buf[offset + 16]! << 8) | buf[offset + 17]!;
+  out.urgentPointer = (buf[offset + 18]! << 8) | buf[offset + 19]!;
   out.payloadOffset = offset + hl;
   out.payloadLength = segmentLength - hl;
   let sack = false;

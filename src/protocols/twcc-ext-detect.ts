@@ -33,7 +33,6 @@
  *
  * Pure and allocation-free per packet: fixed typed arrays indexed by id.
  */
-import { readU16 } from './bytes.js';
 import { ParseError } from './errors.js';
 import { RtpExtensionCursor, type RtpView } from './rtp.js';
 
@@ -109,7 +108,7 @@ export class TwccExtensionDetector {
       }
       if (!more) return;
       if (c.length !== 2) continue;
-      this.step(c.id, readU16(buf, c.offset), ssrc);
+      this.step(c.id, (buf[c.offset]! << 8) | buf[c.offset + 1]!, ssrc);
     }
   }
 

@@ -15,7 +15,6 @@
  * beyond it are ignored. Length 0 (IPv6 jumbograms, RFC 2675) is 'unsupported'. Checksum 0 means
  * "none" over IPv4 (see checksum.ts).
  */
-import { readU16 } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export const UDP_HEADER_LENGTH = 8;
@@ -39,14 +38,14 @@ export function newUdpView(): UdpView {
 /** Parses a UDP header at `offset`; `ipPayloadLength` is the room the IP layer gives it. */
 export function parseUdp(buf: Uint8Array, offset: number, ipPayloadLength: number, out: UdpView): void {
   if (offset < 0 || offset + UDP_HEADER_LENGTH > buf.length) throw new ParseError('truncated', 'udp');
-  const length = readU16(buf, offset + 4);
+  const length = (buf[offset + 4]! << 8) | buf[offset + 5]!;
   if (length === 0) throw new ParseError('unsupported', 'udp');
   if (length < UDP_HEADER_LENGTH || length > ipPayloadLength) throw new ParseError('bad-length', 'udp');
   out.offset = offset;
-  out.srcPort = readU16(buf, offset);
-  out.dstPort = readU16(buf, offset + 2);
+  out.srcPort = (buf[offset]! << 8) | buf[offset + 1]!;
+  out.dstPort = (buf[offset + 2]! << 8) | buf[offset + 3]!;
   out.length = length;
-  out.checksum = readU16(buf, offset + 6);
+  out.checksum = (buf[offset + 6]! << 8) | buf[offset + 7]!;
   out.payloadOffset = offset + UDP_HEADER_LENGTH;
   out.payloadLength = length - UDP_HEADER_LENGTH;
 }

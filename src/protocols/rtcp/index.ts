@@ -11,7 +11,6 @@ export * from './fir.js';
 export * from './remb.js';
 export * from './rewrite.js';
 export * from './twcc.js';
-export * from './twcc-chunker.js';
 export * from './twcc-size-counter.js';
 export * from './twcc-encoder.js';
 export * from './ccfb.js';

@@ -14,8 +14,8 @@ import {
   TWCC_MAX_STATUS_COUNT,
   TWCC_REFERENCE_TICK_US,
   twccSymbol,
+  TwccChunker,
 } from './twcc.js';
-import { TwccChunker } from './twcc-chunker.js';
 import { TwccSizeCounter, twccPaddedSize } from './twcc-size-counter.js';
 
 const INT16_MIN = -0x8000;

@@ -1,6 +1,5 @@
 /** Running size of a transport-wide CC feedback being built (the wire format is in twcc.ts). */
-import { TWCC_HEADER_BYTES, TWCC_MAX_PACKET_BYTES, TWCC_MAX_STATUS_COUNT, twccSymbol } from './twcc.js';
-import { TwccChunker } from './twcc-chunker.js';
+import { TWCC_HEADER_BYTES, TWCC_MAX_PACKET_BYTES, TWCC_MAX_STATUS_COUNT, twccSymbol, TwccChunker } from './twcc.js';
 
 /**
  * Incremental size of a feedback packet being filled entry by entry, so a builder can stop before a

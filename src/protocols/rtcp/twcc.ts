@@ -1,9 +1,10 @@
 /**
  * Transport-wide congestion control feedback, draft-holmer-rmcat-transport-wide-cc-extensions-01
- * (RTCP RTPFB, PT 205, FMT 15): the wire format, its parser, and arrival times from a parsed
- * feedback. The encoder side (chunking exactly as libwebrtc's encoder, serializing, arrival times
- * to the wire's reference time + 250 us deltas) is in twcc-chunker.ts, twcc-size-counter.ts and
- * twcc-encoder.ts.
+ * (RTCP RTPFB, PT 205, FMT 15): the wire format, its parser, the packet status chunker (chunking
+ * exactly as libwebrtc's encoder), and arrival times from a parsed feedback. The rest of the encoder
+ * (sizing, serializing, arrival times to the wire's reference time + 250 us deltas) is in
+ * twcc-size-counter.ts and twcc-encoder.ts. (The chunk constants stay private to this module: the
+ * parser's loop is measurably slower with imported or exported bindings.)
  *
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -48,7 +49,6 @@ import { readU32OrZero } from '../bytes.js';
 import { ParseError } from '../errors.js';
 import type { TwccFeedback } from '../feedback-types.js';
 import { RTPFB_FMT_TWCC, rtpfbContentEnd } from './header.js';
-import { TWCC_ONE_BIT_CAPACITY, TWCC_MAX_RUN_LENGTH, TWCC_TWO_BIT_CAPACITY } from './twcc-chunker.js';
 
 export const TWCC_FMT = RTPFB_FMT_TWCC;
 /** RTCP common header (4) + sender/media SSRC (8) + base seq, status count, reference time, fb count (8). */
@@ -61,6 +61,12 @@ export const TWCC_REFERENCE_WRAP_US = TWCC_REFERENCE_TICK_US * 0x1000000;
 export const TWCC_MAX_STATUS_COUNT = 0xffff;
 /** Largest packet the 16-bit RTCP length field allows. */
 export const TWCC_MAX_PACKET_BYTES = 0x10000 * 4;
+/** Longest run a run-length chunk carries (13 bits). */
+const MAX_RUN_LENGTH = 0x1fff;
+/** Symbols in a 1-bit status vector chunk. */
+const ONE_BIT_CAPACITY = 14;
+/** Symbols in a 2-bit status vector chunk. */
+const TWO_BIT_CAPACITY = 7;
 
 const WHAT = 'twcc';
 
@@ -108,16 +114,16 @@ export function parseTwcc(buf: Uint8Array, offset: number, length: number, into?
     const remaining = count - deltas.length;
     if ((chunk & 0x8000) === 0) {
       const symbol = (chunk >> 13) & 3;
-      const run = chunk & TWCC_MAX_RUN_LENGTH;
+      const run = chunk & MAX_RUN_LENGTH;
       // a zero or overshooting run contradicts the status count
       if (symbol === 3 || run === 0 || run > remaining) throw new ParseError('bad-header', WHAT);
       const value = symbol === 0 ? null : symbol;
       for (let i = 0; i < run; i++) deltas.push(value);
       deltaBytes += run * symbol;
     } else if ((chunk & 0x4000) === 0) {
-      const n = Math.min(TWCC_ONE_BIT_CAPACITY, remaining);
+      const n = Math.min(ONE_BIT_CAPACITY, remaining);
       for (let i = 0; i < n; i++) {
-        if (((chunk >> (TWCC_ONE_BIT_CAPACITY - 1 - i)) & 1) === 1) {
+        if (((chunk >> (ONE_BIT_CAPACITY - 1 - i)) & 1) === 1) {
           deltas.push(1);
           deltaBytes += 1;
         } else {
@@ -125,9 +131,9 @@ export function parseTwcc(buf: Uint8Array, offset: number, length: number, into?
         }
       }
     } else {
-      const n = Math.min(TWCC_TWO_BIT_CAPACITY, remaining);
+      const n = Math.min(TWO_BIT_CAPACITY, remaining);
       for (let i = 0; i < n; i++) {
-        const symbol = (chunk >> (2 * (TWCC_TWO_BIT_CAPACITY - 1 - i))) & 3;
+        const symbol = (chunk >> (2 * (TWO_BIT_CAPACITY - 1 - i))) & 3;
         if (symbol === 3) throw new ParseError('bad-header', WHAT);
         deltas.push(symbol === 0 ? null : symbol);
         deltaBytes += symbol;
@@ -155,6 +161,96 @@ export function parseTwcc(buf: Uint8Array, offset: number, length: number, into?
     }
   }
   return fb;
+}
+
+/**
+ * libwebrtc's "last chunk" state: the symbols not yet committed to an emitted chunk. Adding a symbol
+ * that the pending chunk cannot take emits a chunk (greedy), exactly like
+ * modules/rtp_rtcp/source/rtcp_packet/transport_feedback.cc (LastChunk::CanAdd/Add/Emit/EncodeLast).
+ */
+export class TwccChunker {
+  private size = 0;
+  private allSame = true;
+  private hasLarge = false;
+  private readonly symbols = new Uint8Array(ONE_BIT_CAPACITY);
+
+  reset(): void {
+    this.size = 0;
+    this.allSame = true;
+    this.hasLarge = false;
+  }
+
+  isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  copyFrom(other: TwccChunker): void {
+    this.size = other.size;
+    this.allSame = other.allSame;
+    this.hasLarge = other.hasLarge;
+    this.symbols.set(other.symbols);
+  }
+
+  canAdd(symbol: number): boolean {
+    if (this.size < TWO_BIT_CAPACITY) return true;
+    if (this.size < ONE_BIT_CAPACITY && !this.hasLarge && symbol !== 2) return true;
+    return this.size < MAX_RUN_LENGTH && this.allSame && this.symbols[0] === symbol;
+  }
+
+  add(symbol: number): void {
+    if (this.size < ONE_BIT_CAPACITY) this.symbols[this.size] = symbol;
+    this.size++;
+    this.allSame = this.allSame && symbol === this.symbols[0];
+    this.hasLarge = this.hasLarge || symbol === 2;
+  }
+
+  /** Emits the chunk that must be closed because canAdd() refused a symbol; keeps any remainder. */
+  emit(): number {
+    if (this.allSame) {
+      const chunk = this.runLength();
+      this.reset();
+      return chunk;
+    }
+    if (this.size === ONE_BIT_CAPACITY) {
+      const chunk = this.oneBit();
+      this.reset();
+      return chunk;
+    }
+    const chunk = this.twoBit(TWO_BIT_CAPACITY);
+    const rest = this.size - TWO_BIT_CAPACITY;
+    this.reset();
+    for (let i = 0; i < rest; i++) {
+      const s = this.symbols[TWO_BIT_CAPACITY + i] ?? 0;
+      this.symbols[i] = s;
+      this.size++;
+      this.allSame = this.allSame && s === this.symbols[0];
+      this.hasLarge = this.hasLarge || s === 2;
+    }
+    return chunk;
+  }
+
+  /** The final chunk (not emptied): run length if uniform, 2-bit vector if <= 7, else 1-bit vector. */
+  encodeLast(): number {
+    if (this.allSame) return this.runLength();
+    if (this.size <= TWO_BIT_CAPACITY) return this.twoBit(this.size);
+    return this.oneBit();
+  }
+
+  private runLength(): number {
+    return ((this.symbols[0] ?? 0) << 13) | this.size;
+  }
+
+  private oneBit(): number {
+    let chunk = 0x8000;
+    for (let i = 0; i < this.size; i++) chunk |= (this.symbols[i] ?? 0) << (ONE_BIT_CAPACITY - 1 - i);
+    return chunk;
+  }
+
+  private twoBit(n: number): number {
+    let chunk = 0xc000;
+    for (let i = 0; i < n; i++) chunk |= (this.symbols[i] ?? 0) << (2 * (TWO_BIT_CAPACITY - 1 - i));
+    return chunk;
+  }
 }
 
 /**
