@@ -31,8 +31,8 @@ import {
 import { canonicalFlowHash, isCanonicalDirection } from '../src/protocols/flow-key.js';
 import { decodePacket, linkTypeFromDlt, newPacketView, type LinkType } from '../src/protocols/packet.js';
 import { readCapture } from '../src/protocols/pcap-file.js';
-import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../src/protocols/rtcp.js';
-import { newTwccFeedback, parseTwcc, serializeTwcc, twccSerializedLength } from '../src/protocols/twcc.js';
+import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../src/protocols/rtcp/index.js';
+import { newTwccFeedback, parseTwcc, serializeTwcc, twccSerializedLength } from '../src/protocols/rtcp/index.js';
 
 // ------------------------------------------------------------------------ setup ----
 

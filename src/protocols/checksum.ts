@@ -19,6 +19,7 @@
  * invalid. The IPv6 pseudo-header uses the destination in the fixed header (a routing header's
  * final destination is not looked up).
  */
+import { readU16, writeU16 } from './bytes.js';
 import { ParseError } from './errors.js';
 import { IPPROTO_TCP, IPPROTO_UDP, newIpv4View, parseIpv4 } from './ipv4.js';
 import { newIpv6View, parseIpv6 } from './ipv6.js';
@@ -29,7 +30,7 @@ export function onesSum(buf: Uint8Array, start: number, end: number, initial = 0
   let sum = initial;
   let i = start;
   const last = end - 1;
-  for (; i < last; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  for (; i < last; i += 2) sum += readU16(buf, i);
   if (i < end) sum += buf[i]! << 8;
   return sum;
 }
@@ -46,13 +47,6 @@ export function internetChecksum(buf: Uint8Array, start: number, end: number, in
   return ~foldSum(onesSum(buf, start, end, initial)) & 0xffff;
 }
 
-function read16(buf: Uint8Array, o: number): number {
-  return (buf[o]! << 8) | buf[o + 1]!;
-}
-function write16(buf: Uint8Array, o: number, v: number): void {
-  buf[o] = (v >>> 8) & 0xff;
-  buf[o + 1] = v & 0xff;
-}
 
 function ipv4HeaderLength(buf: Uint8Array, ipOffset: number): number {
   if (ipOffset < 0 || ipOffset + 20 > buf.length) throw new ParseError('truncated', 'ipv4');
@@ -67,7 +61,7 @@ function ipv4HeaderLength(buf: Uint8Array, ipOffset: number): number {
 /** IPv4 header checksum computed with the checksum field taken as zero. */
 export function ipv4HeaderChecksum(buf: Uint8Array, ipOffset: number): number {
   const hl = ipv4HeaderLength(buf, ipOffset);
-  const sum = onesSum(buf, ipOffset, ipOffset + hl) - read16(buf, ipOffset + 10);
+  const sum = onesSum(buf, ipOffset, ipOffset + hl) - readU16(buf, ipOffset + 10);
   return ~foldSum(sum) & 0xffff;
 }
 
@@ -80,7 +74,7 @@ export function verifyIpv4HeaderChecksum(buf: Uint8Array, ipOffset: number): boo
 /** Recomputes and writes the IPv4 header checksum in place; returns it. */
 export function fixIpv4HeaderChecksum(buf: Uint8Array, ipOffset: number): number {
   const c = ipv4HeaderChecksum(buf, ipOffset);
-  write16(buf, ipOffset + 10, c);
+  writeU16(buf, ipOffset + 10, c);
   return c;
 }
 
@@ -148,7 +142,7 @@ export function l4ChecksumInfo(buf: Uint8Array, ipOffset: number): L4ChecksumInf
 /** The TCP/UDP checksum the whole IP packet at `ipOffset` should carry (UDP: 0 sent as 0xffff). */
 export function l4Checksum(buf: Uint8Array, ipOffset: number): number {
   const info = l4ChecksumInfo(buf, ipOffset);
-  const sum = onesSum(buf, info.l4Offset, info.l4Offset + info.l4Length, info.pseudoSum) - read16(buf, info.checksumOffset);
+  const sum = onesSum(buf, info.l4Offset, info.l4Offset + info.l4Length, info.pseudoSum) - readU16(buf, info.checksumOffset);
   const c = ~foldSum(sum) & 0xffff;
   return info.protocol === IPPROTO_UDP && c === 0 ? 0xffff : c;
 }
@@ -156,14 +150,14 @@ export function l4Checksum(buf: Uint8Array, ipOffset: number): number {
 /** True when the TCP/UDP checksum verifies (UDP over IPv4 with checksum 0 = none = true). */
 export function verifyL4Checksum(buf: Uint8Array, ipOffset: number): boolean {
   const info = l4ChecksumInfo(buf, ipOffset);
-  if (info.protocol === IPPROTO_UDP && read16(buf, info.checksumOffset) === 0) return !info.isIpv6;
+  if (info.protocol === IPPROTO_UDP && readU16(buf, info.checksumOffset) === 0) return !info.isIpv6;
   return foldSum(onesSum(buf, info.l4Offset, info.l4Offset + info.l4Length, info.pseudoSum)) === 0xffff;
 }
 
 /** Recomputes and writes the TCP/UDP checksum of the whole IP packet in place; returns it. */
 export function fixL4Checksum(buf: Uint8Array, ipOffset: number): number {
   const c = l4Checksum(buf, ipOffset);
-  write16(buf, l4ChecksumInfo(buf, ipOffset).checksumOffset, c);
+  writeU16(buf, l4ChecksumInfo(buf, ipOffset).checksumOffset, c);
   return c;
 }
 
@@ -199,10 +193,10 @@ export function rewrite16(buf: Uint8Array, fieldOffset: number, value: number, c
   if (fieldOffset < 0 || fieldOffset + 2 > buf.length || checksumOffset < 0 || checksumOffset + 2 > buf.length) {
     throw new ParseError('truncated', 'rewrite16');
   }
-  const old = read16(buf, fieldOffset);
-  const hc = read16(buf, checksumOffset);
-  write16(buf, fieldOffset, value & 0xffff);
+  const old = readU16(buf, fieldOffset);
+  const hc = readU16(buf, checksumOffset);
+  writeU16(buf, fieldOffset, value & 0xffff);
   if (udp && hc === 0) return;
   const c = incrementalChecksum16(hc, old, value);
-  write16(buf, checksumOffset, udp && c === 0 ? 0xffff : c);
+  writeU16(buf, checksumOffset, udp && c === 0 ? 0xffff : c);
 }

@@ -23,14 +23,14 @@ import { demuxClass } from './demux.js';
 import { ParseError, type MalformedReason } from './errors.js';
 import type { PacketView } from './packet.js';
 import { looksLikeQuicShort, newQuicHeaderView, parseQuicLongHeader, isKnownQuicVersion } from './quic.js';
-import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_CCFB, RTPFB_FMT_TWCC } from './rtcp.js';
+import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_CCFB, RTPFB_FMT_TWCC } from './rtcp/index.js';
 import { newRtpView, parseRtp, parseRtpHeader, readTransportWideSeq } from './rtp.js';
 import { classifyRtcpSecurity, newSrtcpView } from './srtcp.js';
 import { looksLikeStun } from './stun.js';
 import { parseDtlsRecord, newDtlsRecordView } from './dtls.js';
 import { TwccExtensionDetector } from './twcc-ext-detect.js';
-import { parseTwcc, newTwccFeedback } from './twcc.js';
-import { parseCcfb, newCcfbReport } from './ccfb.js';
+import { parseTwcc, newTwccFeedback } from './rtcp/index.js';
+import { parseCcfb, newCcfbReport } from './rtcp/index.js';
 
 export const PACKET_CLASSES = [
   'tcp-pure-ack',

@@ -1,6 +1,6 @@
 /**
  * Structured forms of the two transport-wide congestion-control feedback formats, shared by the
- * codecs (src/protocols/twcc.ts, src/protocols/ccfb.ts) and the recorders that build them
+ * codecs (src/protocols/rtcp/twcc.ts, src/protocols/rtcp/ccfb.ts) and the recorders that build them
  * (src/feedback-updater). Times are kept in the wire's own units so that parse -> serialize is
  * exact; helpers convert to microseconds.
  */

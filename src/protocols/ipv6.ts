@@ -29,8 +29,12 @@
  * (offset != 0) stops the walk: `protocol` is the fragment header's next header but no L4 header
  * follows. Payload Length 0 with a hop-by-hop header (jumbogram) is 'unsupported'.
  */
+import { readAddressPair, type AddressPair } from './address-pair.js';
 import { readU32 } from './bytes.js';
 import { ParseError } from './errors.js';
+
+// the text forms live with the address layout; re-exported for the importers of ipv6.js
+export { formatIpv6, parseIpv6Address } from './address-pair.js';
 
 export const IPV6_HEADER_LENGTH = 40;
 export const IPV6_EXT_HOP_BY_HOP = 0;
@@ -41,7 +45,8 @@ export const IPV6_EXT_DEST_OPTS = 60;
 export const IPV6_EXT_MOBILITY = 135;
 export const IPV6_NO_NEXT_HEADER = 59;
 
-export interface Ipv6View {
+/** The fixed header's fields; the addresses in the layout of address-pair.ts. */
+export interface Ipv6View extends AddressPair {
   offset: number;
   trafficClass: number;
   flowLabel: number;
@@ -52,15 +57,6 @@ export interface Ipv6View {
   /** Next Header of the fixed header. */
   nextHeader: number;
   hopLimit: number;
-  /** Addresses as four unsigned 32-bit words each (word 0 = most significant). */
-  src0: number;
-  src1: number;
-  src2: number;
-  src3: number;
-  dst0: number;
-  dst1: number;
-  dst2: number;
-  dst3: number;
   /** Upper-layer protocol after the extension headers. */
   protocol: number;
   /** Offset of the upper-layer header (after extension headers). */
@@ -124,14 +120,7 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   out.totalLength = IPV6_HEADER_LENGTH + payloadLength;
   out.nextHeader = nextHeader;
   out.hopLimit = buf[offset + 7]!;
-  out.src0 = readU32(buf, offset + 8);
-  out.src1 = readU32(buf, offset + 12);
-  out.src2 = readU32(buf, offset + 16);
-  out.src3 = readU32(buf, offset + 20);
-  out.dst0 = readU32(buf, offset + 24);
-  out.dst1 = readU32(buf, offset + 28);
-  out.dst2 = readU32(buf, offset + 32);
-  out.dst3 = readU32(buf, offset + 36);
+  readAddressPair(buf, offset + 8, out);
   out.isFragment = false;
   out.fragmentOffset = 0;
   out.moreFragments = false;
@@ -178,56 +167,4 @@ export function parseIpv6(buf: Uint8Array, offset: number, out: Ipv6View): void 
   out.l4Offset = off;
   out.l4Length = end - off;
   out.extLength = off - offset - IPV6_HEADER_LENGTH;
-}
-
-/** Cold path: RFC 5952-style text (lower case, longest zero run compressed) of four 32-bit words. */
-export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
-  const g: number[] = [];
-  for (const w of [w0, w1, w2, w3]) g.push((w >>> 16) & 0xffff, w & 0xffff);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
-}
-
-/** Cold path: parses IPv6 text into four 32-bit words; undefined when invalid. No embedded IPv4 form. */
-export function parseIpv6Address(s: string): [number, number, number, number] | undefined {
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (part: string | undefined): number[] | undefined => {
-    if (part === undefined || part === '') return [];
-    const out: number[] = [];
-    for (const h of part.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(h)) return undefined;
-      out.push(parseInt(h, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    if (head.length + tail.length > 7) return undefined;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    if (head.length !== 8) return undefined;
-    groups = head;
-  }
-  const w = (i: number): number => ((groups[2 * i]! << 16) | groups[2 * i + 1]!) >>> 0;
-  return [w(0), w(1), w(2), w(3)];
 }

@@ -16,8 +16,9 @@
  * (payload = the fragment data). The first fragment of a fragmented datagram is decoded like any
  * packet (its L4 header is there) but `isFragment` is set. Only ParseError is ever thrown.
  *
- * Layout of the view for IPv4: src0/dst0 hold the addresses, words 1..3 are 0.
+ * Addresses: the layout of address-pair.ts (IPv4: src0/dst0 hold the addresses, words 1..3 are 0).
  */
+import { copyAddressPair, setIpv4AddressPair, type AddressPair } from './address-pair.js';
 import { ParseError } from './errors.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, newEthernetView, parseEthernet } from './ethernet.js';
 import { IPPROTO_TCP, IPPROTO_UDP, newIpv4View, parseIpv4 } from './ipv4.js';
@@ -71,7 +72,7 @@ export function dltFromLinkType(t: LinkType): number {
   }
 }
 
-export interface PacketView {
+export interface PacketView extends AddressPair {
   /** Bytes in the buffer (captured length). */
   capLength: number;
   /** SLL packet type (0 host .. 4 outgoing) when the link is SLL/SLL2, else -1. */
@@ -99,14 +100,6 @@ export interface PacketView {
   isFragment: boolean;
   /** Fragment offset in bytes. */
   fragmentOffset: number;
-  src0: number;
-  src1: number;
-  src2: number;
-  src3: number;
-  dst0: number;
-  dst1: number;
-  dst2: number;
-  dst3: number;
   l4: L4Kind;
   l4Offset: number;
   srcPort: number;
@@ -269,14 +262,7 @@ export function decodePacket(buf: Uint8Array, linkType: LinkType, out: PacketVie
     out.tos = (ip4.dscp << 2) | ip4.ecn;
     out.isFragment = ip4.isFragment;
     out.fragmentOffset = ip4.fragmentOffset;
-    out.src0 = ip4.src;
-    out.src1 = 0;
-    out.src2 = 0;
-    out.src3 = 0;
-    out.dst0 = ip4.dst;
-    out.dst1 = 0;
-    out.dst2 = 0;
-    out.dst3 = 0;
+    setIpv4AddressPair(out, ip4.src, ip4.dst);
     out.truncated = ip4.truncated;
     l4Offset = ip4.payloadOffset;
     l4Length = ip4.payloadLength;
@@ -292,14 +278,7 @@ export function decodePacket(buf: Uint8Array, linkType: LinkType, out: PacketVie
     out.tos = ip6.trafficClass;
     out.isFragment = ip6.isFragment;
     out.fragmentOffset = ip6.fragmentOffset;
-    out.src0 = ip6.src0;
-    out.src1 = ip6.src1;
-    out.src2 = ip6.src2;
-    out.src3 = ip6.src3;
-    out.dst0 = ip6.dst0;
-    out.dst1 = ip6.dst1;
-    out.dst2 = ip6.dst2;
-    out.dst3 = ip6.dst3;
+    copyAddressPair(ip6, out);
     out.truncated = ip6.truncated;
     l4Offset = ip6.l4Offset;
     l4Length = ip6.l4Length;
@@ -314,8 +293,7 @@ export function decodePacket(buf: Uint8Array, linkType: LinkType, out: PacketVie
     out.tos = 0;
     out.isFragment = false;
     out.fragmentOffset = 0;
-    out.src0 = out.src1 = out.src2 = out.src3 = 0;
-    out.dst0 = out.dst1 = out.dst2 = out.dst3 = 0;
+    setIpv4AddressPair(out, 0, 0);
     out.truncated = false;
     out.l4 = 'other';
     out.l4Offset = l3Offset;

@@ -27,6 +27,7 @@
  * timestamp: it gets the previous record's tUs (0 before any). Malformed input throws ParseError
  * (records before the bad one have already been yielded).
  */
+import { readU16Order, readU32Order } from './bytes.js';
 import { ParseError } from './errors.js';
 
 export interface CaptureRecord {
@@ -49,19 +50,10 @@ const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BOM = 0x1a2b3c4d;
 
-function u32(buf: Uint8Array, o: number, le: boolean): number {
-  return le
-    ? (buf[o]! | (buf[o + 1]! << 8) | (buf[o + 2]! << 16) | (buf[o + 3]! << 24)) >>> 0
-    : ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
-}
-function u16(buf: Uint8Array, o: number, le: boolean): number {
-  return le ? buf[o]! | (buf[o + 1]! << 8) : (buf[o]! << 8) | buf[o + 1]!;
-}
-
 export function detectCaptureFormat(buf: Uint8Array): CaptureFormat {
   if (buf.length < 4) return 'unknown';
-  const be = u32(buf, 0, false);
-  const le = u32(buf, 0, true);
+  const be = readU32Order(buf, 0, false);
+  const le = readU32Order(buf, 0, true);
   if (be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS) return 'pcap';
   if (be === PCAPNG_SHB) return 'pcapng';
   return 'unknown';
@@ -78,26 +70,26 @@ export function* readCapture(buf: Uint8Array): Generator<CaptureRecord, void, un
 /** Classic pcap records. */
 export function* readPcap(buf: Uint8Array): Generator<CaptureRecord, void, undefined> {
   if (buf.length < 24) throw new ParseError('truncated', 'pcap header');
-  const m = u32(buf, 0, false);
+  const m = readU32Order(buf, 0, false);
   let le: boolean;
   let nanos: boolean;
   if (m === PCAP_MAGIC_US || m === PCAP_MAGIC_NS) {
     le = false;
     nanos = m === PCAP_MAGIC_NS;
   } else {
-    const ml = u32(buf, 0, true);
+    const ml = readU32Order(buf, 0, true);
     if (ml !== PCAP_MAGIC_US && ml !== PCAP_MAGIC_NS) throw new ParseError('unsupported', 'pcap magic');
     le = true;
     nanos = ml === PCAP_MAGIC_NS;
   }
-  const linkType = u32(buf, 20, le) & 0xffff;
+  const linkType = readU32Order(buf, 20, le) & 0xffff;
   let o = 24;
   while (o < buf.length) {
     if (o + 16 > buf.length) throw new ParseError('truncated', 'pcap record');
-    const sec = u32(buf, o, le);
-    const frac = u32(buf, o + 4, le);
-    const incl = u32(buf, o + 8, le);
-    const orig = u32(buf, o + 12, le);
+    const sec = readU32Order(buf, o, le);
+    const frac = readU32Order(buf, o + 4, le);
+    const incl = readU32Order(buf, o + 8, le);
+    const orig = readU32Order(buf, o + 12, le);
     if (frac >= (nanos ? 1_000_000_000 : 1_000_000)) throw new ParseError('bad-header', 'pcap record');
     if (o + 16 + incl > buf.length) throw new ParseError('truncated', 'pcap record');
     const tUs = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
@@ -131,11 +123,11 @@ function ticksToUs(hi: number, lo: number, itf: PcapngInterface): number {
 
 function parseIdb(buf: Uint8Array, body: number, end: number, le: boolean): PcapngInterface {
   if (body + 8 > end) throw new ParseError('bad-length', 'pcapng idb');
-  const itf: PcapngInterface = { linkType: u16(buf, body, le), exp10: 6, exp2: -1, offsetS: 0 };
+  const itf: PcapngInterface = { linkType: readU16Order(buf, body, le), exp10: 6, exp2: -1, offsetS: 0 };
   let o = body + 8;
   while (o + 4 <= end) {
-    const code = u16(buf, o, le);
-    const olen = u16(buf, o + 2, le);
+    const code = readU16Order(buf, o, le);
+    const olen = readU16Order(buf, o + 2, le);
     if (code === 0) break;
     if (o + 4 + olen > end) throw new ParseError('bad-length', 'pcapng option');
     if (code === 9 && olen >= 1) {
@@ -148,8 +140,8 @@ function parseIdb(buf: Uint8Array, body: number, end: number, le: boolean): Pcap
       }
       if (itf.exp2 > 64 || itf.exp10 > 18) throw new ParseError('bad-header', 'pcapng if_tsresol');
     } else if (code === 14 && olen >= 8) {
-      const hi = u32(buf, o + 4 + (le ? 4 : 0), le) | 0; // signed 64-bit; seconds
-      const lo = u32(buf, o + 4 + (le ? 0 : 4), le);
+      const hi = readU32Order(buf, o + 4 + (le ? 4 : 0), le) | 0; // signed 64-bit; seconds
+      const lo = readU32Order(buf, o + 4 + (le ? 0 : 4), le);
       itf.offsetS = hi * 0x1_0000_0000 + lo;
     }
     o += 4 + ((olen + 3) & ~3);
@@ -166,45 +158,45 @@ export function* readPcapng(buf: Uint8Array): Generator<CaptureRecord, void, und
   let lastTUs = 0;
   while (o < buf.length) {
     if (o + 12 > buf.length) throw new ParseError('truncated', 'pcapng block');
-    const typeBe = u32(buf, o, false);
+    const typeBe = readU32Order(buf, o, false);
     if (typeBe === PCAPNG_SHB) {
       // byte order of this section from the byte-order magic
       if (o + 28 > buf.length) throw new ParseError('truncated', 'pcapng shb');
-      const bomBe = u32(buf, o + 8, false);
+      const bomBe = readU32Order(buf, o + 8, false);
       if (bomBe === PCAPNG_BOM) le = false;
-      else if (u32(buf, o + 8, true) === PCAPNG_BOM) le = true;
+      else if (readU32Order(buf, o + 8, true) === PCAPNG_BOM) le = true;
       else throw new ParseError('bad-header', 'pcapng shb');
-      if (u16(buf, o + 12, le) !== 1) throw new ParseError('unsupported', 'pcapng version');
+      if (readU16Order(buf, o + 12, le) !== 1) throw new ParseError('unsupported', 'pcapng version');
       inSection = true;
       ifaces = [];
     } else if (!inSection) {
       throw new ParseError('bad-header', 'pcapng');
     }
-    const type = u32(buf, o, le);
-    const total = u32(buf, o + 4, le);
+    const type = readU32Order(buf, o, le);
+    const total = readU32Order(buf, o + 4, le);
     if (total < 12 || total % 4 !== 0) throw new ParseError('bad-length', 'pcapng block');
     if (o + total > buf.length) throw new ParseError('truncated', 'pcapng block');
-    if (u32(buf, o + total - 4, le) !== total) throw new ParseError('bad-length', 'pcapng block');
+    if (readU32Order(buf, o + total - 4, le) !== total) throw new ParseError('bad-length', 'pcapng block');
     const body = o + 8;
     const end = o + total - 4;
     if (type === 1) {
       ifaces.push(parseIdb(buf, body, end, le));
     } else if (type === 6 || type === 2) {
       if (body + 20 > end) throw new ParseError('bad-length', 'pcapng epb');
-      const id = type === 6 ? u32(buf, body, le) : u16(buf, body, le);
+      const id = type === 6 ? readU32Order(buf, body, le) : readU16Order(buf, body, le);
       const itf = ifaces[id];
       if (itf === undefined) throw new ParseError('bad-header', 'pcapng interface id');
-      const capLen = u32(buf, body + 12, le);
-      const origLen = u32(buf, body + 16, le);
+      const capLen = readU32Order(buf, body + 12, le);
+      const origLen = readU32Order(buf, body + 16, le);
       if (body + 20 + capLen > end) throw new ParseError('bad-length', 'pcapng epb');
-      const tUs = ticksToUs(u32(buf, body + 4, le), u32(buf, body + 8, le), itf);
+      const tUs = ticksToUs(readU32Order(buf, body + 4, le), readU32Order(buf, body + 8, le), itf);
       lastTUs = tUs;
       yield { tUs, linkType: itf.linkType, data: buf.subarray(body + 20, body + 20 + capLen), origLen, ifIndex: id };
     } else if (type === 3) {
       if (body + 4 > end) throw new ParseError('bad-length', 'pcapng spb');
       const itf = ifaces[0];
       if (itf === undefined) throw new ParseError('bad-header', 'pcapng interface id');
-      const origLen = u32(buf, body, le);
+      const origLen = readU32Order(buf, body, le);
       const room = end - body - 4;
       const capLen = origLen < room ? origLen : room;
       yield { tUs: lastTUs, linkType: itf.linkType, data: buf.subarray(body + 4, body + 4 + capLen), origLen, ifIndex: 0 };

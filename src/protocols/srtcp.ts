@@ -38,7 +38,7 @@
  * is appended to an opaque payload. A single packet cannot be classified from its header alone;
  * the caller decides per 5-tuple (e.g. SDP, DTLS seen on the 5-tuple, or SRTCP detected on it).
  */
-import { isValidCompound } from './rtcp.js';
+import { isValidCompound } from './rtcp/index.js';
 
 export const SRTCP_TAG_LENGTH_80 = 10;
 export const SRTCP_TAG_LENGTH_32 = 4;

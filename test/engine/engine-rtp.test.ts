@@ -7,7 +7,7 @@ import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
 import { parseIpv4Address } from '../../src/protocols/ipv4.js';
 import { engineOptions } from '../helpers/engine.js';
-import { parseTwcc } from '../../src/protocols/twcc.js';
+import { parseTwcc } from '../../src/protocols/rtcp/index.js';
 
 const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../shared/fixtures/webrtc/${name}`, import.meta.url)));
 const SERVER = parseIpv4Address('10.78.1.1');

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CcfbReport } from '../../src/protocols/feedback-types.js';
-import { parseCcfb, serializeCcfb } from '../../src/protocols/ccfb.js';
+import { parseCcfb, serializeCcfb } from '../../src/protocols/rtcp/index.js';
 import { CcfbRecorder } from '../../src/feedback-updater/ccfb-recorder.js';
 
 /** µs instant the report's RTS stands for, given the (nowUs, nowNtp32) mapping used to build it. */

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TwccFeedback } from '../../src/protocols/feedback-types.js';
-import { parseTwcc, serializeTwcc } from '../../src/protocols/twcc.js';
+import { parseTwcc, serializeTwcc } from '../../src/protocols/rtcp/index.js';
 import { TwccRecorder } from '../../src/feedback-updater/twcc-recorder.js';
 import { CHROMIUM_PCAP, readTimedUdp, twccSeqOf, TWCC_EXT_ID } from './_fixture.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TwccFeedback } from '../../src/protocols/feedback-types.js';
-import { parseTwcc, serializeTwcc } from '../../src/protocols/twcc.js';
+import { parseTwcc, serializeTwcc } from '../../src/protocols/rtcp/index.js';
 import { SeqUnwrapper } from '../../src/feedback-updater/seq-tracker.js';
 import { TwccRecorder } from '../../src/feedback-updater/twcc-recorder.js';
 

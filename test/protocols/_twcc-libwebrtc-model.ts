@@ -3,7 +3,7 @@
  * (modules/rtp_rtcp/source/rtcp_packet/transport_feedback.cc), kept close to its control flow —
  * AddReceivedPacket -> AddMissingPackets (bulk: fill the pending chunk, emit, then whole 8191-long
  * "not received" runs, then a partial run set in one go) -> AddDeltaSize — rather than the
- * one-symbol-at-a-time loop src/protocols/twcc.ts uses. The property test checks both give the
+ * one-symbol-at-a-time loop src/protocols/rtcp/twcc.ts uses. The property test checks both give the
  * same chunks. Written from reading the C++; no code copied.
  */
 const RUN_CAP = 0x1fff;

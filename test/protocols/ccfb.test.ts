@@ -15,7 +15,7 @@ import {
   parseCcfb,
   serializeCcfb,
   usFromNtp32,
-} from '../../src/protocols/ccfb.js';
+} from '../../src/protocols/rtcp/index.js';
 import { ParseError } from '../../src/protocols/errors.js';
 import type { CcfbReport } from '../../src/protocols/feedback-types.js';
 import { buildRawIpPcap } from './_twcc-fixture.js';

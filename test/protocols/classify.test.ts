@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { classifyPacket, newClassifyResult, newTransportState } from '../../src/protocols/classify.js';
 import { ParseError } from '../../src/protocols/errors.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
-import { buildQuicInitialHeader } from '../../src/protocols/quic.js';
-import { buildRtp } from '../../src/protocols/rtp.js';
-import { buildNack, buildCompound, buildRr } from '../../src/protocols/rtcp.js';
+import { buildQuicInitialHeader } from '../helpers/quic-packets.js';
+import { buildRtp } from '../helpers/rtp-packets.js';
+import { buildNack, buildCompound, buildRr } from '../helpers/rtcp-packets.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';
 
 const A = { addr: '10.1.0.1', port: 443 };

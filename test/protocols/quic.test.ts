@@ -5,13 +5,13 @@ import {
   QUIC_VERSION_1,
   QUIC_VERSION_2,
   QUIC_VERSION_DRAFT_29,
-  buildQuicInitialHeader,
   looksLikeQuicLong,
   looksLikeQuicShort,
   newQuicHeaderView,
   parseQuicLongHeader,
   parseQuicShortHeader,
 } from '../../src/protocols/quic.js';
+import { buildQuicInitialHeader } from '../helpers/quic-packets.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 

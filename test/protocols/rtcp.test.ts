@@ -3,13 +3,6 @@ import fc from 'fast-check';
 import { ParseError } from '../../src/protocols/errors.js';
 import {
   RtcpCompoundCursor,
-  buildCompound,
-  buildFeedback,
-  buildNack,
-  buildPli,
-  buildRemb,
-  buildRr,
-  buildSr,
   firEntryCount,
   forEachNackedSeq,
   isValidCompound,
@@ -26,7 +19,8 @@ import {
   rewriteCompoundWithout,
   validateCompound,
   type RtcpKind,
-} from '../../src/protocols/rtcp.js';
+} from '../../src/protocols/rtcp/index.js';
+import { buildCompound, buildFeedback, buildNack, buildPli, buildRemb, buildRr, buildSr } from '../helpers/rtcp-packets.js';
 import { demuxClass } from '../../src/protocols/demux.js';
 import { fixturePath, readUdpPayloads } from './_udp-payloads.js';
 

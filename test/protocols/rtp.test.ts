@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { ParseError } from '../../src/protocols/errors.js';
 import {
   RtpExtensionCursor,
-  buildRtp,
   findExtension,
   forEachExtension,
   newRtpExtensionElement,
@@ -13,6 +12,7 @@ import {
   readCsrc,
   readTransportWideSeq,
 } from '../../src/protocols/rtp.js';
+import { buildRtp } from '../helpers/rtp-packets.js';
 import { demuxClass } from '../../src/protocols/demux.js';
 import { fixturePath, readUdpPayloads } from './_udp-payloads.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { classifyRtcpSecurity, newSrtcpView, SRTCP_TAG_LENGTH_32 } from '../../src/protocols/srtcp.js';
-import { buildCompound, buildNack, buildRr, buildSr, buildFeedback } from '../../src/protocols/rtcp.js';
+import { buildCompound, buildNack, buildRr, buildSr, buildFeedback } from '../helpers/rtcp-packets.js';
 import { demuxClass } from '../../src/protocols/demux.js';
 import { fixturePath, readUdpPayloads } from './_udp-payloads.js';
 

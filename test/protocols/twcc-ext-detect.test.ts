@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { ParseError } from '../../src/protocols/errors.js';
 import { TwccExtensionDetector } from '../../src/protocols/twcc-ext-detect.js';
-import { buildRtp, newRtpView, parseRtpHeader, type RtpExtensionSpec } from '../../src/protocols/rtp.js';
+import { newRtpView, parseRtpHeader } from '../../src/protocols/rtp.js';
+import { buildRtp, type RtpExtensionSpec } from '../helpers/rtp-packets.js';
 import { demuxClass } from '../../src/protocols/demux.js';
 import { fixturePath, readUdpPayloads } from './_udp-payloads.js';
 

@@ -14,7 +14,7 @@ import {
   TwccSizeCounter,
   twccDeltasFromArrivalsUs,
   twccSerializedLength,
-} from '../../src/protocols/twcc.js';
+} from '../../src/protocols/rtcp/index.js';
 import { buildRawIpPcap, readFixtureUdp, rtcpSubPackets } from './_twcc-fixture.js';
 import { libwebrtcChunks } from './_twcc-libwebrtc-model.js';
 

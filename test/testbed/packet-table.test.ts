@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DLT_RAW } from '../../src/protocols/packet.js';
 import { pcapWriter } from '../../src/protocols/pcap-file.js';
-import { buildRtp } from '../../src/protocols/rtp.js';
-import { serializeTwcc } from '../../src/protocols/twcc.js';
+import { buildRtp } from '../helpers/rtp-packets.js';
+import { serializeTwcc } from '../../src/protocols/rtcp/index.js';
 import { buildPacketTable } from '../../testbed/webrtc/packet-table.js';
 import { summarizeTable } from '../../testbed/webrtc/packet-table-summary.js';
 import { twccExtIdFromSdp } from '../../testbed/webrtc/evidence.js';

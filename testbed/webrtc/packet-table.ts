@@ -23,9 +23,9 @@
  */
 import { decodePacket, linkTypeFromDlt, newPacketView, type PacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
-import { RtcpCompoundCursor } from '../../src/protocols/rtcp.js';
+import { RtcpCompoundCursor } from '../../src/protocols/rtcp/index.js';
 import { newRtpView, parseRtpHeader, readTransportWideSeq } from '../../src/protocols/rtp.js';
-import { arrivalsUsFromTwcc, parseTwcc } from '../../src/protocols/twcc.js';
+import { arrivalsUsFromTwcc, parseTwcc } from '../../src/protocols/rtcp/index.js';
 import { SeqUnwrapper } from '../../src/feedback-updater/seq-tracker.js';
 
 export interface PacketRow {

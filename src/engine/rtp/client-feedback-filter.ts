@@ -7,7 +7,7 @@
  */
 import { ParseError } from '../../protocols/errors.js';
 import type { PacketView } from '../../protocols/packet.js';
-import { RTCP_PT_RTPFB, RTPFB_FMT_CCFB, RTPFB_FMT_TWCC, RtcpCompoundCursor, rewriteCompoundWithout, type RtcpView } from '../../protocols/rtcp.js';
+import { RTCP_PT_RTPFB, RTPFB_FMT_CCFB, RTPFB_FMT_TWCC, RtcpCompoundCursor, rewriteCompoundWithout, type RtcpView } from '../../protocols/rtcp/index.js';
 import { finishUdpDatagram } from '../../protocols/udp-datagram.js';
 import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';
 import type { RtpTransport } from './rtp-transport.js';

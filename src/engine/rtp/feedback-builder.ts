@@ -9,9 +9,9 @@
 import { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
 import { ReportTiming, type ReportSink } from '../../feedback-updater/report-timing.js';
 import { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
-import { serializeCcfb } from '../../protocols/ccfb.js';
+import { serializeCcfb } from '../../protocols/rtcp/index.js';
 import type { CcfbReport, TwccFeedback } from '../../protocols/feedback-types.js';
-import { serializeTwcc } from '../../protocols/twcc.js';
+import { serializeTwcc } from '../../protocols/rtcp/index.js';
 import { buildUdpDatagram } from '../../protocols/udp-datagram.js';
 import type { LossMarker } from './loss-marker.js';
 import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';

@@ -12,7 +12,7 @@ import { classifyPacket, newClassifyResult, newTransportState, type PacketClass,
 import { ParseError } from '../../protocols/errors.js';
 import { canonicalFlowHash, flowKeyToString, viewMatchesFlowKey } from '../../protocols/flow-key.js';
 import type { PacketView } from '../../protocols/packet.js';
-import { RTCP_PT_RR, RTCP_PT_RTPFB, RTCP_PT_SR, RTPFB_FMT_CCFB, RTPFB_FMT_TWCC, RtcpCompoundCursor } from '../../protocols/rtcp.js';
+import { RTCP_PT_RR, RTCP_PT_RTPFB, RTCP_PT_SR, RTPFB_FMT_CCFB, RTPFB_FMT_TWCC, RtcpCompoundCursor } from '../../protocols/rtcp/index.js';
 import { FlowTable, type EvictCause } from '../flow-table.js';
 import type { RtpFeedbackConfig } from './rtp-feedback-config.js';
 import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';

@@ -7,9 +7,9 @@ import { ParseError } from '../../../src/protocols/errors.js';
 import { formatIpv4 } from '../../../src/protocols/ipv4.js';
 import { decodePacket, linkTypeFromDlt, newPacketView, type LinkType, type PacketView } from '../../../src/protocols/packet.js';
 import { readCapture } from '../../../src/protocols/pcap-file.js';
-import { RtcpCompoundCursor, type RtcpKind } from '../../../src/protocols/rtcp.js';
+import { RtcpCompoundCursor, type RtcpKind } from '../../../src/protocols/rtcp/index.js';
 import { newRtpView, parseRtpHeader, readTransportWideSeq } from '../../../src/protocols/rtp.js';
-import { arrivalsUsFromTwcc, parseTwcc } from '../../../src/protocols/twcc.js';
+import { arrivalsUsFromTwcc, parseTwcc } from '../../../src/protocols/rtcp/index.js';
 
 
 export const FIX = new URL('../../../../shared/fixtures/webrtc/', import.meta.url);

@@ -1,12 +1,12 @@
 /** The client's own TWCC / CCFB on the uplink: dropped, rewritten out of a compound, or passed. */
 import { describe, expect, it } from 'vitest';
 import { RtpFeedback } from '../../../src/engine/rtp/rtp-feedback.js';
-import { parseCcfb, serializeCcfb } from '../../../src/protocols/ccfb.js';
+import { parseCcfb, serializeCcfb } from '../../../src/protocols/rtcp/index.js';
 import { verifyIpv4HeaderChecksum, verifyL4Checksum } from '../../../src/protocols/checksum.js';
 import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
-import { buildCompound, buildPli, buildRr } from '../../../src/protocols/rtcp.js';
-import { buildRtp } from '../../../src/protocols/rtp.js';
-import { serializeTwcc } from '../../../src/protocols/twcc.js';
+import { buildCompound, buildPli, buildRr } from '../../helpers/rtcp-packets.js';
+import { buildRtp } from '../../helpers/rtp-packets.js';
+import { serializeTwcc } from '../../../src/protocols/rtcp/index.js';
 import { SERVER, CLIENT, load, BASE_CFG, rtcpKinds, replay, udp4 } from './_helpers.js';
 
 describe('RtpFeedback on the Chromium plaintext capture', () => {

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { RtpFeedback } from '../../../src/engine/rtp/rtp-feedback.js';
 import { verifyL4Checksum } from '../../../src/protocols/checksum.js';
 import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
-import { buildRr } from '../../../src/protocols/rtcp.js';
-import { buildRtp } from '../../../src/protocols/rtp.js';
-import { arrivalsUsFromTwcc, parseTwcc } from '../../../src/protocols/twcc.js';
+import { buildRr } from '../../helpers/rtcp-packets.js';
+import { buildRtp } from '../../helpers/rtp-packets.js';
+import { arrivalsUsFromTwcc, parseTwcc } from '../../../src/protocols/rtcp/index.js';
 import { BASE_CFG, udp6, twSeqExt } from './_helpers.js';
 
 describe('RtpFeedback synthetic transports', () => {

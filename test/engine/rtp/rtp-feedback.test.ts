@@ -10,8 +10,8 @@ import { fixIpPacketChecksums, verifyL4Checksum } from '../../../src/protocols/c
 import { ParseError } from '../../../src/protocols/errors.js';
 import { decodePacket, DLT_RAW, newPacketView } from '../../../src/protocols/packet.js';
 import { pcapWriter } from '../../../src/protocols/pcap-file.js';
-import { RTCP_PT_RTPFB, RTPFB_FMT_TWCC, RtcpCompoundCursor } from '../../../src/protocols/rtcp.js';
-import { parseTwcc } from '../../../src/protocols/twcc.js';
+import { RTCP_PT_RTPFB, RTPFB_FMT_TWCC, RtcpCompoundCursor } from '../../../src/protocols/rtcp/index.js';
+import { parseTwcc } from '../../../src/protocols/rtcp/index.js';
 import { EXT_ID, load, BASE_CFG, replay, checkGenerated, checkReports } from './_helpers.js';
 
 describe('RtpFeedback on the Chromium plaintext capture', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RtpFeedback } from '../../../src/engine/rtp/rtp-feedback.js';
 import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
-import { buildRtp } from '../../../src/protocols/rtp.js';
+import { buildRtp } from '../../helpers/rtp-packets.js';
 import { SERVER, CLIENT, load, BASE_CFG, replay, udp4 } from './_helpers.js';
 
 describe('RtpFeedback on the Chromium DTLS-SRTP capture', () => {

@@ -32,12 +32,13 @@
  * is the default here; `{ numReportsMinusOne: true }` reads/writes the older count - 1 form (old
  * pion/rtcp, which cannot express an empty block).
  */
-import { ParseError } from './errors.js';
-import { outputBuffer } from './out-buffer.js';
-import type { CcfbMetric, CcfbReport, CcfbStreamBlock } from './feedback-types.js';
+import { isUint, readU32OrZero, writeU32 } from '../bytes.js';
+import { ParseError } from '../errors.js';
+import type { CcfbMetric, CcfbReport, CcfbStreamBlock } from '../feedback-types.js';
+import { outputBuffer } from '../out-buffer.js';
+import { RTCP_PT_RTPFB, RTPFB_FMT_CCFB, rtpfbContentEnd, writeRtcpHeader } from './header.js';
 
-export const RTCP_PT_RTPFB = 205;
-export const CCFB_FMT = 11;
+export const CCFB_FMT = RTPFB_FMT_CCFB;
 /** RTCP header (4) + sender SSRC (4) + report timestamp (4). */
 export const CCFB_OVERHEAD_BYTES = 12;
 /** Per report block: SSRC (4) + begin_seq (2) + num_reports (2). */
@@ -77,27 +78,12 @@ export function parseCcfb(
   into?: CcfbReport,
   options: CcfbOptions = {},
 ): CcfbReport {
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
-    throw new ParseError('bad-length', WHAT);
-  }
-  if (offset + length > buf.length) throw new ParseError('truncated', WHAT);
-  if (length < 4) throw new ParseError('truncated', WHAT);
-  const b0 = buf[offset] ?? 0;
-  if (b0 >> 6 !== 2) throw new ParseError('bad-version', WHAT);
-  if ((buf[offset + 1] ?? 0) !== RTCP_PT_RTPFB || (b0 & 0x1f) !== CCFB_FMT) throw new ParseError('unsupported', WHAT);
-  const size = (((buf[offset + 2] ?? 0) << 8) | (buf[offset + 3] ?? 0)) * 4 + 4;
-  if (size > length) throw new ParseError('truncated', WHAT);
-  let end = offset + size;
-  if ((b0 & 0x20) !== 0) {
-    const pad = buf[end - 1] ?? 0;
-    if (pad === 0 || pad > size - 4 || pad % 4 !== 0) throw new ParseError('bad-length', WHAT);
-    end -= pad;
-  }
+  const end = rtpfbContentEnd(buf, offset, length, CCFB_FMT, WHAT, true);
   if (end - offset < CCFB_OVERHEAD_BYTES) throw new ParseError('truncated', WHAT);
   const report = into ?? newCcfbReport();
-  report.senderSsrc = readU32(buf, offset + 4);
+  report.senderSsrc = readU32OrZero(buf, offset + 4);
   const tsPos = end - 4;
-  report.reportTimestampNtp32 = readU32(buf, tsPos);
+  report.reportTimestampNtp32 = readU32OrZero(buf, tsPos);
   const minusOne = options.numReportsMinusOne === true;
 
   const streams = report.streams;
@@ -119,7 +105,7 @@ export function parseCcfb(
       streams[nStreams] = block;
     }
     nStreams++;
-    block.ssrc = readU32(buf, pos);
+    block.ssrc = readU32OrZero(buf, pos);
     block.beginSeq = ((buf[pos + 4] ?? 0) << 8) | (buf[pos + 5] ?? 0);
     const metrics = block.metrics;
     if (metrics.length > n) metrics.length = n;
@@ -139,10 +125,6 @@ export function parseCcfb(
   }
   streams.length = nStreams;
   return report;
-}
-
-function isUint(v: number, max: number): boolean {
-  return Number.isInteger(v) && v >= 0 && v <= max;
 }
 
 function validate(report: CcfbReport, minusOne: boolean): number {
@@ -178,12 +160,7 @@ export function serializeCcfb(report: CcfbReport, out?: Uint8Array, outOffset = 
   const minusOne = options.numReportsMinusOne === true;
   const size = validate(report, minusOne);
   const { buf, offset: o } = outputBuffer('ccfb', size, out, outOffset);
-  let pos = o;
-  buf[pos++] = 0x80 | CCFB_FMT;
-  buf[pos++] = RTCP_PT_RTPFB;
-  const words = size / 4 - 1;
-  buf[pos++] = words >>> 8;
-  buf[pos++] = words & 0xff;
+  let pos = writeRtcpHeader(buf, o, false, CCFB_FMT, RTCP_PT_RTPFB, size);
   pos = writeU32(buf, pos, report.senderSsrc);
   for (const s of report.streams) {
     pos = writeU32(buf, pos, s.ssrc);
@@ -263,16 +240,4 @@ export function ntp32FromUs(ntpUs: number): number {
 /** Microseconds (modulo 65536 s) a compact NTP timestamp stands for. */
 export function usFromNtp32(ntp32: number): number {
   return (ntp32 * 1_000_000) / 65536;
-}
-
-function readU32(buf: Uint8Array, o: number): number {
-  return (((buf[o] ?? 0) << 24) | ((buf[o + 1] ?? 0) << 16) | ((buf[o + 2] ?? 0) << 8) | (buf[o + 3] ?? 0)) >>> 0;
-}
-
-function writeU32(buf: Uint8Array, o: number, v: number): number {
-  buf[o] = v >>> 24;
-  buf[o + 1] = (v >>> 16) & 0xff;
-  buf[o + 2] = (v >>> 8) & 0xff;
-  buf[o + 3] = v & 0xff;
-  return o + 4;
 }
