@@ -261,7 +261,7 @@ export class Engine {
       }
       // RTP transports: predicted arrival times recorded for the feedback zhuge builds; with the
       // SRTCP fallback the transport also gets an ACK-delay flow, fed with the same predictions
-      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key, this.ft.queue.position(h)) === true) {
+      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key, this.ft.queue.position(h), h) === true) {
         arrivals.rtp++;
         if (existing !== undefined) return existing;
         return this.opts.rtp?.srtcpFallback === 'delay' ? this.lookupOrCreate(tUs, v, h, 'rtp') : undefined;
@@ -338,8 +338,10 @@ export class Engine {
     }
     try {
       let srtcp = false;
+      const isTcp = v.l4 === 'tcp';
+      const h = isTcp || v.l4 === 'udp' ? canonicalFlowHash(v) : 0;
       if (v.l4 === 'udp' && this.rtp !== undefined) {
-        const a = this.rtp.onUplink(tUs, v, payload);
+        const a = this.rtp.onUplink(tUs, v, payload, h);
         if (a.action === 'srtcp') srtcp = true;
         else if (a.action !== 'unknown') {
           c.uplink.rtp++;
@@ -355,8 +357,6 @@ export class Engine {
           return out;
         }
       }
-      const isTcp = v.l4 === 'tcp';
-      const h = isTcp || v.l4 === 'udp' ? canonicalFlowHash(v) : 0;
       const flow = isTcp || v.l4 === 'udp' ? this.lookup(tUs, v, h) : undefined;
       // a client's handshake (window scale), usually before its flow exists (flows start downlink)
       if (isTcp && (v.tcpFlags & TCP_SYN) !== 0) this.policies.current.onClientSyn(tUs, h, v);

@@ -17,10 +17,15 @@
  *     it and every later packet wait for a later build (a FIFO never delivers them earlier);
  *  4. reported times never run backwards (a time below the previous report is raised to it);
  *  5. the lead is earned: it is the time since the last bad prediction, between minLeadUs and
- *     maxLeadUs. A prediction is bad when the packet departs more than the tolerance
- *     (errorToleranceUs + errorToleranceFraction x the lead it was reported with) away from the
- *     time reported, or is still queued that long after it. So at a rate step the lead collapses
- *     to the minimum, and it grows back one ms per ms while the new rate holds.
+ *     maxLeadUs. A prediction is bad when the packet leaves more than the tolerance
+ *     (errorToleranceUs + errorToleranceFraction x the lead it was reported with) BEFORE the time
+ *     reported: zhuge reported delay that never happened. A packet still queued after the time
+ *     reported is not a bad prediction: it was reported early, and the departures of the packets
+ *     behind it, reported later, carry the delay to the sender (at a rate drop the predictions
+ *     lag the step in that direction, and the early signal is what zhuge is for). So after a
+ *     stretch without late reports the whole coming queue is reported at once; after a rate
+ *     recovery, where predictions made at the old rate come late, the lead falls to the minimum
+ *     and grows back one ms per ms;
  *  6. a packet whose departure is never seen (a lost tap event) is reported at its latest
  *     prediction once it has waited maxWaitUs, so the feedback never stalls.
  * The error of every prediction checked against its departure is kept (counters, status), with
@@ -205,7 +210,8 @@ export class ReportTiming {
     const abs = errUs < 0 ? -errUs : errUs;
     c.predictionAbsErrorSumUs += abs;
     this.reportedAtUs[i] = -1;
-    if (abs > this.config.errorToleranceUs + this.config.errorToleranceFraction * (this.leadUsedUs[i] ?? 0)) {
+    // late is bad: the packet left before the time reported (delay reported that never happened)
+    if (-errUs > this.config.errorToleranceUs + this.config.errorToleranceFraction * (this.leadUsedUs[i] ?? 0)) {
       c.predictionsBad++;
       this.lastBadUs = tUs;
     }
@@ -217,7 +223,6 @@ export class ReportTiming {
    * used). Returns how many packets were reported.
    */
   drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink): number {
-    this.checkOverdue(tUs);
     const lead = this.leadUs(tUs);
     let n = 0;
     while (this.cursor < this.tail) {
@@ -247,23 +252,6 @@ export class ReportTiming {
     }
     this.trimHead();
     return n;
-  }
-
-  /** A packet reported at a prediction and still queued past its tolerance is a bad prediction. */
-  private checkOverdue(tUs: number): void {
-    for (let k = this.head; k < this.cursor; k++) {
-      const i = k & this.mask;
-      const rep = this.reportedAtUs[i] ?? -1;
-      if (this.state[i] !== QUEUED || rep < 0) continue;
-      const tol = this.config.errorToleranceUs + this.config.errorToleranceFraction * (this.leadUsedUs[i] ?? 0);
-      if (tUs - rep > tol) {
-        this.counters.predictionsBad++;
-        this.counters.predictionsChecked++;
-        this.counters.predictionAbsErrorSumUs += tUs - rep;
-        this.reportedAtUs[i] = -1; // counted once; its departure is not checked again
-        this.lastBadUs = tUs;
-      }
-    }
   }
 
   private emit(i: number, tUs: number, sink: ReportSink): number {

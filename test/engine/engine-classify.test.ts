@@ -13,6 +13,8 @@ import { defaultFortuneTellerConfig } from '../../src/fortune-teller/index.js';
 import { TCP_ACK } from '../../src/protocols/tcp.js';
 import { engineOptions, newDecision } from '../helpers/engine.js';
 import { tcpPacket, udpPacket } from '../helpers/packets.js';
+import { buildRr } from '../helpers/rtcp-packets.js';
+import { buildRtp } from '../helpers/rtp-packets.js';
 
 const calls = vi.hoisted(() => ({ decode: 0, hash: 0, quic: 0 }));
 
@@ -91,5 +93,24 @@ describe('Engine: classification once per packet', () => {
     expect(e.counters.uplink.tcp).toBe(5);
     expect(calls.decode).toBe(5);
     expect(calls.hash).toBe(5);
+  });
+
+  it('one decode and one canonical hash per RTP packet, in both directions, with the in-band path on', () => {
+    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 3, feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure' } }));
+    const media = { addr: SRV.addr, port: 5004 };
+    const client = { ...CLI, port: 6000 };
+    let n = 0;
+    for (let i = 0; i < 10; i++) {
+      const rtp = udpPacket(media, client, buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc: 7, extensions: [{ id: 3, data: new Uint8Array([0, i]) }] }));
+      e.onDownlinkArrival(1000 * ++n, rtp, 'raw-ip', rtp.length);
+    }
+    expect(e.counters.downlinkArrivals.rtp).toBe(10);
+    expect(calls.decode).toBe(n);
+    expect(calls.hash).toBe(n);
+    calls.decode = 0;
+    calls.hash = 0;
+    for (let i = 0; i < 3; i++) e.onUplink(20_000 + i, udpPacket(client, media, buildRr(9, [{ ssrc: 7 }])), newDecision());
+    expect(calls.decode).toBe(3);
+    expect(calls.hash).toBe(3);
   });
 });

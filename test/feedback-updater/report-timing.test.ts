@@ -89,10 +89,10 @@ describe('ReportTiming', () => {
     const t = 2000 * MS;
     const a = rt.push(t, 0, 0, sink);
     rt.drain(t, () => t + 100 * MS, sink); // reported 100 ms ahead
-    // departs 40 ms late: tolerance 5 ms + 25 % of 100 ms = 30 ms -> bad
-    rt.departed(a, t + 140 * MS);
+    // departs 40 ms before the time reported: tolerance 5 ms + 25 % of 100 ms = 30 ms -> bad (reported late)
+    rt.departed(a, t + 60 * MS);
     expect(rt.counters.predictionsBad).toBe(1);
-    expect(rt.leadUs(t + 140 * MS)).toBe(50 * MS);
+    expect(rt.leadUs(t + 60 * MS)).toBe(50 * MS);
   });
 
   it('counts a good prediction without touching the lead', () => {
@@ -107,15 +107,17 @@ describe('ReportTiming', () => {
     expect(rt.leadUs(t + 120 * MS)).toBe(1000 * MS);
   });
 
-  it('finds a bad prediction while the packet is still queued', () => {
+  it('an early report is not a bad one: the departures that follow correct it', () => {
     const rt = new ReportTiming({}, 0);
     const { sink } = collector();
     const t = 2000 * MS;
-    rt.push(t, 0, 0, sink);
+    const a = rt.push(t, 0, 0, sink);
     rt.drain(t, () => t + 20 * MS, sink);
-    rt.drain(t + 50 * MS, noPrediction, sink); // 30 ms overdue, tolerance 10 ms
-    expect(rt.counters.predictionsBad).toBe(1);
-    expect(rt.leadUs(t + 50 * MS)).toBe(50 * MS);
+    rt.drain(t + 300 * MS, noPrediction, sink); // still queued long after the time reported
+    rt.departed(a, t + 400 * MS);
+    expect(rt.counters.predictionsChecked).toBe(1);
+    expect(rt.counters.predictionsBad).toBe(0);
+    expect(rt.leadUs(t + 400 * MS)).toBe(1000 * MS);
   });
 
   it('reports a packet whose departure was never seen once it waited maxWaitUs', () => {

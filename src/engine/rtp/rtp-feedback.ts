@@ -58,7 +58,7 @@
  */
 import { readU16, readU32 } from '../../protocols/bytes.js';
 import { ParseError } from '../../protocols/errors.js';
-import type { FlowKey } from '../../protocols/flow-key.js';
+import { canonicalFlowHash, type FlowKey } from '../../protocols/flow-key.js';
 import type { PacketView } from '../../protocols/packet.js';
 import { newRtpView, parseRtpHeader } from '../../protocols/rtp.js';
 import { ClientFeedbackFilter, UPLINK_UNKNOWN, type UplinkRtpAction } from './client-feedback-filter.js';
@@ -143,13 +143,14 @@ export class RtpFeedback {
    * Fortune Teller's total delay for it. `matchKey` (optional, the engine's packetMatchKey of
    * the packet, non-zero): lets markLostByMatchKey find it if the queue drops it, and
    * onDeparture when it leaves. `queuePosition`: QueueModel.position of its flow right after its
-   * arrival (reportTiming 'departure' re-predicts it from there).
+   * arrival (reportTiming 'departure' re-predicts it from there). `flowHash`: its canonical flow
+   * hash, when the caller computed it already (else computed here).
    * Returns true when the packet belongs to an RTP transport (not QUIC / other UDP).
    */
-  onDownlink(tUs: number, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey = 0, queuePosition = Number.NaN): boolean {
+  onDownlink(tUs: number, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey = 0, queuePosition = Number.NaN, flowHash?: number): boolean {
     if (v.l4 !== 'udp' || v.isFragment) return false;
     this.transports.lastSeenUs = tUs;
-    const t = this.transports.observeDownlink(tUs, v, buf);
+    const t = flowHash === undefined ? this.transports.observeDownlink(tUs, v, buf) : this.transports.observeDownlink(tUs, v, buf, flowHash);
     if (t === undefined) return false;
     this.lastTransport = t.key;
     const cls = this.transports.cls.cls;
@@ -220,12 +221,12 @@ export class RtpFeedback {
    * An uplink UDP packet (client -> server) was intercepted. `buf` holds the packet as decoded
    * into `v` (raw IP from NFQUEUE: v.ipOffset = 0). Never throws on traffic.
    */
-  onUplink(tUs: number, v: PacketView, buf: Uint8Array): UplinkRtpAction {
+  onUplink(tUs: number, v: PacketView, buf: Uint8Array, flowHash = canonicalFlowHash(v)): UplinkRtpAction {
     if (v.l4 !== 'udp' || v.isFragment) return UPLINK_UNKNOWN;
     this.transports.lastSeenUs = tUs;
-    const t = this.transports.lookup(v);
+    const t = this.transports.lookup(v, flowHash);
     if (t === undefined) return UPLINK_UNKNOWN;
-    this.transports.touch(v, tUs);
+    this.transports.touch(v, tUs, flowHash);
     this.lastTransport = t.key;
     const r = this.filter.onUplink(tUs, t, v, buf);
     this.lastMode = t.mode;

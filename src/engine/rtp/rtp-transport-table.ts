@@ -76,23 +76,23 @@ export class RtpTransportTable {
   }
 
   /** The transport of a UDP packet (either direction), without touching its LRU position. */
-  lookup(v: PacketView): RtpTransport | undefined {
-    const t = this.table.peek(canonicalFlowHash(v));
+  lookup(v: PacketView, h = canonicalFlowHash(v)): RtpTransport | undefined {
+    const t = this.table.peek(h);
     return t !== undefined && viewMatchesFlowKey(v, t.key, true) ? t : undefined;
   }
 
   /** Marks the packet's transport as just used (LRU order, idle expiry). */
-  touch(v: PacketView, tUs: number): void {
-    this.table.get(canonicalFlowHash(v), tUs);
+  touch(v: PacketView, tUs: number, h = canonicalFlowHash(v)): void {
+    this.table.get(h, tUs);
   }
 
   /**
    * A downlink UDP packet (not a fragment): finds or creates its transport and classifies the
    * packet into `cls`; updates the mode on SRTCP / plaintext RTCP. undefined: not an RTP
-   * transport's packet (another protocol, or a hash collision).
+   * transport's packet (another protocol, or a hash collision). `h`: the packet's canonical flow
+   * hash when the caller has it (the engine computes it once per packet).
    */
-  observeDownlink(tUs: number, v: PacketView, buf: Uint8Array): RtpTransport | undefined {
-    const h = canonicalFlowHash(v);
+  observeDownlink(tUs: number, v: PacketView, buf: Uint8Array, h = canonicalFlowHash(v)): RtpTransport | undefined {
     let t = this.table.peek(h);
     let cls: PacketClass;
     if (t !== undefined) {
