@@ -58,7 +58,7 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'dropped_client' } },
   { read: (c) => c.reportTiming.reportedObserved, metric: 'rtpReports', labels: { timing: 'observed' } },
   { read: (c) => c.reportTiming.reportedPredicted, metric: 'rtpReports', labels: { timing: 'predicted' } },
-  { read: (c) => c.reportTiming.reportedUnseen, metric: 'rtpReports', labels: { timing: 'unseen' } },
+  { read: (c) => c.reportTiming.reportedClamped, metric: 'rtpReports', labels: { timing: 'clamped' } },
   { read: (c) => c.reportTiming.reportedLost, metric: 'rtpReports', labels: { timing: 'lost' } },
   { read: (c) => c.reportTiming.predictionsChecked - c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'good' } },
   { read: (c) => c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'bad' } },

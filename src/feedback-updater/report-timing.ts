@@ -9,25 +9,23 @@
  * it, so GCC's acknowledged bitrate — bytes over reported time — read the estimator's lag (0.13
  * Mbit/s reported while the link served 0.3) and GCC settled below the capacity.
  *
- * Rules, applied at every feedback build (drain) to the transport's packets in sequence order:
+ * Rules, applied at every feedback build (drain) to the transport's new packets in sequence order
+ * (every packet is reported at the first build after its arrival, as before):
  *  1. a packet that left the Wi-Fi queue is reported at its observed departure;
  *  2. a packet the queue dropped is reported not received (only a matched drop, never a guess);
  *  3. a packet still queued is re-predicted now, from the bytes still ahead of it (the caller's
- *     `predictNowUs`), and reported if that prediction is at most `lead` ahead of now; otherwise
- *     it and every later packet wait for a later build (a FIFO never delivers them earlier);
+ *     `predictNowUs`), and reported at that time, or at now + `lead` when the prediction is
+ *     further ahead: early rather than late;
  *  4. reported times never run backwards (a time below the previous report is raised to it);
  *  5. the lead is earned: it is the time since the last bad prediction, between minLeadUs and
  *     maxLeadUs. A prediction is bad when the packet leaves more than the tolerance
  *     (errorToleranceUs + errorToleranceFraction x the lead it was reported with) BEFORE the time
  *     reported: zhuge reported delay that never happened. A packet still queued after the time
- *     reported is not a bad prediction: it was reported early, and the departures of the packets
- *     behind it, reported later, carry the delay to the sender (at a rate drop the predictions
- *     lag the step in that direction, and the early signal is what zhuge is for). So after a
- *     stretch without late reports the whole coming queue is reported at once; after a rate
- *     recovery, where predictions made at the old rate come late, the lead falls to the minimum
- *     and grows back one ms per ms;
- *  6. a packet whose departure is never seen (a lost tap event) is reported at its latest
- *     prediction once it has waited maxWaitUs, so the feedback never stalls.
+ *     reported is not a bad prediction: it was reported early, and the packets behind it carry
+ *     the delay to the sender (at a rate drop the predictions lag the step in that direction, and
+ *     the early signal is what zhuge is for). So after a stretch without late reports the whole
+ *     coming queue is reported at once; after an outage or a rate recovery, where predictions made
+ *     at the old rate come late, the lead falls to the minimum and grows back one ms per ms.
  * The error of every prediction checked against its departure is kept (counters, status), with
  * the error of the Fortune Teller's own prediction at arrival (predicted vs observed sojourn).
  */
@@ -40,7 +38,6 @@ export interface ReportTimingConfig {
   readonly maxLeadUs: number;
   readonly errorToleranceUs: number;
   readonly errorToleranceFraction: number;
-  readonly maxWaitUs: number;
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -49,7 +46,6 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   maxLeadUs: 1_000_000,
   errorToleranceUs: 5_000,
   errorToleranceFraction: 0.25,
-  maxWaitUs: 2_000_000,
 });
 
 export interface ReportTimingCounters {
@@ -59,8 +55,9 @@ export interface ReportTimingCounters {
   reportedLost: number;
   /** reports raised to the previous one (rule 4) */
   raisedToPrevious: number;
-  /** reported at a prediction because the departure never came (rule 6) or the table was full */
-  reportedUnseen: number;
+  /** reported at now + the lead because the prediction was further ahead (rule 3) */
+  reportedClamped: number;
+  /** reported early because the table was full */
   overflow: number;
   /** predictions checked against their departure, and the bad ones (rule 5) */
   predictionsChecked: number;
@@ -87,7 +84,7 @@ export function newReportTimingCounters(): ReportTimingCounters {
     reportedPredicted: 0,
     reportedLost: 0,
     raisedToPrevious: 0,
-    reportedUnseen: 0,
+    reportedClamped: 0,
     overflow: 0,
     predictionsChecked: 0,
     predictionsBad: 0,
@@ -239,10 +236,12 @@ export class ReportTiming {
         let p = predictNowUs(this.position[i] ?? 0);
         if (!Number.isFinite(p)) p = arr + (this.predictedSojournUs[i] ?? 0);
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
-        const unseen = tUs - arr >= this.config.maxWaitUs;
-        if (p - tUs > lead && !unseen) break;
-        if (unseen) this.counters.reportedUnseen++;
-        else this.counters.reportedPredicted++;
+        if (p - tUs > lead) {
+          // further than the lead: reported early, at now + lead (the packets behind it, reported
+          // later, carry the rest of the delay), never late
+          p = tUs + lead;
+          this.counters.reportedClamped++;
+        } else this.counters.reportedPredicted++;
         const r = this.emit(i, p, sink);
         this.reportedAtUs[i] = r;
         this.leadUsedUs[i] = r - tUs;
@@ -284,7 +283,6 @@ export class ReportTiming {
       const i = this.cursor & this.mask;
       if (this.state[i] === LOST) sink(i, null);
       else this.emit(i, this.state[i] === DEPARTED ? (this.departedUs[i] ?? tUs) : (this.arrivalUs[i] ?? tUs) + (this.predictedSojournUs[i] ?? 0), sink);
-      this.counters.reportedUnseen++;
       this.cursor++;
     }
     this.head++;

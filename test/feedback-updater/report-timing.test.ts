@@ -28,32 +28,31 @@ describe('ReportTiming', () => {
   });
 
   it.each([
-    // predicted departure (ms from the build), reported now?
-    [10, true],
-    [50, true],
-    [51, false],
-    [400, false],
-  ])('a queued packet predicted %d ms ahead at the minimum lead (50 ms) is reported: %s', (aheadMs, reported) => {
+    // predicted departure (ms from the build), reported at (ms from the build)
+    [10, 10],
+    [50, 50],
+    [51, 50],
+    [400, 50],
+  ])('a queued packet predicted %d ms ahead at the minimum lead (50 ms) is reported at +%d ms', (aheadMs, atMs) => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
     const { sink, out } = collector();
     rt.push(0, 0, 7, sink);
-    rt.push(0, 0, 8, sink);
     const t = 1 * MS;
-    rt.drain(t, (pos) => t + aheadMs * MS + (pos - 7) * MS, sink);
-    // the second packet is 1 ms further: reported only when it also fits
-    const expected = aheadMs + 1 <= 50 ? 2 : reported ? 1 : 0;
-    expect(out.length).toBe(expected);
-    if (expected > 0) expect(out[0]?.[1]).toBe(t + aheadMs * MS);
+    rt.drain(t, () => t + aheadMs * MS, sink);
+    expect(out).toEqual([[0, t + atMs * MS]]);
+    expect(rt.counters.reportedClamped).toBe(aheadMs > 50 ? 1 : 0);
   });
 
-  it('a later packet never overtakes a deferred one', () => {
+  it('every packet is reported at the first build after its arrival, in order', () => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
     const { sink, out } = collector();
     rt.push(0, 0, 0, sink);
     const b = rt.push(1 * MS, 0, 1, sink);
-    rt.departed(b, 2 * MS); // cannot happen in a FIFO, but must not be reported before the first
+    rt.departed(b, 2 * MS); // cannot happen in a FIFO: still reported after the first, never before it
     rt.drain(5 * MS, () => 500 * MS, sink);
-    expect(out).toEqual([]);
+    expect(out.map((x) => x[0])).toEqual([0, 1]);
+    expect(out.map((x) => x[1])).toEqual([55 * MS, 55 * MS]); // clamped at now + 50 ms; the second raised to it
+    expect(rt.pending).toBe(0);
   });
 
   it('raises a time below the previous report to it', () => {
@@ -118,17 +117,6 @@ describe('ReportTiming', () => {
     expect(rt.counters.predictionsChecked).toBe(1);
     expect(rt.counters.predictionsBad).toBe(0);
     expect(rt.leadUs(t + 400 * MS)).toBe(1000 * MS);
-  });
-
-  it('reports a packet whose departure was never seen once it waited maxWaitUs', () => {
-    const rt = new ReportTiming({ maxWaitUs: 500 * MS }, 0);
-    const { sink, out } = collector();
-    rt.push(0, 700 * MS, 0, sink);
-    rt.drain(100 * MS, noPrediction, sink);
-    expect(out).toEqual([]);
-    rt.drain(500 * MS, noPrediction, sink);
-    expect(out).toEqual([[0, 700 * MS]]);
-    expect(rt.counters.reportedUnseen).toBe(1);
   });
 
   it('reports the oldest packet early when the table is full', () => {

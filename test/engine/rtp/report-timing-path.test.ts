@@ -50,15 +50,17 @@ describe("reportTiming 'departure'", () => {
     expect(fb.status(T0).counters.reportTiming.reportedObserved).toBe(3);
   });
 
-  it('holds a queued packet predicted beyond the lead, and every later one, for a later build', () => {
+  it('reports a queued packet at its re-prediction, no further ahead than the lead', () => {
     const { fb, reported } = setup(3, () => 0);
     // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
     fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000 };
-    fb.onDeparture(102, T0 + 3000); // a later packet's departure cannot let it overtake
     const r = reported(T0 + 10_000);
-    // lead at start: 50 ms -> packet 0 (40 ms ahead) only
-    expect([...r.keys()]).toEqual([0]);
-    expect(fb.status(T0).counters.reportTiming.reportedPredicted).toBe(1);
+    expect([...r.keys()]).toEqual([0, 1, 2]);
+    // lead at start: 50 ms -> 40 ms, then 50 ms (clamped from 60), then 50 ms (from 80)
+    expect((r.get(1) ?? 0) - (r.get(0) ?? 0)).toBe(10_000);
+    expect((r.get(2) ?? 0) - (r.get(1) ?? 0)).toBe(0);
+    const c = fb.status(T0).counters.reportTiming;
+    expect([c.reportedPredicted, c.reportedClamped]).toEqual([1, 2]);
   });
 
   it('reports a packet the queue dropped as not received', () => {
