@@ -182,30 +182,35 @@ export class FeedbackBuilder {
       const send = reporting && t.plaintextRtcp && t.reportsFeedback;
       if (t.twcc !== undefined && t.twcc.pendingCount > 0) {
         const fbs = t.twcc.build(tUs, t.clientSenderSsrc, t.mediaSsrc >= 0 ? t.mediaSsrc : 0);
-        if (send && t.mode === 'twcc') {
-          for (const fb of fbs) {
-            this.losses.applyTwcc(t, fb);
-            countTwcc(t, fb);
-            out.push(this.wrap(t, serializeTwcc(fb)));
-            t.feedbackBuilt++;
-            this.counters.feedbackBuilt.twcc++;
-          }
-        } else this.counters.discarded += fbs.length;
+        this.emit(t, 'twcc', send, fbs, out, (fb) => {
+          this.losses.applyTwcc(t, fb);
+          countTwcc(t, fb);
+          return serializeTwcc(fb);
+        });
         this.losses.tooLate(t.lostTwcc);
       }
       if (t.ccfb !== undefined) {
         const reports = t.ccfb.build(tUs, t.clientSenderSsrc);
-        if (send && t.mode === 'ccfb') {
-          for (const r of reports) {
-            this.losses.applyCcfb(t, r);
-            countCcfb(t, r);
-            out.push(this.wrap(t, serializeCcfb(r)));
-            t.feedbackBuilt++;
-            this.counters.feedbackBuilt.ccfb++;
-          }
-        } else this.counters.discarded += reports.length;
+        this.emit(t, 'ccfb', send, reports, out, (r) => {
+          this.losses.applyCcfb(t, r);
+          countCcfb(t, r);
+          return serializeCcfb(r);
+        });
         this.losses.tooLate(t.lostCcfb);
       }
+    }
+  }
+
+  /** Built feedback of one format out as datagrams when the transport reports in it, else counted as discarded. */
+  private emit<F>(t: RtpTransport, kind: 'twcc' | 'ccfb', send: boolean, built: readonly F[], out: Uint8Array[], serialize: (f: F) => Uint8Array): void {
+    if (!send || t.mode !== kind) {
+      this.counters.discarded += built.length;
+      return;
+    }
+    for (const f of built) {
+      out.push(this.wrap(t, serialize(f)));
+      t.feedbackBuilt++;
+      this.counters.feedbackBuilt[kind]++;
     }
   }
 
