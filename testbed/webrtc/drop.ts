@@ -18,6 +18,7 @@ import { iperfDownloadWithArgs, monoNowMs, type IperfResult } from '../traffic.j
 import { runTrial, type TrialContext } from '../trial.js';
 import { runRtcCall, type RtcCallOptions, type RtcCallResult } from './call.js';
 import { summarizeRtc, type RtcSummary } from './metrics.js';
+import { SteadyWatch, steadyCallDurationS, type SteadyStart } from './steady-start.js';
 import { r2 } from '../stats.js';
 
 export interface RtcDropScenario {
@@ -25,6 +26,8 @@ export interface RtcDropScenario {
   dropRateBps: number;
   dropAtS: number;
   durationS: number;
+  /** drop from a steady state (steady-start.ts): then dropAtS and durationS are not used */
+  steady?: SteadyStart;
 }
 
 export interface RtcDropResult {
@@ -32,12 +35,15 @@ export interface RtcDropResult {
   dropAtMonoMs: number;
   call: RtcCallResult;
   summary: RtcSummary;
+  /** with scenario.steady: whether the call held the cap before the drop, and when the drop came (s after connecting) */
+  steady?: { held: boolean; dropAfterS: number };
 }
 
 export type RtcCallSettings = Omit<RtcCallOptions, 'durationS' | 'onConnected'>;
 
 /** The call of a drop trial in a trial skeleton started at sc.rateBps; the drop is armed when the peers connect. */
 export async function rtcDropCall(tb: Testbed, t: TrialContext, sc: RtcDropScenario, callOpts: RtcCallSettings = {}): Promise<RtcDropResult> {
+  if (sc.steady !== undefined) return steadyDropCall(tb, t, sc, sc.steady, callOpts);
   const call = await runRtcCall(tb, {
     ...callOpts,
     durationS: sc.durationS,
@@ -47,6 +53,34 @@ export async function rtcDropCall(tb: Testbed, t: TrialContext, sc: RtcDropScena
   if (Number.isNaN(dropAtMonoMs)) throw new Error(`the rate drop was not applied: ${String(t.dropError())}`);
   const summary = summarizeRtc(call, dropAtMonoMs, call.endMonoMs, { capacityAfterBps: sc.dropRateBps });
   return { scenario: sc, dropAtMonoMs, call, summary };
+}
+
+/** The drop once the capped call held its cap (steady-start.ts); the summary covers steady.afterS after it. */
+async function steadyDropCall(tb: Testbed, t: TrialContext, sc: RtcDropScenario, steady: SteadyStart, callOpts: RtcCallSettings): Promise<RtcDropResult> {
+  const watch = new SteadyWatch(steady);
+  let decided = false;
+  let held = false;
+  const call = await runRtcCall(tb, {
+    ...callOpts,
+    maxBitrateBps: steady.capBps,
+    durationS: steadyCallDurationS(steady),
+    onConnected: (ms) => watch.connected(ms),
+    onSample: (smp) => {
+      callOpts.onSample?.(smp);
+      if (smp.kind === 'sender') watch.add(smp.tMs, smp.bitrateBps);
+      if (decided) return;
+      const d = watch.decide(monoNowMs());
+      if (d === 'wait') return;
+      decided = true;
+      held = d === 'steady';
+      t.armDrop(0, sc.dropRateBps);
+    },
+  });
+  const dropAtMonoMs = t.dropAtMonoMs();
+  if (Number.isNaN(dropAtMonoMs)) throw new Error(`the rate drop was not applied: ${String(t.dropError())}`);
+  const end = Math.min(call.endMonoMs, dropAtMonoMs + steady.afterS * 1000);
+  const summary = summarizeRtc(call, dropAtMonoMs, end, { capacityAfterBps: sc.dropRateBps });
+  return { scenario: sc, dropAtMonoMs, call, summary, steady: { held, dropAfterS: r2((dropAtMonoMs - call.connectedMonoMs) / 1000) } };
 }
 
 /** One drop trial without zhuge (the command line below). */

@@ -4,7 +4,9 @@
  *
  *   node dist/testbed/webrtc/evidence-run.js --out DIR [--pairs 1] [--rate-mbps 3] [--drop-mbps 0.3]
  *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20] [--trace FILE --scale F]
- *        [--arms without,arrival,departure]
+ *        [--arms without,arrival,departure] [--steady-cap-mbps C]
+
+--steady-cap-mbps: the sender capped at C and the drop armed once the call held it (steady-start.ts).
 
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
@@ -23,6 +25,7 @@ import { runRtcCall, type RtcCallResult } from './call.js';
 import { runRtcDropTrial, type RtcDropScenario } from './drop.js';
 import { summarizeRtc, type RtcSummary } from './metrics.js';
 import { startEvidenceCaptures, writeEvidence } from './evidence.js';
+import { STEADY_START_DEFAULTS } from './steady-start.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
       'base-delay-ms': { type: 'string', default: '20' },
       trace: { type: 'string' },
       arms: { type: 'string', default: 'without,arrival' },
+      'steady-cap-mbps': { type: 'string' },
       scale: { type: 'string', default: '1' },
     },
   });
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
     dropRateBps: Number(values['drop-mbps']) * 1e6,
     dropAtS: Number(values['drop-at-s']),
     durationS: Number(values['duration-s']),
+    ...(values['steady-cap-mbps'] !== undefined ? { steady: { ...STEADY_START_DEFAULTS, capBps: Number(values['steady-cap-mbps']) * 1e6 } } : {}),
   };
   const pairs = Number(values.pairs);
   await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: Number(values['base-delay-ms']) }, async (tb) => {
@@ -67,7 +72,8 @@ async function main(): Promise<void> {
             const c = (st as { clock?: { wallMinusMonoUs?: number } } | undefined)?.clock?.wallMinusMonoUs;
             if (typeof c === 'number') offsetUs = c;
           }
-          writeFileSync(join(dir, 'call.json'), JSON.stringify({ scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
+          const steady = (r as { steady?: { held: boolean; dropAfterS: number } }).steady;
+          writeFileSync(join(dir, 'call.json'), JSON.stringify({ steady, scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           await daemon?.stop();
           daemon = undefined;
           await caps.stop();
@@ -75,7 +81,7 @@ async function main(): Promise<void> {
           const z = ev.summary.series.zhuge;
           const s = ev.summary.series.sender;
           process.stdout.write(
-            `${dir}: frame>400ms ${r.summary.frameDelayAbove400msSeconds.toFixed(2)} s, p99 ${r.summary.frameDelayP99Ms.toFixed(0)} ms, ` +
+            `${dir}: ${steady !== undefined ? `steady ${String(steady.held)} (drop at ${steady.dropAfterS} s) ` : ''}frame>400ms ${r.summary.frameDelayAbove400msSeconds.toFixed(2)} s, p99 ${r.summary.frameDelayP99Ms.toFixed(0)} ms, ` +
               `sender series: backwards ${s.backwards}, |err| p50/p90/p99 ${String(s.absErrorP50Ms)}/${String(s.absErrorP90Ms)}/${String(s.absErrorP99Ms)} ms; ` +
               `zhuge series: ${z.reported} reported, backwards ${z.backwards} (max ${z.largestBackwardMs} ms), dropped-reported-received ${z.droppedReportedReceived}; queue drops ${ev.summary.queueDrops}\n`,
           );
