@@ -13,7 +13,6 @@
  *
  * Pure and allocation-free per event and per predict: all state is preallocated.
  */
-import { PeakHold } from './peak-hold.js';
 import { ServiceRate } from './service-rate.js';
 import { QueueModel, type QueueModelCounters } from './queue-model.js';
 import { RateEstimator } from './rate-estimator.js';
@@ -202,8 +201,6 @@ export class FortuneTeller {
   readonly rate: RateEstimator;
   /** the busy service rate of the last departures (re-predicting queued packets) */
   readonly service = new ServiceRate();
-  /** the windowed estimate's peak of the last 2 s (re-predicting queued packets) */
-  readonly ratePeak = new PeakHold();
   private readonly out: Prediction = newPrediction();
   private lastQBytes = 0;
 
@@ -248,7 +245,6 @@ export class FortuneTeller {
     this.rate.onDeparture(tUs, bytes);
     const a = this.queue.onDeparture(tUs, bytes, key);
     this.service.onDeparture(tUs, bytes, a);
-    this.ratePeak.add(tUs, this.rate.rateBps);
     this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
     return a;
   }
@@ -273,21 +269,19 @@ export class FortuneTeller {
   /**
    * When the packet at queue position `position` (QueueModel.position of its flow, taken right
    * after its arrival) is predicted to leave, seen from tUs: the bytes still ahead of it, itself
-   * included, at the fastest of the queue's busy service rate of its last departures
-   * (service-rate.ts), the windowed estimate and its peak of the last 2 s (peak-hold.ts), the
-   * flow's round-robin share of it under fq: early rather than late. tUs when nothing is ahead any more (its departure is
+   * included, at the faster of the queue's busy service rate of its last departures
+   * (service-rate.ts) and the windowed estimate (the flow's round-robin share of it under fq):
+   * early rather than late. tUs when nothing is ahead any more (its departure is
    * due); NaN before a rate is known. No state is touched.
    */
   departureUs(tUs: number, position: number, flow = 0): number {
     const ahead = position - this.queue.bytesRemoved(flow);
     if (!(ahead > 0)) return tUs;
-    // the fastest of the busy service rate of the last departures, the windowed estimate and its
-    // peak of the last 2 s: a prediction may come early (the departures then tell the truth) but
-    // should not come late, which would report delay that never happened
+    // the faster of the busy service rate of the last departures and the windowed estimate: a
+    // prediction may come early (the departures then tell the truth) but never late, which would
+    // report delay that never happened
     const serviceBps = this.service.rateBps(tUs);
     let rateBps = serviceBps > this.rate.rateBps ? serviceBps : this.rate.rateBps;
-    const peakBps = this.ratePeak.value(tUs);
-    if (peakBps > rateBps) rateBps = peakBps;
     if (this.config.discipline === 'fq') rateBps /= this.busyWith(flow, false);
     return rateBps > 0 ? tUs + (ahead * 8e6) / rateBps : Number.NaN;
   }
