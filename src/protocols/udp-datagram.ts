@@ -22,6 +22,7 @@
  */
 import { writeU16, writeU32 } from './bytes.js';
 import { fixIpPacketChecksums } from './checksum.js';
+import type { AddressPair } from './address-pair.js';
 import { IPPROTO_UDP } from './ipv4.js';
 import { IPV6_HEADER_LENGTH } from './ipv6.js';
 import { UDP_HEADER_LENGTH } from './udp.js';
@@ -30,16 +31,8 @@ import { UDP_HEADER_LENGTH } from './udp.js';
 export const UDP_DATAGRAM_TTL = 64;
 
 /** The header fields of a datagram to build (addresses as in a FlowKey: IPv4 in word 0). */
-export interface UdpDatagram {
+export interface UdpDatagram extends AddressPair {
   isIpv6: boolean;
-  src0: number;
-  src1: number;
-  src2: number;
-  src3: number;
-  dst0: number;
-  dst1: number;
-  dst2: number;
-  dst3: number;
   srcPort: number;
   dstPort: number;
   /** IPv4 TOS / IPv6 traffic class byte (DSCP and ECN) */
