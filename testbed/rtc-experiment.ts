@@ -33,6 +33,11 @@ export type RtcMetrics = Pick<
 > & {
   frameDelayBeforeDropP50Ms: number;
   bitrateBeforeDropMbps: number;
+  /** the bitrate after the drop over the capacity after it */
+  bitrateOverCapacity: number;
+  /** steady-state drops (scenario.steady): 1 when the call held its cap before the drop, and when the drop came (s after connecting) */
+  steadyHeld?: number;
+  dropAfterS?: number;
   freezes: number;
   presentedFps: number;
   zhugeFeedbackBuilt?: number;
@@ -47,8 +52,9 @@ export interface RtcRun {
 }
 
 
-export function flatten(s: RtcSummary): RtcMetrics {
+export function flatten(s: RtcSummary, capacityAfterBps: number): RtcMetrics {
   return {
+    bitrateOverCapacity: r2((s.bitrateMbps * 1e6) / capacityAfterBps),
     frameDelayP50Ms: r2(s.frameDelayP50Ms),
     frameDelayP99Ms: r2(s.frameDelayP99Ms),
     frameDelayAbove400msSeconds: r2(s.frameDelayAbove400msSeconds),
@@ -78,16 +84,21 @@ export interface RtcTrialOptions {
  * the ap namespace when withZhuge (config `extraYaml`); the daemon's TWCC counters join the
  * call's flat metrics.
  */
-async function callTrial<R extends { summary: RtcSummary }>(
+async function callTrial<R extends { summary: RtcSummary; steady?: { held: boolean; dropAfterS: number } }>(
   tb: Testbed,
   withZhuge: boolean,
   rateBps: number,
+  capacityAfterBps: number,
   extraYaml: string,
   call: (t: TrialContext) => Promise<R>,
 ): Promise<{ r: R; metrics: RtcMetrics; daemonStatus: DaemonStatus | undefined }> {
   return runTrial(tb, { withZhuge, rateBps, daemon: { metricsPort: 9482, extraYaml }, settleMs: 0 }, async (t) => {
     const r = await call(t);
-    const metrics = flatten(r.summary);
+    const metrics = flatten(r.summary, capacityAfterBps);
+    if (r.steady !== undefined) {
+      metrics.steadyHeld = r.steady.held ? 1 : 0;
+      metrics.dropAfterS = r.steady.dropAfterS;
+    }
     const daemonStatus = await t.daemon.finish();
     if (withZhuge) {
       const c = daemonStatus?.rtp?.counters;
@@ -101,7 +112,7 @@ async function callTrial<R extends { summary: RtcSummary }>(
 export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: boolean, progress: Progress = () => {}, opts: RtcTrialOptions = {}): Promise<RtcRun> {
   const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
   const dir = opts.evidenceDir;
-  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, async (t) => {
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, sc.dropRateBps, yaml, async (t) => {
     progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
     if (dir !== undefined) mkdirSync(dir, { recursive: true });
     const caps = dir !== undefined ? await startEvidenceCaptures(tb, dir) : undefined;
@@ -154,7 +165,8 @@ export interface RtcCompetitionRun extends RtcRun {
 
 export async function runRtcCompetition(tb: Testbed, sc: RtcCompetitionScenario, withZhuge: boolean, progress: Progress = () => {}): Promise<RtcCompetitionRun> {
   const yaml = ['queue:', '  discipline: fq', 'flows:', '  tcp:', '    enabled: false', '  rtp:', '    enabled: true'].join('\n');
-  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, yaml, (t) => {
+  // the call's fair share once the downloads run
+  const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, sc.rateBps / (sc.bulkFlows + 1), yaml, (t) => {
     progress(`${armLabel(withZhuge)}  WebRTC call, ${sc.bulkFlows} downloads from ${sc.bulkAtS} s of ${sc.durationS} s`);
     return rtcCompetitionCall(tb, t, sc);
   });

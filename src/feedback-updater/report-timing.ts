@@ -18,7 +18,9 @@
  *     further ahead: early rather than late;
  *  4. reported times never run backwards (a time below the previous report is raised to it);
  *  5. the lead is earned: it is the time since the last bad prediction, between minLeadUs and
- *     maxLeadUs. A prediction is bad when the packet leaves more than the tolerance
+ *     maxLeadUs, and no longer than the caller's horizon (how long a measured rate has lasted on
+ *     this link: on a link whose rate changes every 200 ms, a prediction 600 ms ahead is a guess,
+ *     however long ago the last one went wrong). A prediction is bad when the packet leaves more than the tolerance
  *     (errorToleranceUs + errorToleranceFraction x the lead it was reported with) BEFORE the time
  *     reported: zhuge reported delay that never happened. A packet still queued after the time
  *     reported is not a bad prediction: it was reported early, and the packets behind it carry
@@ -217,10 +219,13 @@ export class ReportTiming {
   /**
    * Reports what may be reported at tUs, in order, through `sink`; `predictNowUs(position)` is
    * the packet's departure time predicted now (NaN when unknown: its prediction at arrival is
-   * used). Returns how many packets were reported.
+   * used). `horizonUs`: how long a rate lasts on this link (the queue's own measure): the lead
+   * is no longer than that, nor shorter than minLeadUs (rule 5). Returns how many packets were
+   * reported.
    */
-  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink): number {
-    const lead = this.leadUs(tUs);
+  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY): number {
+    const earned = this.leadUs(tUs);
+    const lead = horizonUs < earned ? (horizonUs > this.config.minLeadUs ? horizonUs : this.config.minLeadUs) : earned;
     let n = 0;
     while (this.cursor < this.tail) {
       const i = this.cursor & this.mask;

@@ -269,19 +269,21 @@ export class FortuneTeller {
   /**
    * When the packet at queue position `position` (QueueModel.position of its flow, taken right
    * after its arrival) is predicted to leave, seen from tUs: the bytes still ahead of it, itself
-   * included, at the faster of the queue's busy service rate of its last departures
-   * (service-rate.ts) and the windowed estimate (the flow's round-robin share of it under fq):
-   * early rather than late. tUs when nothing is ahead any more (its departure is
-   * due); NaN before a rate is known. No state is touched.
+   * included, at the queue's busy service rate of its last departures (service-rate.ts: its
+   * window restarts at a rate step), the windowed dequeue-rate estimate only while no recent
+   * departure says anything (the flow's round-robin share under fq). tUs when nothing is ahead
+   * any more (its departure is due); NaN before a rate is known. No state is touched.
+   *
+   * Not the faster of the two (an earlier rule): after a drop the windowed estimate stays at the
+   * old rate for up to its window, and predictions made at it come early and packed together;
+   * the departures that follow then open a gap in the reported times that GCC reads as a rate
+   * far below the link's (docs/results/rtc-evidence.md).
    */
   departureUs(tUs: number, position: number, flow = 0): number {
     const ahead = position - this.queue.bytesRemoved(flow);
     if (!(ahead > 0)) return tUs;
-    // the faster of the busy service rate of the last departures and the windowed estimate: a
-    // prediction may come early (the departures then tell the truth) but never late, which would
-    // report delay that never happened
     const serviceBps = this.service.rateBps(tUs);
-    let rateBps = serviceBps > this.rate.rateBps ? serviceBps : this.rate.rateBps;
+    let rateBps = serviceBps > 0 ? serviceBps : this.rate.rateBps;
     if (this.config.discipline === 'fq') rateBps /= this.busyWith(flow, false);
     return rateBps > 0 ? tUs + (ahead * 8e6) / rateBps : Number.NaN;
   }

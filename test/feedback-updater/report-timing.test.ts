@@ -43,6 +43,21 @@ describe('ReportTiming', () => {
     expect(rt.counters.reportedClamped).toBe(aheadMs > 50 ? 1 : 0);
   });
 
+  it.each([
+    // [horizon (ms), earned lead at the build (ms), reported at (ms from the build)]
+    [Infinity, 800, 400], // the prediction itself (400 ms ahead) is within both
+    [200, 800, 200], // the link's rates last 200 ms: no further ahead than that
+    [10, 800, 50], // never below the minimum lead
+    [1000, 100, 100], // the earned lead still bounds it
+  ])('a prediction 400 ms ahead with the link horizon %d ms and the lead earned %d ms is reported at +%d ms', (horizonMs, earnedMs, atMs) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS }, 0);
+    const { sink, out } = collector();
+    const t = earnedMs * MS; // no bad prediction since 0
+    rt.push(t - 1 * MS, 0, 7, sink);
+    rt.drain(t, () => t + 400 * MS, sink, horizonMs * MS);
+    expect(out).toEqual([[0, t + atMs * MS]]);
+  });
+
   it('every packet is reported at the first build after its arrival, in order', () => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
     const { sink, out } = collector();

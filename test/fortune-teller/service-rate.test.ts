@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceRate } from '../../src/fortune-teller/service-rate.js';
 
+/** 1000-byte departures every `gapsUs[i]` µs, each packet queued long before (back to back) */
+function run(s: ServiceRate, gapsUs: readonly number[], t0 = 0): number {
+  let t = t0;
+  for (const g of gapsUs) s.onDeparture((t += g), 1000, 0);
+  return t;
+}
+
+const ms = (n: number, gapUs: number): number[] => Array.from({ length: n }, () => gapUs);
+
 describe('ServiceRate', () => {
   it('measures back-to-back departures only, never idle gaps', () => {
     const s = new ServiceRate(4);
@@ -13,15 +22,41 @@ describe('ServiceRate', () => {
   });
 
   it.each([
-    // after a step to 1 ms -> 10 ms per 1000 bytes, within `samples` departures the rate is the new one
-    [1, 8e6 * (4 / 13)],
-    [4, 0.8e6],
-  ])('follows a rate step within its samples (%d departures at the new rate)', (n, expected) => {
-    const s = new ServiceRate(4);
-    let t = 0;
-    for (let k = 0; k < 8; k++) s.onDeparture((t += 1000), 1000, 0);
-    for (let k = 0; k < n; k++) s.onDeparture((t += 10_000), 1000, 0);
+    // [what, gaps after 8 at 1 ms, expected rate, restarts, outliers]
+    ['a 10x drop: one departure at the new rate is held aside', ms(1, 10_000), 8e6, 0, 0],
+    ['a 10x drop: two restart the window at the new rate', ms(2, 10_000), 0.8e6, 1, 0],
+    ['a 10x drop: later departures fill the new window', ms(6, 10_000), 0.8e6, 1, 0],
+    ['a 2x drop stays in the window (within the factor)', ms(4, 2000), 8e6 * (8 / 12), 0, 0],
+    ['one stall (a 200 ms interruption) then the old rate: discarded', [200_000, 1000, 1000], 8e6, 0, 1],
+    ['a 10x recovery after a drop: two fast departures restart it', [...ms(2, 10_000), ...ms(2, 1000)], 8e6, 2, 0],
+  ])('%s', (_what, gaps, expected, restarts, outliers) => {
+    const s = new ServiceRate(8);
+    const t = run(s, [...ms(8, 1000), ...gaps]);
     expect(s.rateBps(t)).toBeCloseTo(expected, -3);
+    expect(s.restarts).toBe(restarts);
+    expect(s.outliers).toBe(outliers);
+  });
+
+  it('never restarts on gaps alternating within the factor around a steady rate', () => {
+    // gaps alternating 0.5/1.5 ms (mean 1 ms) never restart the window
+    const s = new ServiceRate(8);
+    const t = run(s, Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? 500 : 1500)));
+    expect(s.restarts).toBe(0);
+    expect(s.rateBps(t)).toBeCloseTo(8e6, -4);
+  });
+
+  it('says how long a rate lasts on the link: the shortest of the last ones, or the current one when longer', () => {
+    const s = new ServiceRate(8);
+    expect(s.horizonUs(0)).toBe(Number.POSITIVE_INFINITY); // nothing seen
+    let t = run(s, ms(20, 1000)); // 20 ms at 8 Mbit/s
+    expect(s.horizonUs(t)).toBe(Number.POSITIVE_INFINITY); // no change yet
+    t = run(s, ms(10, 10_000), t); // then 100 ms at 0.8
+    t = run(s, ms(5, 1000), t); // then 5 ms at 8
+    // completed: 19 ms (the first rate, from its first back-to-back gap to the start of the
+    // drop's first departure) and 100 ms
+    expect(s.horizonUs(t)).toBe(19_000);
+    // the current rate has held for 500 ms since: the link holds still now
+    expect(s.horizonUs(t + 500_000)).toBeCloseTo(505_000, -3);
   });
 
   it('says nothing once its samples are old', () => {

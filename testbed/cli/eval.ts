@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommand } from '../../src/cli/args.js';
-import { ALL_K, runDropEval, type DropEvalOptions } from '../eval/drop.js';
+import { ALL_K, runDropEval, type DropEvalOptions, type ReportTiming } from '../eval/drop.js';
 import { isQuicCc } from '../quic.js';
 import { ACK_MODES, type AckMode } from '../daemon-proc.js';
 import { runTraceEval, type TraceEvalOptions } from '../eval/trace.js';
@@ -46,6 +46,10 @@ options:
   --repeat N        repetitions of every point (default: preset)
   --base-rtt-ms MS  base RTT from the relay (default 50)
   --buffer-ms MS    bottleneck bfifo in ms at the steady / mean rate (default 100; TCP drop 200)
+  --steady-cap-mbit C  drop with gcc: cap the sender at C Mbit/s and drop once the call has held
+                    0.85 of it for 3 s (a call that never does is tried once more, then marked);
+                    15 s measured after the drop (--duration is then not used)
+  --report-timing T gcc: the daemon's flows.rtp.reportTiming, arrival|departure (default: its own)
   --pps LIST        overhead: UDP packet rates     --flows LIST  overhead: parallel TCP flows
   --quick           the CI preset (< 10 min); without it the full preset (docs/eval.md)
   --json            print { scenario, runs: [{ zhuge, metrics, sender, k|trace|load }], resultsDir }
@@ -105,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     repeat: { type: 'string' },
     'base-rtt-ms': { type: 'string', default: '50' },
     'buffer-ms': { type: 'string' },
+    'steady-cap-mbit': { type: 'string' },
+    'report-timing': { type: 'string' },
     pps: { type: 'string' },
     flows: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -177,6 +183,8 @@ interface Values {
   repeat?: string | undefined;
   'base-rtt-ms'?: string | undefined;
   'buffer-ms'?: string | undefined;
+  'steady-cap-mbit'?: string | undefined;
+  'report-timing'?: string | undefined;
   pps?: string | undefined;
   flows?: string | undefined;
   quick?: boolean | undefined;
@@ -203,6 +211,14 @@ function sender<S extends Sender>(s: string | undefined, dflt: S, allowed: reado
   return x as S;
 }
 
+/** --report-timing: arrival|departure, only for the gcc sender. */
+function reportTimingOption(v: string | undefined, s: string): ReportTiming | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'arrival' && v !== 'departure') throw new RangeError(`--report-timing must be arrival|departure, got '${v}'`);
+  if (s !== 'gcc') throw new RangeError('--report-timing applies to --sender gcc');
+  return v;
+}
+
 /** Options to plan (pure apart from resolving trace paths); exported for the unit tests. */
 export function buildPlan(exp: Exp, v: Values): Plan {
   const quick = v.quick === true;
@@ -220,6 +236,10 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     const quicCc = v['quic-cc'] ?? 'cubic';
     if (!isQuicCc(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
     const ackMode = ackModeOption(v['ack-mode'], s);
+    const steadyCapMbps = v['steady-cap-mbit'] !== undefined ? num(v['steady-cap-mbit'], 0, 'steady-cap-mbit') : undefined;
+    if (steadyCapMbps !== undefined && !rtc) throw new RangeError('--steady-cap-mbit applies to --sender gcc');
+    if (steadyCapMbps !== undefined && steadyCapMbps >= rateMbps) throw new RangeError('--steady-cap-mbit must be below --rate-mbit (the link must not be the bottleneck before the drop)');
+    const reportTiming = reportTimingOption(v['report-timing'], s);
     const o: DropEvalOptions = {
       sender: s,
       ...(s === 'quic' ? { quicCc } : {}),
@@ -231,17 +251,21 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       baseRttMs,
       bufferMs: num(v['buffer-ms'], rtc ? 100 : 200, 'buffer-ms'),
       ...(ackMode !== undefined ? { ackMode } : {}),
+      ...(steadyCapMbps !== undefined ? { steadyCapMbps } : {}),
+      ...(reportTiming !== undefined ? { reportTiming } : {}),
     };
+    const when = steadyCapMbps !== undefined ? `once steady at a ${steadyCapMbps} Mbit/s cap, 15 s after` : `at ${dropAtS} s of ${durationS} s`;
     return {
       usesChromium: rtc,
-      describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k at ${dropAtS} s of ${durationS} s, k ${ks.join(',')}, ${o.repeat} x (without, with)`,
-      command: `zhuge eval drop --sender ${s}${s === 'quic' ? ` --quic-cc ${quicCc}` : ''}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      describe: `${o.sender}, ${rateMbps} Mbit/s -> rate/k ${when}, k ${ks.join(',')}, ${o.repeat} x (without, with${reportTiming !== undefined ? ` reportTiming ${reportTiming}` : ''})`,
+      command: `zhuge eval drop --sender ${s}${s === 'quic' ? ` --quic-cc ${quicCc}` : ''}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''}${steadyCapMbps !== undefined ? ` --steady-cap-mbit ${steadyCapMbps}` : ''}${reportTiming !== undefined ? ` --report-timing ${reportTiming}` : ''} --rate-mbit ${rateMbps} --k ${ks.join(',')} --duration ${durationS} --repeat ${o.repeat} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l, r) => runDropEval(o, p, l, r),
     };
   }
   if (exp === 'trace') {
     const s = sender(v.sender, 'bbr', ['gcc', 'bbr', 'cubic'] as const);
     const ackMode = ackModeOption(v['ack-mode'], s);
+    const reportTiming = reportTimingOption(v['report-timing'], s);
     const dflt = quick ? [s === 'gcc' ? 'abc4g_0' : 'office-wifi_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
     const traces = (v.trace ?? dflt).map(resolveTrace);
     for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
@@ -254,11 +278,12 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       bufferMs: num(v['buffer-ms'], 100, 'buffer-ms'),
       scale,
       ...(ackMode !== undefined ? { ackMode } : {}),
+      ...(reportTiming !== undefined ? { reportTiming } : {}),
     };
     return {
       usesChromium: s === 'gcc',
-      describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with)`,
-      command: `zhuge eval trace --sender ${s}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with${reportTiming !== undefined ? ` reportTiming ${reportTiming}` : ''})`,
+      command: `zhuge eval trace --sender ${s}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''}${reportTiming !== undefined ? ` --report-timing ${reportTiming}` : ''} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l, r) => runTraceEval(o, p, l, r),
     };
   }

@@ -16,6 +16,7 @@ import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
 import { runTrial } from '../trial.js';
 import { runRtcCall } from '../webrtc/call.js';
 import { summarizeRtc } from '../webrtc/metrics.js';
+import { rtpYaml, type ReportTiming } from './drop.js';
 import { TrialGuard, withEvalLab } from './lab.js';
 import { frameSummary, isMahimahiTrace, mahimahiToSchedule, meanRateBps, r3, rttSummary, type EvalResult, type EvalRun } from './stats.js';
 
@@ -30,6 +31,8 @@ export interface TraceEvalOptions {
   scale: number;
   /** TCP senders: the daemon's feedbackUpdater.mode (absent = its default) */
   ackMode?: AckMode;
+  /** gcc: the daemon's flows.rtp.reportTiming (absent: its default) */
+  reportTiming?: ReportTiming;
 }
 
 /** Reads a trace file of either format, cut to durationS and scaled. */
@@ -99,8 +102,9 @@ async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge
   });
 }
 
-async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, progress: (s: string) => void): Promise<Record<string, number>> {
-  const setup = { withZhuge: zhuge, rateBps: sched.steps[0]?.rateBps ?? 8000, daemon: { metricsPort: 9482, extraYaml: 'flows:\n  rtp:\n    enabled: true' }, settleMs: 0 };
+async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, reportTiming: ReportTiming | undefined, progress: (s: string) => void): Promise<Record<string, number>> {
+  const rtp = rtpYaml(reportTiming).split('\n').map((l) => `    ${l}`).join('\n');
+  const setup = { withZhuge: zhuge, rateBps: sched.steps[0]?.rateBps ?? 8000, daemon: { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n${rtp}` }, settleMs: 0 };
   return runTrial(tb, setup, async (t) => {
     let play: ReturnType<typeof playInAp> | undefined;
     t.onCleanup(() => {
@@ -146,7 +150,7 @@ export async function runTraceEval(o: TraceEvalOptions, progress: (line: string)
         for (const zhuge of [false, true]) {
           const tag = `run ${++n}/${total} ${name} rep ${rep + 1} ${zhuge ? 'with' : 'without'}`;
           const p = (msg: string): void => progress(`${tag}  ${msg}`);
-          const metrics = await guard.run(tag, () => (o.sender === 'gcc' ? rtcTrial(tb, sched, zhuge, p) : tcpTrial(tb, sched, o, zhuge, p)));
+          const metrics = await guard.run(tag, () => (o.sender === 'gcc' ? rtcTrial(tb, sched, zhuge, o.reportTiming, p) : tcpTrial(tb, sched, o, zhuge, p)));
           if (metrics === undefined) continue;
           const entry: EvalRun = { zhuge, sender: o.sender, trace: name, rep, metrics };
           runs.push(entry);

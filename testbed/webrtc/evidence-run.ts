@@ -74,6 +74,7 @@ async function main(): Promise<void> {
           }
           const steady = (r as { steady?: { held: boolean; dropAfterS: number } }).steady;
           writeFileSync(join(dir, 'call.json'), JSON.stringify({ steady, scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
+          writeFileSync(join(dir, 'sender.tsv'), senderTsv(r.call, r.dropAtMonoMs));
           await daemon?.stop();
           daemon = undefined;
           await caps.stop();
@@ -92,6 +93,16 @@ async function main(): Promise<void> {
       }
     }
   });
+}
+
+/** The sender's own view over time (getStats), ms from the drop: GCC's estimate, the encoder's target, the rate sent. */
+function senderTsv(call: RtcCallResult, dropAtMonoMs: number): string {
+  const mbps = (x: number | null): string => (x === null ? '' : (x / 1e6).toFixed(3));
+  const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation'];
+  for (const s of call.sender) {
+    lines.push([(s.tMs - dropAtMonoMs).toFixed(0), mbps(s.availableOutgoingBitrateBps), mbps(s.targetBitrateBps), mbps(s.bitrateBps), s.fps ?? '', s.frameHeight ?? '', s.qualityLimitationReason ?? ''].join('\t'));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** One call over a trace (the summary's "drop" is the call's second second). */

@@ -24,9 +24,11 @@ import { newTimingSlots, type RtpTransport } from './rtp-transport.js';
  */
 export interface QueueView {
   departureUs(tUs: number, position: number, flow: number): number;
+  /** how long a measured rate lasts on this link, seen from tUs (Infinity: no change seen) */
+  horizonUs(tUs: number): number;
 }
 
-const NO_QUEUE: QueueView = { departureUs: () => Number.NaN };
+const NO_QUEUE: QueueView = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY };
 
 export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
@@ -176,7 +178,7 @@ export class FeedbackBuilder {
       if (t.timing !== undefined) {
         this.draining = t;
         const flow = t.flowHash;
-        t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink);
+        t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
         this.draining = undefined;
       }
       const send = reporting && t.plaintextRtcp && t.reportsFeedback;

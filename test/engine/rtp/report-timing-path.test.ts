@@ -40,7 +40,7 @@ function setup(n: number, predictedMs: (i: number) => number): { fb: RtpFeedback
 describe("reportTiming 'departure'", () => {
   it('reports observed departures, not the prediction made at arrival', () => {
     const { fb, reported } = setup(3, () => 300); // the Fortune Teller predicted 300 ms each
-    fb.queue = { departureUs: () => Number.NaN };
+    fb.queue = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY };
     [5, 6, 7].forEach((ms, i) => fb.onDeparture(100 + i, T0 + ms * 1000));
     const r = reported(T0 + 50_000);
     expect([...r.keys()]).toEqual([0, 1, 2]);
@@ -53,7 +53,7 @@ describe("reportTiming 'departure'", () => {
   it('reports a queued packet at its re-prediction, no further ahead than the lead', () => {
     const { fb, reported } = setup(3, () => 0);
     // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
-    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000 };
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
     const r = reported(T0 + 10_000);
     expect([...r.keys()]).toEqual([0, 1, 2]);
     // lead at start: 50 ms -> 40 ms, then 50 ms (clamped from 60), then 50 ms (from 80)
