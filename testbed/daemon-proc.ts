@@ -31,7 +31,15 @@ export interface DaemonStatus extends StatusSnapshot {
   counters?: { internalErrors?: number };
   queueModel?: { departures?: number; matched?: number };
   taps?: Array<{ delivered?: number }>;
-  rtp?: { counters?: { feedbackBuilt?: { twcc: number }; clientFeedbackDropped?: { twcc: number }; clientFeedbackRewritten?: { twcc: number } } };
+  rtp?: {
+    counters?: {
+      feedbackBuilt?: { twcc: number };
+      clientFeedbackDropped?: { twcc: number };
+      clientFeedbackRewritten?: { twcc: number };
+      reportedBackwards?: number;
+      reportTiming?: { reportedObserved: number; raisedToPrevious: number; predictionsChecked: number; predictionsBad: number };
+    };
+  };
   /** wall - monotonic clock of the daemon (µs): maps its reported times onto captures */
   clock?: { wallMinusMonoUs?: number };
 }

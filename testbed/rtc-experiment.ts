@@ -12,18 +12,25 @@ import { startEvidenceCaptures, writeEvidence } from './webrtc/evidence.js';
 import { armLabel, runPairs, runTrial, type Progress, type TrialContext } from './trial.js';
 import { rtcCompetitionCall, rtcDropCall, type RtcCompetitionScenario, type RtcDropScenario } from './webrtc/drop.js';
 import type { RtcSummary } from './webrtc/metrics.js';
+import { STEADY_START_DEFAULTS } from './webrtc/steady-start.js';
 import { r2 } from './stats.js';
 
 export interface RtcDemoScenario extends RtcDropScenario {
   baseDelayMsEachWay: number;
 }
 
+/**
+ * The demo's and CI's call: 3 Mbit/s dropping to 0.3, from a steady state (the sender capped at
+ * 1.5 Mbit/s, the drop once the call has held 0.85 of that for 3 s: steady-start.ts), 15 s
+ * measured after the drop. dropAtS/durationS are the fallback of callers without `steady`.
+ */
 export const RTC_SCENARIO: RtcDemoScenario = {
   rateBps: 3e6,
   dropRateBps: 0.3e6,
   dropAtS: 15,
   durationS: 30,
   baseDelayMsEachWay: 20,
+  steady: { ...STEADY_START_DEFAULTS, capBps: 1.5e6 },
 };
 
 /** The flat per-run metrics of the demo's JSON (units in the names): the summary's after-drop figures, a few before it, and the daemon's. */
@@ -113,7 +120,8 @@ export async function runRtcTrial(tb: Testbed, sc: RtcDemoScenario, withZhuge: b
   const yaml = `flows:\n  rtp:\n${(opts.rtpYaml ?? 'enabled: true').split('\n').map((l) => `    ${l}`).join('\n')}`;
   const dir = opts.evidenceDir;
   const { r, metrics, daemonStatus } = await callTrial(tb, withZhuge, sc.rateBps, sc.dropRateBps, yaml, async (t) => {
-    progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s`);
+    const when = sc.steady !== undefined ? `once steady at ${sc.steady.capBps / 1e6} Mbit/s` : `at ${sc.dropAtS} s of ${sc.durationS} s`;
+    progress(`${armLabel(withZhuge)}  ${opts.encrypted === true ? 'DTLS-SRTP' : 'WebRTC'} call, ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s ${when}`);
     if (dir !== undefined) mkdirSync(dir, { recursive: true });
     const caps = dir !== undefined ? await startEvidenceCaptures(tb, dir) : undefined;
     try {

@@ -13,6 +13,12 @@
  * (every packet is reported at the first build after its arrival, as before):
  *  1. a packet that left the Wi-Fi queue is reported at its observed departure;
  *  2. a packet the queue dropped is reported not received (only a matched drop, never a guess);
+ *  2b. a packet still queued is reported received only once the queue certainly accepted it
+ *     (the caller's `fate`: a drop-counter reading since its arrival showed no drop it could be);
+ *     one that arrived while the queue was dropping is reported lost, and one whose reading has
+ *     not come yet waits for the next build (with the packets behind it: reports stay in order),
+ *     at most maxPendingUs. libwebrtc forgets a packet reported received (it can no longer be
+ *     retransmitted), so "received" must never be a guess;
  *  3. a packet still queued is re-predicted now, from the bytes still ahead of it (the caller's
  *     `predictNowUs`), and reported at that time, or at now + `lead` when the prediction is
  *     further ahead: early rather than late;
@@ -40,6 +46,8 @@ export interface ReportTimingConfig {
   readonly maxLeadUs: number;
   readonly errorToleranceUs: number;
   readonly errorToleranceFraction: number;
+  /** a queued packet whose acceptance by the queue is still unknown this long after its arrival is reported lost (µs) */
+  readonly maxPendingUs: number;
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -48,6 +56,7 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   maxLeadUs: 1_000_000,
   errorToleranceUs: 5_000,
   errorToleranceFraction: 0.25,
+  maxPendingUs: 200_000,
 });
 
 export interface ReportTimingCounters {
@@ -61,6 +70,10 @@ export interface ReportTimingCounters {
   reportedClamped: number;
   /** reported early because the table was full */
   overflow: number;
+  /** still queued, reported lost because the queue may have dropped them (rule 2b) */
+  reportedUncertain: number;
+  /** builds that stopped at a packet whose acceptance was not known yet (rule 2b) */
+  waitedForFate: number;
   /** predictions checked against their departure, and the bad ones (rule 5) */
   predictionsChecked: number;
   predictionsBad: number;
@@ -80,6 +93,12 @@ const LOST = 2;
 /** what the caller records: a time (µs), or null for "not received" */
 export type ReportSink = (slot: number, reportedUs: number | null) => void;
 
+/** Whether the queue certainly accepted a packet that arrived at arrivalUs (queue-fate.ts). */
+export type FateOf = (arrivalUs: number) => 0 | 1 | 2;
+const ACCEPTED = 0;
+const UNCERTAIN = 1;
+const ALWAYS_ACCEPTED: FateOf = () => ACCEPTED;
+
 export function newReportTimingCounters(): ReportTimingCounters {
   return {
     reportedObserved: 0,
@@ -88,6 +107,8 @@ export function newReportTimingCounters(): ReportTimingCounters {
     raisedToPrevious: 0,
     reportedClamped: 0,
     overflow: 0,
+    reportedUncertain: 0,
+    waitedForFate: 0,
     predictionsChecked: 0,
     predictionsBad: 0,
     predictionAbsErrorSumUs: 0,
@@ -223,7 +244,7 @@ export class ReportTiming {
    * is no longer than that, nor shorter than minLeadUs (rule 5). Returns how many packets were
    * reported.
    */
-  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY): number {
+  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY, fate: FateOf = ALWAYS_ACCEPTED): number {
     const earned = this.leadUs(tUs);
     const lead = horizonUs < earned ? (horizonUs > this.config.minLeadUs ? horizonUs : this.config.minLeadUs) : earned;
     let n = 0;
@@ -238,6 +259,21 @@ export class ReportTiming {
         this.emit(i, this.departedUs[i] ?? tUs, sink);
       } else {
         const arr = this.arrivalUs[i] ?? tUs;
+        const f = fate(arr);
+        if (f !== ACCEPTED) {
+          if (f === UNCERTAIN || tUs - arr > this.config.maxPendingUs) {
+            // rule 2b: the queue may have dropped it; reported lost, never received
+            this.state[i] = LOST;
+            this.counters.reportedUncertain++;
+            sink(i, null);
+            this.cursor++;
+            n++;
+            continue;
+          }
+          // not known yet: this packet and those behind it wait for the next build
+          this.counters.waitedForFate++;
+          break;
+        }
         let p = predictNowUs(this.position[i] ?? 0);
         if (!Number.isFinite(p)) p = arr + (this.predictedSojournUs[i] ?? 0);
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
@@ -286,8 +322,9 @@ export class ReportTiming {
     if (this.head === this.cursor) {
       // the oldest is not reported yet: report it at its prediction at arrival
       const i = this.cursor & this.mask;
-      if (this.state[i] === LOST) sink(i, null);
-      else this.emit(i, this.state[i] === DEPARTED ? (this.departedUs[i] ?? tUs) : (this.arrivalUs[i] ?? tUs) + (this.predictedSojournUs[i] ?? 0), sink);
+      // still queued: reported lost (never received before it is known to have been accepted)
+      if (this.state[i] !== DEPARTED) sink(i, null);
+      else this.emit(i, this.departedUs[i] ?? tUs, sink);
       this.cursor++;
     }
     this.head++;

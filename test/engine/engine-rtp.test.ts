@@ -13,7 +13,7 @@ const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`..
 const SERVER = parseIpv4Address('10.78.1.1');
 
 function options(srtcpFallback: 'delay' | 'off'): EngineOptions {
-  return engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1 } });
+  return engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1, reportTiming: 'arrival' } });
 }
 
 /** Replays a capture: server packets are downlink (observed), client packets uplink (intercepted). */
@@ -122,7 +122,7 @@ describe('Engine: drops counted by the kernel are attributed to the latest arriv
         e.onDownlinkDeparture(rec.tUs + 500, rec.data, 'ethernet', rec.origLen);
         // every 20th arrival, the "kernel" says the two latest packets were dropped
         if (++arrivals % 20 === 0) {
-          expect(e.onKernelDrops(lastReadUs, 2)).toBe(2);
+          expect(e.onDropReading(lastReadUs, rec.tUs, 2)).toBe(2);
           lastReadUs = rec.tUs;
         }
       } else e.onUplink(rec.tUs, rec.data.subarray(v.ipOffset), d);

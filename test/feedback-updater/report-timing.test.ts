@@ -58,6 +58,39 @@ describe('ReportTiming', () => {
     expect(out).toEqual([[0, t + atMs * MS]]);
   });
 
+  it('a queued packet is reported received only once the queue certainly took it (rule 2b)', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxPendingUs: 200 * MS }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 0, 1, sink); // taken (a reading since shows no drop)
+    rt.push(1 * MS, 0, 2, sink); // arrived while the queue dropped: uncertain
+    rt.push(2 * MS, 0, 3, sink); // no reading yet
+    rt.push(3 * MS, 0, 4, sink); // behind it
+    const fate = (a: number): 0 | 1 | 2 => (a < 1 * MS ? 0 : a < 2 * MS ? 1 : 2);
+    expect(rt.drain(10 * MS, (pos) => 10 * MS + pos * MS, sink, Infinity, fate)).toBe(2);
+    expect(out).toEqual([
+      [0, 11 * MS],
+      [1, null],
+    ]);
+    expect(rt.counters.reportedUncertain).toBe(1);
+    expect(rt.counters.waitedForFate).toBe(1);
+    // the next reading: both taken; reported in order at the next build
+    expect(rt.drain(60 * MS, (pos) => 60 * MS + pos * MS, sink, Infinity, () => 0)).toBe(2);
+    expect(out.slice(2)).toEqual([
+      [2, 63 * MS],
+      [3, 64 * MS],
+    ]);
+  });
+
+  it('a packet whose reading never comes is reported lost after maxPendingUs, never received', () => {
+    const rt = new ReportTiming({ maxPendingUs: 200 * MS }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 0, 1, sink);
+    const pending = (): 2 => 2;
+    expect(rt.drain(150 * MS, () => 160 * MS, sink, Infinity, pending)).toBe(0);
+    expect(rt.drain(201 * MS, () => 210 * MS, sink, Infinity, pending)).toBe(1);
+    expect(out).toEqual([[0, null]]);
+  });
+
   it('every packet is reported at the first build after its arrival, in order', () => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
     const { sink, out } = collector();
@@ -134,11 +167,11 @@ describe('ReportTiming', () => {
     expect(rt.leadUs(t + 400 * MS)).toBe(1000 * MS);
   });
 
-  it('reports the oldest packet early when the table is full', () => {
+  it('reports the oldest packet when the table is full: lost while still queued, never received', () => {
     const rt = new ReportTiming({ capacity: 4 }, 0);
     const { sink, out } = collector();
     for (let k = 0; k < 5; k++) rt.push(k * MS, 1 * MS, k, sink);
-    expect(out).toEqual([[0, 1 * MS]]);
+    expect(out).toEqual([[0, null]]);
     expect(rt.counters.overflow).toBe(1);
     expect(rt.pending).toBe(4);
   });

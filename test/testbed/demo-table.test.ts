@@ -30,7 +30,9 @@ describe('formatRtcTable and formatQuicTable', () => {
     const m = { frameDelayP99Ms: 120, gccBelowCapacityAfterMs: Number.NaN } as RtcMetrics;
     const o: RtcDemoJson = { scenario: RTC_SCENARIO, runs: [false, true, false, true].map((zhuge) => ({ zhuge, metrics: m })), resultsDir: '/tmp/x' };
     const lines = formatRtcTable(o).split('\n');
-    expect(lines[0]).toBe('WebRTC (GCC), 3 -> 0.3 Mbit/s at 15 s of 30 s, base RTT 40 ms');
+    expect(lines[0]).toBe('WebRTC (GCC), 3 -> 0.3 Mbit/s once the call held 0.85 of a 1.5 Mbit/s cap for 3 s, 15 s after, base RTT 40 ms');
+    const { steady: _steady, ...timed } = RTC_SCENARIO;
+    expect(formatRtcTable({ ...o, scenario: timed }).split('\n')[0]).toBe('WebRTC (GCC), 3 -> 0.3 Mbit/s at 15 s of 30 s, base RTT 40 ms');
     expect(lines[2]).toBe(`${''.padEnd(40)}${['without #1', 'with #1', 'without #2', 'with #2'].map((c) => c.padStart(12)).join('')}`);
     expect(lines).toContain(`${'GCC estimate < capacity after (ms)'.padEnd(40)}${'never'.padStart(12).repeat(4)}`);
     expect(lines).toHaveLength(5);

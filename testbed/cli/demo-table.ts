@@ -82,14 +82,17 @@ const RTC_ROWS: Rows<keyof RtcMetrics> = [
   ['sendRateBelowCapacityAfterMs', 'send rate < capacity after (ms)'],
   ['bitrateBeforeDropMbps', 'bitrate before the drop (Mbit/s)'],
   ['bitrateMbps', 'bitrate after the drop (Mbit/s)'],
+  ['bitrateOverCapacity', 'bitrate after the drop / capacity'],
   ['freezes', 'freezes after the drop'],
+  ['steadyHeld', 'held the cap before the drop (1 = yes)'],
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
   ['zhugeClientFeedbackRemoved', "client's TWCC removed"],
 ];
 
 export function formatRtcTable(o: RtcDemoJson): string {
   const sc = o.scenario;
-  return demoTable(`WebRTC (GCC), ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s at ${sc.dropAtS} s of ${sc.durationS} s, base RTT ${2 * sc.baseDelayMsEachWay} ms`, o.runs, RTC_ROWS);
+  const when = sc.steady !== undefined ? `once the call held ${sc.steady.holdFraction} of a ${sc.steady.capBps / 1e6} Mbit/s cap for ${sc.steady.holdS} s, ${sc.steady.afterS} s after` : `at ${sc.dropAtS} s of ${sc.durationS} s`;
+  return demoTable(`WebRTC (GCC), ${sc.rateBps / 1e6} -> ${sc.dropRateBps / 1e6} Mbit/s ${when}, base RTT ${2 * sc.baseDelayMsEachWay} ms`, o.runs, RTC_ROWS);
 }
 
 const QUIC_ROWS: Rows<keyof QuicTrialMetrics> = [

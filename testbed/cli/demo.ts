@@ -39,8 +39,10 @@ const USAGE = `usage: zhuge demo [--json] [--cc bbr|cubic] [--ack-mode drain|win
   above 100 ms; docs/results/tcp-drain.md) or increments (the paper's rule and the daemon's
   default, which these senders do not react to; docs/results/tcp-drop.md).
   --rtc: a WebRTC call between two headless Chromium browsers (Debian's chromium, plaintext RTCP)
-  instead, 3 Mbit/s dropping to 0.3 Mbit/s at 15 s of 30 s: frame delay, frame rate, bitrate, RTT
-  and how soon GCC's estimate falls below the new capacity, without and with zhuge. --evidence
+  instead, 3 Mbit/s dropping to 0.3 Mbit/s from a steady state (the sender capped at 1.5 Mbit/s,
+  the drop once the call has held 0.85 of that for 3 s, 10-30 s after connecting; 15 s measured
+  after it): frame delay, frame rate, bitrate, RTT and how soon GCC's estimate falls below the
+  new capacity, without and with zhuge. --evidence
   also saves each call's per-packet table (what zhuge and the client reported against when each
   packet arrived, left the Wi-Fi queue and reached the client; docs/results/rtc-evidence.md) in
   DIR/evidence/<pair>-<without|with>/.

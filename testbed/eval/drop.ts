@@ -141,7 +141,7 @@ export async function runDropEval(o: DropEvalOptions, progress: (line: string) =
               };
               // the call reports nothing while it runs: a ticker for the progress line
               const t0 = Date.now();
-              const phase = `WebRTC call, ${o.rateMbps} -> ${r3(o.rateMbps / k)} Mbit/s at ${o.dropAtS} s of ${o.durationS} s`;
+              const phase = `WebRTC call, ${o.rateMbps} -> ${r3(o.rateMbps / k)} Mbit/s ${o.steadyCapMbps !== undefined ? `once steady at ${o.steadyCapMbps} Mbit/s` : `at ${o.dropAtS} s of ${o.durationS} s`}`;
               const ticker = setInterval(() => p(`${phase}, ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`), 1000);
               try {
                 const opts = { rtpYaml: rtpYaml(o.reportTiming) };

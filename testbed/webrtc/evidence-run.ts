@@ -75,6 +75,7 @@ async function main(): Promise<void> {
           const steady = (r as { steady?: { held: boolean; dropAfterS: number } }).steady;
           writeFileSync(join(dir, 'call.json'), JSON.stringify({ steady, scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           writeFileSync(join(dir, 'sender.tsv'), senderTsv(r.call, r.dropAtMonoMs));
+          writeFileSync(join(dir, 'receiver.tsv'), receiverTsv(r.call, r.dropAtMonoMs));
           await daemon?.stop();
           daemon = undefined;
           await caps.stop();
@@ -101,6 +102,16 @@ function senderTsv(call: RtcCallResult, dropAtMonoMs: number): string {
   const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation'];
   for (const s of call.sender) {
     lines.push([(s.tMs - dropAtMonoMs).toFixed(0), mbps(s.availableOutgoingBitrateBps), mbps(s.targetBitrateBps), mbps(s.bitrateBps), s.fps ?? '', s.frameHeight ?? '', s.qualityLimitationReason ?? ''].join('\t'));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The receiver's view, ms from the drop: every presented frame (its delay, the seq drawn into it) and the getStats samples. */
+function receiverTsv(call: RtcCallResult, dropAtMonoMs: number): string {
+  const lines = ['kind\ttFromDropMs\tdelayMs\tseq\tfps\tframesReceived\tframesDecoded\tframesDropped\tjitterBufferMs'];
+  for (const f of call.frames) lines.push(['frame', (f.tMs - dropAtMonoMs).toFixed(0), f.delayMs.toFixed(0), f.seq, '', '', '', '', ''].join('\t'));
+  for (const s of call.receiver) {
+    lines.push(['stats', (s.tMs - dropAtMonoMs).toFixed(0), '', '', s.fps ?? '', s.framesReceived, s.framesDecoded, s.framesDropped, s.jitterBufferMs === null ? '' : s.jitterBufferMs.toFixed(0)].join('\t'));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -19,9 +19,10 @@ export interface RtpFeedbackConfig {
   maxFeedbackBytes?: number;
   /**
    * When each packet is reported and at what time (docs/results/rtc-evidence.md):
-   * 'arrival' (the paper's rule): at arrival + the delay predicted then, recorded at once;
-   * 'departure': as a FIFO receiver at the AP could have (report-timing.ts: observed departures,
-   * queued packets re-predicted at the build within an earned lead, never backwards).
+   * 'departure' (the default): as a FIFO receiver at the AP could have (report-timing.ts:
+   * observed departures, queued packets re-predicted at the build within an earned lead bounded
+   * by how long a rate lasts on the link, never backwards);
+   * 'arrival' (the paper's rule): at arrival + the delay predicted then, recorded at once.
    */
   reportTiming?: 'arrival' | 'departure';
 }
@@ -33,7 +34,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   maxTransports: 1024,
   seed: 1,
   maxFeedbackBytes: 1200,
-  reportTiming: 'arrival',
+  reportTiming: 'departure',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */

@@ -41,7 +41,8 @@ export function load(name: string): Rec[] {
   return out;
 }
 
-export const BASE_CFG: RtpFeedbackConfig = { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'delay' };
+/** the paper's rule (reportTiming 'arrival'): these tests check what is recorded at arrival; 'departure' has its own (report-timing-path.test.ts) */
+export const BASE_CFG: RtpFeedbackConfig = { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'delay', reportTiming: 'arrival' };
 
 export interface Replay {
   fb: RtpFeedback;
