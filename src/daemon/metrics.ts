@@ -33,7 +33,7 @@ export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
 export const RELOAD_RESULTS = ['ok', 'error'] as const;
 export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
 export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
-export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost', 'uncertain'] as const;
+export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost', 'uncertain', 'late'] as const;
 export const PREDICTION_RESULTS = ['good', 'bad'] as const;
 export const REPORT_ANOMALIES = ['backwards', 'raised', 'dropped_reported_received'] as const;
 
@@ -66,7 +66,6 @@ export interface Metrics {
   readonly feedbackPackets: Counter<'kind' | 'action'>;
   /** In-band feedback: how each packet's reported time was chosen (reportTiming 'departure'). */
   readonly rtpReports: Counter<'timing'>;
-  readonly rtpReportWaits: Counter;
   readonly rtpReportPredictions: Counter<'result'>;
   readonly rtpReportErrorSeconds: Counter;
   readonly rtpSojournPredictions: Counter;
@@ -222,16 +221,11 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
 
   const rtpReports = new Counter({
     name: 'zhuge_rtp_reports_total',
-    help: "In-band feedback, reportTiming 'departure': packets reported at their observed departure, at a prediction within the earned lead, at now + the lead because the prediction was further (clamped), as not received because the queue dropped them (lost), or as not received because they arrived while the queue was dropping (uncertain: never reported received before the queue is known to have taken them).",
+    help: "In-band feedback, reportTiming 'departure': packets reported at their observed departure, at a prediction within the earned lead, at now + the lead because the prediction was further (clamped), as not received because the queue dropped them (lost), as not received because the queue was not known to have taken them (uncertain: never reported received before it is), and received after all at their departure (late).",
     labelNames: ['timing'] as const,
     registers,
   });
   zeroInit(rtpReports, REPORT_TIMINGS.map((timing) => ({ timing })));
-  const rtpReportWaits = new Counter({
-    name: 'zhuge_rtp_report_waits_total',
-    help: "In-band feedback, reportTiming 'departure': builds that held a queued packet (and those behind it) until the next reading of the qdisc's drop counter said whether the queue took it.",
-    registers,
-  });
   const rtpReportPredictions = new Counter({
     name: 'zhuge_rtp_report_predictions_total',
     help: 'Reported predictions checked against the packet\'s departure: good, or bad (off by more than the tolerance; the lead falls back to its minimum).',
@@ -304,7 +298,6 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     configReloads,
     feedbackPackets,
     rtpReports,
-    rtpReportWaits,
     rtpReportPredictions,
     rtpReportErrorSeconds,
     rtpSojournPredictions,
