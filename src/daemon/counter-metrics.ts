@@ -60,8 +60,6 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.reportTiming.reportedPredicted, metric: 'rtpReports', labels: { timing: 'predicted' } },
   { read: (c) => c.reportTiming.reportedClamped, metric: 'rtpReports', labels: { timing: 'clamped' } },
   { read: (c) => c.reportTiming.reportedLost, metric: 'rtpReports', labels: { timing: 'lost' } },
-  { read: (c) => c.reportTiming.reportedUncertain, metric: 'rtpReports', labels: { timing: 'uncertain' } },
-  { read: (c) => c.reportTiming.reportedLate, metric: 'rtpReports', labels: { timing: 'late' } },
   { read: (c) => c.reportTiming.predictionsChecked - c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'good' } },
   { read: (c) => c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'bad' } },
   { read: (c) => c.reportTiming.predictionAbsErrorSumUs / 1e6, metric: 'rtpReportErrorSeconds', labels: {} },

@@ -326,10 +326,7 @@ export class Daemon {
       .then((qs) => {
         const root = rootQdisc(qs);
         if (root === undefined) return;
-        // every reading, drops or not: the in-band path reports a queued packet received only once
-        // a reading after its arrival says the queue took it (arrivals before the first reading
-        // count as taken: the counter's earlier drops have no time)
-        this.engine.onDropReading(this.lastKernelDrops >= 0 ? sinceUs : nowUs, nowUs, this.lastKernelDrops >= 0 ? Math.max(0, root.drops - this.lastKernelDrops) : 0);
+        if (this.lastKernelDrops >= 0 && root.drops > this.lastKernelDrops) this.engine.onKernelDrops(sinceUs, root.drops - this.lastKernelDrops);
         this.lastKernelDrops = root.drops;
         this.lastDropPollUs = nowUs;
       })

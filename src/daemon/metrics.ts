@@ -33,7 +33,7 @@ export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
 export const RELOAD_RESULTS = ['ok', 'error'] as const;
 export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
 export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
-export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost', 'uncertain', 'late'] as const;
+export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost'] as const;
 export const PREDICTION_RESULTS = ['good', 'bad'] as const;
 export const REPORT_ANOMALIES = ['backwards', 'raised', 'dropped_reported_received'] as const;
 
@@ -221,7 +221,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
 
   const rtpReports = new Counter({
     name: 'zhuge_rtp_reports_total',
-    help: "In-band feedback, reportTiming 'departure': packets reported at their observed departure, at a prediction within the earned lead, at now + the lead because the prediction was further (clamped), as not received because the queue dropped them (lost), as not received because the queue was not known to have taken them (uncertain: never reported received before it is), and received after all at their departure (late).",
+    help: "In-band feedback, reportTiming 'departure': packets reported at their observed departure, at a prediction within the earned lead, at now + the lead because the prediction was further (clamped), or as not received (lost).",
     labelNames: ['timing'] as const,
     registers,
   });

@@ -438,13 +438,13 @@ export class Engine {
   }
 
   /**
-   * The kernel queue's drop counter read at tUs: `n` drops since the reading at sinceUs. The n
-   * most recent arrivals after sinceUs are reported lost (a guess), and the in-band path learns
-   * which arrivals the queue certainly accepted (queue-fate.ts). Returns how many were marked.
+   * The kernel's queue dropped `n` packets since the last reading at `sinceUs` (the qdisc's drop
+   * counter): the `n` most recent arrivals after `sinceUs` are reported lost on their RTP
+   * transports (before the feedback covering them is built, when the counter is read often
+   * enough; a non-RTP packet is one of the n all the same). Returns how many were marked.
    */
-  onDropReading(sinceUs: number, tUs: number, n: number): number {
-    this.rtp?.onDropReading(sinceUs, tUs, n);
-    return n > 0 ? this.recent.attribute(sinceUs, n, (key) => this.rtp?.markLostByMatchKey(key)) : 0;
+  onKernelDrops(sinceUs: number, n: number): number {
+    return this.recent.attribute(sinceUs, n, (key) => this.rtp?.markLostByMatchKey(key));
   }
 
   onReleased(flow: Flow | undefined): void {

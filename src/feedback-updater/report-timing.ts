@@ -13,17 +13,6 @@
  * (every packet is reported at the first build after its arrival, as before):
  *  1. a packet that left the Wi-Fi queue is reported at its observed departure;
  *  2. a packet the queue dropped is reported not received (only a matched drop, never a guess);
- *  2b. a packet still queued is reported received only once the queue certainly accepted it
- *     (the caller's `fate`: a drop-counter reading since its arrival showed no drop it could be).
- *     Without a reading since its arrival it waits for the next build (readings come every
- *     10 ms; at most maxPendingUs). One that arrived while the queue was dropping is reported
- *     not received at once, and reported again, received at its
- *     departure, in a separate late report if it leaves after all (kept until a later packet of
- *     the transport leaves first, which in a FIFO means it was dropped, or maxPendingUs).
- *     libwebrtc forgets a packet reported received (it can no longer be retransmitted), so
- *     "received" must never be a guess; its sender accepts "received" for a packet it saw
- *     reported lost. Holding the packet back instead (in order) was measured worse: while the
- *     queue drops, the sender then hears nothing and keeps sending (docs/results/rtc-evidence.md);
  *  3. a packet still queued is re-predicted now, from the bytes still ahead of it (the caller's
  *     `predictNowUs`), and reported at that time, or at now + `lead` when the prediction is
  *     further ahead: early rather than late;
@@ -51,11 +40,6 @@ export interface ReportTimingConfig {
   readonly maxLeadUs: number;
   readonly errorToleranceUs: number;
   readonly errorToleranceFraction: number;
-  /**
-   * a queued packet whose acceptance by the queue is still unknown this long after its arrival is
-   * reported lost (µs): by then a later packet of a FIFO would have left (the queue's longest delay)
-   */
-  readonly maxPendingUs: number;
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -64,7 +48,6 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   maxLeadUs: 1_000_000,
   errorToleranceUs: 5_000,
   errorToleranceFraction: 0.25,
-  maxPendingUs: 2_000_000,
 });
 
 export interface ReportTimingCounters {
@@ -78,12 +61,6 @@ export interface ReportTimingCounters {
   reportedClamped: number;
   /** reported early because the table was full */
   overflow: number;
-  /** reported not received because the queue was not known to have taken them (rule 2b) */
-  reportedUncertain: number;
-  /** of those, reported received later because they left after all (rule 2b) */
-  reportedLate: number;
-  /** builds that stopped at a packet with no drop-counter reading since its arrival (rule 2b) */
-  waitedForFate: number;
   /** predictions checked against their departure, and the bad ones (rule 5) */
   predictionsChecked: number;
   predictionsBad: number;
@@ -99,21 +76,9 @@ export interface ReportTimingCounters {
 const QUEUED = 0;
 const DEPARTED = 1;
 const LOST = 2;
-/** reported not received while its fate was unknown; reported again, received, if it leaves (rule 2b) */
-const LOST_PENDING = 3;
-/** left after all: to be reported received at the next build (not trimmed until then) */
-const LATE = 4;
-/** late packets remembered between two builds */
-const LATE_RING = 256;
 
 /** what the caller records: a time (µs), or null for "not received" */
 export type ReportSink = (slot: number, reportedUs: number | null) => void;
-
-/** Whether the queue certainly accepted a packet that arrived at arrivalUs (queue-fate.ts). */
-export type FateOf = (arrivalUs: number) => 0 | 1 | 2;
-const ACCEPTED = 0;
-const PENDING = 2;
-const ALWAYS_ACCEPTED: FateOf = () => ACCEPTED;
 
 export function newReportTimingCounters(): ReportTimingCounters {
   return {
@@ -123,9 +88,6 @@ export function newReportTimingCounters(): ReportTimingCounters {
     raisedToPrevious: 0,
     reportedClamped: 0,
     overflow: 0,
-    reportedUncertain: 0,
-    reportedLate: 0,
-    waitedForFate: 0,
     predictionsChecked: 0,
     predictionsBad: 0,
     predictionAbsErrorSumUs: 0,
@@ -150,20 +112,11 @@ export class ReportTiming {
   /** the time reported with a prediction (-1: not reported, or reported otherwise) */
   private readonly reportedAtUs: Float64Array;
   private readonly leadUsedUs: Float64Array;
-  /** the packet's push counter (its place in arrival order) */
-  private readonly pushed: Float64Array;
-  /** the push counter of the latest packet (in arrival order) that left the queue */
-  private lastDepartedPushed = -1;
-  /** packets reported not received that left after all (rule 2b), to report received at the next build */
-  private readonly late = new Uint32Array(LATE_RING);
-  private lateN = 0;
   /** oldest tracked, next to report, next free (monotonic counters; slot = counter & mask) */
   private head = 0;
   private cursor = 0;
   private tail = 0;
   private lastReportedUs = -Infinity;
-  /** the time of the latest build */
-  private nowUs = 0;
   private lastBadUs: number;
 
   constructor(config: Partial<ReportTimingConfig> = {}, startUs = 0, counters: ReportTimingCounters = newReportTimingCounters()) {
@@ -181,7 +134,6 @@ export class ReportTiming {
     this.departedUs = new Float64Array(cap);
     this.reportedAtUs = new Float64Array(cap);
     this.leadUsedUs = new Float64Array(cap);
-    this.pushed = new Float64Array(cap);
     this.lastBadUs = startUs;
   }
 
@@ -205,7 +157,6 @@ export class ReportTiming {
   push(arrivalUs: number, predictedSojournUs: number, position: number, sink: ReportSink): number {
     if (this.tail - this.head > this.mask) this.evictOldest(arrivalUs, sink);
     const i = this.tail & this.mask;
-    this.pushed[i] = this.tail;
     this.tail++;
     this.gen[i] = ((this.gen[i] ?? 0) + 1) & 0x7fff;
     this.state[i] = QUEUED;
@@ -232,28 +183,9 @@ export class ReportTiming {
   /** The packet left the queue at tUs. Checks the prediction it was reported with, if any. */
   departed(handle: number, tUs: number): void {
     const i = this.slotOf(handle);
-    if (i < 0) return;
-    if (this.state[i] === LOST_PENDING) {
-      // a later packet left before it: in a FIFO it was dropped (this departure is a mismatch)
-      if ((this.pushed[i] ?? 0) < this.lastDepartedPushed) {
-        this.state[i] = LOST;
-        return;
-      }
-      // reported not received while its fate was unknown: it got through, reported received late
-      this.departedUs[i] = tUs;
-      if (this.lateN < LATE_RING) {
-        this.state[i] = LATE;
-        this.late[this.lateN++] = i;
-      } else this.state[i] = DEPARTED; // no room: stays reported not received
-      const p = this.pushed[i] ?? -1;
-      if (p > this.lastDepartedPushed) this.lastDepartedPushed = p;
-      return;
-    }
-    if (this.state[i] !== QUEUED) return;
+    if (i < 0 || this.state[i] !== QUEUED) return;
     this.state[i] = DEPARTED;
     this.departedUs[i] = tUs;
-    const p = this.pushed[i] ?? -1;
-    if (p > this.lastDepartedPushed) this.lastDepartedPushed = p;
     const c = this.counters;
     const arr = this.arrivalUs[i] ?? tUs;
     c.arrivalPredictionsChecked++;
@@ -291,21 +223,10 @@ export class ReportTiming {
    * is no longer than that, nor shorter than minLeadUs (rule 5). Returns how many packets were
    * reported.
    */
-  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY, fate: FateOf = ALWAYS_ACCEPTED): number {
+  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY): number {
     const earned = this.leadUs(tUs);
     const lead = horizonUs < earned ? (horizonUs > this.config.minLeadUs ? horizonUs : this.config.minLeadUs) : earned;
     let n = 0;
-    // rule 2b: packets reported not received that left after all, received at their departure
-    // (a separate, late report: libwebrtc's sender accepts "received" after "lost"; not held to
-    // the order of rule 4, GCC's delay filter skips packets sent before its current group)
-    this.nowUs = tUs;
-    for (let k = 0; k < this.lateN; k++) {
-      const i = this.late[k] ?? 0;
-      this.counters.reportedLate++;
-      this.state[i] = DEPARTED;
-      sink(i, this.departedUs[i] ?? tUs);
-    }
-    this.lateN = 0;
     while (this.cursor < this.tail) {
       const i = this.cursor & this.mask;
       const s = this.state[i];
@@ -317,24 +238,6 @@ export class ReportTiming {
         this.emit(i, this.departedUs[i] ?? tUs, sink);
       } else {
         const arr = this.arrivalUs[i] ?? tUs;
-        const f = fate(arr);
-        if (f === PENDING && tUs - arr <= this.config.maxPendingUs) {
-          // rule 2b: no drop-counter reading since it arrived (they come every 10 ms): this packet
-          // and those behind it wait for the next build
-          this.counters.waitedForFate++;
-          break;
-        }
-        if (f !== ACCEPTED) {
-          // rule 2b: it arrived while the queue was dropping: reported not received now, and
-          // received later if it leaves after all (until a later packet leaves first: a FIFO
-          // dropped it)
-          this.state[i] = LOST_PENDING;
-          this.counters.reportedUncertain++;
-          sink(i, null);
-          this.cursor++;
-          n++;
-          continue;
-        }
         let p = predictNowUs(this.position[i] ?? 0);
         if (!Number.isFinite(p)) p = arr + (this.predictedSojournUs[i] ?? 0);
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
@@ -373,13 +276,7 @@ export class ReportTiming {
   private trimHead(): void {
     while (this.head < this.cursor) {
       const i = this.head & this.mask;
-      const st = this.state[i];
-      if ((st === QUEUED && (this.reportedAtUs[i] ?? -1) >= 0) || st === LATE) break;
-      if (st === LOST_PENDING) {
-        // still unknown: kept until a later packet leaves first (a FIFO dropped it) or maxPendingUs
-        if ((this.pushed[i] ?? 0) > this.lastDepartedPushed && this.nowUs - (this.arrivalUs[i] ?? 0) <= this.config.maxPendingUs) break;
-        this.state[i] = LOST;
-      }
+      if (this.state[i] === QUEUED && (this.reportedAtUs[i] ?? -1) >= 0) break;
       this.head++;
     }
   }
@@ -389,9 +286,8 @@ export class ReportTiming {
     if (this.head === this.cursor) {
       // the oldest is not reported yet: report it at its prediction at arrival
       const i = this.cursor & this.mask;
-      // still queued: reported lost (never received before it is known to have been accepted)
-      if (this.state[i] !== DEPARTED) sink(i, null);
-      else this.emit(i, this.departedUs[i] ?? tUs, sink);
+      if (this.state[i] === LOST) sink(i, null);
+      else this.emit(i, this.state[i] === DEPARTED ? (this.departedUs[i] ?? tUs) : (this.arrivalUs[i] ?? tUs) + (this.predictedSojournUs[i] ?? 0), sink);
       this.cursor++;
     }
     this.head++;

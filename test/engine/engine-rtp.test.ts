@@ -122,7 +122,7 @@ describe('Engine: drops counted by the kernel are attributed to the latest arriv
         e.onDownlinkDeparture(rec.tUs + 500, rec.data, 'ethernet', rec.origLen);
         // every 20th arrival, the "kernel" says the two latest packets were dropped
         if (++arrivals % 20 === 0) {
-          expect(e.onDropReading(lastReadUs, rec.tUs, 2)).toBe(2);
+          expect(e.onKernelDrops(lastReadUs, 2)).toBe(2);
           lastReadUs = rec.tUs;
         }
       } else e.onUplink(rec.tUs, rec.data.subarray(v.ipOffset), d);

@@ -14,7 +14,6 @@ import type { CcfbReport, TwccFeedback } from '../../protocols/feedback-types.js
 import { serializeTwcc } from '../../protocols/rtcp/index.js';
 import { buildUdpDatagram } from '../../protocols/udp-datagram.js';
 import type { LossMarker } from './loss-marker.js';
-import { QueueFate, type Fate } from './queue-fate.js';
 import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';
 import { newTimingSlots, type RtpTransport } from './rtp-transport.js';
 
@@ -35,9 +34,6 @@ export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
   private readonly recording = new Set<RtpTransport>();
   queue: QueueView = NO_QUEUE;
-  /** which arrivals the Wi-Fi queue certainly accepted (the drop-counter readings) */
-  readonly fate = new QueueFate();
-  private readonly fateOf = (arrivalUs: number): Fate => this.fate.fate(arrivalUs);
   /** the transport being drained by poll (the sink's context) */
   private draining: RtpTransport | undefined;
   private readonly sink: ReportSink = (slot, reportedUs) => this.recordSlot(slot, reportedUs);
@@ -182,7 +178,7 @@ export class FeedbackBuilder {
       if (t.timing !== undefined) {
         this.draining = t;
         const flow = t.flowHash;
-        t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs), this.fateOf);
+        t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
         this.draining = undefined;
       }
       const send = reporting && t.plaintextRtcp && t.reportsFeedback;

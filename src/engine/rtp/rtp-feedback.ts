@@ -187,11 +187,6 @@ export class RtpFeedback {
     this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
   }
 
-  /** A reading of the Wi-Fi queue's drop counter at tUs: `drops` since the previous one at sinceUs (reportTiming 'departure'). */
-  onDropReading(sinceUs: number, tUs: number, drops: number): void {
-    this.builder.fate.onReading(sinceUs, tUs, drops);
-  }
-
   /**
    * A downlink packet left the Wi-Fi queue at tUs (the queue model matched it to its arrival by
    * `matchKey`). Cheap for packets that are not RTP (one array read).

@@ -63,27 +63,6 @@ describe("reportTiming 'departure'", () => {
     expect([c.reportedPredicted, c.reportedClamped]).toEqual([1, 2]);
   });
 
-  it('a packet that arrived while the queue was dropping: not received at once, received late when it leaves', () => {
-    const { fb, reported } = setup(4, () => 0);
-    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 1000, horizonUs: () => Number.POSITIVE_INFINITY };
-    // the drop counter: none up to T0 + 0.5 ms, one between then and T0 + 2.5 ms, none up to T0 + 10 ms
-    fb.onDropReading(T0 - 10_000, T0 + 500, 0);
-    fb.onDropReading(T0 + 500, T0 + 2500, 1);
-    fb.onDropReading(T0 + 2500, T0 + 10_000, 0);
-    const first = reported(T0 + 20_000);
-    expect(first.get(0)).not.toBeNull(); // taken for sure: predicted
-    expect(first.get(1)).toBeNull(); // uncertain: not received
-    expect(first.get(2)).toBeNull();
-    expect(first.get(3)).not.toBeNull();
-    // seq 1 leaves after all: reported received in a late feedback of its own
-    fb.onDeparture(101, T0 + 60_000);
-    const late = reported(T0 + 100_000);
-    expect([...late.keys()]).toEqual([1]);
-    expect(late.get(1)).not.toBeNull();
-    const c = fb.status(T0).counters.reportTiming;
-    expect([c.reportedUncertain, c.reportedLate]).toEqual([2, 1]);
-  });
-
   it('reports a packet the queue dropped as not received', () => {
     const { fb, reported } = setup(3, (i) => (i === 1 ? Number.POSITIVE_INFINITY : 0));
     fb.onDeparture(100, T0 + 1000);
