@@ -63,6 +63,18 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
       expected: ['z.yaml:5:3: log.colour: expected a known key: level (got unknown key "colour")'],
     },
     {
+      name: 'a chain zhuge does not own (it would flush the host firewall)',
+      yaml: `${MIN}nfqueue:\n  chain: FORWARD\n`,
+      expected: [
+        'z.yaml:5:10: nfqueue.chain: expected a chain name of zhuge\'s own: ZHUGE, optionally followed by letters, digits, \'_\' or \'-\' (at most 28 characters) (got "FORWARD")',
+      ],
+    },
+    {
+      name: 'a stall threshold below three heartbeats (the rules would flap)',
+      yaml: `${MIN}watchdog:\n  stallMs: 50\n`,
+      expected: ['z.yaml:5:12: watchdog.stallMs: expected an integer in 150..10000 (got 50)'],
+    },
+    {
       name: 'out of range',
       yaml: `${MIN}flows:\n  dscp: [10, 64]\n`,
       expected: ['z.yaml:5:14: flows.dscp[1]: expected an integer in 0..63 (got 64)'],
@@ -147,7 +159,7 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const ce = err as ConfigError;
-      expect(ce.problems).toEqual([{ path: 'watchdog.stallMs', line: 5, col: 12, message: 'expected an integer in 20..60000 (got -1)' }]);
+      expect(ce.problems).toEqual([{ path: 'watchdog.stallMs', line: 5, col: 12, message: 'expected an integer in 150..10000 (got -1)' }]);
     }
   });
 });
