@@ -4,12 +4,13 @@
  * Signals: SIGTERM / SIGINT release held packets, remove the rules, flush logs and exit 0;
  * SIGHUP reloads the configuration (an invalid new one keeps the running one and says why).
  * Exit codes: 0 stopped cleanly · 1 runtime failure · 2 usage · 3 invalid configuration ·
- * 4 not root / a system dependency is missing.
+ * 4 not root / a system dependency is missing · 5 another zhuge owns the chain (left untouched).
  */
 import { parseCommand } from './args.js';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
+import { acquireInstanceLock, type InstanceLock } from '../daemon/instance-lock.js';
 import { childLogger, createLogger, flushLogger, installExitFlush } from '../daemon/logger.js';
 import { nfqueueAvailable } from '../daemon/nfqueue.js';
 
@@ -46,6 +47,15 @@ export async function run(argv: string[]): Promise<number> {
     return 4;
   }
 
+  // one daemon per chain and network namespace: a second one must not touch the first's rules
+  let lock: InstanceLock;
+  try {
+    lock = await acquireInstanceLock(cfg.nfqueue.chain);
+  } catch (err) {
+    console.error(`zhuge run: ${err instanceof Error ? err.message : String(err)}`);
+    return 5;
+  }
+
   const root = createLogger(cfg.log.level);
   installExitFlush(root);
   const log = childLogger(root, 'main');
@@ -64,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
       log.info({ signal }, 'stopping');
       await daemon.stop();
       await http.stop().catch(() => undefined);
+      await lock.release();
       await flushLogger(root);
       return code;
     })();

@@ -3,12 +3,14 @@
  * scraped from inside the ap namespace with curl; `promtool check metrics` on the text; SIGHUP
  * reloads (broken config kept out, valid config applied) counted by result.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonConfigYaml, startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { iperfDownload } from '../../testbed/traffic.js';
-import { daemonUnavailable, ensureBuilt, httpGetInAp, iptablesSave, metricValue, pollUntil, runProcess, sleep } from './_helpers.js';
+import { CLI_JS, daemonUnavailable, ensureBuilt, httpGetInAp, iptablesSave, metricValue, pollUntil, runProcess, sleep } from './_helpers.js';
 
 const why = daemonUnavailable();
 const PREFIX = randomPrefix();
@@ -127,6 +129,20 @@ describe.skipIf(why !== undefined)(`daemon metrics and status (needs root and ne
     expect((await httpGetInAp(tb, PORT, '/healthz')).code).toBe(200);
     expect(await iptablesSave(tb)).toMatch(/ZHUGE/);
   }, 20_000);
+
+  it('a second zhuge on the same chain exits 5 before touching anything: the first keeps its rules and stays healthy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-second-'));
+    const cfg = join(dir, 'zhuge.yaml');
+    // another metrics port, so the lock (not the port) is what refuses it
+    writeFileSync(cfg, daemonConfigYaml(tb, { metricsPort: PORT + 10 }));
+    const r = await runProcess('ip', ['netns', 'exec', tb.ns.ap, process.execPath, CLI_JS, 'run', '--config', cfg], 20_000);
+    console.log(`second instance: exit ${String(r.code)}: ${r.stderr.trim()}`);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/already owns chain ZHUGE.*did not touch its rules/);
+    expect(await iptablesSave(tb)).toMatch(/-A FORWARD .*-j ZHUGE/);
+    expect((await httpGetInAp(tb, PORT, '/healthz')).code).toBe(200);
+    expect((daemon as DaemonProc).child.exitCode).toBeNull();
+  }, 30_000);
 
   it('SIGHUP with a valid changed config: reloads{result="ok"} increments and the new port list is in the rules', async () => {
     const d = daemon as DaemonProc;
