@@ -40,6 +40,7 @@ import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
 import { bpfFilterFor, interfaceAddresses, interfaceSubnets } from './subnets.js';
+import { restartNeeded } from './reload-plan.js';
 import { UplinkHold } from './uplink-hold.js';
 import { VERSION } from '../version.js';
 
@@ -86,11 +87,15 @@ export class Daemon {
   readonly startedAt = Date.now();
   subnets: string[];
 
+  /** the configuration the daemon started with (what a reload can change is judged against it) */
+  private readonly startCfg: Config;
+
   constructor(
     private cfg: Config,
-    rootLog: Logger,
+    private readonly rootLog: Logger,
     private readonly opts: DaemonOptions = {},
   ) {
+    this.startCfg = cfg;
     this.log = childLogger(rootLog, 'daemon');
     this.metrics = createMetrics();
     this.engineMetrics = new CounterSync(this.metrics, ENGINE_COUNTER_METRICS);
@@ -394,19 +399,27 @@ export class Daemon {
    * are refused (the old config stays); everything else applies at once.
    */
   async reload(next: Config): Promise<{ ok: boolean; message: string }> {
-    const c = this.cfg;
-    if (next.interfaces.eth !== c.interfaces.eth || next.interfaces.wlan !== c.interfaces.wlan || next.nfqueue.queueNum !== c.nfqueue.queueNum || next.nfqueue.chain !== c.nfqueue.chain || next.queue.backend !== c.queue.backend) {
+    const needs = restartNeeded(this.startCfg, next);
+    if (needs.length > 0) {
       this.metrics.configReloads.inc({ result: 'error' });
-      return { ok: false, message: 'interfaces, queue backend, nfqueue.queueNum and nfqueue.chain need a restart; kept the running configuration' };
+      return { ok: false, message: `${needs.join(', ')}: applied only at start; kept the running configuration (restart to change)` };
     }
     const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
     const subnets = next.flows.clientSubnets.length > 0 ? [...next.flows.clientSubnets] : interfaceSubnets(next.interfaces.wlan);
-    this.engine.reconfigure(withClients(engineOptionsFrom(next, seed), subnets));
+    // the rules first: when they cannot be installed nothing else changes (never half-applied)
     const spec = ruleSpecFrom(next, subnets);
     if (JSON.stringify(spec) !== JSON.stringify(this.ruleSpec)) {
+      try {
+        await this.rules.install(spec);
+      } catch (err) {
+        await this.installRules().catch((e: unknown) => this.log.error({ err: String(e) }, 're-installing the running rules failed'));
+        this.metrics.configReloads.inc({ result: 'error' });
+        return { ok: false, message: `installing the new rules failed (${String(err)}); kept the running configuration` };
+      }
       this.ruleSpec = spec;
-      await this.installRules();
     }
+    this.engine.reconfigure(withClients(engineOptionsFrom(next, seed), subnets));
+    this.rootLog.level = next.log.level;
     this.subnets = subnets;
     this.cfg = next;
     this.metrics.configReloads.inc({ result: 'ok' });
