@@ -255,13 +255,17 @@ export class Daemon {
   }
 
   private async startWatchdog(): Promise<void> {
-    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(this.ruleSpec), stallMs: this.cfg.watchdog.stallMs });
+    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(this.ruleSpec), checkCommand: this.rules.goneCheckCommand(), stallMs: this.cfg.watchdog.stallMs });
     this.watchdog = wd;
     wd.on('rulesRemoved', () => {
       this.rulesInstalled = false;
       this.metrics.rulesInstalled.set(0);
       this.metrics.watchdogTrips.inc();
       this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
+    });
+    wd.on('removeFailed', () => {
+      this.metrics.watchdogTrips.inc();
+      this.log.error('watchdog could not remove the rules while this process stalled (checked four times): uplink traffic may have been held');
     });
     wd.on('resumed', () => {
       if (this.stopping) return;

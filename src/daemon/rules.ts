@@ -184,6 +184,12 @@ export class IptablesRules {
    * Each line tolerates a missing chain. The spec argument is accepted for symmetry with
    * install(); removal depends only on the chain name.
    */
+  /** A /bin/sh line that exits 0 once the FORWARD jump to our chain is gone (the watchdog's check). */
+  goneCheckCommand(): string {
+    const pre = this.opts.netns !== undefined ? `ip netns exec ${shq(this.opts.netns)} ` : '';
+    return `! ${pre}${shq(this.ipt)} -w ${this.wait} -C FORWARD -j ${shq(this.chain)} 2>/dev/null`;
+  }
+
   removeCommand(_spec?: RuleSpec): string[] {
     const pre = this.opts.netns !== undefined ? `ip netns exec ${shq(this.opts.netns)} ` : '';
     const ipt = `${pre}${shq(this.ipt)} -w ${this.wait}`;

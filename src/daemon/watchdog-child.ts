@@ -7,12 +7,15 @@
  *   'b'  bye: the daemon removed its rules itself; exit 0 without touching anything
  * watchdog → daemon on the watchdog's stdout, one line per message:
  *   'ready'            started, armed
- *   'removed stall'    no heartbeat for > stallMs: the removal commands ran
+ *   'removed stall'    no heartbeat for > stallMs: the removal commands ran (and the check, if
+ *                      any, says the rules are gone)
+ *   'remove failed stall'  the same, but the check still found the rules after four attempts
  *   'resumed'          heartbeats came back after a stall removal (the daemon re-installs)
  * When stdin closes without a bye (the daemon died: crash, kill -9, OOM), the watchdog runs the
  * removal commands and exits. SIGTERM/SIGINT/SIGHUP to the watchdog do the same.
  *
  * Configuration comes in the environment: ZHUGE_WD_CMDS (JSON string[] of /bin/sh lines),
+ * ZHUGE_WD_CHECK (a /bin/sh line exiting 0 once the rules are gone; empty: no check),
  * ZHUGE_WD_STALL_MS.
  */
 export const WATCHDOG_CHILD_SOURCE = String.raw`
@@ -25,8 +28,19 @@ let last = now();
 let removed = false;
 let done = false;
 function out(line) { try { process.stdout.write(line + '\n'); } catch (e) { /* daemon gone */ } }
+const check = process.env.ZHUGE_WD_CHECK || '';
+// Runs the removal and, given a check (a shell line exiting 0 once the rules are gone: the
+// removal lines end in '|| true' and iptables may have waited out the xtables lock), verifies
+// it, trying again after 100, 200 and 400 ms. Returns whether the rules are known to be gone.
 function removeRules() {
-  for (const c of cmds) spawnSync('/bin/sh', ['-c', c], { stdio: 'ignore', timeout: 10000 });
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * 2 ** (attempt - 1));
+    for (const c of cmds) spawnSync('/bin/sh', ['-c', c], { stdio: 'ignore', timeout: 10000 });
+    if (check === '') return true;
+    const r = spawnSync('/bin/sh', ['-c', check], { stdio: 'ignore', timeout: 10000 });
+    if (r.status === 0) return true;
+  }
+  return false;
 }
 function finish(code, runRemoval) {
   if (done) return;
@@ -60,9 +74,9 @@ setInterval(() => {
   if (late) return;
   if (!removed && t - last > stallMs) {
     removed = true;
-    removeRules();
+    const gone = removeRules();
     lastTick = now();
-    out('removed stall');
+    out(gone ? 'removed stall' : 'remove failed stall');
   }
 }, period);
 out('ready');

@@ -27,6 +27,8 @@ import { WATCHDOG_CHILD_SOURCE } from './watchdog-child.js';
 export interface WatchdogOptions {
   /** /bin/sh command lines removing the rules (IptablesRules.removeCommand()) */
   removeCommands: readonly string[];
+  /** a /bin/sh line exiting 0 once the rules are gone (IptablesRules.goneCheckCommand()); without it the removal is not verified */
+  checkCommand?: string;
   /** no heartbeat for longer than this = stalled (default 200 ms) */
   stallMs?: number;
   /** heartbeat period (default 50 ms) */
@@ -37,6 +39,8 @@ export interface WatchdogOptions {
 
 export interface WatchdogEvents {
   rulesRemoved: [reason: 'stall'];
+  /** the removal ran but the check still found the rules (four attempts) */
+  removeFailed: [reason: 'stall'];
   resumed: [];
   /** the watchdog process ended on its own (not via stop()): protection is gone */
   exit: [code: number | null, signal: NodeJS.Signals | null];
@@ -48,6 +52,7 @@ export function watchdogCommand(opts: WatchdogOptions): { argv: string[]; env: R
     argv: [opts.nodePath ?? process.execPath, '--max-old-space-size=16', '-e', WATCHDOG_CHILD_SOURCE],
     env: {
       ZHUGE_WD_CMDS: JSON.stringify(opts.removeCommands),
+      ZHUGE_WD_CHECK: opts.checkCommand ?? '',
       ZHUGE_WD_STALL_MS: String(opts.stallMs ?? 200),
     },
   };
@@ -113,6 +118,8 @@ export class Watchdog extends EventEmitter<WatchdogEvents> {
           } else if (line === 'removed stall') {
             wd.stallRemovals++;
             wd.emit('rulesRemoved', 'stall');
+          } else if (line === 'remove failed stall') {
+            wd.emit('removeFailed', 'stall');
           } else if (line === 'resumed') {
             wd.emit('resumed');
           }

@@ -76,6 +76,23 @@ describe('watchdog protocol with a marker command instead of iptables (no root n
     await wd.stop();
   });
 
+  it.each([
+    // [attempts the removal needs before the check passes, line the daemon gets]
+    [2, 'rulesRemoved'],
+    [9, 'removeFailed'],
+  ] as const)('a removal checked afterwards: the check passes after %d runs -> %s', async (needed, event) => {
+    const count = join(dir, `count-${needed}`);
+    const wd = await Watchdog.start({ removeCommands: [`echo x >> ${count}`], checkCommand: `[ "$(wc -l < ${count})" -ge ${needed} ]`, stallMs: 150 });
+    const got = once(wd, event);
+    const until = performance.now() + 400;
+    while (performance.now() < until);
+    await got;
+    // tried again after a failed check: twice to succeed, four times (the most) before giving up
+    expect(readFileSync(count, 'utf8').trim().split('\n')).toHaveLength(Math.min(needed, 4));
+    await wd.stop();
+    rmSync(count, { force: true });
+  });
+
   it('daemon killed (pipe closed without bye): the commands run within 1 s and the watchdog exits', async () => {
     const cmd = watchdogCommand({ removeCommands: cmds });
     const child = spawn(process.execPath, ['-e', DAEMON_JS], {
