@@ -29,7 +29,7 @@ import { Tap } from './capture.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
-import { childLogger, once } from './logger.js';
+import { childLogger, logFailure, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
@@ -481,18 +481,22 @@ export class Daemon {
     this.metrics.rulesInstalled.set(0);
     clearInterval(this.gateTimer);
     this.gateTimer = undefined;
+    // every step runs whatever the one before did: a throw must not leave held packets, sockets
+    // or the watchdog behind (the process would stay up without rules)
+    let released = 0;
+    const step = (what: string, fn: () => unknown): void => logFailure(this.log, what, fn);
     // the engine names each gated packet's flow in order, then the rest (timed holds) goes
-    const released = this.engine.flushGates((f) => this.uplink.releaseGated(f)) + this.uplink.drain();
-    this.nfq?.flush();
-    this.nfq?.close();
+    step('releasing held packets', () => (released = this.engine.flushGates((f) => this.uplink.releaseGated(f)) + this.uplink.drain()));
+    step('flushing the verdicts', () => this.nfq?.flush());
+    step('closing the queue', () => this.nfq?.close());
     this.nfq = undefined;
-    for (const t of this.taps) t.close();
+    for (const t of this.taps) step(`closing the ${t.opts.device} tap`, () => t.close());
     this.taps = [];
-    this.tc?.close();
+    step('closing rtnetlink', () => this.tc?.close());
     this.tc = undefined;
-    this.raw?.close();
+    step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;
-    await this.watchdog?.stop();
+    await this.watchdog?.stop().catch((err: unknown) => this.log.error({ err: String(err) }, 'stopping the watchdog failed'));
     this.watchdog = undefined;
     this.log.info({ released }, 'zhuge stopped: rules removed, held packets released');
   }

@@ -104,3 +104,12 @@ export function installExitFlush(root: Logger): () => void {
   process.on('exit', handler);
   return () => process.off('exit', handler);
 }
+
+/** Runs one step of a shutdown: its failure is logged at error, never thrown (the next steps run). */
+export function logFailure(logger: Logger, what: string, fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    logger.error({ err: String(err) }, `${what} failed`);
+  }
+}

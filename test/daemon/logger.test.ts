@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childLogger, createLogger, flushLogger, once, resetOnce } from '../../src/daemon/logger.js';
+import { childLogger, createLogger, flushLogger, logFailure, once, resetOnce } from '../../src/daemon/logger.js';
 
 function memory(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -37,6 +37,18 @@ describe('logger', () => {
     expect(l[0]).toMatchObject({ level: 'info', module: 'nfqueue', service: 'zhuge', queueNum: 7000, msg: 'bound' });
     expect(typeof l[0]?.['time']).toBe('string');
     expect(Number.isNaN(Date.parse(String(l[0]?.['time'])))).toBe(false);
+  });
+
+  it('logFailure: a step that throws is logged at error and the next steps run (exception-safe shutdown)', () => {
+    const mem = memory();
+    const root = createLogger('info', { destination: mem.stream });
+    const ran: string[] = [];
+    logFailure(root, 'flushing the verdicts', () => {
+      throw new Error('sendmsg: ENOBUFS');
+    });
+    logFailure(root, 'closing the queue', () => ran.push('close'));
+    expect(ran).toEqual(['close']);
+    expect(mem.lines()).toEqual([expect.objectContaining({ level: 'error', msg: 'flushing the verdicts failed', err: 'Error: sendmsg: ENOBUFS' })]);
   });
 
   it('respects the level', () => {
