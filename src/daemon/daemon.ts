@@ -29,7 +29,7 @@ import { Tap } from './capture.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
-import { childLogger, logFailure, once } from './logger.js';
+import { childLogger, LogBudget, logFailure, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
@@ -224,7 +224,8 @@ export class Daemon {
     const rtp = this.engine.rtp;
     if (rtp === undefined) return;
     // transport creations, mode changes and evictions: a few per call, never per packet
-    rtp.onEvent = (e) => this.log.info({ transport: e.transport, event: e.event, mode: e.mode, why: e.why }, 'rtp transport');
+    const budget = new LogBudget(20, 60_000); // any RTP-shaped datagram creates a transport: 20 lines a minute
+    rtp.onEvent = (e) => budget.info(this.log, Date.now(), { transport: e.transport, event: e.event, mode: e.mode, why: e.why }, 'rtp transport');
     try {
       this.raw = RawSender.open();
     } catch (err) {

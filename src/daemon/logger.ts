@@ -113,3 +113,44 @@ export function logFailure(logger: Logger, what: string, fn: () => unknown): voi
     logger.error({ err: String(err) }, `${what} failed`);
   }
 }
+
+/**
+ * At most `perWindow` log lines per `windowMs` for an event kind that traffic can trigger (a
+ * forged packet must not be able to write one line per packet); the lines left out are counted
+ * and said in the first line of the next window.
+ */
+export class LogBudget {
+  private windowStartMs = Number.NEGATIVE_INFINITY;
+  private used = 0;
+  /** lines left out in the current window, and in all */
+  suppressed = 0;
+  suppressedTotal = 0;
+
+  constructor(
+    private readonly perWindow = 20,
+    private readonly windowMs = 60_000,
+  ) {}
+
+  /** Whether a line may be written at nowMs; when it may, `left` is how many were left out before it. */
+  take(nowMs: number): { ok: boolean; left: number } {
+    if (nowMs - this.windowStartMs >= this.windowMs) {
+      this.windowStartMs = nowMs;
+      this.used = 0;
+    }
+    if (this.used >= this.perWindow) {
+      this.suppressed++;
+      this.suppressedTotal++;
+      return { ok: false, left: 0 };
+    }
+    this.used++;
+    const left = this.suppressed;
+    this.suppressed = 0;
+    return { ok: true, left };
+  }
+
+  /** Logs at info within the budget (with `notLogged`: the lines left out just before). */
+  info(logger: Logger, nowMs: number, obj: Record<string, unknown>, msg: string): void {
+    const b = this.take(nowMs);
+    if (b.ok) logger.info(b.left > 0 ? { ...obj, notLogged: b.left } : obj, msg);
+  }
+}

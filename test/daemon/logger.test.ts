@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childLogger, createLogger, flushLogger, logFailure, once, resetOnce } from '../../src/daemon/logger.js';
+import { childLogger, createLogger, flushLogger, LogBudget, logFailure, once, resetOnce } from '../../src/daemon/logger.js';
 
 function memory(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -49,6 +49,15 @@ describe('logger', () => {
     logFailure(root, 'closing the queue', () => ran.push('close'));
     expect(ran).toEqual(['close']);
     expect(mem.lines()).toEqual([expect.objectContaining({ level: 'error', msg: 'flushing the verdicts failed', err: 'Error: sendmsg: ENOBUFS' })]);
+  });
+
+  it('LogBudget: at most n lines a window, the ones left out said in the next window\'s first line', () => {
+    const b = new LogBudget(3, 1000);
+    const oks = Array.from({ length: 10 }, (_, i) => b.take(i).ok);
+    expect(oks).toEqual([true, true, true, false, false, false, false, false, false, false]);
+    expect(b.take(1000)).toEqual({ ok: true, left: 7 });
+    expect(b.take(1001)).toEqual({ ok: true, left: 0 });
+    expect(b.suppressedTotal).toBe(7);
   });
 
   it('respects the level', () => {
