@@ -41,6 +41,9 @@ export class ClientFeedbackFilter {
   /** An uplink UDP packet of transport `t` (raw IP: v.ipOffset = 0). Never throws on traffic. */
   onUplink(tUs: number, t: RtpTransport, v: PacketView, buf: Uint8Array): UplinkRtpAction {
     const table = this.transports;
+    // the client itself talks to this peer: zhuge may send feedback in its name (a transport
+    // created by downlink traffic alone could be forged by any Internet host)
+    t.clientSeen = true;
     table.classifyUplink(t, v, buf);
     const res = table.cls;
     const cls = res.cls;

@@ -181,7 +181,7 @@ export class FeedbackBuilder {
         t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
         this.draining = undefined;
       }
-      const send = reporting && t.plaintextRtcp && t.reportsFeedback;
+      const send = reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen;
       if (t.twcc !== undefined && t.twcc.pendingCount > 0) {
         const fbs = t.twcc.build(tUs, t.clientSenderSsrc, t.mediaSsrc >= 0 ? t.mediaSsrc : 0);
         this.emit(t, 'twcc', send, fbs, out, (fb) => {

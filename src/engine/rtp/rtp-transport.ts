@@ -62,6 +62,8 @@ export class RtpTransport {
   mode: RtpTransportMode = 'passthrough';
   clientUsesCcfb = false;
   plaintextRtcp = false;
+  /** an uplink packet of the client on this transport was seen (feedback is sent only then) */
+  clientSeen = false;
   clientSenderSsrc: number;
   clientSsrcLearnt = false;
   mediaSsrc = -1;
