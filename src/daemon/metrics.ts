@@ -271,11 +271,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   rulesInstalled.set(0);
 
   if (opts.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: 'zhuge_' });
+    // the standard names (process_*, nodejs_*): what stock Node.js and process dashboards query;
+    // the scrape job's labels say which process it is
+    collectDefaultMetrics({ register: registry });
     // prom-client names three GAUGES `..._total` (promtool lints them: "non-counter metrics should
     // not have _total suffix"); each is only the sum of its per-type sibling, so drop them:
-    // sum(zhuge_nodejs_active_handles) gives the same number.
-    for (const n of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`zhuge_nodejs_${n}`);
+    // sum(nodejs_active_handles) gives the same number.
+    for (const n of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`nodejs_${n}`);
   }
 
   return {

@@ -24,8 +24,9 @@ const REQUIRED = [
   'zhuge_config_reloads_total',
   'zhuge_feedback_packets_total',
   'zhuge_flows_by_mode',
-  'zhuge_process_cpu_seconds_total',
-  'zhuge_nodejs_eventloop_lag_seconds',
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+  'nodejs_eventloop_lag_seconds',
 ];
 
 /** Label names allowed on zhuge's own series: small fixed sets only, never per flow. */
@@ -70,13 +71,13 @@ describe('metrics', () => {
     expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 
-  it('exposes every required metric, prefixed zhuge_, with build info', async () => {
+  it('exposes every required metric, its own prefixed zhuge_ and the process ones under their standard names, with build info', async () => {
     const m = createMetrics({ version: '9.9.9' });
     exercise(m);
     const text = await m.scrape();
     for (const name of REQUIRED) expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
     const s = samples(text);
-    expect(s.every((x) => x.name.startsWith('zhuge_'))).toBe(true);
+    expect(s.every((x) => x.name.startsWith('zhuge_') || x.name.startsWith('process_') || x.name.startsWith('nodejs_'))).toBe(true);
     const build = s.filter((x) => x.name === 'zhuge_build_info');
     expect(build).toEqual([{ name: 'zhuge_build_info', labels: { version: '9.9.9', node_version: process.versions.node }, value: '1' }]);
     expect(s.find((x) => x.name === 'zhuge_packets_total' && x.labels['direction'] === 'downlink' && x.labels['protocol'] === 'tcp')?.value).toBe('250');
