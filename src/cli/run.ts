@@ -59,7 +59,14 @@ export async function run(argv: string[]): Promise<number> {
   const root = createLogger(cfg.log.level);
   installExitFlush(root);
   const log = childLogger(root, 'main');
-  const daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
+  let daemon: Daemon;
+  try {
+    daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
+  } catch (err) {
+    // what the configuration asks cannot be set up (e.g. IPv6-only client subnets)
+    console.error(`zhuge run: ${err instanceof Error ? err.message : String(err)}`);
+    return 3;
+  }
   const http = new HttpServer({
     listen: cfg.metrics.listen,
     metrics: daemon.metrics,

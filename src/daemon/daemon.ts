@@ -399,27 +399,29 @@ export class Daemon {
     });
   }
 
-  /**
-   * Applies a new configuration (SIGHUP). Interface and queue-number changes need a restart and
-   * are refused (the old config stays); everything else applies at once.
-   */
+  /** Applies a new configuration (SIGHUP), all or nothing: what only a restart can change is refused (reload-plan.ts). */
   async reload(next: Config): Promise<{ ok: boolean; message: string }> {
-    const needs = restartNeeded(this.startCfg, next);
-    if (needs.length > 0) {
+    const refuse = (why: string): { ok: boolean; message: string } => {
       this.metrics.configReloads.inc({ result: 'error' });
-      return { ok: false, message: `${needs.join(', ')}: applied only at start; kept the running configuration (restart to change)` };
-    }
+      return { ok: false, message: `${why}; kept the running configuration` };
+    };
+    const needs = restartNeeded(this.startCfg, next);
+    if (needs.length > 0) return refuse(`${needs.join(', ')}: applied only at start (restart to change)`);
     const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
     const subnets = next.flows.clientSubnets.length > 0 ? [...next.flows.clientSubnets] : interfaceSubnets(next.interfaces.wlan);
+    let spec: RuleSpec;
+    try {
+      spec = ruleSpecFrom(next, subnets);
+    } catch (err) {
+      return refuse(String(err));
+    }
     // the rules first: when they cannot be installed nothing else changes (never half-applied)
-    const spec = ruleSpecFrom(next, subnets);
     if (JSON.stringify(spec) !== JSON.stringify(this.ruleSpec)) {
       try {
         await this.rules.install(spec);
       } catch (err) {
         await this.installRules().catch((e: unknown) => this.log.error({ err: String(e) }, 're-installing the running rules failed'));
-        this.metrics.configReloads.inc({ result: 'error' });
-        return { ok: false, message: `installing the new rules failed (${String(err)}); kept the running configuration` };
+        return refuse(`installing the new rules failed (${String(err)})`);
       }
       this.ruleSpec = spec;
     }
