@@ -15,6 +15,7 @@
  *   pino.final() was removed in pino v7+ (it is gone in 9 and 10); `logger.flush(cb)` and
  *   the destination's `flushSync()` are the supported ways.
  */
+import { fstatSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/index.js';
 
@@ -25,6 +26,39 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream;
   /** Fields on every line (e.g. { service: 'zhuge' }). */
   base?: Record<string, unknown>;
+  /**
+   * Start each line with its syslog priority, `<3>` for an error, as systemd's journal reads it
+   * from a service's stdout (SyslogLevelPrefix=, on by default): `journalctl -p err` then finds
+   * the errors. Default: on when stdout is the journal (systemd sets JOURNAL_STREAM).
+   */
+  syslogPrefix?: boolean;
+}
+
+/** pino's numeric levels -> syslog priorities (trace and debug 7, info 6, warn 4, error 3, fatal 2). */
+export function syslogPriority(pinoLevel: number): number {
+  return pinoLevel >= 60 ? 2 : pinoLevel >= 50 ? 3 : pinoLevel >= 40 ? 4 : pinoLevel >= 30 ? 6 : 7;
+}
+
+/**
+ * Whether fd 1 is the journal: systemd sets JOURNAL_STREAM to "device:inode" of the stream it
+ * gave the service; a child whose stdout is a pipe inherits the variable, not the stream.
+ */
+export function stdoutIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+  const js = env['JOURNAL_STREAM'];
+  if (js === undefined) return false;
+  try {
+    const st = fstatSync(1);
+    return js === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+/** `<N>` + the line, N from the line's "level" label (the formatter writes labels). */
+export function withSyslogPrefix(line: string): string {
+  const m = /"level":"(\w+)"/.exec(line);
+  const n = m === null ? 6 : syslogPriority(pino.levels.values[m[1] ?? 'info'] ?? 30);
+  return `<${n}>${line}`;
 }
 
 /** The SonicBoom destination behind each root logger we created, for synchronous flushing. */
@@ -38,6 +72,7 @@ export function createLogger(level: LogLevel = 'info', opts: CreateLoggerOptions
       base: { service: 'zhuge', pid: process.pid, ...opts.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      ...((opts.syslogPrefix ?? stdoutIsJournal()) ? { hooks: { streamWrite: withSyslogPrefix } } : {}),
     },
     dest,
   );

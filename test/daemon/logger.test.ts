@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childLogger, createLogger, flushLogger, LogBudget, logFailure, once, resetOnce } from '../../src/daemon/logger.js';
+import { childLogger, createLogger, flushLogger, LogBudget, logFailure, once, resetOnce, stdoutIsJournal } from '../../src/daemon/logger.js';
 
 function memory(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -58,6 +58,33 @@ describe('logger', () => {
     expect(b.take(1000)).toEqual({ ok: true, left: 7 });
     expect(b.take(1001)).toEqual({ ok: true, left: 0 });
     expect(b.suppressedTotal).toBe(7);
+  });
+
+  it('syslogPrefix: each line starts with its syslog priority for the journal (journalctl -p err finds errors)', () => {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer | string, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    const root = createLogger('debug', { destination: stream, syslogPrefix: true });
+    root.error('e');
+    root.warn('w');
+    root.info('i');
+    root.debug('d');
+    root.fatal('f');
+    const prefixes = chunks.join('').split('\n').filter((l) => l !== '').map((l) => l.slice(0, 3));
+    expect(prefixes).toEqual(['<3>', '<4>', '<6>', '<7>', '<2>']);
+    // the rest of the line is the usual JSON
+    expect(JSON.parse(chunks.join('').split('\n')[0]?.slice(3) ?? '')).toMatchObject({ level: 'error', msg: 'e' });
+  });
+
+  it('stdoutIsJournal: only when JOURNAL_STREAM names fd 1 itself (an inherited variable is not enough)', () => {
+    expect(stdoutIsJournal({})).toBe(false);
+    expect(stdoutIsJournal({ JOURNAL_STREAM: '0:1' })).toBe(false);
+    const st = fstatSync(1);
+    expect(stdoutIsJournal({ JOURNAL_STREAM: `${st.dev}:${st.ino}` })).toBe(true);
   });
 
   it('respects the level', () => {
