@@ -7,6 +7,7 @@
  * 4 not root / a system dependency is missing · 5 another zhuge owns the chain (left untouched).
  */
 import { parseCommand } from './args.js';
+import { privilegeProblem } from './capabilities.js';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
@@ -37,8 +38,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (process.getuid?.() !== 0) {
-    console.error('zhuge run: must run as root (or with CAP_NET_ADMIN and CAP_NET_RAW): it captures packets and installs iptables rules');
+  const priv = privilegeProblem();
+  if (priv !== undefined) {
+    console.error(`zhuge run: ${priv}`);
     return 4;
   }
   const nfq = nfqueueAvailable();
