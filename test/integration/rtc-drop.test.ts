@@ -25,9 +25,14 @@ import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
 const hasChromium = existsSync('/usr/bin/chromium');
 /** interleaved (without, with) pairs: the frame-delay criteria are judged over their sum */
 const PAIRS = 2;
-/** margins measured over the demo's pairs (docs/results/rtc-sweep.md) */
+/**
+ * margins below what nine steady-state pairs of this scenario measured (docs/results/rtc-sweep.md,
+ * the demo's five and rtc-evidence.md's): GCC below capacity 0.24-0.37x as long as without;
+ * frame delay > 400 ms 0.46-0.69x (summed over two pairs: asserted <= 0.8x); below 10 fps
+ * shorter in every pair; bitrate after the drop 0.67-0.83 of the capacity
+ */
 const GCC_RATIO_MAX = 0.6;
-const LATE_RATIO_MAX = 0.75;
+const LATE_RATIO_MAX = 0.8;
 const FPS_SLACK_S = 1;
 const BITRATE_SHARE_MIN = 0.5;
 const reason = !isRoot ? 'needs root and netns' : !hasChromium ? 'needs /usr/bin/chromium' : (daemonUnavailable() ?? 'root, chromium');
