@@ -41,6 +41,7 @@ import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
 import { bpfFilterFor, interfaceAddresses, interfaceSubnets } from './subnets.js';
 import { restartNeeded } from './reload-plan.js';
+import { IoCounterSync } from './io-counter-sync.js';
 import { UplinkHold } from './uplink-hold.js';
 import { VERSION } from '../version.js';
 
@@ -75,8 +76,7 @@ export class Daemon {
   private readonly engineMetrics: CounterSync<EngineCounters>;
   private readonly queueModelMetrics: CounterSync<QueueModelCounters>;
   private readonly rtpMetrics: CounterSync<RtpFeedbackCounters>;
-  private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
-  private lastCapture = new Map<string, { kernel: number; iface: number }>();
+  private readonly ioCounters: IoCounterSync;
   private stopping = false;
   private rulesInstalled = false;
   private resyncBusy = false;
@@ -101,6 +101,7 @@ export class Daemon {
     this.engineMetrics = new CounterSync(this.metrics, ENGINE_COUNTER_METRICS);
     this.queueModelMetrics = new CounterSync(this.metrics, QUEUE_MODEL_COUNTER_METRICS);
     this.rtpMetrics = new CounterSync(this.metrics, RTP_COUNTER_METRICS);
+    this.ioCounters = new IoCounterSync(this.metrics);
     const seed = opts.seed ?? cfg.feedbackUpdater.seed ?? (Math.random() * 2 ** 32) >>> 0;
     const engineLog = childLogger(rootLog, 'engine');
     this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
@@ -380,23 +381,7 @@ export class Daemon {
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
     m.heldPackets.set(this.uplink.size);
     m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
-    if (this.nfq !== undefined) {
-      const s = this.nfq.stats();
-      const kq = s.kernelQueueDropped ?? this.lastNfq.kernelQueueDropped;
-      const ku = s.kernelUserDropped ?? this.lastNfq.kernelUserDropped;
-      if (kq > this.lastNfq.kernelQueueDropped) m.nfqueueDrops.inc({ kind: 'kernel_queue' }, kq - this.lastNfq.kernelQueueDropped);
-      if (ku > this.lastNfq.kernelUserDropped) m.nfqueueDrops.inc({ kind: 'user' }, ku - this.lastNfq.kernelUserDropped);
-      if (s.enobufs > this.lastNfq.enobufs) m.nfqueueDrops.inc({ kind: 'enobufs' }, s.enobufs - this.lastNfq.enobufs);
-      this.lastNfq = { kernelQueueDropped: kq, kernelUserDropped: ku, enobufs: s.enobufs };
-    }
-    this.taps.forEach((t, i) => {
-      const tap = i === 0 ? 'eth' : 'wlan';
-      const s = t.stats();
-      const prev = this.lastCapture.get(tap) ?? { kernel: 0, iface: 0 };
-      if (s.kernelDrops > prev.kernel) m.captureDrops.inc({ tap, kind: 'kernel' }, s.kernelDrops - prev.kernel);
-      if (s.ifDrops > prev.iface) m.captureDrops.inc({ tap, kind: 'interface' }, s.ifDrops - prev.iface);
-      this.lastCapture.set(tap, { kernel: s.kernelDrops, iface: s.ifDrops });
-    });
+    this.ioCounters.sync(this.nfq?.stats(), this.taps.map((t) => t.stats()));
   }
 
   /** Applies a new configuration (SIGHUP), all or nothing: what only a restart can change is refused (reload-plan.ts). */

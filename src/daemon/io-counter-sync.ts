@@ -1,0 +1,35 @@
+/**
+ * The kernel-side I/O counters (the NFQUEUE's drops, the capture taps' drops) into prom-client:
+ * they are running totals read from the kernel, so each sync adds what grew since the last one.
+ */
+import type { TapStats } from './capture.js';
+import type { Metrics } from './metrics.js';
+import type { NfQueueStats } from './nfqueue.js';
+
+export class IoCounterSync {
+  private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
+  private readonly lastCapture = new Map<string, { kernel: number; iface: number }>();
+
+  constructor(private readonly m: Metrics) {}
+
+  /** The queue's counters (undefined while it is closed); the taps as [eth, wlan]. */
+  sync(nfq: NfQueueStats | undefined, taps: readonly TapStats[]): void {
+    const m = this.m;
+    if (nfq !== undefined) {
+      const last = this.lastNfq;
+      const kq = nfq.kernelQueueDropped ?? last.kernelQueueDropped;
+      const ku = nfq.kernelUserDropped ?? last.kernelUserDropped;
+      if (kq > last.kernelQueueDropped) m.nfqueueDrops.inc({ kind: 'kernel_queue' }, kq - last.kernelQueueDropped);
+      if (ku > last.kernelUserDropped) m.nfqueueDrops.inc({ kind: 'user' }, ku - last.kernelUserDropped);
+      if (nfq.enobufs > last.enobufs) m.nfqueueDrops.inc({ kind: 'enobufs' }, nfq.enobufs - last.enobufs);
+      this.lastNfq = { kernelQueueDropped: kq, kernelUserDropped: ku, enobufs: nfq.enobufs };
+    }
+    taps.forEach((s, i) => {
+      const tap = i === 0 ? 'eth' : 'wlan';
+      const prev = this.lastCapture.get(tap) ?? { kernel: 0, iface: 0 };
+      if (s.kernelDrops > prev.kernel) m.captureDrops.inc({ tap, kind: 'kernel' }, s.kernelDrops - prev.kernel);
+      if (s.ifDrops > prev.iface) m.captureDrops.inc({ tap, kind: 'interface' }, s.ifDrops - prev.iface);
+      this.lastCapture.set(tap, { kernel: s.kernelDrops, iface: s.ifDrops });
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { IoCounterSync } from '../../src/daemon/io-counter-sync.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+
+const tap = (kernelDrops: number, ifDrops: number) => ({ delivered: 0, handlerErrors: 0, kernelDrops, ifDrops });
+const nfq = (kernelQueueDropped: number | undefined, enobufs: number) => ({ receivedPackets: 0, verdicts: 0, enobufs, batches: 0, sendmsgs: 0, verdictErrors: 0, ...(kernelQueueDropped !== undefined ? { kernelQueueDropped, kernelUserDropped: 0 } : {}) });
+
+describe('IoCounterSync: kernel running totals into counters, what grew since the last sync', () => {
+  it('adds the growth of the NFQUEUE and tap drop totals, and keeps the last total when a reading is missing', async () => {
+    const m = createMetrics({ processMetrics: false });
+    const s = new IoCounterSync(m);
+    s.sync(nfq(5, 1), [tap(2, 0), tap(0, 3)]);
+    s.sync(nfq(undefined, 1), [tap(2, 0), tap(0, 3)]); // kernel stats unreadable: nothing added
+    s.sync(nfq(8, 4), [tap(7, 0), tap(0, 3)]);
+    s.sync(undefined, [tap(7, 0), tap(0, 3)]); // queue closed
+    const text = await m.scrape();
+    expect(text).toContain('zhuge_nfqueue_drops_total{kind="kernel_queue"} 8');
+    expect(text).toContain('zhuge_nfqueue_drops_total{kind="enobufs"} 4');
+    expect(text).toContain('zhuge_capture_drops_total{tap="eth",kind="kernel"} 7');
+    expect(text).toContain('zhuge_capture_drops_total{tap="wlan",kind="interface"} 3');
+  });
+});
