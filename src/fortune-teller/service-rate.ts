@@ -30,7 +30,7 @@ export class ServiceRate {
   private sumGapUs = 0;
   private prevDepUs = -Infinity;
   private lastSampleUs = -Infinity;
-  /** the sample held aside (bytes 0: none) and its side (+1 faster, -1 slower) */
+  /** the sample held aside and its side (+1 faster, -1 slower; 0: none held) */
   private heldBytes = 0;
   private heldGapUs = 0;
   private heldSide = 0;
