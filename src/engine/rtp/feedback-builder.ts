@@ -72,6 +72,8 @@ export class FeedbackBuilder {
       if (t.reportsFeedback) t.lastRecordUs = tUs;
       return;
     }
+    const twcc = t.mode === 'twcc' && transportSeq >= 0;
+    if (!twcc && t.mode !== 'ccfb') return; // nothing to record: not a reported time either
     const arrivalUs = tUs + (Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0);
     if (arrivalUs < t.lastReportedUs) this.counters.reportedBackwards++;
     else if (t.lastReportedUs > -Infinity) {
@@ -79,7 +81,7 @@ export class FeedbackBuilder {
       if (step > this.counters.reportTiming.largestForwardStepUs) this.counters.reportTiming.largestForwardStepUs = step;
     }
     t.lastReportedUs = arrivalUs;
-    if (t.mode === 'twcc' && transportSeq >= 0) {
+    if (twcc) {
       t.twcc ??= new TwccRecorder({ maxPacketBytes });
       t.twcc.record(transportSeq, arrivalUs);
       this.counters.recorded.twcc++;
@@ -87,7 +89,7 @@ export class FeedbackBuilder {
       t.ccfb ??= new CcfbRecorder({ maxPacketBytes });
       t.ccfb.record(ssrc, rtpSeq, arrivalUs, ecn);
       this.counters.recorded.ccfb++;
-    } else return;
+    }
     this.recording.add(t);
     t.recorded++;
     t.lastRecordUs = tUs;

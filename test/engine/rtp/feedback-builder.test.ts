@@ -48,3 +48,33 @@ describe('RtpFeedback synthetic transports', () => {
     arr.forEach((a, i) => expect(Math.abs(a! - (1_000_000 + i * 1000 + 4000))).toBeLessThanOrEqual(125));
   });
 });
+
+describe('reportedBackwards counts only the times reported', () => {
+  // A TWCC transport whose packets without a transport-wide sequence number (nothing recorded)
+  // arrive with falling predicted delays: no reported time runs backwards, so the counter stays 0;
+  // the same falling delays on recorded packets are counted (arrival mode: reported as predicted).
+  const S = [0x20010db8, 0, 0, 1];
+  const C = [0x20010db8, 0, 1, 2];
+  const run = (reportTiming: 'arrival' | 'departure', withSeq: boolean): number => {
+    const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming });
+    const v = newPacketView();
+    for (let i = 0; i < 20; i++) {
+      const ext = withSeq || i % 2 === 0 ? [twSeqExt(100 + i)] : [];
+      const pkt = udp6(S, 5004, C, 6000, buildRtp({ payloadType: 96, sequenceNumber: 7 + i, timestamp: i * 3000, ssrc: 0xabc, extensions: ext }));
+      decodePacket(pkt, 'raw-ip', v);
+      const predictedMs = i % 2 === 0 ? 5 : 200 - i * 10; // odd packets: falling from 190 ms
+      fb.onDownlink(1_000_000 + i * 1000, v, pkt, predictedMs);
+    }
+    fb.poll(1_100_000);
+    return fb.counters.reportedBackwards;
+  };
+  it.each([
+    ['arrival', false, 0],
+    ['departure', false, 0],
+    ['arrival', true, 1], // counted: recorded times do run backwards here
+  ] as const)('reportTiming %s, odd packets with a sequence number: %s -> %i', (timing, withSeq, expected) => {
+    const n = run(timing, withSeq);
+    if (expected === 0) expect(n).toBe(0);
+    else expect(n).toBeGreaterThanOrEqual(expected);
+  });
+});
