@@ -41,6 +41,8 @@ const table: ConfigDefaults = {
       feedbackIntervalMs: RTP_FEEDBACK_DEFAULTS.feedbackIntervalMs,
       srtcpFallback: 'off',
       reportTiming: RTP_FEEDBACK_DEFAULTS.reportTiming,
+      repairDrops: RTP_FEEDBACK_DEFAULTS.repairDrops,
+      beyondLead: RTP_FEEDBACK_DEFAULTS.beyondLead,
       kernelDrops: true,
     },
     clientSubnets: [],

@@ -42,6 +42,10 @@ export interface RtpConfig {
   srtcpFallback: 'delay' | 'off';
   /** when each packet is reported and at what time (src/feedback-updater/report-timing.ts) */
   reportTiming: 'arrival' | 'departure';
+  /** send again, from zhuge's copy, a packet reported received that the queue then dropped */
+  repairDrops: boolean;
+  /** reportTiming departure: a packet predicted beyond the lead waits (defer) or is clamped to it */
+  beyondLead: 'defer' | 'clamp';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

@@ -67,7 +67,11 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.reportTiming.arrivalPredictionAbsErrorSumUs / 1e6, metric: 'rtpSojournErrorSeconds', labels: {} },
   { read: (c) => c.reportedBackwards, metric: 'rtpReportAnomalies', labels: { kind: 'backwards' } },
   { read: (c) => c.reportTiming.raisedToPrevious, metric: 'rtpReportAnomalies', labels: { kind: 'raised' } },
-  { read: (c) => c.lostTooLate, metric: 'rtpReportAnomalies', labels: { kind: 'dropped_reported_received' } },
+  { read: (c) => c.lostTooLate + c.reportTiming.droppedAfterReport, metric: 'rtpReportAnomalies', labels: { kind: 'dropped_reported_received' } },
+  { read: (c) => c.repair.queued, metric: 'rtpRepairs', labels: { result: 'queued' } },
+  { read: (c) => c.repair.noCopy, metric: 'rtpRepairs', labels: { result: 'no_copy' } },
+  { read: (c) => c.repair.overflow, metric: 'rtpRepairs', labels: { result: 'overflow' } },
+  { read: (c) => c.repair.notCopied, metric: 'rtpRepairs', labels: { result: 'not_copied' } },
 ];
 
 /** Copies the increase of each row's number into its Prometheus counter. */

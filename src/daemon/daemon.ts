@@ -139,7 +139,9 @@ export class Daemon {
     // before de-NAT (the engine drops what it cannot attribute to a client)
     const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(c.interfaces.eth));
     // taps first: they must be open before traffic is steered
-    this.taps.push(this.openTap(c.interfaces.eth, 'inbound', ethFilter, 'arr'));
+    // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
+    const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' ? 2048 : undefined;
+    this.taps.push(this.openTap(c.interfaces.eth, 'inbound', ethFilter, 'arr', ethSnap));
     this.taps.push(this.openTap(c.interfaces.wlan, 'outbound', filter, 'dep'));
     this.tc = TcNetlink.open();
     this.wlanIfindex = await this.tc.ifindex(c.interfaces.wlan);
@@ -160,9 +162,9 @@ export class Daemon {
     );
   }
 
-  private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep'): Tap {
+  private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep', snapLength?: number): Tap {
     let lt: LinkType = 'ethernet';
-    const tap = new Tap({ device: dev, direction, filter }, (wallUs, data, origLen) => {
+    const tap = new Tap({ device: dev, direction, filter, ...(snapLength === undefined ? {} : { snapLength }) }, (wallUs, data, origLen) => {
       const t = this.clock.toMono(wallUs);
       if (dir === 'arr') this.engine.onDownlinkArrival(t, data, lt, origLen);
       else this.engine.onDownlinkDeparture(t, data, lt, origLen);

@@ -47,6 +47,8 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             feedbackIntervalMs: f.rtp.feedbackIntervalMs,
             srtcpFallback: f.rtp.srtcpFallback,
             reportTiming: f.rtp.reportTiming,
+            repairDrops: f.rtp.repairDrops,
+            beyondLead: f.rtp.beyondLead,
             idleTimeoutMs: f.idleTimeoutMs,
             seed,
           },

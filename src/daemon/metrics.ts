@@ -36,6 +36,8 @@ export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
 export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost'] as const;
 export const PREDICTION_RESULTS = ['good', 'bad'] as const;
 export const REPORT_ANOMALIES = ['backwards', 'raised', 'dropped_reported_received'] as const;
+/** Outcomes of a drop reported received (drop-repair.ts). */
+export const REPAIR_RESULTS = ['queued', 'no_copy', 'overflow', 'not_copied'] as const;
 
 /** Histogram buckets for delays (s): 0.5 ms doubling to 1.024 s (12 buckets, +Inf implied). */
 export const DELAY_BUCKETS_S: readonly number[] = Array.from({ length: 12 }, (_, i) => 0.0005 * 2 ** i);
@@ -72,6 +74,8 @@ export interface Metrics {
   readonly rtpSojournErrorSeconds: Counter;
   readonly rtpReportAnomalies: Counter<'kind'>;
   readonly rtpReportLargestStep: Gauge;
+  /** Drops reported received sent again from zhuge's copy, or not (flows.rtp.repairDrops). */
+  readonly rtpRepairs: Counter<'result'>;
   /** Bytes in the observed downlink queue(s), as tracked (summed over queues/stations). */
   readonly queueBacklog: Gauge;
   readonly watchdogTrips: Counter;
@@ -255,6 +259,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     registers,
   });
   zeroInit(rtpReportAnomalies, REPORT_ANOMALIES.map((kind) => ({ kind })));
+  const rtpRepairs = new Counter({
+    name: 'zhuge_rtp_repairs_total',
+    help: "flows.rtp.repairDrops: RTP packets reported received that the Wi-Fi queue dropped, queued to be sent again from zhuge's copy (queued), whose copy was not kept or overwritten (no_copy), beyond the pending limit (overflow); and packets not copied at all (not_copied: cut by the capture's snap length or too large).",
+    labelNames: ['result'] as const,
+    registers,
+  });
+  zeroInit(rtpRepairs, REPAIR_RESULTS.map((result) => ({ result })));
   const rtpReportLargestStep = new Gauge({
     name: 'zhuge_rtp_report_largest_step_seconds',
     help: 'The largest step between two consecutive reported times of a transport since start.',
@@ -305,6 +316,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     rtpSojournPredictions,
     rtpSojournErrorSeconds,
     rtpReportAnomalies,
+    rtpRepairs,
     rtpReportLargestStep,
     queueBacklog,
     watchdogTrips,

@@ -141,8 +141,7 @@ export class Engine {
 
   private newFortuneTeller(c: FortuneTellerConfig): FortuneTeller {
     const ft = new FortuneTeller(c);
-    // a packet the AP queue dropped is reported lost; one that left it, at its departure (reportTiming 'departure')
-    ft.queue.onMatchedDeparture = (key, tUs) => this.rtp?.onDeparture(key, tUs);
+    // a packet the AP queue dropped is reported lost (departures: onDownlinkDeparture)
     ft.queue.onRetire = (key) => this.rtp?.markLostByMatchKey(key);
     return ft;
   }
@@ -186,6 +185,8 @@ export class Engine {
       const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
       else this.ft.onArrival(tUs, wireBytes, key, fh);
+      // seen leaving already (the wlan tap was read first): handed on once recorded, below
+      const departedUs = willDrop ? -1 : this.ft.queue.lastArrivalDepartedUs;
       this.recent.add(tUs, key);
       const p = this.ft.predict(tUs, 0, undefined, fh);
       this.lastPrediction = p;
@@ -195,6 +196,7 @@ export class Engine {
         return;
       }
       const flow = this.classifyDownlink(tUs, v, data, h, willDrop ? Number.POSITIVE_INFINITY : p.totalMs, key);
+      if (departedUs >= 0 && key !== 0) this.rtp?.onDeparture(key, departedUs);
       if (flow === undefined) return;
       flow.downPackets++;
       flow.lastTotalMs = p.totalMs;
@@ -228,7 +230,10 @@ export class Engine {
         const isClient = this.opts.isClient;
         if (isClient !== undefined && isClient(v)) this.nat.learn(tUs, v, key);
       }
-      return this.ft.onDeparture(tUs, wireBytes, key);
+      const arrivalUs = this.ft.onDeparture(tUs, wireBytes, key);
+      // every departure, matched by the model or not (one it retired on a guess still left)
+      if (decoded && key !== 0) this.rtp?.onDeparture(key, tUs);
+      return arrivalUs;
     } catch (err) {
       this.internalError(err);
       return -1;

@@ -13,6 +13,10 @@
  * (every packet is reported at the first build after its arrival, as before):
  *  1. a packet that left the Wi-Fi queue is reported at its observed departure;
  *  2. a packet the queue dropped is reported not received (only a matched drop, never a guess);
+ *     the queue is FIFO for a transport, so when a packet leaves, every older packet of the
+ *     transport still queued was dropped: known for certain at that departure. One already
+ *     reported received by then is handed to the caller (departed's `droppedAfterReport`): the
+ *     sender will not retransmit a packet it was told arrived, so the caller repairs it;
  *  3. a packet still queued is re-predicted now, from the bytes still ahead of it (the caller's
  *     `predictNowUs`), and reported at that time, or at now + `lead` when the prediction is
  *     further ahead: early rather than late;
@@ -40,6 +44,13 @@ export interface ReportTimingConfig {
   readonly maxLeadUs: number;
   readonly errorToleranceUs: number;
   readonly errorToleranceFraction: number;
+  /**
+   * A queued packet predicted to leave further ahead than the lead: 'clamp' (the default)
+   * reports it now, at now + lead; 'defer' waits for a later build, when its prediction is within
+   * the lead (reported times keep the spacing of the predicted departures). Measured side by side
+   * in docs/results/rtc-evidence.md (third round): no difference shown over three pairs.
+   */
+  readonly beyondLead: 'defer' | 'clamp';
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -48,6 +59,7 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   maxLeadUs: 1_000_000,
   errorToleranceUs: 5_000,
   errorToleranceFraction: 0.25,
+  beyondLead: 'clamp',
 });
 
 export interface ReportTimingCounters {
@@ -57,8 +69,10 @@ export interface ReportTimingCounters {
   reportedLost: number;
   /** reports raised to the previous one (rule 4) */
   raisedToPrevious: number;
-  /** reported at now + the lead because the prediction was further ahead (rule 3) */
+  /** reported at now + the lead because the prediction was further ahead (rule 3, beyondLead 'clamp') */
   reportedClamped: number;
+  /** builds that stopped at a packet predicted beyond the lead (rule 3, beyondLead 'defer') */
+  deferred: number;
   /** reported early because the table was full */
   overflow: number;
   /** predictions checked against their departure, and the bad ones (rule 5) */
@@ -71,6 +85,9 @@ export interface ReportTimingCounters {
   arrivalPredictionAbsErrorSumUs: number;
   /** the largest step between two consecutive reported times (µs) */
   largestForwardStepUs: number;
+  /** drops found by departure order (rule 2): before their report (reported lost) / after it */
+  droppedBeforeReport: number;
+  droppedAfterReport: number;
 }
 
 const QUEUED = 0;
@@ -87,6 +104,7 @@ export function newReportTimingCounters(): ReportTimingCounters {
     reportedLost: 0,
     raisedToPrevious: 0,
     reportedClamped: 0,
+    deferred: 0,
     overflow: 0,
     predictionsChecked: 0,
     predictionsBad: 0,
@@ -94,6 +112,8 @@ export function newReportTimingCounters(): ReportTimingCounters {
     arrivalPredictionsChecked: 0,
     arrivalPredictionAbsErrorSumUs: 0,
     largestForwardStepUs: 0,
+    droppedBeforeReport: 0,
+    droppedAfterReport: 0,
   };
 }
 
@@ -180,10 +200,31 @@ export class ReportTiming {
     return ((i - this.head) & this.mask) < this.tail - this.head;
   }
 
-  /** The packet left the queue at tUs. Checks the prediction it was reported with, if any. */
-  departed(handle: number, tUs: number): void {
+  /**
+   * The packet left the queue at tUs. Checks the prediction it was reported with, if any. Every
+   * older packet still queued was dropped (FIFO): reported lost if not reported yet, else handed
+   * to `droppedAfterReport` (its slot) — it was reported received.
+   */
+  departed(handle: number, tUs: number, droppedAfterReport?: (slot: number) => void): void {
     const i = this.slotOf(handle);
-    if (i < 0 || this.state[i] !== QUEUED) return;
+    if (i < 0) return;
+    const ordinal = this.head + ((i - this.head) & this.mask);
+    for (let c = this.head; c < ordinal; c++) {
+      const j = c & this.mask;
+      if (this.state[j] !== QUEUED) continue;
+      this.state[j] = LOST;
+      if (c >= this.cursor) this.counters.droppedBeforeReport++;
+      else {
+        this.counters.droppedAfterReport++;
+        this.reportedAtUs[j] = -1;
+        droppedAfterReport?.(j);
+      }
+    }
+    if (this.state[i] === DEPARTED || (this.state[i] === LOST && ordinal < this.cursor)) {
+      this.trimHead();
+      return;
+    }
+    // queued, or marked lost but not reported yet (a wrong mark): it left
     this.state[i] = DEPARTED;
     this.departedUs[i] = tUs;
     const c = this.counters;
@@ -195,10 +236,14 @@ export class ReportTiming {
     this.trimHead();
   }
 
-  /** The queue dropped the packet. */
+  /**
+   * The queue dropped the packet (the caller's match). Not applied once the packet was reported:
+   * a later departure (rule 2) tells for certain whether it left.
+   */
   lost(handle: number): void {
     const i = this.slotOf(handle);
     if (i < 0 || this.state[i] !== QUEUED) return;
+    if (this.head + ((i - this.head) & this.mask) < this.cursor) return;
     this.state[i] = LOST;
     this.trimHead();
   }
@@ -242,8 +287,13 @@ export class ReportTiming {
         if (!Number.isFinite(p)) p = arr + (this.predictedSojournUs[i] ?? 0);
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
         if (p - tUs > lead) {
-          // further than the lead: reported early, at now + lead (the packets behind it, reported
-          // later, carry the rest of the delay), never late
+          if (this.config.beyondLead === 'defer') {
+            // further than the lead: this one and those behind it wait for a later build
+            this.counters.deferred++;
+            break;
+          }
+          // 'clamp': reported early, at now + lead (the packets behind it, reported later,
+          // carry the rest of the delay), never late
           p = tUs + lead;
           this.counters.reportedClamped++;
         } else this.counters.reportedPredicted++;

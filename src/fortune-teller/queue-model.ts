@@ -141,6 +141,11 @@ export class QueueModel {
   onRetire: ((key: number) => void) | undefined = undefined;
   /** Called with the key and time of each departure matched to its arrival. */
   onMatchedDeparture: ((key: number, tUs: number) => void) | undefined = undefined;
+  /**
+   * When the last onArrival's packet had already been seen leaving (the departure tap was read
+   * first): that departure's time (µs), else -1.
+   */
+  lastArrivalDepartedUs = -1;
   private head = 0;
   /** Ring entries between head and tail, dead (dropped) ones included. */
   private count = 0;
@@ -256,6 +261,7 @@ export class QueueModel {
   onArrival(tUs: number, bytes: number, key: number, flow = 0): void {
     this.counters.arrivals++;
     const k = key >>> 0;
+    this.lastArrivalDepartedUs = -1;
     if (this.depLiveCount > 0 && this.consumeRecentDeparture(tUs, k)) {
       this.counters.arrivalsAfterDeparture++;
       return;
@@ -437,6 +443,7 @@ export class QueueModel {
       if (this.depKeys[i] === key) {
         this.depLive[i] = 0;
         this.depLiveCount--;
+        this.lastArrivalDepartedUs = this.depUs[i] ?? tUs;
         return true;
       }
     }

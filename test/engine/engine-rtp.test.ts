@@ -157,3 +157,40 @@ describe("Engine with reportTiming 'departure' (real Chromium capture)", () => {
     expect(e.counters.internalErrors).toBe(0);
   });
 });
+
+describe("Engine, reportTiming 'departure': the departure tap read before the eth tap", () => {
+  it.each([
+    ['after', false],
+    ['before', true],
+  ] as const)('every departure seen %s its arrival: all reported received, none lost, nothing sent again', (_when, departureFirst) => {
+    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure' } }));
+    const v = newPacketView();
+    const d: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
+    const built: Uint8Array[] = [];
+    for (const rec of readCapture(fixture('chromium-plaintext-4s.pcap'))) {
+      decodePacket(rec.data, 'ethernet', v);
+      if (v.src0 === SERVER) {
+        // an empty queue: the packet leaves 20 µs after it arrives, and the wlan tap's packet
+        // may be handled first
+        if (departureFirst) e.onDownlinkDeparture(rec.tUs + 20, rec.data, 'ethernet', rec.origLen);
+        e.onDownlinkArrival(rec.tUs, rec.data, 'ethernet', rec.origLen);
+        if (!departureFirst) e.onDownlinkDeparture(rec.tUs + 20, rec.data, 'ethernet', rec.origLen);
+      } else e.onUplink(rec.tUs, rec.data.subarray(v.ipOffset), d);
+      built.push(...(e.rtp?.poll(rec.tUs) ?? []));
+    }
+    let lost = 0;
+    let received = 0;
+    for (const pkt of built) {
+      decodePacket(pkt, 'raw-ip', v);
+      if (v.srcPort === 0 || v.dst0 !== SERVER) continue; // feedback only (a repair goes to the client)
+      for (const x of parseTwcc(pkt, v.payloadOffset, v.payloadLength).deltas) if (x === null) lost++; else received++;
+    }
+    const c = e.rtp?.status(0).counters;
+    expect(received).toBeGreaterThan(600);
+    expect(lost).toBe(0);
+    expect(c?.reportTiming.droppedBeforeReport).toBe(0);
+    expect(c?.reportTiming.droppedAfterReport).toBe(0);
+    expect(c?.reportTiming.reportedObserved).toBeGreaterThan(600);
+    expect(built.filter((p) => (decodePacket(p, 'raw-ip', v), v.dst0 !== SERVER)).length).toBe(0);
+  });
+});

@@ -33,8 +33,8 @@ describe('ReportTiming', () => {
     [50, 50],
     [51, 50],
     [400, 50],
-  ])('a queued packet predicted %d ms ahead at the minimum lead (50 ms) is reported at +%d ms', (aheadMs, atMs) => {
-    const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
+  ])('clamp: a queued packet predicted %d ms ahead at the minimum lead (50 ms) is reported at +%d ms', (aheadMs, atMs) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'clamp' }, 0);
     const { sink, out } = collector();
     rt.push(0, 0, 7, sink);
     const t = 1 * MS;
@@ -44,13 +44,49 @@ describe('ReportTiming', () => {
   });
 
   it.each([
+    // predicted departure (ms from the build), reported now (ms from the build) or null: deferred
+    [10, 10],
+    [50, 50],
+    [51, null],
+    [400, null],
+  ])('defer: a queued packet predicted %d ms ahead at the minimum lead (50 ms): reported at +%s ms', (aheadMs, atMs) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'defer' }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 0, 7, sink);
+    const t = 1 * MS;
+    const departAt = t + aheadMs * MS;
+    rt.drain(t, () => departAt, sink);
+    if (atMs === null) {
+      expect(out).toEqual([]);
+      expect(rt.counters.deferred).toBe(1);
+      // a later build, with the prediction within the lead: reported at it
+      rt.drain(departAt - 20 * MS, () => departAt, sink);
+      expect(out).toEqual([[0, departAt]]);
+    } else expect(out).toEqual([[0, t + atMs * MS]]);
+  });
+
+  it('defer: the packets behind a deferred one wait too (order), and keep the predicted spacing', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'defer' }, 0);
+    const { sink, out } = collector();
+    for (let k = 0; k < 4; k++) rt.push(k * MS, 0, k, sink);
+    // packet k predicted to leave at 30 + 40 k ms
+    const pred = (pos: number): number => 30 * MS + pos * 40 * MS;
+    rt.drain(5 * MS, pred, sink); // within 55 ms: packet 0 (30 ms) only
+    expect(out).toEqual([[0, 30 * MS]]);
+    rt.drain(60 * MS, pred, sink); // within 110 ms: 70, 110
+    rt.drain(110 * MS, pred, sink); // within 160 ms: 150
+    expect(out.map((x) => x[1])).toEqual([30 * MS, 70 * MS, 110 * MS, 150 * MS]);
+    expect(rt.pending).toBe(0);
+  });
+
+  it.each([
     // [horizon (ms), earned lead at the build (ms), reported at (ms from the build)]
     [Infinity, 800, 400], // the prediction itself (400 ms ahead) is within both
     [200, 800, 200], // the link's rates last 200 ms: no further ahead than that
     [10, 800, 50], // never below the minimum lead
     [1000, 100, 100], // the earned lead still bounds it
-  ])('a prediction 400 ms ahead with the link horizon %d ms and the lead earned %d ms is reported at +%d ms', (horizonMs, earnedMs, atMs) => {
-    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS }, 0);
+  ])('clamp: a prediction 400 ms ahead with the link horizon %d ms and the lead earned %d ms is reported at +%d ms', (horizonMs, earnedMs, atMs) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, beyondLead: 'clamp' }, 0);
     const { sink, out } = collector();
     const t = earnedMs * MS; // no bad prediction since 0
     rt.push(t - 1 * MS, 0, 7, sink);
@@ -58,15 +94,16 @@ describe('ReportTiming', () => {
     expect(out).toEqual([[0, t + atMs * MS]]);
   });
 
-  it('every packet is reported at the first build after its arrival, in order', () => {
-    const rt = new ReportTiming({ minLeadUs: 50 * MS }, 0);
+  it('clamp: every packet is reported at the first build after its arrival, in order', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'clamp' }, 0);
     const { sink, out } = collector();
     rt.push(0, 0, 0, sink);
     const b = rt.push(1 * MS, 0, 1, sink);
-    rt.departed(b, 2 * MS); // cannot happen in a FIFO: still reported after the first, never before it
+    rt.push(2 * MS, 0, 2, sink);
+    rt.departed(b, 3 * MS); // the first never left: dropped (FIFO)
     rt.drain(5 * MS, () => 500 * MS, sink);
-    expect(out.map((x) => x[0])).toEqual([0, 1]);
-    expect(out.map((x) => x[1])).toEqual([55 * MS, 55 * MS]); // clamped at now + 50 ms; the second raised to it
+    expect(out.map((x) => x[0])).toEqual([0, 1, 2]);
+    expect(out.map((x) => x[1])).toEqual([null, 3 * MS, 55 * MS]); // the third clamped at now + 50 ms
     expect(rt.pending).toBe(0);
   });
 
@@ -92,6 +129,65 @@ describe('ReportTiming', () => {
     rt.lost(a);
     rt.drain(1 * MS, noPrediction, sink);
     expect(out).toEqual([[0, null]]);
+  });
+
+  describe('drops known by departure order (the queue is FIFO for a transport)', () => {
+    it('an older packet still queued when a later one leaves was dropped: reported lost if not reported yet', () => {
+      const rt = new ReportTiming({}, 0);
+      const { sink, out } = collector();
+      rt.push(0, 0, 0, sink);
+      const b = rt.push(1 * MS, 0, 0, sink);
+      const repaired: number[] = [];
+      rt.departed(b, 5 * MS, (slot) => repaired.push(slot));
+      rt.drain(10 * MS, noPrediction, sink);
+      expect(out).toEqual([
+        [0, null],
+        [1, 5 * MS],
+      ]);
+      expect(repaired).toEqual([]);
+      expect(rt.counters.droppedBeforeReport).toBe(1);
+    });
+
+    it('one already reported received is handed over (to be repaired), once', () => {
+      const rt = new ReportTiming({}, 0);
+      const { sink, out } = collector();
+      const a = rt.push(0, 0, 0, sink);
+      const b = rt.push(1 * MS, 0, 1, sink);
+      const c = rt.push(2 * MS, 0, 2, sink);
+      rt.drain(3 * MS, () => 20 * MS, sink); // all three reported at a prediction
+      expect(out.map((x) => x[1] !== null)).toEqual([true, true, true]);
+      const repaired: number[] = [];
+      rt.departed(a, 8 * MS, (slot) => repaired.push(slot));
+      rt.departed(c, 9 * MS, (slot) => repaired.push(slot)); // b never left: dropped
+      rt.departed(b, 10 * MS, (slot) => repaired.push(slot)); // (a late duplicate: nothing more)
+      expect(repaired).toEqual([b & 0xffff]);
+      expect(rt.counters.droppedAfterReport).toBe(1);
+      expect(rt.counters.droppedBeforeReport).toBe(0);
+    });
+
+    it('a mark of loss after the report is not applied: the departure decides', () => {
+      const rt = new ReportTiming({}, 0);
+      const { sink } = collector();
+      const a = rt.push(0, 0, 0, sink);
+      const b = rt.push(1 * MS, 0, 1, sink);
+      rt.drain(3 * MS, () => 20 * MS, sink);
+      rt.lost(a); // a wrong guess: a leaves
+      const repaired: number[] = [];
+      rt.departed(a, 8 * MS, (slot) => repaired.push(slot));
+      rt.departed(b, 9 * MS, (slot) => repaired.push(slot));
+      expect(repaired).toEqual([]);
+      expect(rt.counters.predictionsChecked).toBe(2);
+    });
+
+    it('a packet marked lost before its report that then leaves is reported at its departure', () => {
+      const rt = new ReportTiming({}, 0);
+      const { sink, out } = collector();
+      const a = rt.push(0, 0, 0, sink);
+      rt.lost(a);
+      rt.departed(a, 4 * MS);
+      rt.drain(10 * MS, noPrediction, sink);
+      expect(out).toEqual([[0, 4 * MS]]);
+    });
   });
 
   it('earns its lead while predictions hold and loses it at a bad one', () => {

@@ -4,13 +4,14 @@
  *
  *   node dist/testbed/webrtc/evidence-run.js --out DIR [--pairs 1] [--rate-mbps 3] [--drop-mbps 0.3]
  *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20] [--trace FILE --scale F]
- *        [--arms without,arrival,departure] [--steady-cap-mbps C]
+ *        [--arms without,departure,departure-norepair] [--steady-cap-mbps C]
 
 --steady-cap-mbps: the sender capped at C and the drop armed once the call held it (steady-start.ts).
 
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
- * Arms: without zhuge, and with it under each flows.rtp.reportTiming named. Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
+ * Arms: without zhuge, and with it under each flows.rtp.reportTiming named (departure-norepair:
+ * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
  * and prints one line per call.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -63,7 +64,12 @@ async function main(): Promise<void> {
         let daemon: DaemonProc | undefined;
         let status: unknown;
         try {
-          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${arm}` });
+          // arms: arrival | departure, '-norepair' turns flows.rtp.repairDrops off, '-defer' sets flows.rtp.beyondLead defer
+          const timing = arm.split('-')[0] ?? 'departure';
+          const repair = !arm.includes('-norepair');
+          const beyond = arm.includes('-defer') ? 'defer' : 'clamp';
+          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}`;
+          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;
           if (daemon !== undefined) {
@@ -85,7 +91,8 @@ async function main(): Promise<void> {
           process.stdout.write(
             `${dir}: ${steady !== undefined ? `steady ${String(steady.held)} (drop at ${steady.dropAfterS} s) ` : ''}frame>400ms ${r.summary.frameDelayAbove400msSeconds.toFixed(2)} s, p99 ${r.summary.frameDelayP99Ms.toFixed(0)} ms, ` +
               `sender series: backwards ${s.backwards}, |err| p50/p90/p99 ${String(s.absErrorP50Ms)}/${String(s.absErrorP90Ms)}/${String(s.absErrorP99Ms)} ms; ` +
-              `zhuge series: ${z.reported} reported, backwards ${z.backwards} (max ${z.largestBackwardMs} ms), dropped-reported-received ${z.droppedReportedReceived}; queue drops ${ev.summary.queueDrops}\n`,
+              `zhuge series: ${z.reported} reported, backwards ${z.backwards} (max ${z.largestBackwardMs} ms), dropped-reported-received ${z.droppedReportedReceived}; queue drops ${ev.summary.queueDrops}; ` +
+              `${recoveryLine(r.call, status)}\n`,
           );
         } finally {
           await daemon?.stop();
@@ -94,6 +101,17 @@ async function main(): Promise<void> {
       }
     }
   });
+}
+
+/** Loss recovery as both ends and the daemon saw it: freezes, NACKs, retransmissions, zhuge's repairs. */
+function recoveryLine(call: RtcCallResult, status: unknown): string {
+  const rx = call.receiver[call.receiver.length - 1];
+  const tx = call.sender[call.sender.length - 1];
+  const c = (status as { rtp?: { counters?: { reportTiming?: { droppedAfterReport?: number; droppedBeforeReport?: number }; repair?: { queued?: number; noCopy?: number } } } } | undefined)?.rtp?.counters;
+  const rxPart = rx === undefined ? 'receiver -' : `receiver freezes ${rx.freezeCount} (${rx.totalFreezesDurationS.toFixed(2)} s), lost ${rx.packetsLost}, nacks ${rx.nackCount}`;
+  const txPart = tx === undefined ? 'sender -' : `sender nacks ${tx.nackCount}, retransmitted ${tx.retransmittedBytesSent} B`;
+  const zPart = c === undefined ? '' : `; zhuge drops found before/after report ${c.reportTiming?.droppedBeforeReport ?? 0}/${c.reportTiming?.droppedAfterReport ?? 0}, repairs ${c.repair?.queued ?? 0} (no copy ${c.repair?.noCopy ?? 0})`;
+  return `${rxPart}; ${txPart}${zPart}`;
 }
 
 /** The sender's own view over time (getStats), ms from the drop: GCC's estimate, the encoder's target, the rate sent. */

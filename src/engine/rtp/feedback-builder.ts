@@ -34,6 +34,8 @@ export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
   private readonly recording = new Set<RtpTransport>();
   queue: QueueView = NO_QUEUE;
+  /** for the ReportTiming of transports created from now on */
+  beyondLead: 'defer' | 'clamp' = 'clamp';
   /** the transport being drained by poll (the sink's context) */
   private draining: RtpTransport | undefined;
   private readonly sink: ReportSink = (slot, reportedUs) => this.recordSlot(slot, reportedUs);
@@ -47,6 +49,8 @@ export class FeedbackBuilder {
    * A downlink RTP packet of `t` entered the Wi-Fi queue at `tUs`; `predictedTotalMs` is its
    * predicted delay (+Infinity: the queue is full and drops it). Recorded in TWCC mode when it
    * carries a transport-wide sequence number (`transportSeq` >= 0), always in CCFB mode.
+   * Returns the packet's ReportTiming slot (reportTiming 'departure', expected to leave the
+   * queue), else -1.
    */
   record(
     tUs: number,
@@ -60,20 +64,19 @@ export class FeedbackBuilder {
     maxPacketBytes: number,
     departureTiming = false,
     position = Number.NaN,
-  ): void {
+  ): number {
     if (departureTiming && (t.mode === 'twcc' || t.mode === 'ccfb') && (t.mode === 'ccfb' || transportSeq >= 0)) {
-      this.recordTimed(tUs, t, transportSeq, ssrc, rtpSeq, ecn, predictedTotalMs, matchKey, maxPacketBytes, position);
-      return;
+      return this.recordTimed(tUs, t, transportSeq, ssrc, rtpSeq, ecn, predictedTotalMs, matchKey, maxPacketBytes, position);
     }
     if (predictedTotalMs === Number.POSITIVE_INFINITY) {
       // the AP queue is full: the kernel drops this packet at enqueue. It is not recorded, so the
       // feedback reports its sequence number as not received, as the real receiver would.
       this.counters.predictedDrops++;
       if (t.reportsFeedback) t.lastRecordUs = tUs;
-      return;
+      return -1;
     }
     const twcc = t.mode === 'twcc' && transportSeq >= 0;
-    if (!twcc && t.mode !== 'ccfb') return; // nothing to record: not a reported time either
+    if (!twcc && t.mode !== 'ccfb') return -1; // nothing to record: not a reported time either
     const arrivalUs = tUs + (Number.isFinite(predictedTotalMs) && predictedTotalMs > 0 ? predictedTotalMs * 1000 : 0);
     if (arrivalUs < t.lastReportedUs) this.counters.reportedBackwards++;
     else if (t.lastReportedUs > -Infinity) {
@@ -94,11 +97,13 @@ export class FeedbackBuilder {
     t.recorded++;
     t.lastRecordUs = tUs;
     if (matchKey !== 0) this.losses.remember(matchKey, t, transportSeq, ssrc, rtpSeq);
+    return -1;
   }
 
   /**
    * reportTiming 'departure': the packet waits in the transport's ReportTiming and is recorded
-   * when poll() decides its time (a predicted drop is reported lost in its turn).
+   * when poll() decides its time (a predicted drop is reported lost in its turn). Returns its
+   * ReportTiming slot when it is expected to leave the queue (-1: a predicted drop).
    */
   private recordTimed(
     tUs: number,
@@ -111,9 +116,9 @@ export class FeedbackBuilder {
     matchKey: number,
     maxPacketBytes: number,
     position: number,
-  ): void {
+  ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({}, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming({ beyondLead: this.beyondLead }, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });
@@ -136,7 +141,9 @@ export class FeedbackBuilder {
     this.recording.add(t);
     t.recorded++;
     t.lastRecordUs = tUs;
-    if (!drop && matchKey !== 0) this.losses.remember(matchKey, t, transportSeq, ssrc, rtpSeq, h);
+    // a predicted drop too: if it leaves after all, its departure corrects the report
+    if (matchKey !== 0) this.losses.remember(matchKey, t, transportSeq, ssrc, rtpSeq, h);
+    return drop ? -1 : i;
   }
 
   /** ReportTiming decided a packet's report (null: not received): record it. */

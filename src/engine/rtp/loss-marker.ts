@@ -33,6 +33,13 @@ export class LossMarker {
    */
   private readonly keyFilter = new Uint16Array(65536);
   private ringPos = 0;
+  /** the transport whose departure is being handled (the repair sink's context) */
+  private departing: RtpTransport | undefined;
+  private readonly droppedAfterReport = (slot: number): void => {
+    if (this.departing !== undefined) this.onDroppedAfterReport?.(this.departing, slot);
+  };
+  /** reportTiming 'departure': a packet reported received was dropped (its ReportTiming slot) */
+  onDroppedAfterReport: ((t: RtpTransport, slot: number) => void) | undefined;
 
   constructor(private readonly counters: RtpFeedbackCounters) {}
 
@@ -85,7 +92,9 @@ export class LossMarker {
     const h = this.ringHandle[i] ?? -1;
     this.clear(i);
     if (t?.timing === undefined || h < 0) return false;
-    t.timing.departed(h, tUs);
+    this.departing = t;
+    t.timing.departed(h, tUs, this.droppedAfterReport);
+    this.departing = undefined;
     return true;
   }
 
@@ -103,12 +112,17 @@ export class LossMarker {
     if (i < 0) return false;
     const t = this.ringTransport[i];
     const h = this.ringHandle[i] ?? -1;
+    if (t !== undefined && t.timing !== undefined && h >= 0) {
+      // reportTiming 'departure': the packet is reported not received when its turn comes; the
+      // entry stays, so that its departure still reaches ReportTiming if the mark was a guess
+      // gone wrong (drop attribution picks the most recent arrivals)
+      t.timing.lost(h);
+      this.counters.lostMarked++;
+      return true;
+    }
     this.clear(i);
     if (t === undefined) return false;
-    if (t.timing !== undefined && h >= 0) {
-      // reportTiming 'departure': the packet is reported not received when its turn comes
-      t.timing.lost(h);
-    } else if (t.mode === 'twcc' && (this.ringSeq[i] ?? -1) >= 0) {
+    if (t.mode === 'twcc' && (this.ringSeq[i] ?? -1) >= 0) {
       if (t.lostTwcc.size >= MAX_LOST_MARKS) return false;
       t.lostTwcc.add(this.ringSeq[i] ?? 0);
     } else if (t.mode === 'ccfb') {

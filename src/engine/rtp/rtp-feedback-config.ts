@@ -25,6 +25,17 @@ export interface RtpFeedbackConfig {
    * 'arrival' (the paper's rule): at arrival + the delay predicted then, recorded at once.
    */
   reportTiming?: 'arrival' | 'departure';
+  /**
+   * reportTiming 'departure': a packet reported received that the queue then dropped is sent
+   * again from zhuge's copy (drop-repair.ts; default true).
+   */
+  repairDrops?: boolean;
+  /**
+   * reportTiming 'departure': a queued packet predicted to leave further ahead than the earned
+   * lead is reported now at now + lead ('clamp', the default; such packets are stacked at one
+   * time), or at a later build, once within it ('defer'). See report-timing.ts, rule 3.
+   */
+  beyondLead?: 'defer' | 'clamp';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -35,6 +46,8 @@ export const RTP_FEEDBACK_DEFAULTS = {
   seed: 1,
   maxFeedbackBytes: 1200,
   reportTiming: 'departure',
+  repairDrops: true,
+  beyondLead: 'clamp',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -53,6 +66,8 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     seed: c.seed ?? RTP_FEEDBACK_DEFAULTS.seed,
     maxFeedbackBytes: c.maxFeedbackBytes ?? RTP_FEEDBACK_DEFAULTS.maxFeedbackBytes,
     reportTiming: c.reportTiming ?? RTP_FEEDBACK_DEFAULTS.reportTiming,
+    repairDrops: c.repairDrops ?? RTP_FEEDBACK_DEFAULTS.repairDrops,
+    beyondLead: c.beyondLead ?? RTP_FEEDBACK_DEFAULTS.beyondLead,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

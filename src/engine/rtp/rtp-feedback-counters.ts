@@ -34,6 +34,19 @@ export interface RtpFeedbackCounters {
   reportedBackwards: number;
   /** every transport's report timing (report-timing.ts; largestForwardStepUs in both modes) */
   reportTiming: ReportTimingCounters;
+  /** drops reported received and sent again (drop-repair.ts) */
+  repair: RepairCounts;
+}
+
+export interface RepairCounts {
+  /** copies queued to be sent again */
+  queued: number;
+  /** a drop to repair whose copy was not kept (cut capture, too large) or already overwritten */
+  noCopy: number;
+  /** packets not copied (cut at the capture's snap length, or larger than a copy slot) */
+  notCopied: number;
+  /** repairs beyond the pending limit (not sent) */
+  overflow: number;
 }
 
 export function newRtpFeedbackCounters(): RtpFeedbackCounters {
@@ -55,5 +68,6 @@ export function newRtpFeedbackCounters(): RtpFeedbackCounters {
     discarded: 0,
     reportedBackwards: 0,
     reportTiming: newReportTimingCounters(),
+    repair: { queued: 0, noCopy: 0, notCopied: 0, overflow: 0 },
   };
 }

@@ -62,6 +62,7 @@ import { canonicalFlowHash, type FlowKey } from '../../protocols/flow-key.js';
 import type { PacketView } from '../../protocols/packet.js';
 import { newRtpView, parseRtpHeader } from '../../protocols/rtp.js';
 import { ClientFeedbackFilter, UPLINK_UNKNOWN, type UplinkRtpAction } from './client-feedback-filter.js';
+import { DropRepair } from './drop-repair.js';
 import { FeedbackBuilder, type QueueView } from './feedback-builder.js';
 import { LossMarker } from './loss-marker.js';
 import { resolveRtpFeedbackConfig, type RtpFeedbackConfig } from './rtp-feedback-config.js';
@@ -90,6 +91,7 @@ export class RtpFeedback {
   private readonly losses: LossMarker;
   private readonly builder: FeedbackBuilder;
   private readonly filter: ClientFeedbackFilter;
+  private readonly repairs: DropRepair;
   private readonly rtp = newRtpView();
   private lastExpireUs = -Infinity;
 
@@ -102,6 +104,12 @@ export class RtpFeedback {
       this.losses.forget(t);
     });
     this.filter = new ClientFeedbackFilter(this.transports, this.counters);
+    this.repairs = new DropRepair(this.counters);
+    this.builder.beyondLead = this.cfg.beyondLead;
+    this.losses.onDroppedAfterReport = (t, slot) => {
+      // sent again only where zhuge's report replaced the client's (else the sender still has it)
+      if (this.cfg.repairDrops && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
+    };
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
@@ -117,6 +125,7 @@ export class RtpFeedback {
   reconfigure(config: RtpFeedbackConfig): void {
     this.cfg = resolveRtpFeedbackConfig(config);
     this.transports.reconfigure(this.cfg);
+    this.builder.beyondLead = this.cfg.beyondLead;
   }
 
   /**
@@ -184,7 +193,8 @@ export class RtpFeedback {
     }
     this.transports.learnMediaSsrc(t, tUs, ssrc);
     const timed = this.cfg.reportTiming === 'departure';
-    this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
+    const slot = this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
+    if (slot >= 0 && this.cfg.repairDrops) this.repairs.store(t, slot, v, buf);
   }
 
   /**
@@ -247,6 +257,7 @@ export class RtpFeedback {
       this.lastExpireUs = tUs;
       this.transports.expire(tUs);
     }
+    this.repairs.drainInto(out);
     this.builder.poll(tUs, this.cfg.feedbackIntervalMs * 1000, this.cfg.activeWindowMs * 1000, this.transports.reporting, out);
     return out;
   }

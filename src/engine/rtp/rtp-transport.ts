@@ -37,10 +37,18 @@ export interface TimingSlots {
   ssrc: Float64Array;
   rtpSeq: Int32Array;
   ecn: Uint8Array;
+  /** the packet's copy in DropRepair (PacketCopies ref, -1: none) */
+  copyRef: Int32Array;
 }
 
 export function newTimingSlots(capacity: number): TimingSlots {
-  return { transportSeq: new Int32Array(capacity), ssrc: new Float64Array(capacity), rtpSeq: new Int32Array(capacity), ecn: new Uint8Array(capacity) };
+  return {
+    transportSeq: new Int32Array(capacity),
+    ssrc: new Float64Array(capacity),
+    rtpSeq: new Int32Array(capacity),
+    ecn: new Uint8Array(capacity),
+    copyRef: new Int32Array(capacity).fill(-1),
+  };
 }
 
 /** Most media SSRCs listed per transport (status only). */

@@ -12,8 +12,8 @@ const C = [0x20010db8, 0, 1, 2];
 const T0 = 1_000_000;
 
 /** A transport with n RTP packets arriving 1 ms apart (match key 100 + i), RTCP seen. */
-function setup(n: number, predictedMs: (i: number) => number): { fb: RtpFeedback; reported: (tUs: number) => Map<number, number | null> } {
-  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure' });
+function setup(n: number, predictedMs: (i: number) => number, beyondLead: 'defer' | 'clamp' = 'clamp'): { fb: RtpFeedback; reported: (tUs: number) => Map<number, number | null> } {
+  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', beyondLead });
   const v = newPacketView();
   for (let i = 0; i < n; i++) {
     const pkt = udp6(S, 5004, C, 6000, buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc: 0xabc, extensions: [twSeqExt(i)] }));
@@ -50,8 +50,18 @@ describe("reportTiming 'departure'", () => {
     expect(fb.status(T0).counters.reportTiming.reportedObserved).toBe(3);
   });
 
-  it('reports a queued packet at its re-prediction, no further ahead than the lead', () => {
-    const { fb, reported } = setup(3, () => 0);
+  it('defer: reports a queued packet at its re-prediction once it is within the lead', () => {
+    const { fb, reported } = setup(3, () => 0, 'defer');
+    // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    const r = reported(T0 + 10_000);
+    expect([...r.keys()]).toEqual([0]); // 40 ms ahead; 60 and 80 ms wait for a later build
+    const c = fb.status(T0).counters.reportTiming;
+    expect([c.reportedPredicted, c.reportedClamped, c.deferred]).toEqual([1, 0, 1]);
+  });
+
+  it('clamp: reports a queued packet at its re-prediction, no further ahead than the lead', () => {
+    const { fb, reported } = setup(3, () => 0, 'clamp');
     // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
     fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
     const r = reported(T0 + 10_000);

@@ -1,0 +1,151 @@
+/**
+ * flows.rtp.repairDrops: a packet reported received that the queue then dropped (a later packet
+ * of its transport left first) is sent again from zhuge's copy, byte for byte; one still to be
+ * reported is reported lost instead; NATed copies are addressed to the client.
+ */
+import { describe, expect, it } from 'vitest';
+import { PacketCopies } from '../../../src/feedback-updater/packet-copies.js';
+import { RtpFeedback } from '../../../src/engine/rtp/rtp-feedback.js';
+import { verifyIpv4HeaderChecksum, verifyL4Checksum } from '../../../src/protocols/checksum.js';
+import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
+import { parseTwcc } from '../../../src/protocols/rtcp/index.js';
+import { buildRr } from '../../helpers/rtcp-packets.js';
+import { buildRtp } from '../../helpers/rtp-packets.js';
+import { BASE_CFG, twSeqExt, udp4, udp6 } from './_helpers.js';
+
+const S = [0x20010db8, 0, 0, 1];
+const C = [0x20010db8, 0, 1, 2];
+const T0 = 1_000_000;
+
+function rtp(i: number, payloadBytes = 400): Uint8Array {
+  return buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc: 0xabc, extensions: [twSeqExt(i)], payload: new Uint8Array(payloadBytes).fill(i) });
+}
+
+/** n packets 1 ms apart (match key 100 + i), RTCP seen, all reported at a build at +10 ms. */
+function reportedCall(n: number, repairDrops: boolean): { fb: RtpFeedback; pkts: Uint8Array[]; feedback: number } {
+  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', repairDrops });
+  fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
+  const v = newPacketView();
+  const pkts: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const pkt = udp6(S, 5004, C, 6000, rtp(i));
+    pkts.push(pkt);
+    decodePacket(pkt, 'raw-ip', v);
+    fb.onDownlink(T0 + i * 1000, v, pkt, 0, 100 + i, i);
+    if (i === 0) {
+      const rr = udp6(C, 6000, S, 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
+      decodePacket(rr, 'raw-ip', v);
+      fb.onUplink(T0, v, rr);
+    }
+  }
+  const out = fb.poll(T0 + 10_000);
+  return { fb, pkts, feedback: out.length };
+}
+
+describe('repairDrops', () => {
+  it('a packet reported received and then dropped is sent again, byte for byte, once', () => {
+    const { fb, pkts, feedback } = reportedCall(4, true);
+    expect(feedback).toBe(1); // all four reported received
+    fb.onDeparture(100, T0 + 20_000);
+    fb.onDeparture(102, T0 + 25_000); // 101 never left: dropped
+    fb.onDeparture(103, T0 + 26_000);
+    const out = fb.poll(T0 + 30_000); // the repair, no feedback due yet
+    expect(out).toHaveLength(1);
+    expect(out[0]).toEqual(pkts[1]);
+    const c = fb.status(T0).counters;
+    expect(c.reportTiming.droppedAfterReport).toBe(1);
+    expect(c.repair.queued).toBe(1);
+    expect(fb.poll(T0 + 35_000)).toHaveLength(0);
+  });
+
+  it('turned off: counted, nothing sent', () => {
+    const { fb } = reportedCall(3, false);
+    fb.onDeparture(100, T0 + 20_000);
+    fb.onDeparture(102, T0 + 25_000);
+    expect(fb.poll(T0 + 30_000)).toHaveLength(0);
+    expect(fb.status(T0).counters.reportTiming.droppedAfterReport).toBe(1);
+    expect(fb.status(T0).counters.repair.queued).toBe(0);
+  });
+
+  it('a drop found before its report is reported lost, not sent again', () => {
+    const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure' });
+    fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    const v = newPacketView();
+    for (let i = 0; i < 3; i++) {
+      const pkt = udp6(S, 5004, C, 6000, rtp(i));
+      decodePacket(pkt, 'raw-ip', v);
+      fb.onDownlink(T0 + i * 1000, v, pkt, 0, 100 + i, i);
+      if (i === 0) {
+        const rr = udp6(C, 6000, S, 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
+        decodePacket(rr, 'raw-ip', v);
+        fb.onUplink(T0, v, rr);
+      }
+    }
+    fb.onDeparture(100, T0 + 4000);
+    fb.onDeparture(102, T0 + 5000);
+    const out = fb.poll(T0 + 10_000);
+    expect(out).toHaveLength(1); // the feedback only
+    decodePacket(out[0]!, 'raw-ip', v);
+    const f = parseTwcc(out[0]!, v.payloadOffset, v.payloadLength);
+    expect(f.deltas.map((d) => d !== null)).toEqual([true, false, true]);
+    expect(fb.status(T0).counters.reportTiming.droppedBeforeReport).toBe(1);
+  });
+
+  it('behind NAT the copy goes to the client (address and port rewritten, checksums valid)', () => {
+    const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure' });
+    fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    const v = newPacketView();
+    for (let i = 0; i < 3; i++) {
+      // as seen on the WAN side: to the AP's public address and port
+      const pkt = udp4('198.51.100.7', 5004, '203.0.113.2', 40000, rtp(i));
+      decodePacket(pkt, 'raw-ip', v);
+      // the engine's NAT translation rewrites the view to the client's tuple
+      v.dst0 = 0x0a4e0201; // 10.78.2.1
+      v.dstPort = 6000;
+      fb.onDownlink(T0 + i * 1000, v, pkt, 0, 100 + i, i);
+      if (i === 0) {
+        const rr = udp4('10.78.2.1', 6000, '198.51.100.7', 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
+        decodePacket(rr, 'raw-ip', v);
+        fb.onUplink(T0, v, rr);
+      }
+    }
+    fb.poll(T0 + 10_000);
+    fb.onDeparture(100, T0 + 20_000);
+    fb.onDeparture(102, T0 + 25_000);
+    const out = fb.poll(T0 + 30_000);
+    expect(out).toHaveLength(1);
+    const p = out[0]!;
+    decodePacket(p, 'raw-ip', v);
+    expect(v.dst0 >>> 0).toBe(0x0a4e0201);
+    expect(v.dstPort).toBe(6000);
+    expect(v.srcPort).toBe(5004);
+    expect(verifyIpv4HeaderChecksum(p, 0)).toBe(true);
+    expect(verifyL4Checksum(p, 0)).toBe(true);
+  });
+});
+
+describe('PacketCopies', () => {
+  it.each([
+    // slots, packets put, which ref to read back, expected
+    [4, 3, 0, 'kept'],
+    [4, 4, 0, 'kept'],
+    [4, 5, 0, 'overwritten'],
+    [4, 9, 8, 'kept'],
+  ] as const)('%i slots, %i put: copy %i is %s', (slots, n, k, expected) => {
+    const pc = new PacketCopies(slots, 64);
+    const refs: number[] = [];
+    for (let i = 0; i < n; i++) refs.push(pc.put(new Uint8Array(10).fill(i), 0, 10));
+    const got = pc.get(refs[k]!);
+    if (expected === 'kept') expect(got).toEqual(new Uint8Array(10).fill(k));
+    else expect(got).toBeUndefined();
+  });
+
+  it('refuses a packet larger than a slot, and bad ranges', () => {
+    const pc = new PacketCopies(2, 64);
+    expect(pc.put(new Uint8Array(65), 0, 65)).toBe(-1);
+    expect(pc.put(new Uint8Array(10), 5, 20)).toBe(-1);
+    expect(pc.put(new Uint8Array(10), 5, 5)).toBe(-1);
+    expect(pc.get(-1)).toBeUndefined();
+    expect(() => new PacketCopies(0)).toThrow(RangeError);
+  });
+});
