@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PacketCopies } from '../../../src/feedback-updater/packet-copies.js';
 import { RtpFeedback } from '../../../src/engine/rtp/rtp-feedback.js';
 import { verifyIpv4HeaderChecksum, verifyL4Checksum } from '../../../src/protocols/checksum.js';
-import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
+import { decodePacket, newPacketView, type PacketView } from '../../../src/protocols/packet.js';
 import { parseTwcc } from '../../../src/protocols/rtcp/index.js';
 import { buildRr } from '../../helpers/rtcp-packets.js';
 import { buildRtp } from '../../helpers/rtp-packets.js';
@@ -21,25 +21,41 @@ function rtp(i: number, payloadBytes = 400): Uint8Array {
   return buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc: 0xabc, extensions: [twSeqExt(i)], payload: new Uint8Array(payloadBytes).fill(i) });
 }
 
-/** n packets 1 ms apart (match key 100 + i), RTCP seen, all reported at a build at +10 ms. */
-function reportedCall(n: number, repairDrops: boolean): { fb: RtpFeedback; pkts: Uint8Array[]; feedback: number } {
-  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', repairDrops });
+interface CallOpts {
+  repairDrops?: boolean;
+  /** the downlink packet i as seen at the eth tap */
+  packet?: (i: number) => Uint8Array;
+  /** the client's RTCP (marks the client as seen) */
+  rtcp?: () => Uint8Array;
+  /** rewrites the decoded view (the engine's NAT translation) */
+  translate?: (v: PacketView) => void;
+}
+
+/** n packets 1 ms apart (match key 100 + i), the client's RTCP seen; nothing polled yet. */
+function call(n: number, o: CallOpts = {}): { fb: RtpFeedback; pkts: Uint8Array[] } {
+  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', repairDrops: o.repairDrops ?? true });
   fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
   const v = newPacketView();
   const pkts: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
-    const pkt = udp6(S, 5004, C, 6000, rtp(i));
+    const pkt = o.packet?.(i) ?? udp6(S, 5004, C, 6000, rtp(i));
     pkts.push(pkt);
     decodePacket(pkt, 'raw-ip', v);
+    o.translate?.(v);
     fb.onDownlink(T0 + i * 1000, v, pkt, 0, 100 + i, i);
     if (i === 0) {
-      const rr = udp6(C, 6000, S, 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
+      const rr = o.rtcp?.() ?? udp6(C, 6000, S, 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
       decodePacket(rr, 'raw-ip', v);
       fb.onUplink(T0, v, rr);
     }
   }
-  const out = fb.poll(T0 + 10_000);
-  return { fb, pkts, feedback: out.length };
+  return { fb, pkts };
+}
+
+/** call(), then all reported at a build at +10 ms. */
+function reportedCall(n: number, repairDrops: boolean): { fb: RtpFeedback; pkts: Uint8Array[]; feedback: number } {
+  const c = call(n, { repairDrops });
+  return { ...c, feedback: c.fb.poll(T0 + 10_000).length };
 }
 
 describe('repairDrops', () => {
@@ -68,19 +84,8 @@ describe('repairDrops', () => {
   });
 
   it('a drop found before its report is reported lost, not sent again', () => {
-    const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure' });
-    fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    const { fb } = call(3);
     const v = newPacketView();
-    for (let i = 0; i < 3; i++) {
-      const pkt = udp6(S, 5004, C, 6000, rtp(i));
-      decodePacket(pkt, 'raw-ip', v);
-      fb.onDownlink(T0 + i * 1000, v, pkt, 0, 100 + i, i);
-      if (i === 0) {
-        const rr = udp6(C, 6000, S, 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
-        decodePacket(rr, 'raw-ip', v);
-        fb.onUplink(T0, v, rr);
-      }
-    }
     fb.onDeparture(100, T0 + 4000);
     fb.onDeparture(102, T0 + 5000);
     const out = fb.poll(T0 + 10_000);
@@ -92,23 +97,17 @@ describe('repairDrops', () => {
   });
 
   it('behind NAT the copy goes to the client (address and port rewritten, checksums valid)', () => {
-    const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure' });
-    fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
-    const v = newPacketView();
-    for (let i = 0; i < 3; i++) {
+    const { fb } = call(3, {
       // as seen on the WAN side: to the AP's public address and port
-      const pkt = udp4('198.51.100.7', 5004, '203.0.113.2', 40000, rtp(i));
-      decodePacket(pkt, 'raw-ip', v);
+      packet: (i) => udp4('198.51.100.7', 5004, '203.0.113.2', 40000, rtp(i)),
+      rtcp: () => udp4('10.78.2.1', 6000, '198.51.100.7', 5004, buildRr(0x5150, [{ ssrc: 0xabc }])),
       // the engine's NAT translation rewrites the view to the client's tuple
-      v.dst0 = 0x0a4e0201; // 10.78.2.1
-      v.dstPort = 6000;
-      fb.onDownlink(T0 + i * 1000, v, pkt, 0, 100 + i, i);
-      if (i === 0) {
-        const rr = udp4('10.78.2.1', 6000, '198.51.100.7', 5004, buildRr(0x5150, [{ ssrc: 0xabc }]));
-        decodePacket(rr, 'raw-ip', v);
-        fb.onUplink(T0, v, rr);
-      }
-    }
+      translate: (v) => {
+        v.dst0 = 0x0a4e0201; // 10.78.2.1
+        v.dstPort = 6000;
+      },
+    });
+    const v = newPacketView();
     fb.poll(T0 + 10_000);
     fb.onDeparture(100, T0 + 20_000);
     fb.onDeparture(102, T0 + 25_000);
