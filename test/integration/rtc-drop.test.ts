@@ -28,7 +28,7 @@ const hasChromium = existsSync('/usr/bin/chromium');
 /** interleaved (without, with) pairs: the frame-delay criteria are judged over their sum */
 const PAIRS = 3;
 /**
- * GCC below capacity: with zhuge 253-840 ms after the drop, without 1022-1138 ms (per pair at
+ * GCC below capacity: with zhuge 253-840 ms after the drop, without 1022-1267 ms (per pair at
  * most 0.82x; summed over three pairs at most 0.75x even if all three are the slow kind); frame
  * delay > 400 ms and < 10 fps summed over three pairs: with zhuge shorter on average by ~6 s, but
  * a pair can be 4 s worse (asserted: not longer than without + 3 s); bitrate after the drop
