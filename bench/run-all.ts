@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark in order, each as a child process with --expose-gc, and prints its output:
  *
- *   parse, fortune-teller, engine          — any user
+ *   parse, fortune-teller, engine, engine-fuzz — any user
  *   capture, nfqueue-hold                  — root only (network namespaces), skipped otherwise
  *
  *   npm run bench                          (builds first)
@@ -26,6 +26,7 @@ const BENCHES: Bench[] = [
   { name: 'parse', file: 'parse.js', root: false, args: [] },
   { name: 'fortune-teller', file: 'fortune-teller.js', root: false, args: [] },
   { name: 'engine', file: 'engine.js', root: false, args: [] },
+  { name: 'engine-fuzz', file: 'engine-fuzz.js', root: false, args: [] },
   { name: 'capture', file: 'capture.js', root: true, args: [] },
   { name: 'nfqueue-hold', file: 'nfqueue-hold.js', root: true, args: [] },
 ];

@@ -229,6 +229,8 @@ export class Daemon {
     // transport creations, mode changes and evictions: a few per call, never per packet
     const budget = new LogBudget(20, 60_000); // any RTP-shaped datagram creates a transport: 20 lines a minute
     rtp.onEvent = (e) => budget.info(this.log, Date.now(), { transport: e.transport, event: e.event, mode: e.mode, why: e.why }, 'rtp transport');
+    // level trace at start: each feedback build's report timing (lead, horizon), for evidence runs
+    if (this.log.isLevelEnabled('trace')) rtp.onTimingTrace = (e) => this.log.trace(e, 'rtp report timing');
     try {
       this.raw = RawSender.open();
     } catch (err) {

@@ -138,6 +138,8 @@ export class ReportTiming {
   private tail = 0;
   private lastReportedUs = -Infinity;
   private lastBadUs: number;
+  /** the lead the last drain used (µs; status and traces) */
+  lastLeadUs = 0;
 
   constructor(config: Partial<ReportTimingConfig> = {}, startUs = 0, counters: ReportTimingCounters = newReportTimingCounters()) {
     this.counters = counters;
@@ -271,6 +273,7 @@ export class ReportTiming {
   drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY): number {
     const earned = this.leadUs(tUs);
     const lead = horizonUs < earned ? (horizonUs > this.config.minLeadUs ? horizonUs : this.config.minLeadUs) : earned;
+    this.lastLeadUs = lead;
     let n = 0;
     while (this.cursor < this.tail) {
       const i = this.cursor & this.mask;

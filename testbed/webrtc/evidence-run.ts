@@ -4,9 +4,10 @@
  *
  *   node dist/testbed/webrtc/evidence-run.js --out DIR [--pairs 1] [--rate-mbps 3] [--drop-mbps 0.3]
  *        [--drop-at-s 15] [--duration-s 30] [--base-delay-ms 20] [--trace FILE --scale F]
- *        [--arms without,departure,departure-norepair] [--steady-cap-mbps C]
+ *        [--arms without,departure,departure-norepair] [--steady-cap-mbps C] [--daemon-trace]
 
 --steady-cap-mbps: the sender capped at C and the drop armed once the call held it (steady-start.ts).
+--daemon-trace: the daemon at log level trace, its log kept as daemon.log (each feedback build's lead and horizon).
 
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       arms: { type: 'string', default: 'without,arrival' },
       'steady-cap-mbps': { type: 'string' },
       scale: { type: 'string', default: '1' },
+      'daemon-trace': { type: 'boolean', default: false },
     },
   });
   const out = values.out;
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
           const repair = !arm.includes('-norepair');
           const beyond = arm.includes('-defer') ? 'defer' : 'clamp';
           const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}`;
-          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml });
+          if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;
           if (daemon !== undefined) {
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
           writeFileSync(join(dir, 'call.json'), JSON.stringify({ steady, scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           writeFileSync(join(dir, 'sender.tsv'), senderTsv(r.call, r.dropAtMonoMs));
           writeFileSync(join(dir, 'receiver.tsv'), receiverTsv(r.call, r.dropAtMonoMs));
+          if (daemon !== undefined && values['daemon-trace'] === true) writeFileSync(join(dir, 'daemon.log'), `${daemon.logLines.join('\n')}\n`);
           await daemon?.stop();
           daemon = undefined;
           await caps.stop();

@@ -36,6 +36,11 @@ export class FeedbackBuilder {
   queue: QueueView = NO_QUEUE;
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
+  /**
+   * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
+   * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.
+   */
+  onDrained: ((t: RtpTransport, tUs: number, reported: number, pending: number) => void) | undefined;
   /** the transport being drained by poll (the sink's context) */
   private draining: RtpTransport | undefined;
   private readonly sink: ReportSink = (slot, reportedUs) => this.recordSlot(slot, reportedUs);
@@ -187,8 +192,9 @@ export class FeedbackBuilder {
       if (t.timing !== undefined) {
         this.draining = t;
         const flow = t.flowHash;
-        t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
+        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
         this.draining = undefined;
+        this.onDrained?.(t, tUs, n, t.timing.pending);
       }
       const send = reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen;
       if (t.twcc !== undefined && t.twcc.pendingCount > 0) {

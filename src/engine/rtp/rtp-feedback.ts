@@ -78,6 +78,20 @@ export type { RtpTransportEvent, RtpTransportMode } from './rtp-transport.js';
 export type { UplinkRtpAction } from './client-feedback-filter.js';
 export type { QueueView } from './feedback-builder.js';
 
+/** One build of a transport, as RtpFeedback.onTimingTrace reports it (counters: running totals). */
+export interface TimingTrace {
+  tUs: number;
+  flowHash: number;
+  leadUs: number;
+  horizonUs: number;
+  reported: number;
+  pending: number;
+  clamped: number;
+  deferred: number;
+  raised: number;
+  bad: number;
+}
+
 /** The RTP / transport-wide feedback path of the engine (see the file comment). */
 export class RtpFeedback {
   readonly counters: RtpFeedbackCounters = newRtpFeedbackCounters();
@@ -139,6 +153,31 @@ export class RtpFeedback {
   /** The Wi-Fi queue, for reportTiming 'departure' (the engine's Fortune Teller). */
   set queue(q: QueueView) {
     this.builder.queue = q;
+  }
+
+  /**
+   * A trace of each build's report timing (reportTiming 'departure'): the lead used, the link's
+   * horizon, packets reported and still waiting, the running counters. Off by default (the
+   * daemon sets it at log level trace); one call per transport per feedback interval.
+   */
+  set onTimingTrace(f: ((e: TimingTrace) => void) | undefined) {
+    const c = this.counters.reportTiming;
+    this.builder.onDrained =
+      f === undefined
+        ? undefined
+        : (t, tUs, reported, pending) =>
+            f({
+              tUs,
+              flowHash: t.flowHash,
+              leadUs: t.timing?.lastLeadUs ?? 0,
+              horizonUs: this.builder.queue.horizonUs(tUs),
+              reported,
+              pending,
+              clamped: c.reportedClamped,
+              deferred: c.deferred,
+              raised: c.raisedToPrevious,
+              bad: c.predictionsBad,
+            });
   }
 
   get transportCount(): number {

@@ -95,3 +95,18 @@ describe("reportTiming 'departure'", () => {
     expect(r.get(2)).not.toBeNull();
   });
 });
+
+describe('onTimingTrace', () => {
+  it('reports each build of a transport: the lead used, the horizon, reported and waiting', () => {
+    const { fb, reported } = setup(3, () => 0, 'defer');
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => 700_000 };
+    const traces: Array<{ leadUs: number; horizonUs: number; reported: number; pending: number; deferred: number }> = [];
+    fb.onTimingTrace = (e) => traces.push(e);
+    reported(T0 + 10_000);
+    expect(traces).toHaveLength(1);
+    expect(traces[0]).toMatchObject({ leadUs: 50_000, horizonUs: 700_000, reported: 1, pending: 2, deferred: 1 });
+    fb.onTimingTrace = undefined;
+    reported(T0 + 70_000);
+    expect(traces).toHaveLength(1);
+  });
+});
