@@ -39,9 +39,25 @@ export function spawnGroup(tb: Testbed, role: Role, cmd: string, args: string[],
   return tb.spawn(role, cmd, args, { detached: true, stdio: ['ignore', stdout, 'pipe'] });
 }
 
+/**
+ * Resolves with the exit code once the process has exited AND its output pipes are drained
+ * ('close'; 'exit' alone can come first: a clean-clone CI run parsed iperf3's JSON cut at 124 KB),
+ * waiting at most 2 s for the pipes after the exit (a grandchild may hold them open).
+ */
 export function waitExit(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((r) => child.once('exit', (code) => r(code)));
+  const drained = (s: NodeJS.ReadableStream | null): boolean => s === null || (s as { destroyed?: boolean }).destroyed === true;
+  const closed = new Promise<void>((r) => {
+    if (drained(child.stdout) && drained(child.stderr)) r();
+    else child.once('close', () => r());
+  });
+  const exited =
+    child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return exited.then(async (code) => {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((r) => (t = setTimeout(r, 2000)))]);
+    clearTimeout(t);
+    return code;
+  });
 }
 
 // ---- iperf3 ---------------------------------------------------------------------------------

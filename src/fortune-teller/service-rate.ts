@@ -41,6 +41,8 @@ export class ServiceRate {
   private regimeStartUs = -Infinity;
   private readonly regimesUs = new Float64Array(REGIMES_KEPT).fill(Number.POSITIVE_INFINITY);
   private regimePos = 0;
+  /** when the last restart to a slower rate began (µs; -Infinity: none yet) */
+  lastDropUs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly samples = 8,
@@ -73,6 +75,7 @@ export class ServiceRate {
           this.regimesUs[this.regimePos] = startUs - this.regimeStartUs;
           this.regimePos = (this.regimePos + 1) % REGIMES_KEPT;
           this.regimeStartUs = startUs;
+          if (side < 0) this.lastDropUs = startUs;
           const hb = this.heldBytes;
           const hg = this.heldGapUs;
           this.clearWindow();

@@ -66,11 +66,13 @@ async function main(): Promise<void> {
         let daemon: DaemonProc | undefined;
         let status: unknown;
         try {
-          // arms: arrival | departure, '-norepair' turns flows.rtp.repairDrops off, '-defer' sets flows.rtp.beyondLead defer
+          // arms: arrival | departure, '-norepair' turns flows.rtp.repairDrops off, '-defer' sets
+          // flows.rtp.beyondLead defer, '-earned' flows.rtp.leadAtRateDrop earned
           const timing = arm.split('-')[0] ?? 'departure';
           const repair = !arm.includes('-norepair');
           const beyond = arm.includes('-defer') ? 'defer' : 'clamp';
-          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}`;
+          const atDrop = arm.includes('-earned') ? 'earned' : 'full';
+          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadAtRateDrop: ${atDrop}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;
