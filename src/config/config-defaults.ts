@@ -43,7 +43,6 @@ const table: ConfigDefaults = {
       reportTiming: RTP_FEEDBACK_DEFAULTS.reportTiming,
       repairDrops: RTP_FEEDBACK_DEFAULTS.repairDrops,
       beyondLead: RTP_FEEDBACK_DEFAULTS.beyondLead,
-      leadAtRateDrop: RTP_FEEDBACK_DEFAULTS.leadAtRateDrop,
       kernelDrops: true,
     },
     clientSubnets: [],

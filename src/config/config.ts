@@ -46,8 +46,6 @@ export interface RtpConfig {
   repairDrops: boolean;
   /** reportTiming departure: a packet predicted beyond the lead waits (defer) or is clamped to it */
   beyondLead: 'defer' | 'clamp';
-  /** reportTiming departure: a measured rate drop grants the full lead (full) or not (earned) */
-  leadAtRateDrop: 'full' | 'earned';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

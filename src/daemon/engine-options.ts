@@ -49,7 +49,6 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             reportTiming: f.rtp.reportTiming,
             repairDrops: f.rtp.repairDrops,
             beyondLead: f.rtp.beyondLead,
-            leadAtRateDrop: f.rtp.leadAtRateDrop,
             idleTimeoutMs: f.idleTimeoutMs,
             seed,
           },

@@ -135,8 +135,7 @@ export class Engine {
   /** The in-band path, reading the current Fortune Teller for reportTiming 'departure'. */
   private newRtpFeedback(c: RtpFeedbackConfig): RtpFeedback {
     const rtp = new RtpFeedback(c);
-    const s = (): FortuneTeller['service'] => this.ft.service;
-    rtp.queue = { departureUs: (tUs, position, flow) => this.ft.departureUs(tUs, position, flow), horizonUs: (tUs) => s().horizonUs(tUs), rateDropUs: () => s().lastDropUs };
+    rtp.queue = { departureUs: (tUs, position, flow) => this.ft.departureUs(tUs, position, flow), horizonUs: (tUs) => this.ft.service.horizonUs(tUs) };
     return rtp;
   }
 

@@ -31,15 +31,7 @@
  *     the delay to the sender (at a rate drop the predictions lag the step in that direction, and
  *     the early signal is what zhuge is for). So after a stretch without late reports the whole
  *     coming queue is reported at once; after an outage or a rate recovery, where predictions made
- *     at the old rate come late, the lead falls to the minimum and grows back one ms per ms;
- *  6. a rate drop the caller measured since the last bad prediction grants the full lead at once
- *     (maxLeadUs, still within the horizon) until the next bad prediction (leadAtRateDrop
- *     'full'). Why (docs/results/rtc-evidence.md, third round): GCC's first decrease is 0.85 x
- *     its throughput estimate, which spans at least a second of reported receive times; only
- *     when the queued packets are reported at their predictions at the new rate does that second
- *     hold the new rate. With a lead cut short by an unrelated small miss just before the drop,
- *     the estimate still held the old rate, the sender kept sending for another 400 ms, the queue
- *     overflowed and the call stalled.
+ *     at the old rate come late, the lead falls to the minimum and grows back one ms per ms.
  * The error of every prediction checked against its departure is kept (counters, status), with
  * the error of the Fortune Teller's own prediction at arrival (predicted vs observed sojourn).
  */
@@ -52,11 +44,6 @@ export interface ReportTimingConfig {
   readonly maxLeadUs: number;
   readonly errorToleranceUs: number;
   readonly errorToleranceFraction: number;
-  /**
-   * 'full' (the default): a rate drop measured since the last bad prediction grants the full
-   * lead at once (maxLeadUs, within the horizon); 'earned': the lead is only ever earned (rule 5).
-   */
-  readonly leadAtRateDrop: 'full' | 'earned';
   /**
    * A queued packet predicted to leave further ahead than the lead: 'clamp' (the default)
    * reports it now, at now + lead; 'defer' waits for a later build, when its prediction is within
@@ -73,7 +60,6 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   errorToleranceUs: 5_000,
   errorToleranceFraction: 0.25,
   beyondLead: 'clamp',
-  leadAtRateDrop: 'full',
 });
 
 export interface ReportTimingCounters {
@@ -281,13 +267,11 @@ export class ReportTiming {
    * Reports what may be reported at tUs, in order, through `sink`; `predictNowUs(position)` is
    * the packet's departure time predicted now (NaN when unknown: its prediction at arrival is
    * used). `horizonUs`: how long a rate lasts on this link (the queue's own measure): the lead
-   * is no longer than that, nor shorter than minLeadUs (rule 5). `rateDropUs`: when the link's
-   * rate last fell (rule 6). Returns how many packets were reported.
+   * is no longer than that, nor shorter than minLeadUs (rule 5). Returns how many packets were
+   * reported.
    */
-  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY, rateDropUs = Number.NEGATIVE_INFINITY): number {
-    // rule 6: a rate drop measured since the last bad prediction grants the full lead
-    const granted = this.config.leadAtRateDrop === 'full' && rateDropUs > this.lastBadUs;
-    const earned = granted ? this.config.maxLeadUs : this.leadUs(tUs);
+  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY): number {
+    const earned = this.leadUs(tUs);
     const lead = horizonUs < earned ? (horizonUs > this.config.minLeadUs ? horizonUs : this.config.minLeadUs) : earned;
     this.lastLeadUs = lead;
     let n = 0;

@@ -20,6 +20,13 @@
  */
 /** completed rates remembered for horizonUs */
 const REGIMES_KEPT = 3;
+/**
+ * A completed rate counts for horizonUs for this long after it ended: what the link did before
+ * that says little of how it behaves now (a call's ramp-up, a client that has since stopped
+ * moving). Without it, short rates measured at a call's start bounded the lead at a drop 10 s
+ * later, and the sender overshot (docs/results/rtc-evidence.md, third round).
+ */
+export const REGIME_MEMORY_US = 5_000_000;
 
 export class ServiceRate {
   private readonly bytes: Float64Array;
@@ -40,9 +47,9 @@ export class ServiceRate {
   /** when the current rate (window) began; the durations of the last completed ones (µs) */
   private regimeStartUs = -Infinity;
   private readonly regimesUs = new Float64Array(REGIMES_KEPT).fill(Number.POSITIVE_INFINITY);
+  /** when each completed rate ended (µs) */
+  private readonly regimeEndUs = new Float64Array(REGIMES_KEPT).fill(Number.NEGATIVE_INFINITY);
   private regimePos = 0;
-  /** when the last restart to a slower rate began (µs; -Infinity: none yet) */
-  lastDropUs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly samples = 8,
@@ -73,9 +80,9 @@ export class ServiceRate {
           this.restarts++;
           const startUs = tUs - gap - this.heldGapUs;
           this.regimesUs[this.regimePos] = startUs - this.regimeStartUs;
+          this.regimeEndUs[this.regimePos] = startUs;
           this.regimePos = (this.regimePos + 1) % REGIMES_KEPT;
           this.regimeStartUs = startUs;
-          if (side < 0) this.lastDropUs = startUs;
           const hb = this.heldBytes;
           const hg = this.heldGapUs;
           this.clearWindow();
@@ -98,12 +105,16 @@ export class ServiceRate {
 
   /**
    * How long a measured rate has lasted on this link, seen from tUs: the shorter of the last
-   * REGIMES_KEPT completed rates (between two restarts), or the current one's age when that is
-   * longer (the link has held still since). Infinity until a rate has changed.
+   * REGIMES_KEPT completed rates (between two restarts) that ended within REGIME_MEMORY_US, or
+   * the current one's age when that is longer (the link has held still since). Infinity until a
+   * rate has changed.
    */
   horizonUs(tUs: number): number {
     let shortest = Number.POSITIVE_INFINITY;
-    for (const d of this.regimesUs) if (d < shortest) shortest = d;
+    for (let k = 0; k < REGIMES_KEPT; k++) {
+      const d = this.regimesUs[k] ?? Number.POSITIVE_INFINITY;
+      if (d < shortest && tUs - (this.regimeEndUs[k] ?? Number.NEGATIVE_INFINITY) <= REGIME_MEMORY_US) shortest = d;
+    }
     const age = tUs - this.regimeStartUs;
     return age > shortest ? age : shortest;
   }

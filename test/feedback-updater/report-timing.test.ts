@@ -190,47 +190,6 @@ describe('ReportTiming', () => {
     });
   });
 
-  describe('rule 6: a measured rate drop grants the full lead', () => {
-    // a bad prediction at 20 ms (a packet left 40 ms before the time reported) restarts the
-    // earned lead: 180 ms at the build at 200 ms
-    const setupBad = (leadAtRateDrop: 'full' | 'earned'): { rt: ReportTiming; sink: ReportSink; out: Array<[number, number | null]> } => {
-      const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, leadAtRateDrop }, 0);
-      const { sink, out } = collector();
-      const a = rt.push(0, 0, 0, sink);
-      rt.drain(10 * MS, () => 200 * MS, sink); // reported at +50 ms (the minimum lead at 10 ms)
-      rt.departed(a, 20 * MS); // left 40 ms before the time reported: bad
-      expect(rt.counters.predictionsBad).toBe(1);
-      return { rt, sink, out };
-    };
-    it.each([
-      // leadAtRateDrop, horizon (ms), rate drop at (ms; -1: none), reported at (ms from the build at 200 ms)
-      ['full', Infinity, 150, 600],
-      ['full', 300, 150, 300],
-      ['full', Infinity, 10, 180], // the drop came before the bad prediction: earned
-      ['full', Infinity, -1, 180],
-      ['earned', Infinity, 150, 180],
-    ] as const)('%s, horizon %d ms, drop at %d ms: a packet predicted 600 ms ahead is reported at +%d ms', (mode, horizonMs, dropMs, atMs) => {
-      const { rt, sink, out } = setupBad(mode);
-      out.length = 0;
-      rt.push(190 * MS, 0, 1, sink);
-      const t = 200 * MS;
-      rt.drain(t, () => t + 600 * MS, sink, horizonMs * MS, dropMs < 0 ? Number.NEGATIVE_INFINITY : dropMs * MS);
-      expect(out).toEqual([[1, t + atMs * MS]]);
-    });
-
-    it('a bad prediction after the drop ends the grant', () => {
-      const { rt, sink, out } = setupBad('full');
-      const b = rt.push(190 * MS, 0, 1, sink);
-      rt.drain(200 * MS, () => 800 * MS, sink, Number.POSITIVE_INFINITY, 150 * MS); // granted: at +600
-      rt.departed(b, 300 * MS); // 500 ms before the time reported: bad
-      out.length = 0;
-      rt.push(310 * MS, 0, 2, sink);
-      rt.drain(320 * MS, () => 920 * MS, sink, Number.POSITIVE_INFINITY, 150 * MS);
-      expect(rt.lastLeadUs).toBe(50 * MS); // the minimum lead again
-      expect(out).toEqual([[2, 800 * MS]]); // (at now + 50 ms, raised to the previous report: rule 4)
-    });
-  });
-
   it('earns its lead while predictions hold and loses it at a bad one', () => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS }, 0);
     expect(rt.leadUs(10 * MS)).toBe(50 * MS);

@@ -59,6 +59,23 @@ describe('ServiceRate', () => {
     expect(s.horizonUs(t + 500_000)).toBeCloseTo(505_000, -3);
   });
 
+  it('forgets rates that ended long ago: a drop after 10 s at one rate is not bounded by the short ones before', () => {
+    const s = new ServiceRate(8);
+    let t = run(s, ms(20, 1000)); // 20 ms at 8 Mbit/s
+    t = run(s, ms(10, 10_000), t); // 100 ms at 0.8
+    t = run(s, ms(10_000, 1000), t); // 10 s at 8 (the short ones ended 10 s ago)
+    t = run(s, ms(3, 10_000), t); // the drop: 30 ms at 0.8 so far
+    // completed and recent: the 10 s rate only
+    expect(s.horizonUs(t)).toBeGreaterThan(9_900_000);
+    // within REGIME_MEMORY_US the short ones still count
+    const r = new ServiceRate(8);
+    let u = run(r, ms(20, 1000));
+    u = run(r, ms(10, 10_000), u);
+    u = run(r, ms(2000, 1000), u); // 2 s at 8
+    u = run(r, ms(3, 10_000), u);
+    expect(r.horizonUs(u)).toBeLessThan(200_000);
+  });
+
   it('says nothing once its samples are old', () => {
     const s = new ServiceRate(4, 1_000_000);
     s.onDeparture(1000, 1000, 0);

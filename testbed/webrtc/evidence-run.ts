@@ -66,13 +66,11 @@ async function main(): Promise<void> {
         let daemon: DaemonProc | undefined;
         let status: unknown;
         try {
-          // arms: arrival | departure, '-norepair' turns flows.rtp.repairDrops off, '-defer' sets
-          // flows.rtp.beyondLead defer, '-earned' flows.rtp.leadAtRateDrop earned
+          // arms: arrival | departure, '-norepair' turns flows.rtp.repairDrops off, '-defer' sets flows.rtp.beyondLead defer
           const timing = arm.split('-')[0] ?? 'departure';
           const repair = !arm.includes('-norepair');
           const beyond = arm.includes('-defer') ? 'defer' : 'clamp';
-          const atDrop = arm.includes('-earned') ? 'earned' : 'full';
-          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadAtRateDrop: ${atDrop}`;
+          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;

@@ -26,8 +26,6 @@ export interface QueueView {
   departureUs(tUs: number, position: number, flow: number): number;
   /** how long a measured rate lasts on this link, seen from tUs (Infinity: no change seen) */
   horizonUs(tUs: number): number;
-  /** when the link's rate last fell (a measured step down; absent or -Infinity: none seen) */
-  rateDropUs?(): number;
 }
 
 const NO_QUEUE: QueueView = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY };
@@ -38,7 +36,6 @@ export class FeedbackBuilder {
   queue: QueueView = NO_QUEUE;
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
-  leadAtRateDrop: 'full' | 'earned' = 'full';
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.
@@ -126,7 +123,7 @@ export class FeedbackBuilder {
     position: number,
   ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({ beyondLead: this.beyondLead, leadAtRateDrop: this.leadAtRateDrop }, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming({ beyondLead: this.beyondLead }, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });
@@ -195,7 +192,7 @@ export class FeedbackBuilder {
       if (t.timing !== undefined) {
         this.draining = t;
         const flow = t.flowHash;
-        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs), this.queue.rateDropUs?.() ?? Number.NEGATIVE_INFINITY);
+        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
         this.draining = undefined;
         this.onDrained?.(t, tUs, n, t.timing.pending);
       }

@@ -36,11 +36,6 @@ export interface RtpFeedbackConfig {
    * time), or at a later build, once within it ('defer'). See report-timing.ts, rule 3.
    */
   beyondLead?: 'defer' | 'clamp';
-  /**
-   * reportTiming 'departure': a measured drop of the link's rate grants the full lead at once
-   * ('full', the default) or the lead stays earned ('earned'). See report-timing.ts, rule 6.
-   */
-  leadAtRateDrop?: 'full' | 'earned';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -53,7 +48,6 @@ export const RTP_FEEDBACK_DEFAULTS = {
   reportTiming: 'departure',
   repairDrops: true,
   beyondLead: 'clamp',
-  leadAtRateDrop: 'full',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -74,7 +68,6 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     reportTiming: c.reportTiming ?? RTP_FEEDBACK_DEFAULTS.reportTiming,
     repairDrops: c.repairDrops ?? RTP_FEEDBACK_DEFAULTS.repairDrops,
     beyondLead: c.beyondLead ?? RTP_FEEDBACK_DEFAULTS.beyondLead,
-    leadAtRateDrop: c.leadAtRateDrop ?? RTP_FEEDBACK_DEFAULTS.leadAtRateDrop,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

@@ -140,8 +140,6 @@ export class RtpFeedback {
     this.cfg = resolveRtpFeedbackConfig(config);
     this.transports.reconfigure(this.cfg);
     this.builder.beyondLead = this.cfg.beyondLead;
-    this.builder.leadAtRateDrop = this.cfg.leadAtRateDrop;
-    this.builder.leadAtRateDrop = this.cfg.leadAtRateDrop;
   }
 
   /**
