@@ -77,12 +77,14 @@ class FrameMaker {
   /** A valid IP packet, server -> client (down) or client -> server (up). */
   build(down: boolean): Uint8Array {
     const b = this.out;
-    const v6 = this.rng.next() < 0.15;
-    const server = this.pick(SERVERS);
-    const client = down && this.rng.next() < 0.1 ? AP_WAN : this.pick(CLIENTS);
-    const sport = this.pick(PORTS);
-    const cport = this.pick(PORTS);
     const cls = this.int(10);
+    // RTP and RTCP mostly on one call's 5-tuple, so that transports form, report and repair
+    const call = cls >= 3 && cls <= 5 && this.rng.next() < 0.8;
+    const v6 = !call && this.rng.next() < 0.15;
+    const server = call ? (SERVERS[0] as number) : this.pick(SERVERS);
+    const client = call ? (CLIENTS[0] as number) : down && this.rng.next() < 0.1 ? AP_WAN : this.pick(CLIENTS);
+    const sport = call ? 5004 : this.pick(PORTS);
+    const cport = call ? 6000 : this.pick(PORTS);
     const ipHl = v6 ? 40 : 20;
     let l4: number;
     let proto: number;
@@ -96,7 +98,7 @@ class FrameMaker {
       l4 = 16;
     } else {
       proto = 17;
-      l4 = 8 + this.udpPayload(b, ipHl + 8, cls, down);
+      l4 = 8 + this.udpPayload(b, ipHl + 8, cls, down, call);
       b[ipHl + 4] = l4 >> 8;
       b[ipHl + 5] = l4 & 0xff;
     }
@@ -179,7 +181,7 @@ class FrameMaker {
   }
 
   /** A UDP payload at `o` of class `cls` (3..9); returns its length. */
-  private udpPayload(b: Uint8Array, o: number, cls: number, down: boolean): number {
+  private udpPayload(b: Uint8Array, o: number, cls: number, down: boolean, call: boolean): number {
     switch (cls) {
       case 3:
       case 4: {
@@ -193,7 +195,7 @@ class FrameMaker {
         for (let k = 4; k < 12; k++) b[o + k] = k >= 8 ? 0x11 * (k - 7) : this.int(256);
         b.set([0xbe, 0xde, 0, 1], o + 12);
         this.twSeq = (this.twSeq + 1 + (this.int(50) === 0 ? this.int(9000) : 0)) & 0xffff;
-        b.set([(this.pick([3, 5]) << 4) | 1, this.twSeq >> 8, this.twSeq & 0xff, 0], o + 16);
+        b.set([((call ? 3 : this.pick([3, 5])) << 4) | 1, this.twSeq >> 8, this.twSeq & 0xff, 0], o + 16);
         for (let k = 0; k < pay; k++) b[o + 20 + k] = this.int(256);
         return 20 + pay;
       }
@@ -201,8 +203,13 @@ class FrameMaker {
         // RTCP compound: RR, then transport-wide feedback (205/15), NACK (205/1) or PLI (206/1)
         b.set([0x81, 201, 0, 7], o);
         for (let k = 4; k < 32; k++) b[o + k] = this.int(256);
-        const fbKind = this.int(3);
+        const fbKind = this.int(4);
         const p = o + 32;
+        if (fbKind === 3) {
+          // a well-formed transport-wide feedback: one packet received (run-length chunk, small delta)
+          b.set([0x8f, 205, 0, 5, 0, 0, 0x51, 0x50, 0, 0, 0, 0x11, this.twSeq >> 8, this.twSeq & 0xff, 0, 1, 0, 0, 1, 0, 0x20, 0x01, 4, 0], p);
+          return 32 + 24;
+        }
         if (fbKind === 0) {
           const chunks = 1 + this.int(4);
           const words = 4 + chunks;
