@@ -36,13 +36,13 @@
  */
 import { FqShare, seededRng, UplinkPolicyModes, type PolicyDecision, type QueueReadings } from '../feedback-updater/index.js';
 import { FortuneTeller, type FortuneTellerConfig, type Prediction } from '../fortune-teller/index.js';
-import { ParseError } from '../protocols/errors.js';
 import { canonicalFlowHash, packetMatchKey, viewMatchesFlowKey } from '../protocols/flow-key.js';
 import { decodePacket, newPacketView, type LinkType, type PacketView } from '../protocols/packet.js';
 import { looksLikeQuicLong } from '../protocols/quic.js';
 import { TCP_SYN } from '../protocols/tcp.js';
 import { RtpFeedback, type RtpFeedbackConfig } from './rtp/rtp-feedback.js';
 import { zeroEngineCounters, type EngineCounters } from './counters.js';
+import { EngineErrors } from './engine-errors.js';
 import { RecentArrivals } from './drop-attribution.js';
 import { newFlow, type Flow, type FlowProtocol } from './flow.js';
 import { flowStatus, predictionStatus, type EngineStatus, type FlowStatus } from './flow-status.js';
@@ -69,12 +69,12 @@ export class Engine {
   /** fortuneTeller.discipline 'fq' (queue.discipline): every flow's offered rate, for the clamp's max-min fair share */
   private fq: FqShare | undefined;
   private readonly recent: RecentArrivals;
+  private readonly errors: EngineErrors;
   private readonly gates: GatedFlows;
   private readonly down: PacketView = newPacketView();
   private readonly dep: PacketView = newPacketView();
   private readonly up: PacketView = newPacketView();
   private readonly policyOut: PolicyDecision = { action: 'pass', releaseUs: 0 };
-  private readonly seenMalformed = new Set<string>();
   private lastPrediction: Prediction | undefined;
   /** what the uplink policies read of the queue */
   private readonly queue: QueueReadings = {
@@ -99,6 +99,7 @@ export class Engine {
     this.policies = new UplinkPolicyModes(opts.feedbackUpdater, seededRng(opts.feedbackUpdater.seed), this.counters);
     this.rtp = opts.rtp !== undefined ? this.newRtpFeedback(opts.rtp) : undefined;
     this.recent = new RecentArrivals(this.counters);
+    this.errors = new EngineErrors(this.counters, this.observer);
     this.gates = new GatedFlows(this.queue, (us) => this.observer.onAddedDelay?.(us));
     this.flows = new FlowTable<number, Flow>(
       { maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 },
@@ -162,7 +163,7 @@ export class Engine {
       key = packetMatchKey(v, data);
     } catch (err) {
       decoded = false;
-      this.malformed(err, 'downlink');
+      this.errors.malformed(err, 'downlink');
     }
     try {
       const isClient = this.opts.isClient;
@@ -205,7 +206,7 @@ export class Engine {
       flow.lastTxMs = p.txMs;
       flow.policy.onDownlink(tUs, v, data, p.totalMs, wireBytes);
     } catch (err) {
-      this.internalError(err);
+      this.errors.internal(err);
     }
   }
 
@@ -235,7 +236,7 @@ export class Engine {
       if (decoded && key !== 0) this.rtp?.onDeparture(key, tUs);
       return arrivalUs;
     } catch (err) {
-      this.internalError(err);
+      this.errors.internal(err);
       return -1;
     }
   }
@@ -245,7 +246,7 @@ export class Engine {
     try {
       this.ft.onBacklogSample(tUs, bytes, packets);
     } catch (err) {
-      this.internalError(err);
+      this.errors.internal(err);
     }
   }
 
@@ -336,7 +337,7 @@ export class Engine {
     try {
       decodePacket(payload, 'raw-ip', v);
     } catch (err) {
-      this.malformed(err, 'uplink');
+      this.errors.malformed(err, 'uplink');
       c.uplink.other++;
       c.uplinkPassedAtOnce++;
       return out;
@@ -381,7 +382,7 @@ export class Engine {
       out.flow = flow;
       return this.apply(tUs, flow, flow.policy.onUplink(tUs, v, payload, this.queue, this.policyOut), payload, out);
     } catch (err) {
-      this.internalError(err);
+      this.errors.internal(err);
       return out;
     }
   }
@@ -481,25 +482,5 @@ export class Engine {
       flows,
       natAliases: this.nat.list(20),
     };
-  }
-
-  // ------------------------------------------------------------------------ errors ----
-
-  private malformed(err: unknown, direction: 'downlink' | 'uplink'): void {
-    if (!(err instanceof ParseError)) {
-      this.internalError(err);
-      return;
-    }
-    this.counters.malformed[err.reason]++;
-    const k = `${direction}:${err.reason}:${err.what}`;
-    if (!this.seenMalformed.has(k) && this.seenMalformed.size < 256) {
-      this.seenMalformed.add(k);
-      this.observer.onFirstMalformed?.(err.reason, err.what, direction);
-    }
-  }
-
-  private internalError(err: unknown): void {
-    this.counters.internalErrors++;
-    this.observer.onInternalError?.(err);
   }
 }
