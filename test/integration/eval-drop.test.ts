@@ -1,11 +1,15 @@
 /**
  * Integration (root + netns + Chromium): `zhuge eval drop --quick` as a child process, the way an
- * operator runs it. The quick preset is a Chromium WebRTC call (GCC, plaintext) through a 3 ->
- * 0.3 Mbit/s drop at 15 s of 30 s, 50 ms base RTT, two interleaved (without, with zhuge) pairs
- * (~2.5 min measured). Checks every output exists (report.md, JSON, CSV, SVG plots) and the
- * direction of the one effect measured consistently on this testbed: the p99 frame delay after
- * the drop is lower with zhuge (13 of 13 pairs in docs/results/rtc-drop.md). For TCP bbr/cubic
- * zhuge showed no benefit (docs/results/tcp-drop.md), so no TCP direction is asserted anywhere.
+ * operator runs it. The quick preset is a Chromium WebRTC call (GCC, plaintext) capped at 1.5
+ * Mbit/s until it holds that rate, then a 3 -> 0.3 Mbit/s drop, 50 ms base RTT, two interleaved
+ * (without, with zhuge) pairs (~3-4 min). Checks every output exists (report.md, JSON, CSV, SVG
+ * plots) and the direction of the effect that held in every pair measured from a steady state
+ * (docs/results/rtc-evidence.md, the RTC CI test): GCC's estimate falls below the new capacity
+ * sooner with zhuge (253-840 ms against 1022-1267 ms per pair; asserted summed, at most 0.75x).
+ * The p99 frame delay is printed, not asserted: from a steady state it was lower in most pairs,
+ * not all, and the quick preset used to drop during the ramp-up, where it was a coin flip (it
+ * failed CI once: 1834/2029 ms with zhuge against 2008/930 without). For TCP bbr/cubic zhuge showed
+ * no benefit (docs/results/tcp-drop.md), so no TCP direction is asserted anywhere.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,14 +30,14 @@ describe.skipIf(why !== undefined)(`zhuge eval drop --quick (root, netns, Chromi
   const dir = mkdtempSync(join(tmpdir(), 'zhuge-eval-drop-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes the report, JSON, CSV and plots; p99 frame delay after the drop is lower with zhuge', async () => {
+  it('writes the report, JSON, CSV and plots; GCC falls below the new capacity sooner with zhuge', async () => {
     await ensureBuilt();
     const out = join(dir, 'out');
-    const r = await runProcess(process.execPath, [CLI_JS, 'eval', 'drop', '--quick', '--json', '--out', out], 330_000);
+    const r = await runProcess(process.execPath, [CLI_JS, 'eval', 'drop', '--quick', '--json', '--out', out], 540_000);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const s = JSON.parse(r.stdout) as Summary;
     expect(s.resultsDir).toBe(out);
-    expect(s.scenario).toMatchObject({ experiment: 'drop', sender: 'gcc', rateMbps: 3, ks: [10] });
+    expect(s.scenario).toMatchObject({ experiment: 'drop', sender: 'gcc', rateMbps: 3, ks: [10], steadyCapMbps: 1.5 });
     // interleaved: without, with, without, with
     expect(s.runs.map((x) => x.zhuge)).toEqual([false, true, false, true]);
     expect(s.runs.every((x) => x.k === 10 && x.sender === 'gcc')).toBe(true);
@@ -42,7 +46,7 @@ describe.skipIf(why !== undefined)(`zhuge eval drop --quick (root, netns, Chromi
     expect(svgs).toContain('drop-framedelayp99ms.svg');
     expect(readFileSync(join(out, 'plots', 'drop-framedelayp99ms.svg'), 'utf8').startsWith('<svg')).toBe(true);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toContain('zhuge eval drop --sender gcc --rate-mbit 3 --k 10');
+    expect(md).toContain('zhuge eval drop --sender gcc --steady-cap-mbit 1.5 --rate-mbit 3 --k 10');
     expect(md).toContain('### frame delay p99 after the drop (ms)');
     expect(readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
     // the calls ran: frames before and after the drop, zhuge built the feedback
@@ -51,9 +55,12 @@ describe.skipIf(why !== undefined)(`zhuge eval drop --quick (root, netns, Chromi
       expect(x.metrics['frameDelayP99Ms'] ?? 0).toBeGreaterThan(0);
       if (x.zhuge) expect(x.metrics['zhugeFeedbackBuilt'] ?? 0).toBeGreaterThan(50);
     }
-    const p99 = (z: boolean): number[] => s.runs.filter((x) => x.zhuge === z).map((x) => x.metrics['frameDelayP99Ms'] ?? Number.NaN);
-    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`eval drop --quick: p99 frame delay without ${p99(false).join(', ')} ms, with zhuge ${p99(true).join(', ')} ms`);
-    expect(mean(p99(true))).toBeLessThan(mean(p99(false)));
-  }, 360_000);
+    const col = (z: boolean, k: string): number[] => s.runs.filter((x) => x.zhuge === z).map((x) => x.metrics[k] ?? Number.NaN);
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    console.log(
+      `eval drop --quick: GCC below capacity after ${col(false, 'gccBelowCapacityAfterMs').join(', ')} ms without, ${col(true, 'gccBelowCapacityAfterMs').join(', ')} ms with zhuge; ` +
+        `p99 frame delay ${col(false, 'frameDelayP99Ms').join(', ')} vs ${col(true, 'frameDelayP99Ms').join(', ')} ms`,
+    );
+    expect(sum(col(true, 'gccBelowCapacityAfterMs'))).toBeLessThanOrEqual(0.75 * sum(col(false, 'gccBelowCapacityAfterMs')));
+  }, 600_000);
 });

@@ -4,8 +4,9 @@ import { buildPlan, parseList, resolveTrace, run, tracesDir } from '../../testbe
 
 describe('buildPlan', () => {
   it.each([
-    // the quick drop preset: Chromium at the demo's 3 Mbit/s, one k, two pairs
-    { exp: 'drop', v: { quick: true }, cmd: 'zhuge eval drop --sender gcc --rate-mbit 3 --k 10 --duration 30 --repeat 2 --base-rtt-ms 50 --buffer-ms 100' },
+    // the quick drop preset: Chromium at the demo's 3 Mbit/s, from a steady state at half of it, one k, two pairs
+    { exp: 'drop', v: { quick: true }, cmd: 'zhuge eval drop --sender gcc --steady-cap-mbit 1.5 --rate-mbit 3 --k 10 --duration 30 --repeat 2 --base-rtt-ms 50 --buffer-ms 100' },
+    { exp: 'drop', v: { quick: true, 'steady-cap-mbit': '1' }, cmd: 'zhuge eval drop --sender gcc --steady-cap-mbit 1 --rate-mbit 3' },
     { exp: 'drop', v: {}, cmd: 'zhuge eval drop --sender gcc --rate-mbit 30 --k 2,3,4,5,6,7,8,10,12,14,16,20,25,30,35,40,45,50 --duration 30 --repeat 3' },
     { exp: 'drop', v: { sender: 'bbr', quick: true }, cmd: 'zhuge eval drop --sender bbr --rate-mbit 30 --k 10 --duration 20 --repeat 2 --base-rtt-ms 50 --buffer-ms 200' },
     { exp: 'drop', v: { sender: 'cubic', k: '2,50', 'rate-mbit': '20', duration: '40', repeat: '5' }, cmd: 'zhuge eval drop --sender cubic --rate-mbit 20 --k 2,50 --duration 40 --repeat 5' },

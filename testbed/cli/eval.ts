@@ -48,7 +48,8 @@ options:
   --buffer-ms MS    bottleneck bfifo in ms at the steady / mean rate (default 100; TCP drop 200)
   --steady-cap-mbit C  drop with gcc: cap the sender at C Mbit/s and drop once the call has held
                     0.85 of it for 3 s (a call that never does is tried once more, then marked);
-                    15 s measured after the drop (--duration is then not used)
+                    15 s measured after the drop (--duration is then not used); the quick gcc
+                    preset uses min(R/2, 1.5)
   --report-timing T gcc: the daemon's flows.rtp.reportTiming, arrival|departure (default: its own)
   --pps LIST        overhead: UDP packet rates     --flows LIST  overhead: parallel TCP flows
   --quick           the CI preset (< 10 min); without it the full preset (docs/eval.md)
@@ -236,7 +237,9 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     const quicCc = v['quic-cc'] ?? 'cubic';
     if (!isQuicCc(quicCc)) throw new RangeError(`--quic-cc must be cubic|reno|bbr|bbr2, got '${quicCc}'`);
     const ackMode = ackModeOption(v['ack-mode'], s);
-    const steadyCapMbps = v['steady-cap-mbit'] !== undefined ? num(v['steady-cap-mbit'], 0, 'steady-cap-mbit') : undefined;
+    // the quick RTC preset drops from a steady state (the sender capped at half the rate, as `zhuge demo --rtc`):
+    // a drop from an uncontrolled ramp-up reaches the two arms at different rates and a pair is a coin flip
+    const steadyCapMbps = v['steady-cap-mbit'] !== undefined ? num(v['steady-cap-mbit'], 0, 'steady-cap-mbit') : quick && rtc ? Math.min(rateMbps / 2, 1.5) : undefined;
     if (steadyCapMbps !== undefined && !rtc) throw new RangeError('--steady-cap-mbit applies to --sender gcc');
     if (steadyCapMbps !== undefined && steadyCapMbps >= rateMbps) throw new RangeError('--steady-cap-mbit must be below --rate-mbit (the link must not be the bottleneck before the drop)');
     const reportTiming = reportTimingOption(v['report-timing'], s);
