@@ -106,6 +106,8 @@ export async function run(argv: string[]): Promise<number> {
       .then((res) => (res.ok ? log.info(res.message) : log.error(res.message)))
       .catch((err: unknown) => log.error({ err: String(err) }, 'reload failed'));
   });
+  // an I/O source stopped for good (io-health.ts): fail open and let the supervisor restart zhuge
+  daemon.onFatal = (reason) => void stop(`fatal: ${reason}`, 1).then(done);
   process.on('uncaughtException', (err) => {
     log.fatal({ err: String(err), stack: err.stack }, 'uncaught exception: stopping (the watchdog keeps traffic flowing)');
     void stop('uncaughtException', 1).then(done);

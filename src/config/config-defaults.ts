@@ -43,6 +43,7 @@ const table: ConfigDefaults = {
       reportTiming: RTP_FEEDBACK_DEFAULTS.reportTiming,
       repairDrops: RTP_FEEDBACK_DEFAULTS.repairDrops,
       beyondLead: RTP_FEEDBACK_DEFAULTS.beyondLead,
+      leadEarnedBy: RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
       kernelDrops: true,
     },
     clientSubnets: [],

@@ -46,6 +46,8 @@ export interface RtpConfig {
   repairDrops: boolean;
   /** reportTiming departure: a packet predicted beyond the lead waits (defer) or is clamped to it */
   beyondLead: 'defer' | 'clamp';
+  /** reportTiming departure: the lead earned by calm time alone, or also by predictions that came true */
+  leadEarnedBy: 'calm' | 'verified';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

@@ -35,7 +35,9 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket } from './nfqueue.js';
 import { ruleSpecFrom } from './rule-spec.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
-import { qdiscQueueProblem, rootQdisc, TcNetlink, type QdiscStats } from './rtnetlink.js';
+import { QdiscPoller } from './qdisc-poller.js';
+import { IoHealth, type InterfaceReading } from './io-health.js';
+import { readInterface } from './interface-state.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
@@ -68,10 +70,15 @@ export class Daemon {
   private rules: IptablesRules;
   private ruleSpec: RuleSpec;
   private watchdog: Watchdog | undefined;
-  private tc: TcNetlink | undefined;
-  private wlanIfindex = 0;
-  /** false when the wlan qdisc holds no queue the qdisc backend can see (checkQueueVisible) */
-  private queueVisible = true;
+  private qdisc: QdiscPoller | undefined;
+  /** how each tap was opened (reopened alike when its interface comes back up) */
+  private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
+  private ioHealth: IoHealth | undefined;
+  /**
+   * An I/O source stopped for good (an interface vanished, NFQUEUE no longer served: io-health.ts).
+   * `zhuge run` stops (failing open) and exits 1 for the supervisor to restart it.
+   */
+  onFatal: ((reason: string) => void) | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly engineMetrics: CounterSync<EngineCounters>;
   private readonly queueModelMetrics: CounterSync<QueueModelCounters>;
@@ -79,10 +86,6 @@ export class Daemon {
   private readonly ioCounters: IoCounterSync;
   private stopping = false;
   private rulesInstalled = false;
-  private resyncBusy = false;
-  private dropPollBusy = false;
-  private lastKernelDrops = -1;
-  private lastDropPollUs = 0;
   private gateTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   subnets: string[];
@@ -141,11 +144,19 @@ export class Daemon {
     // taps first: they must be open before traffic is steered
     // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
     const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' ? 2048 : undefined;
-    this.taps.push(this.openTap(c.interfaces.eth, 'inbound', ethFilter, 'arr', ethSnap));
-    this.taps.push(this.openTap(c.interfaces.wlan, 'outbound', filter, 'dep'));
-    this.tc = TcNetlink.open();
-    this.wlanIfindex = await this.tc.ifindex(c.interfaces.wlan);
-    await this.checkQueueVisible();
+    this.tapArgs = [
+      [c.interfaces.eth, 'inbound', ethFilter, 'arr', ethSnap],
+      [c.interfaces.wlan, 'outbound', filter, 'dep', undefined],
+    ];
+    for (const a of this.tapArgs) this.taps.push(this.openTap(...a));
+    const seen = new Map<string, InterfaceReading>();
+    for (const [dev] of this.tapArgs) {
+      const r = readInterface(dev);
+      if (r !== undefined) seen.set(dev, r);
+    }
+    this.ioHealth = new IoHealth(seen);
+    this.qdisc = await QdiscPoller.open(c.interfaces.wlan, this.engine, this.log);
+    await this.qdisc.checkQueueVisible(c.interfaces.wlan);
     this.nfq = NfQueue.open(
       { queueNum: c.nfqueue.queueNum, maxLen: c.nfqueue.maxLen, failOpen: c.nfqueue.failOpen, copyBytes: 0xffff },
       (batch) => this.onUplinkBatch(batch),
@@ -153,8 +164,8 @@ export class Daemon {
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.installRules();
     if (this.opts.noWatchdog !== true) await this.startWatchdog();
-    this.timers.push(setInterval(() => this.resync(), c.queue.resyncIntervalMs));
-    if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.pollDrops(), 10));
+    this.timers.push(setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs));
+    if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     this.log.info(
       { eth: c.interfaces.eth, wlan: c.interfaces.wlan, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },
@@ -162,7 +173,7 @@ export class Daemon {
     );
   }
 
-  private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep', snapLength?: number): Tap {
+  private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep', snapLength: number | undefined): Tap {
     let lt: LinkType = 'ethernet';
     const tap = new Tap({ device: dev, direction, filter, ...(snapLength === undefined ? {} : { snapLength }) }, (wallUs, data, origLen) => {
       const t = this.clock.toMono(wallUs);
@@ -286,80 +297,47 @@ export class Daemon {
     });
   }
 
-  /**
-   * The qdisc backend sees a queue only in the wlan qdisc: say so once, at start, when there is
-   * none to see (the daemon still runs: it harms nothing, and the operator may add a shaper).
-   */
-  private async checkQueueVisible(): Promise<void> {
-    if (this.tc === undefined) return;
-    let qs: QdiscStats[];
-    try {
-      qs = await this.tc.qdiscStats(this.wlanIfindex);
-    } catch (err) {
-      this.log.warn({ err: String(err) }, 'reading the wlan qdisc failed: cannot tell whether it holds a queue');
-      return;
-    }
-    const why = qdiscQueueProblem(qs);
-    this.queueVisible = why === undefined;
-    if (why !== undefined) {
-      this.log.warn(
-        { wlan: this.cfg.interfaces.wlan },
-        `${why}: packets wait below the qdisc (e.g. mac80211's per-station queues), where the qdisc backend cannot see them, so predictions stay near 0 and nothing is fed back. Queue in a qdisc (an htb shaper just below the Wi-Fi rate, docs/operations.md) until the mac80211 backend exists`,
-      );
-    }
-  }
-
-  private resync(): void {
-    if (this.resyncBusy || this.tc === undefined) return;
-    this.resyncBusy = true;
-    this.tc
-      .qdiscStats(this.wlanIfindex)
-      .then((qs) => {
-        const root = rootQdisc(qs);
-        if (root !== undefined) this.engine.onBacklogSample(monoNowUs(), root.backlogBytes, root.qlen);
-        // an operator may add (or remove) a shaper while the daemon runs
-        this.queueVisible = qdiscQueueProblem(qs) === undefined;
-      })
-      .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
-      .finally(() => {
-        this.resyncBusy = false;
-      });
-  }
-
-  /**
-   * In-band path: the qdisc's drop counter every 10 ms, so packets the AP drops are reported lost
-   * in the feedback zhuge builds (the taps alone learn of a drop only when a later packet leaves,
-   * usually after the feedback covering it was sent).
-   */
-  private pollDrops(): void {
-    if (this.dropPollBusy || this.tc === undefined) return;
-    this.dropPollBusy = true;
-    const sinceUs = this.lastDropPollUs;
-    const nowUs = monoNowUs();
-    this.tc
-      .qdiscStats(this.wlanIfindex)
-      .then((qs) => {
-        const root = rootQdisc(qs);
-        if (root === undefined) return;
-        if (this.lastKernelDrops >= 0 && root.drops > this.lastKernelDrops) this.engine.onKernelDrops(sinceUs, root.drops - this.lastKernelDrops);
-        this.lastKernelDrops = root.drops;
-        this.lastDropPollUs = nowUs;
-      })
-      .catch((err: unknown) => once(this.log, 'droppoll', 'reading the qdisc drop counter failed', { err: String(err) }))
-      .finally(() => {
-        this.dropPollBusy = false;
-      });
-  }
-
   private housekeeping(): void {
     const now = monoNowUs();
     this.clock.maybeRecheck(now);
     this.engine.tick(now);
     this.syncMetrics();
+    this.checkIo();
     for (const t of this.taps) {
       const e = t.takeFirstError();
       if (e !== undefined) once(this.log, `tap-${t.opts.device}`, 'a tap handler failed (packet skipped, counted)', { err: String(e) }, 'error');
     }
+  }
+
+  /** Acts on what io-health.ts makes of the interfaces and the queue (once per housekeeping tick). */
+  private checkIo(): void {
+    if (this.ioHealth === undefined || this.stopping) return;
+    const interfaces = new Map(this.tapArgs.map(([dev]) => [dev, readInterface(dev)] as const));
+    for (const a of this.ioHealth.check({ nfq: this.nfq?.stats(), interfaces })) {
+      if (a.kind === 'warn') this.log.warn(a.reason);
+      else if (a.kind === 'reopen') {
+        this.log.info(a.reason);
+        try {
+          this.taps = this.taps.map((t, i) => {
+            const args = this.tapArgs[i];
+            if (args === undefined || t.opts.device !== a.device) return t;
+            logFailure(this.log, `closing the ${a.device} tap`, () => t.close());
+            return this.openTap(...args);
+          });
+        } catch (err) {
+          this.fatal(`reopening the ${a.device} tap failed (${String(err)})`);
+          return;
+        }
+      } else {
+        this.fatal(a.reason);
+        return;
+      }
+    }
+  }
+
+  private fatal(reason: string): void {
+    this.log.fatal(`${reason}: stopping (rules removed, held packets released) and exiting 1 for the supervisor to restart zhuge`);
+    this.onFatal?.(reason);
   }
 
   /** Copies the parts' plain counters into prom-client (hot path increments numbers only; counter-metrics.ts maps them). */
@@ -434,7 +412,7 @@ export class Daemon {
       queues: [
         {
           name: this.cfg.interfaces.wlan,
-          visible: this.queueVisible,
+          visible: this.qdisc?.queueVisible ?? true,
           backlogBytes: e.queue.bytesInQueue,
           rateBps: e.queue.dequeueRateBps,
           predictedDelayMs: lp?.totalMs ?? 0,
@@ -484,8 +462,8 @@ export class Daemon {
     this.nfq = undefined;
     for (const t of this.taps) step(`closing the ${t.opts.device} tap`, () => t.close());
     this.taps = [];
-    step('closing rtnetlink', () => this.tc?.close());
-    this.tc = undefined;
+    step('closing rtnetlink', () => this.qdisc?.close());
+    this.qdisc = undefined;
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;
     await this.watchdog?.stop().catch((err: unknown) => this.log.error({ err: String(err) }, 'stopping the watchdog failed'));

@@ -49,6 +49,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             reportTiming: f.rtp.reportTiming,
             repairDrops: f.rtp.repairDrops,
             beyondLead: f.rtp.beyondLead,
+            leadEarnedBy: f.rtp.leadEarnedBy,
             idleTimeoutMs: f.idleTimeoutMs,
             seed,
           },

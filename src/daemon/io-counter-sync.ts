@@ -3,11 +3,12 @@
  * they are running totals read from the kernel, so each sync adds what grew since the last one.
  */
 import type { TapStats } from './capture.js';
-import type { Metrics } from './metrics.js';
+import { NFQUEUE_ERROR_KINDS, type Metrics } from './metrics.js';
 import type { NfQueueStats } from './nfqueue.js';
 
 export class IoCounterSync {
   private lastNfq = { kernelQueueDropped: 0, kernelUserDropped: 0, enobufs: 0 };
+  private lastNfqErrors = { send: 0, recv: 0, truncated: 0, verdict_lost: 0 };
   private readonly lastCapture = new Map<string, { kernel: number; iface: number }>();
 
   constructor(private readonly m: Metrics) {}
@@ -23,6 +24,10 @@ export class IoCounterSync {
       if (ku > last.kernelUserDropped) m.nfqueueDrops.inc({ kind: 'user' }, ku - last.kernelUserDropped);
       if (nfq.enobufs > last.enobufs) m.nfqueueDrops.inc({ kind: 'enobufs' }, nfq.enobufs - last.enobufs);
       this.lastNfq = { kernelQueueDropped: kq, kernelUserDropped: ku, enobufs: nfq.enobufs };
+      const e = this.lastNfqErrors;
+      const now = { send: nfq.sendErrors ?? e.send, recv: nfq.recvErrors ?? e.recv, truncated: nfq.truncated ?? e.truncated, verdict_lost: nfq.verdictsLost ?? e.verdict_lost };
+      for (const kind of NFQUEUE_ERROR_KINDS) if (now[kind] > e[kind]) m.nfqueueErrors.inc({ kind }, now[kind] - e[kind]);
+      this.lastNfqErrors = now;
     }
     taps.forEach((s, i) => {
       const tap = i === 0 ? 'eth' : 'wlan';

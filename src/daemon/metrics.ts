@@ -28,6 +28,7 @@ void _allReasonsListed;
 
 export const EVICT_CAUSES = ['idle', 'capacity'] as const;
 export const NFQUEUE_DROP_KINDS = ['kernel_queue', 'user', 'enobufs'] as const;
+export const NFQUEUE_ERROR_KINDS = ['send', 'recv', 'truncated', 'verdict_lost'] as const;
 export const TAPS = ['eth', 'wlan'] as const;
 export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
 export const RELOAD_RESULTS = ['ok', 'error'] as const;
@@ -63,6 +64,7 @@ export interface Metrics {
   readonly flowsEvicted: Counter<'cause'>;
   readonly flowsByMode: Gauge<'mode'>;
   readonly nfqueueDrops: Counter<'kind'>;
+  readonly nfqueueErrors: Counter<'kind'>;
   readonly captureDrops: Counter<'tap' | 'kind'>;
   readonly configReloads: Counter<'result'>;
   readonly feedbackPackets: Counter<'kind' | 'action'>;
@@ -193,11 +195,19 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
 
   const nfqueueDrops = new Counter({
     name: 'zhuge_nfqueue_drops_total',
-    help: 'Uplink packets lost around NFQUEUE: kernel_queue (queue full), user (dropped on purpose, e.g. client feedback), enobufs (netlink socket overrun).',
+    help: 'Uplink packets lost around NFQUEUE: kernel_queue (queue full, nfqueue.failOpen false; with failOpen the kernel accepts them and counts nothing), user (dropped on purpose, e.g. client feedback), enobufs (netlink socket overrun).',
     labelNames: ['kind'] as const,
     registers,
   });
   zeroInit(nfqueueDrops, NFQUEUE_DROP_KINDS.map((kind) => ({ kind })));
+
+  const nfqueueErrors = new Counter({
+    name: 'zhuge_nfqueue_errors_total',
+    help: "Errors on the NFQUEUE netlink socket: send (a sendmsg of verdicts failed; they are kept and sent with the next ones), recv (a read failed), truncated (a message cut), verdict_lost (verdicts dropped after 1 MiB of failed sends; the daemon then stops, failing open).",
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  zeroInit(nfqueueErrors, NFQUEUE_ERROR_KINDS.map((kind) => ({ kind })));
 
   const captureDrops = new Counter({
     name: 'zhuge_capture_drops_total',
@@ -307,6 +317,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     flowsEvicted,
     flowsByMode,
     nfqueueDrops,
+    nfqueueErrors,
     captureDrops,
     configReloads,
     feedbackPackets,

@@ -65,6 +65,19 @@ export interface NfQueueStats {
   batches?: number;
   sendmsgs?: number;
   verdictErrors?: number;
+  /** failed sendmsg of verdicts (kept and sent with the next ones), failed reads, datagrams cut */
+  sendErrors?: number;
+  recvErrors?: number;
+  truncated?: number;
+  /** verdicts dropped after failed sends (beyond 1 MiB unsent): packets held until close() */
+  verdictsLost?: number;
+  /** verdicts buffered, not yet sent */
+  pendingVerdicts?: number;
+  /** the socket is no longer polled (re-arming it failed): nothing more will be read */
+  pollStopped?: boolean;
+  /** errno of the last failed send / read (0: none) */
+  lastSendErrno?: number;
+  lastRecvErrno?: number;
   /** from /proc/net/netfilter/nfnetlink_queue for this queue: */
   kernelQueueDropped?: number;
   kernelUserDropped?: number;
@@ -78,6 +91,14 @@ interface NativeStats {
   batches: number;
   sendmsgs: number;
   verdictErrors: number;
+  sendErrors: number;
+  recvErrors: number;
+  truncated: number;
+  verdictsLost: number;
+  pendingVerdicts: number;
+  pollStopped: boolean;
+  lastSendErrno: number;
+  lastRecvErrno: number;
 }
 
 interface NativeHandle {
@@ -265,6 +286,14 @@ export class NfQueue {
       batches: s.batches,
       sendmsgs: s.sendmsgs,
       verdictErrors: s.verdictErrors,
+      sendErrors: s.sendErrors,
+      recvErrors: s.recvErrors,
+      truncated: s.truncated,
+      verdictsLost: s.verdictsLost,
+      pendingVerdicts: s.pendingVerdicts,
+      pollStopped: s.pollStopped,
+      lastSendErrno: s.lastSendErrno,
+      lastRecvErrno: s.lastRecvErrno,
     };
     if (!this.closed) {
       const k = readKernelQueueStats(this.queueNum, this.netns);

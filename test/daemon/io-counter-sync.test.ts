@@ -20,3 +20,19 @@ describe('IoCounterSync: kernel running totals into counters, what grew since th
     expect(text).toContain('zhuge_capture_drops_total{tap="wlan",kind="interface"} 3');
   });
 });
+
+describe('IoCounterSync: the NFQUEUE socket errors the native binding counts (issue 15, item 6: never exported before)', () => {
+  it.each([
+    ['send', { sendErrors: 3 }, 'zhuge_nfqueue_errors_total{kind="send"} 3'],
+    ['recv', { recvErrors: 2 }, 'zhuge_nfqueue_errors_total{kind="recv"} 2'],
+    ['truncated', { truncated: 5 }, 'zhuge_nfqueue_errors_total{kind="truncated"} 5'],
+    ['verdict_lost', { verdictsLost: 40 }, 'zhuge_nfqueue_errors_total{kind="verdict_lost"} 40'],
+  ])('%s', async (_kind, extra, line) => {
+    const m = createMetrics({ processMetrics: false });
+    const s = new IoCounterSync(m);
+    s.sync(nfq(0, 0), []);
+    s.sync({ ...nfq(0, 0), ...extra }, []);
+    s.sync(nfq(0, 0), []); // an older binding without the field: the last total is kept, nothing added
+    expect(await m.scrape()).toContain(line);
+  });
+});

@@ -230,6 +230,56 @@ describe('ReportTiming', () => {
     expect(rt.leadUs(t + 400 * MS)).toBe(1000 * MS);
   });
 
+  describe("leadEarnedBy 'verified': calm time alone earns no long lead", () => {
+    it('after 2 s with every packet leaving at once, the lead is the minimum (calm: the maximum)', () => {
+      const t = 2000 * MS;
+      const leads: Record<string, number> = {};
+      for (const by of ['calm', 'verified'] as const) {
+        const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, leadEarnedBy: by }, 0);
+        const { sink } = collector();
+        for (let k = 0; k < 100; k++) {
+          const a = rt.push(k * 20 * MS, 0, 0, sink);
+          rt.departed(a, k * 20 * MS);
+          rt.drain(k * 20 * MS + MS, noPrediction, sink);
+        }
+        leads[by] = rt.leadUs(t);
+      }
+      expect(leads).toEqual({ calm: 1000 * MS, verified: 50 * MS });
+    });
+
+    it('doubles each time a prediction reported at the whole lead comes true: 50, 100, 200, 400, 800, 1000 ms', () => {
+      const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, leadEarnedBy: 'verified' }, 0);
+      const { sink } = collector();
+      let t = 5000 * MS;
+      const leads: number[] = [];
+      for (let k = 0; k < 6; k++) {
+        const lead = rt.leadUs(t);
+        leads.push(lead / MS);
+        const a = rt.push(t, 0, 0, sink);
+        rt.drain(t, () => t + 5000 * MS, sink); // predicted far ahead: reported at now + lead (clamp)
+        rt.departed(a, t + lead + 10 * MS); // left just after the time reported: came true (early)
+        t += lead + 20 * MS;
+      }
+      expect(leads).toEqual([50, 100, 200, 400, 800, 1000]);
+      expect(rt.counters.predictionsBad).toBe(0);
+    });
+
+    it('a bad prediction forgets what was verified', () => {
+      const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, leadEarnedBy: 'verified' }, 0);
+      const { sink } = collector();
+      const t = 5000 * MS;
+      const a = rt.push(t, 0, 0, sink);
+      rt.drain(t, () => t + 50 * MS, sink);
+      rt.departed(a, t + 50 * MS);
+      expect(rt.leadUs(t + 1000 * MS)).toBe(100 * MS);
+      const b = rt.push(t + 1000 * MS, 0, 0, sink);
+      rt.drain(t + 1000 * MS, () => t + 1100 * MS, sink); // reported 100 ms ahead, leaves at once: bad
+      rt.departed(b, t + 1001 * MS);
+      expect(rt.counters.predictionsBad).toBe(1);
+      expect(rt.leadUs(t + 3000 * MS)).toBe(50 * MS);
+    });
+  });
+
   it('reports the oldest packet early when the table is full', () => {
     const rt = new ReportTiming({ capacity: 4 }, 0);
     const { sink, out } = collector();

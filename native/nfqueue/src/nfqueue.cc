@@ -58,6 +58,10 @@ enum MetaField {
 };
 
 constexpr size_t kSendFlushBytes = 64 * 1024;  // flush the verdict buffer before it grows past this
+// verdicts a failed sendmsg leaves are kept and sent with the next ones, up to this much; beyond
+// it they are counted lost (verdictsLost): the packets stay held in the kernel until close(),
+// which accepts everything up to the last id received (the daemon stops on either counter)
+constexpr size_t kMaxUnsentBytes = 1024 * 1024;
 constexpr size_t kMaxPacketsPerWakeup = 16384;  // level-triggered poll re-fires for the rest
 constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024;  // ... and so it does past this many payload bytes
 
@@ -501,8 +505,13 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
         self->recvErrors_++;
         self->lastRecvErrno_ = soErr;
       }
-      if (uv_poll_start(h, UV_READABLE, &NfQueueHandle::OnPoll) != 0) {
+      int rc = uv_poll_start(h, UV_READABLE, &NfQueueHandle::OnPoll);
+      if (rc != 0) {
+        // nothing will be read from this socket any more: say so (stats().pollStopped), the
+        // daemon fails open and exits for its supervisor to restart it
         self->recvErrors_++;
+        self->pollStopped_ = true;
+        self->lastRecvErrno_ = -rc;
         return;
       }
     }
@@ -607,6 +616,9 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
       sendErrors_++;
       lastSendErrno_ = errno;
       err = ErrnoText("sendmsg verdicts", errno);
+      // kept for the next send (a netlink datagram goes whole or not at all), within a bound
+      if (sendBuf_.size() <= kMaxUnsentBytes) return err;
+      verdictsLost_ += pendingVerdicts_;
     } else {
       verdicts_ += pendingVerdicts_;
       sendmsgs_++;
@@ -693,6 +705,10 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     o.Set("sendErrors", Napi::Number::New(env, static_cast<double>(sendErrors_)));
     o.Set("recvErrors", Napi::Number::New(env, static_cast<double>(recvErrors_)));
     o.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_)));
+    o.Set("verdictsLost", Napi::Number::New(env, static_cast<double>(verdictsLost_)));
+    o.Set("lastSendErrno", Napi::Number::New(env, lastSendErrno_));
+    o.Set("lastRecvErrno", Napi::Number::New(env, lastRecvErrno_));
+    o.Set("pollStopped", Napi::Boolean::New(env, pollStopped_));
     o.Set("closed", Napi::Boolean::New(env, closed_));
     return o;
   }
@@ -792,7 +808,8 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
   uint64_t pendingVerdicts_ = 0;
 
   uint64_t received_ = 0, verdicts_ = 0, enobufs_ = 0, batches_ = 0, sendmsgs_ = 0;
-  uint64_t verdictErrors_ = 0, sendErrors_ = 0, recvErrors_ = 0, truncated_ = 0;
+  uint64_t verdictErrors_ = 0, sendErrors_ = 0, recvErrors_ = 0, truncated_ = 0, verdictsLost_ = 0;
+  bool pollStopped_ = false;
   int lastVerdictErrno_ = 0, lastSendErrno_ = 0, lastRecvErrno_ = 0;
 };
 

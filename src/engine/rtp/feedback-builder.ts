@@ -36,6 +36,7 @@ export class FeedbackBuilder {
   queue: QueueView = NO_QUEUE;
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
+  leadEarnedBy: 'calm' | 'verified' = 'calm';
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.
@@ -123,7 +124,7 @@ export class FeedbackBuilder {
     position: number,
   ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({ beyondLead: this.beyondLead }, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming({ beyondLead: this.beyondLead, leadEarnedBy: this.leadEarnedBy }, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });

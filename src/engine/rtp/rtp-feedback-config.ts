@@ -36,6 +36,13 @@ export interface RtpFeedbackConfig {
    * time), or at a later build, once within it ('defer'). See report-timing.ts, rule 3.
    */
   beyondLead?: 'defer' | 'clamp';
+  /**
+   * reportTiming 'departure': what earns the lead. 'calm': the time since the last bad prediction
+   * (the lead grows 1 ms per ms while nothing goes wrong, even with the queue empty); 'verified':
+   * also no more than twice the largest lead a prediction was reported with and came true since
+   * (report-timing.ts, rule 5).
+   */
+  leadEarnedBy?: 'calm' | 'verified';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -48,6 +55,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   reportTiming: 'departure',
   repairDrops: true,
   beyondLead: 'clamp',
+  leadEarnedBy: 'calm',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -68,6 +76,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     reportTiming: c.reportTiming ?? RTP_FEEDBACK_DEFAULTS.reportTiming,
     repairDrops: c.repairDrops ?? RTP_FEEDBACK_DEFAULTS.repairDrops,
     beyondLead: c.beyondLead ?? RTP_FEEDBACK_DEFAULTS.beyondLead,
+    leadEarnedBy: c.leadEarnedBy ?? RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

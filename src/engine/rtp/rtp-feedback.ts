@@ -120,6 +120,7 @@ export class RtpFeedback {
     this.filter = new ClientFeedbackFilter(this.transports, this.counters);
     this.repairs = new DropRepair(this.counters);
     this.builder.beyondLead = this.cfg.beyondLead;
+    this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
     this.losses.onDroppedAfterReport = (t, slot) => {
       // sent again only where zhuge's report replaced the client's (else the sender still has it)
       if (this.cfg.repairDrops && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
@@ -140,6 +141,7 @@ export class RtpFeedback {
     this.cfg = resolveRtpFeedbackConfig(config);
     this.transports.reconfigure(this.cfg);
     this.builder.beyondLead = this.cfg.beyondLead;
+    this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
   }
 
   /**

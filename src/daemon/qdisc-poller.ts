@@ -1,0 +1,105 @@
+/**
+ * The wlan qdisc over rtnetlink, for the qdisc backend: its backlog every `resyncIntervalMs`
+ * (engine.onBacklogSample), its drop counter every 10 ms (engine.onKernelDrops: packets the AP
+ * drops reported lost in zhuge's feedback), and whether it holds a queue the backend can see.
+ * I/O around the engine; one read of each kind in flight at a time.
+ */
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import { monoNowUs } from './clock.js';
+import { once } from './logger.js';
+import { qdiscQueueProblem, rootQdisc, TcNetlink, type QdiscStats } from './rtnetlink.js';
+
+export class QdiscPoller {
+  /** false when the wlan qdisc holds no queue the qdisc backend can see */
+  queueVisible = true;
+  private resyncBusy = false;
+  private dropPollBusy = false;
+  private lastKernelDrops = -1;
+  private lastDropPollUs = 0;
+
+  private constructor(
+    private readonly tc: TcNetlink,
+    private readonly ifindex: number,
+    private readonly engine: Engine,
+    private readonly log: Logger,
+  ) {}
+
+  static async open(wlan: string, engine: Engine, log: Logger): Promise<QdiscPoller> {
+    const tc = TcNetlink.open();
+    try {
+      return new QdiscPoller(tc, await tc.ifindex(wlan), engine, log);
+    } catch (err) {
+      tc.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.tc.close();
+  }
+
+  /**
+   * The qdisc backend sees a queue only in the wlan qdisc: say so once, at start, when there is
+   * none to see (the daemon still runs: it harms nothing, and the operator may add a shaper).
+   */
+  async checkQueueVisible(wlan: string): Promise<void> {
+    let qs: QdiscStats[];
+    try {
+      qs = await this.tc.qdiscStats(this.ifindex);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'reading the wlan qdisc failed: cannot tell whether it holds a queue');
+      return;
+    }
+    const why = qdiscQueueProblem(qs);
+    this.queueVisible = why === undefined;
+    if (why !== undefined) {
+      this.log.warn(
+        { wlan },
+        `${why}: packets wait below the qdisc (e.g. mac80211's per-station queues), where the qdisc backend cannot see them, so predictions stay near 0 and nothing is fed back. Queue in a qdisc (an htb shaper just below the Wi-Fi rate, docs/operations.md) until the mac80211 backend exists`,
+      );
+    }
+  }
+
+  resync(): void {
+    if (this.resyncBusy) return;
+    this.resyncBusy = true;
+    this.tc
+      .qdiscStats(this.ifindex)
+      .then((qs) => {
+        const root = rootQdisc(qs);
+        if (root !== undefined) this.engine.onBacklogSample(monoNowUs(), root.backlogBytes, root.qlen);
+        // an operator may add (or remove) a shaper while the daemon runs
+        this.queueVisible = qdiscQueueProblem(qs) === undefined;
+      })
+      .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
+      .finally(() => {
+        this.resyncBusy = false;
+      });
+  }
+
+  /**
+   * In-band path: the qdisc's drop counter every 10 ms, so packets the AP drops are reported lost
+   * in the feedback zhuge builds (the taps alone learn of a drop only when a later packet leaves,
+   * usually after the feedback covering it was sent).
+   */
+  pollDrops(): void {
+    if (this.dropPollBusy) return;
+    this.dropPollBusy = true;
+    const sinceUs = this.lastDropPollUs;
+    const nowUs = monoNowUs();
+    this.tc
+      .qdiscStats(this.ifindex)
+      .then((qs) => {
+        const root = rootQdisc(qs);
+        if (root === undefined) return;
+        if (this.lastKernelDrops >= 0 && root.drops > this.lastKernelDrops) this.engine.onKernelDrops(sinceUs, root.drops - this.lastKernelDrops);
+        this.lastKernelDrops = root.drops;
+        this.lastDropPollUs = nowUs;
+      })
+      .catch((err: unknown) => once(this.log, 'droppoll', 'reading the qdisc drop counter failed', { err: String(err) }))
+      .finally(() => {
+        this.dropPollBusy = false;
+      });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Integration (root + netns): the live daemon when an interface goes away (issue 15, item 5).
+ * (a) The wlan interface set down and up again: the daemon keeps running, logs both, reopens
+ * the wlan capture tap, and that tap sees the downlink again. (b) The wlan interface deleted:
+ * the daemon stops failing open (no zhuge rule left) and exits 1 within 3 s, saying which
+ * interface vanished (docs/operations.md, exit codes), for its supervisor to restart it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
+import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
+import { daemonUnavailable, ensureBuilt, hasZhugeRules, pollUntil, sleep } from './_helpers.js';
+
+const why = daemonUnavailable();
+const PREFIX = randomPrefix();
+
+interface TapStatus {
+  taps: Array<{ device: string; delivered: number }>;
+}
+
+describe.skipIf(why !== undefined)(`daemon when an interface goes down or vanishes (needs root and netns${why !== undefined ? `: skipped, ${why}` : ''})`, () => {
+  let tb: Testbed;
+  let daemon: DaemonProc | undefined;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    tb = await up({ prefix: PREFIX, rateBps: 20e6, bufferMs: 50 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await daemon?.stop().catch(() => undefined);
+    await down(PREFIX);
+  }, 30_000);
+
+  /** ICMP echo from srv to cli for `ms` (the downlink crosses both taps). */
+  const pings = (ms: number): Promise<unknown> => tb.exec('srv', 'ping', ['-q', '-i', '0.02', '-w', String(Math.ceil(ms / 1000)), tb.addrs.cli], ms + 5000).catch(() => undefined);
+  const wlanDelivered = async (d: DaemonProc): Promise<number> => (await d.status<TapStatus>()).taps.find((t) => t.device === tb.ifaces.apWlan)?.delivered ?? -1;
+
+  it('wlan down, then up: logged, its tap reopened, and it sees the downlink again', async () => {
+    daemon = await startDaemon(tb, { metricsPort: 9476 });
+    await pings(1000);
+    expect(await wlanDelivered(daemon)).toBeGreaterThan(10);
+    await tb.exec('ap', 'ip', ['link', 'set', tb.ifaces.apWlan, 'down']);
+    await sleep(2500); // housekeeping runs every second
+    await tb.exec('ap', 'ip', ['link', 'set', tb.ifaces.apWlan, 'up']);
+    const d = daemon;
+    const reopenedMs = await pollUntil(async () => d.logLines.some((l) => l.includes('is up again: reopening its tap')), 4000, 100);
+    expect(reopenedMs, d.logLines.slice(-20).join('\n')).toBeDefined();
+    expect(d.logLines.some((l) => l.includes(`interface ${tb.ifaces.apWlan} is down`))).toBe(true);
+    await sleep(500); // the veth's link and the client's route come back
+    const before = await wlanDelivered(d);
+    await pings(2000);
+    const after = await wlanDelivered(d);
+    console.log(`wlan down/up: reopened after ${reopenedMs?.toFixed(0)} ms; wlan tap delivered ${before} -> ${after}`);
+    expect(after - before).toBeGreaterThan(20);
+    expect(d.child.exitCode).toBeNull();
+  }, 60_000);
+
+  it('wlan deleted: no zhuge rule left, exit 1 within 3 s, the log names the interface', async () => {
+    const d = daemon ?? (await startDaemon(tb, { metricsPort: 9476 }));
+    daemon = d;
+    expect(await hasZhugeRules(tb)).toBe(true);
+    const exited = new Promise<number | null>((r) => (d.child.exitCode !== null ? r(d.child.exitCode) : d.child.once('exit', (c) => r(c))));
+    const t0 = Date.now();
+    await tb.exec('ap', 'ip', ['link', 'del', tb.ifaces.apWlan]);
+    const code = await Promise.race([exited, sleep(3000).then(() => 'timeout' as const)]);
+    const tookMs = Date.now() - t0;
+    console.log(`wlan deleted: exit ${String(code)} after ${tookMs} ms`);
+    expect(code, d.logLines.slice(-10).join('\n')).toBe(1);
+    expect(d.logLines.some((l) => l.includes(`interface ${tb.ifaces.apWlan} vanished`) && l.includes('"level":"fatal"'))).toBe(true);
+    expect(await hasZhugeRules(tb)).toBe(false);
+    daemon = undefined;
+  }, 30_000);
+});
