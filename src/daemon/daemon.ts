@@ -38,6 +38,7 @@ import { IptablesRules, type RuleSpec } from './rules.js';
 import { QdiscPoller } from './qdisc-poller.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
 import { readInterface } from './interface-state.js';
+import { RestartBudget } from './restart-budget.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
@@ -74,6 +75,7 @@ export class Daemon {
   /** how each tap was opened (reopened alike when its interface comes back up) */
   private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
   private ioHealth: IoHealth | undefined;
+  private readonly watchdogRestarts = new RestartBudget();
   /**
    * An I/O source stopped for good (an interface vanished, NFQUEUE no longer served: io-health.ts).
    * `zhuge run` stops (failing open) and exits 1 for the supervisor to restart it.
@@ -271,6 +273,18 @@ export class Daemon {
     this.metrics.rulesInstalled.set(1);
   }
 
+  /** Within the restart budget (5 in 60 s) the watchdog is started again, else zhuge stops, failing open. */
+  private restartWatchdog(why: string): void {
+    if (this.stopping) return;
+    const b = this.watchdogRestarts;
+    if (!b.allow(Date.now())) {
+      this.fatal(`the watchdog exited ${b.max + 1} times within ${b.windowMs / 1000} s (last: ${why})`);
+      return;
+    }
+    this.log.error(`${why}: restarting it`);
+    this.startWatchdog().catch((err: unknown) => this.restartWatchdog(`could not start the watchdog (${String(err)})`));
+  }
+
   private async startWatchdog(): Promise<void> {
     const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(this.ruleSpec), checkCommand: this.rules.goneCheckCommand(), stallMs: this.cfg.watchdog.stallMs });
     this.watchdog = wd;
@@ -292,8 +306,7 @@ export class Daemon {
     wd.on('exit', (code, signal) => {
       this.watchdog = undefined;
       if (this.stopping) return;
-      this.log.error({ code, signal }, 'the watchdog exited: restarting it');
-      this.startWatchdog().catch((err: unknown) => this.log.error({ err: String(err) }, 'could not restart the watchdog'));
+      this.restartWatchdog(`the watchdog exited (code ${String(code)}, signal ${String(signal)})`);
     });
   }
 

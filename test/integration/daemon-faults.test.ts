@@ -1,14 +1,16 @@
 /**
- * Integration (root + netns): the live daemon when an interface goes away (issue 15, item 5).
- * (a) The wlan interface set down and up again: the daemon keeps running, logs both, reopens
- * the wlan capture tap, and that tap sees the downlink again. (b) The wlan interface deleted:
- * the daemon stops failing open (no zhuge rule left) and exits 1 within 3 s, saying which
- * interface vanished (docs/operations.md, exit codes), for its supervisor to restart it.
+ * Integration (root + netns): the live daemon when a part it depends on stops (issue 15, items 4
+ * and 5). (a) The wlan interface set down and up again: the daemon keeps running, logs both,
+ * reopens the wlan capture tap, and that tap sees the downlink again. (b) The watchdog process
+ * killed again and again: restarted five times, then the daemon stops failing open and exits 1.
+ * (c) The wlan interface deleted: the daemon stops failing open (no zhuge rule left) and exits 1
+ * within 3 s, saying which interface vanished (docs/operations.md, exit codes), for its
+ * supervisor to restart it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
-import { daemonUnavailable, ensureBuilt, hasZhugeRules, pollUntil, sleep } from './_helpers.js';
+import { daemonUnavailable, ensureBuilt, hasZhugeRules, pollUntil, runProcess, sleep } from './_helpers.js';
 
 const why = daemonUnavailable();
 const PREFIX = randomPrefix();
@@ -17,7 +19,7 @@ interface TapStatus {
   taps: Array<{ device: string; delivered: number }>;
 }
 
-describe.skipIf(why !== undefined)(`daemon when an interface goes down or vanishes (needs root and netns${why !== undefined ? `: skipped, ${why}` : ''})`, () => {
+describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goes away (needs root and netns${why !== undefined ? `: skipped, ${why}` : ''})`, () => {
   let tb: Testbed;
   let daemon: DaemonProc | undefined;
 
@@ -55,10 +57,45 @@ describe.skipIf(why !== undefined)(`daemon when an interface goes down or vanish
     expect(d.child.exitCode).toBeNull();
   }, 60_000);
 
+  it('the watchdog killed six times within a minute: restarted five times, then rules removed and exit 1', async () => {
+    await daemon?.stop().catch(() => undefined);
+    const d = await startDaemon(tb, { metricsPort: 9476 });
+    daemon = d;
+    const watchdogPid = async (): Promise<number | undefined> => {
+      const r = await runProcess('pgrep', ['-P', String(d.child.pid), '-x', 'node']); // the watchdog is the daemon's one node child (node -e)
+      const pid = Number.parseInt(r.stdout.trim().split('\n')[0] ?? '', 10);
+      return Number.isInteger(pid) ? pid : undefined;
+    };
+    const exited = new Promise<number | null>((r) => d.child.once('exit', (c) => r(c)));
+    let killed = 0;
+    let last: number | undefined;
+    for (let k = 0; k < 6; k++) {
+      let pid: number | undefined;
+      await pollUntil(async () => {
+        pid = await watchdogPid();
+        return pid !== undefined && pid !== last;
+      }, 5000, 50);
+      if (pid === undefined || pid === last) break;
+      await sleep(300); // started and ready
+      process.kill(pid, 'SIGKILL');
+      last = pid;
+      killed++;
+    }
+    const code = await Promise.race([exited, sleep(5000).then(() => 'timeout' as const)]);
+    console.log(`watchdog killed ${killed} times: daemon exit ${String(code)}`);
+    if (killed !== 6) console.log(d.logLines.slice(-12).join("\n"));
+    expect(killed).toBe(6);
+    expect(code, d.logLines.slice(-10).join('\n')).toBe(1);
+    expect(d.logLines.filter((l) => l.includes('the watchdog exited (code null, signal SIGKILL): restarting it'))).toHaveLength(5);
+    expect(d.logLines.some((l) => l.includes('the watchdog exited 6 times within 60 s') && l.includes('"level":"fatal"'))).toBe(true);
+    expect(await hasZhugeRules(tb)).toBe(false);
+    daemon = undefined;
+  }, 60_000);
+
   it('wlan deleted: no zhuge rule left, exit 1 within 3 s, the log names the interface', async () => {
     const d = daemon ?? (await startDaemon(tb, { metricsPort: 9476 }));
     daemon = d;
-    expect(await hasZhugeRules(tb)).toBe(true);
+    expect(await hasZhugeRules(tb), d.logLines.slice(-5).join('\n')).toBe(true);
     const exited = new Promise<number | null>((r) => (d.child.exitCode !== null ? r(d.child.exitCode) : d.child.once('exit', (c) => r(c))));
     const t0 = Date.now();
     await tb.exec('ap', 'ip', ['link', 'del', tb.ifaces.apWlan]);
