@@ -44,6 +44,7 @@ const table: ConfigDefaults = {
       repairDrops: RTP_FEEDBACK_DEFAULTS.repairDrops,
       beyondLead: RTP_FEEDBACK_DEFAULTS.beyondLead,
       leadEarnedBy: RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
+      unmeasured: RTP_FEEDBACK_DEFAULTS.unmeasured,
       kernelDrops: true,
     },
     clientSubnets: [],

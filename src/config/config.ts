@@ -48,6 +48,8 @@ export interface RtpConfig {
   beyondLead: 'defer' | 'clamp';
   /** reportTiming departure: the lead earned by calm time alone, or also by predictions that came true */
   leadEarnedBy: 'calm' | 'verified';
+  /** reportTiming departure: a queued packet without a measured service rate waits for its departure, or is estimated */
+  unmeasured: 'wait' | 'estimate';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

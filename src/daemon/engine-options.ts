@@ -50,6 +50,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             repairDrops: f.rtp.repairDrops,
             beyondLead: f.rtp.beyondLead,
             leadEarnedBy: f.rtp.leadEarnedBy,
+            unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,
             seed,
           },

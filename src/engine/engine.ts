@@ -136,7 +136,7 @@ export class Engine {
   /** The in-band path, reading the current Fortune Teller for reportTiming 'departure'. */
   private newRtpFeedback(c: RtpFeedbackConfig): RtpFeedback {
     const rtp = new RtpFeedback(c);
-    rtp.queue = { departureUs: (tUs, position, flow) => this.ft.departureUs(tUs, position, flow), horizonUs: (tUs) => this.ft.service.horizonUs(tUs) };
+    rtp.queue = { departureUs: (tUs, position, flow, measuredOnly) => this.ft.departureUs(tUs, position, flow, measuredOnly), horizonUs: (tUs) => this.ft.service.horizonUs(tUs) };
     return rtp;
   }
 

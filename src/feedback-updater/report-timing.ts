@@ -62,6 +62,12 @@ export interface ReportTimingConfig {
    * stretch with the queue empty tests no prediction, so it earns no long lead.
    */
   readonly leadEarnedBy: 'calm' | 'verified';
+  /**
+   * A queued packet whose departure the caller cannot predict now (predictNowUs NaN: no measured
+   * service rate). 'atArrival' (the default): reported at its prediction at arrival; 'wait': it and
+   * the packets behind it wait for a later build (its departure, or a prediction).
+   */
+  readonly unpredicted: 'atArrival' | 'wait';
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -72,6 +78,7 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   errorToleranceFraction: 0.25,
   beyondLead: 'clamp',
   leadEarnedBy: 'calm',
+  unpredicted: 'atArrival',
 });
 
 export interface ReportTimingCounters {
@@ -85,6 +92,8 @@ export interface ReportTimingCounters {
   reportedClamped: number;
   /** builds that stopped at a packet predicted beyond the lead (rule 3, beyondLead 'defer') */
   deferred: number;
+  /** builds that stopped at a packet whose departure could not be predicted (unpredicted 'wait') */
+  waitedUnpredicted: number;
   /** reported early because the table was full */
   overflow: number;
   /** predictions checked against their departure, and the bad ones (rule 5) */
@@ -117,6 +126,7 @@ export function newReportTimingCounters(): ReportTimingCounters {
     raisedToPrevious: 0,
     reportedClamped: 0,
     deferred: 0,
+    waitedUnpredicted: 0,
     overflow: 0,
     predictionsChecked: 0,
     predictionsBad: 0,
@@ -306,7 +316,13 @@ export class ReportTiming {
       } else {
         const arr = this.arrivalUs[i] ?? tUs;
         let p = predictNowUs(this.position[i] ?? 0);
-        if (!Number.isFinite(p)) p = arr + (this.predictedSojournUs[i] ?? 0);
+        if (!Number.isFinite(p)) {
+          if (this.config.unpredicted === 'wait') {
+            this.counters.waitedUnpredicted++;
+            break;
+          }
+          p = arr + (this.predictedSojournUs[i] ?? 0);
+        }
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
         if (p - tUs > lead) {
           if (this.config.beyondLead === 'defer') {

@@ -272,17 +272,21 @@ export class FortuneTeller {
    * included, at the queue's busy service rate of its last departures (service-rate.ts: its
    * window restarts at a rate step), the windowed dequeue-rate estimate only while no recent
    * departure says anything (the flow's round-robin share under fq). tUs when nothing is ahead
-   * any more (its departure is due); NaN before a rate is known. No state is touched.
+   * any more (its departure is due); NaN before a rate is known, and with `measuredOnly` whenever
+   * no service rate is measured: during a stall the windowed estimate falls with every ms the
+   * link serves nothing, and predictions made from it reach far past the stall's end (at the end
+   * of a 0.7 s outage, 1.2 s ahead: docs/results/rtc-evidence.md, fourth round). No state is touched.
    *
    * Not the faster of the two (an earlier rule): after a drop the windowed estimate stays at the
    * old rate for up to its window, and predictions made at it come early and packed together;
    * the departures that follow then open a gap in the reported times that GCC reads as a rate
    * far below the link's (docs/results/rtc-evidence.md).
    */
-  departureUs(tUs: number, position: number, flow = 0): number {
+  departureUs(tUs: number, position: number, flow = 0, measuredOnly = false): number {
     const ahead = position - this.queue.bytesRemoved(flow);
     if (!(ahead > 0)) return tUs;
     const serviceBps = this.service.rateBps(tUs);
+    if (measuredOnly && !(serviceBps > 0)) return Number.NaN;
     let rateBps = serviceBps > 0 ? serviceBps : this.rate.rateBps;
     if (this.config.discipline === 'fq') rateBps /= this.busyWith(flow, false);
     return rateBps > 0 ? tUs + (ahead * 8e6) / rateBps : Number.NaN;

@@ -280,6 +280,24 @@ describe('ReportTiming', () => {
     });
   });
 
+  it.each([
+    // unpredicted: what happens to a queued packet whose departure cannot be predicted now
+    ['atArrival', [[0, 40 * MS], [1, 41 * MS]], 0],
+    ['wait', [], 1],
+  ] as const)("unpredicted '%s': a queued packet without a prediction now", (unpredicted, want, waits) => {
+    const rt = new ReportTiming({ unpredicted }, 0);
+    const { sink, out } = collector();
+    const a = rt.push(0, 40 * MS, 0, sink);
+    rt.push(1 * MS, 40 * MS, 0, sink);
+    rt.drain(10 * MS, noPrediction, sink);
+    expect(out).toEqual(want);
+    expect(rt.counters.waitedUnpredicted).toBe(waits);
+    // once it leaves, it is reported at its departure (and the one behind it waits again)
+    rt.departed(a, 300 * MS);
+    rt.drain(310 * MS, noPrediction, sink);
+    if (unpredicted === 'wait') expect(out).toEqual([[0, 300 * MS]]);
+  });
+
   it('reports the oldest packet early when the table is full', () => {
     const rt = new ReportTiming({ capacity: 4 }, 0);
     const { sink, out } = collector();

@@ -69,5 +69,10 @@ describe('FortuneTeller.departureUs', () => {
     expect((d[2] ?? 0) - now).toBeCloseTo((4500 * 8e6) / rate, 3);
     ft.onDeparture(now + 1000, 1500, 401);
     expect(ft.departureUs(now + 1000, pos[0] ?? 0)).toBe(now + 1000); // nothing ahead: due now
+    // no back-to-back departure ever measured a service rate: measuredOnly says unknown (NaN)
+    // rather than extrapolate the windowed estimate, which a stall drags down
+    expect(ft.service.rateBps(now + 1000)).toBeNaN();
+    expect(Number.isFinite(ft.departureUs(now + 1000, pos[1] ?? 0))).toBe(true);
+    expect(ft.departureUs(now + 1000, pos[1] ?? 0, 0, true)).toBeNaN();
   });
 });

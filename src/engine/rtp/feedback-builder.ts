@@ -20,10 +20,11 @@ import { newTimingSlots, type RtpTransport } from './rtp-transport.js';
 /**
  * The Wi-Fi queue as reportTiming 'departure' needs it (the engine's Fortune Teller): when a
  * packet at queue position `position` (QueueModel.position, taken at its arrival) of flow `flow`
- * is predicted to leave, seen from tUs (NaN: unknown).
+ * is predicted to leave, seen from tUs (NaN: unknown; with measuredOnly, also when the queue has
+ * no measured service rate).
  */
 export interface QueueView {
-  departureUs(tUs: number, position: number, flow: number): number;
+  departureUs(tUs: number, position: number, flow: number, measuredOnly: boolean): number;
   /** how long a measured rate lasts on this link, seen from tUs (Infinity: no change seen) */
   horizonUs(tUs: number): number;
 }
@@ -37,6 +38,7 @@ export class FeedbackBuilder {
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
   leadEarnedBy: 'calm' | 'verified' = 'calm';
+  unmeasured: 'wait' | 'estimate' = 'estimate';
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.
@@ -124,7 +126,7 @@ export class FeedbackBuilder {
     position: number,
   ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({ beyondLead: this.beyondLead, leadEarnedBy: this.leadEarnedBy }, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming({ beyondLead: this.beyondLead, leadEarnedBy: this.leadEarnedBy, unpredicted: this.unmeasured === 'wait' ? 'wait' : 'atArrival' }, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });
@@ -193,7 +195,8 @@ export class FeedbackBuilder {
       if (t.timing !== undefined) {
         this.draining = t;
         const flow = t.flowHash;
-        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow), this.sink, this.queue.horizonUs(tUs));
+        const measuredOnly = this.unmeasured === 'wait';
+        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow, measuredOnly), this.sink, this.queue.horizonUs(tUs));
         this.draining = undefined;
         this.onDrained?.(t, tUs, n, t.timing.pending);
       }

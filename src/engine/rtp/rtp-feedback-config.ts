@@ -43,6 +43,13 @@ export interface RtpFeedbackConfig {
    * (report-timing.ts, rule 5).
    */
   leadEarnedBy?: 'calm' | 'verified';
+  /**
+   * reportTiming 'departure': a queued packet while the queue has no measured service rate (no
+   * back-to-back departures within the last second: a stall, or a backlog just begun). 'estimate':
+   * predicted from the windowed dequeue rate, which a stall itself drags down; 'wait': not
+   * reported until it leaves or a service rate is measured (report-timing.ts, rule 3).
+   */
+  unmeasured?: 'wait' | 'estimate';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -56,6 +63,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   repairDrops: true,
   beyondLead: 'clamp',
   leadEarnedBy: 'calm',
+  unmeasured: 'estimate',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -77,6 +85,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     repairDrops: c.repairDrops ?? RTP_FEEDBACK_DEFAULTS.repairDrops,
     beyondLead: c.beyondLead ?? RTP_FEEDBACK_DEFAULTS.beyondLead,
     leadEarnedBy: c.leadEarnedBy ?? RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
+    unmeasured: c.unmeasured ?? RTP_FEEDBACK_DEFAULTS.unmeasured,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

@@ -121,6 +121,7 @@ export class RtpFeedback {
     this.repairs = new DropRepair(this.counters);
     this.builder.beyondLead = this.cfg.beyondLead;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
+    this.builder.unmeasured = this.cfg.unmeasured;
     this.losses.onDroppedAfterReport = (t, slot) => {
       // sent again only where zhuge's report replaced the client's (else the sender still has it)
       if (this.cfg.repairDrops && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
@@ -142,6 +143,7 @@ export class RtpFeedback {
     this.transports.reconfigure(this.cfg);
     this.builder.beyondLead = this.cfg.beyondLead;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
+    this.builder.unmeasured = this.cfg.unmeasured;
   }
 
   /**
