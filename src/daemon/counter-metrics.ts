@@ -63,6 +63,7 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.reportTiming.predictionsChecked - c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'good' } },
   { read: (c) => c.reportTiming.predictionsBad, metric: 'rtpReportPredictions', labels: { result: 'bad' } },
   { read: (c) => c.reportTiming.predictionAbsErrorSumUs / 1e6, metric: 'rtpReportErrorSeconds', labels: {} },
+  { read: (c) => c.reportTiming.lateSumUs / 1e6, metric: 'rtpReportLateSeconds', labels: {} },
   { read: (c) => c.reportTiming.arrivalPredictionsChecked, metric: 'rtpSojournPredictions', labels: {} },
   { read: (c) => c.reportTiming.arrivalPredictionAbsErrorSumUs / 1e6, metric: 'rtpSojournErrorSeconds', labels: {} },
   { read: (c) => c.reportedBackwards, metric: 'rtpReportAnomalies', labels: { kind: 'backwards' } },

@@ -72,6 +72,7 @@ export interface Metrics {
   readonly rtpReports: Counter<'timing'>;
   readonly rtpReportPredictions: Counter<'result'>;
   readonly rtpReportErrorSeconds: Counter;
+  readonly rtpReportLateSeconds: Counter;
   readonly rtpSojournPredictions: Counter;
   readonly rtpSojournErrorSeconds: Counter;
   readonly rtpReportAnomalies: Counter<'kind'>;
@@ -252,6 +253,11 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     help: 'Sum of |reported time - observed departure| over the checked predictions (divide by zhuge_rtp_report_predictions_total for the mean).',
     registers,
   });
+  const rtpReportLateSeconds = new Counter({
+    name: 'zhuge_rtp_report_late_seconds_total',
+    help: 'Delay reported that never happened: sum over RTP packets reported received of how far the time reported lies after the packet left the Wi-Fi queue (a prediction that came late, or a departure raised to the previous report).',
+    registers,
+  });
   const rtpSojournPredictions = new Counter({
     name: 'zhuge_rtp_sojourn_predictions_total',
     help: "RTP packets whose Fortune Teller prediction at arrival was checked against the observed sojourn (reportTiming 'departure').",
@@ -324,6 +330,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     rtpReports,
     rtpReportPredictions,
     rtpReportErrorSeconds,
+    rtpReportLateSeconds,
     rtpSojournPredictions,
     rtpSojournErrorSeconds,
     rtpReportAnomalies,

@@ -101,6 +101,12 @@ export interface ReportTimingCounters {
   predictionsBad: number;
   /** sum of |reported - observed departure| over the checked predictions (µs) */
   predictionAbsErrorSumUs: number;
+  /**
+   * delay reported that never happened (µs): over every packet reported received, how far the
+   * time reported lies after its observed departure (a prediction that came late, or a departure
+   * raised to the previous report by rule 4)
+   */
+  lateSumUs: number;
   /** the Fortune Teller's prediction at arrival vs the observed sojourn */
   arrivalPredictionsChecked: number;
   arrivalPredictionAbsErrorSumUs: number;
@@ -131,6 +137,7 @@ export function newReportTimingCounters(): ReportTimingCounters {
     predictionsChecked: 0,
     predictionsBad: 0,
     predictionAbsErrorSumUs: 0,
+    lateSumUs: 0,
     arrivalPredictionsChecked: 0,
     arrivalPredictionAbsErrorSumUs: 0,
     largestForwardStepUs: 0,
@@ -280,6 +287,7 @@ export class ReportTiming {
     c.predictionsChecked++;
     const abs = errUs < 0 ? -errUs : errUs;
     c.predictionAbsErrorSumUs += abs;
+    if (errUs < 0) c.lateSumUs -= errUs;
     this.reportedAtUs[i] = -1;
     // late is bad: the packet left before the time reported (delay reported that never happened)
     if (-errUs > this.config.errorToleranceUs + this.config.errorToleranceFraction * (this.leadUsedUs[i] ?? 0)) {
@@ -312,7 +320,9 @@ export class ReportTiming {
         sink(i, null);
       } else if (s === DEPARTED) {
         this.counters.reportedObserved++;
-        this.emit(i, this.departedUs[i] ?? tUs, sink);
+        const dep = this.departedUs[i] ?? tUs;
+        const r = this.emit(i, dep, sink);
+        if (r > dep) this.counters.lateSumUs += r - dep;
       } else {
         const arr = this.arrivalUs[i] ?? tUs;
         let p = predictNowUs(this.position[i] ?? 0);

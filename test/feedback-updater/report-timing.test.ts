@@ -298,6 +298,20 @@ describe('ReportTiming', () => {
     if (unpredicted === 'wait') expect(out).toEqual([[0, 300 * MS]]);
   });
 
+  it('lateSumUs: delay reported that never happened, from a late prediction and from raising a departure to it', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS }, 0);
+    const { sink, out } = collector();
+    const t = 2000 * MS;
+    const a = rt.push(t, 0, 0, sink);
+    rt.drain(t, () => t + 300 * MS, sink); // reported 300 ms ahead
+    const b = rt.push(t + 10 * MS, 0, 0, sink);
+    rt.departed(a, t + 100 * MS); // left 200 ms before the time reported
+    rt.departed(b, t + 110 * MS);
+    rt.drain(t + 150 * MS, noPrediction, sink); // b raised to a's 300 ms: 190 ms late
+    expect(out.map((x) => x[1])).toEqual([t + 300 * MS, t + 300 * MS]);
+    expect(rt.counters.lateSumUs).toBe(200 * MS + 190 * MS);
+  });
+
   it('reports the oldest packet early when the table is full', () => {
     const rt = new ReportTiming({ capacity: 4 }, 0);
     const { sink, out } = collector();
