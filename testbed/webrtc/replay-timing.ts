@@ -3,6 +3,7 @@
  * Engine configured like the daemon, with flows.rtp settings changed at will: what zhuge would
  * have reported for the same packets, without running the call again. Prints the report timing's
  * counters, among them the delay reported that never happened (lateSumUs). Root not needed.
+ * The captures may be gzipped (ap-eth.pcap.gz, as committed in docs/results/rtc-evidence/).
  *
  *   node dist/testbed/webrtc/replay-timing.js DIR [--set unmeasured=wait] [--set beyondLead=defer]
  *        [--queue-limit-bytes 37500]
@@ -11,8 +12,10 @@
  * so single packets may fall into a neighbouring build); the uplink (the client's own feedback)
  * is replayed from the eth capture's packets to the server, so transports form as they did live.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../../src/config/load-config.js';
 import { engineOptionsFrom } from '../../src/daemon/engine-options.js';
@@ -29,20 +32,36 @@ interface Ev {
   src: number;
 }
 
-function main(): void {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { set: { type: 'string', multiple: true }, 'queue-limit-bytes': { type: 'string', default: '37500' } } });
-  const dir = positionals[0];
-  if (dir === undefined) throw new Error('usage: replay-timing DIR [--set key=value]...');
-  const sets = (values.set ?? []).map((kv) => `    ${kv.replace('=', ': ')}`).join('\n');
-  const cfg = parseConfig(`interfaces:\n  eth: eth0\n  wlan: wlan0\nflows:\n  rtp:\n    enabled: true\n${sets}\n`, 'replay.yaml');
-  const e = new Engine({ ...engineOptionsFrom(cfg, 1), queueLimitBytes: Number(values['queue-limit-bytes']) });
+export interface ReplayTimingResult {
+  reportedObserved: number;
+  reportedPredicted: number;
+  reportedClamped: number;
+  reportedLost: number;
+  raisedToPrevious: number;
+  waitedUnpredicted: number;
+  deferred: number;
+  predictionsChecked: number;
+  predictionsBad: number;
+  /** delay reported that never happened, and |reported - departure| over the checked predictions (s) */
+  lateS: number;
+  absErrorS: number;
+}
+
+/** Replays the call in `dir` with `sets` (flows.rtp keys, 'key=value'). */
+export function replayTiming(dir: string, sets: readonly string[] = [], queueLimitBytes = 37_500): ReplayTimingResult {
+  const yaml = sets.map((kv) => `    ${kv.replace('=', ': ')}`).join('\n');
+  const cfg = parseConfig(`interfaces:\n  eth: eth0\n  wlan: wlan0\nflows:\n  rtp:\n    enabled: true\n${yaml}\n`, 'replay.yaml');
+  const e = new Engine({ ...engineOptionsFrom(cfg, 1), queueLimitBytes });
   const rtp = e.rtp;
   if (rtp === undefined) throw new Error('flows.rtp is off');
   const v = newPacketView();
   const evs: Ev[] = [];
   const bySrc = new Map<number, number>();
   for (const [file, kind] of [['ap-eth.pcap', 'arrival'], ['ap-wlan.pcap', 'departure']] as const) {
-    for (const r of readCapture(new Uint8Array(readFileSync(join(dir, file))))) {
+    // the captures as evidence-run left them, or gzipped (as committed under docs/results)
+    const path = join(dir, file);
+    const bytes = existsSync(path) ? readFileSync(path) : gunzipSync(readFileSync(`${path}.gz`));
+    for (const r of readCapture(new Uint8Array(bytes))) {
       const lt = linkTypeFromDlt(r.linkType);
       if (lt === undefined) continue;
       try {
@@ -80,24 +99,28 @@ function main(): void {
     }
   }
   const c = rtp.counters.reportTiming;
-  const s = (us: number): number => Math.round(us / 1e3) / 1e3;
-  process.stdout.write(
-    `${JSON.stringify({
-      dir,
-      set: values.set ?? [],
-      reportedObserved: c.reportedObserved,
-      reportedPredicted: c.reportedPredicted,
-      reportedClamped: c.reportedClamped,
-      reportedLost: c.reportedLost,
-      raisedToPrevious: c.raisedToPrevious,
-      waitedUnpredicted: c.waitedUnpredicted,
-      deferred: c.deferred,
-      predictionsChecked: c.predictionsChecked,
-      predictionsBad: c.predictionsBad,
-      lateS: s(c.lateSumUs),
-      absErrorS: s(c.predictionAbsErrorSumUs),
-    })}\n`,
-  );
+  const sec = (us: number): number => Math.round(us / 1e3) / 1e3;
+  return {
+    reportedObserved: c.reportedObserved,
+    reportedPredicted: c.reportedPredicted,
+    reportedClamped: c.reportedClamped,
+    reportedLost: c.reportedLost,
+    raisedToPrevious: c.raisedToPrevious,
+    waitedUnpredicted: c.waitedUnpredicted,
+    deferred: c.deferred,
+    predictionsChecked: c.predictionsChecked,
+    predictionsBad: c.predictionsBad,
+    lateS: sec(c.lateSumUs),
+    absErrorS: sec(c.predictionAbsErrorSumUs),
+  };
 }
 
-main();
+function main(): void {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { set: { type: 'string', multiple: true }, 'queue-limit-bytes': { type: 'string', default: '37500' } } });
+  const dir = positionals[0];
+  if (dir === undefined) throw new Error('usage: replay-timing DIR [--set key=value]...');
+  const sets = values.set ?? [];
+  process.stdout.write(`${JSON.stringify({ dir, set: sets, ...replayTiming(dir, sets, Number(values['queue-limit-bytes'])) })}\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
