@@ -69,6 +69,7 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.reportedBackwards, metric: 'rtpReportAnomalies', labels: { kind: 'backwards' } },
   { read: (c) => c.reportTiming.raisedToPrevious, metric: 'rtpReportAnomalies', labels: { kind: 'raised' } },
   { read: (c) => c.lostTooLate + c.reportTiming.droppedAfterReport, metric: 'rtpReportAnomalies', labels: { kind: 'dropped_reported_received' } },
+  { read: (c) => c.implausibleSeqJumps, metric: 'rtpReportAnomalies', labels: { kind: 'implausible_seq_jump' } },
   { read: (c) => c.repair.queued, metric: 'rtpRepairs', labels: { result: 'queued' } },
   { read: (c) => c.repair.noCopy, metric: 'rtpRepairs', labels: { result: 'no_copy' } },
   { read: (c) => c.repair.overflow, metric: 'rtpRepairs', labels: { result: 'overflow' } },

@@ -36,7 +36,7 @@ export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
 export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
 export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost'] as const;
 export const PREDICTION_RESULTS = ['good', 'bad'] as const;
-export const REPORT_ANOMALIES = ['backwards', 'raised', 'dropped_reported_received'] as const;
+export const REPORT_ANOMALIES = ['backwards', 'raised', 'dropped_reported_received', 'implausible_seq_jump'] as const;
 /** Outcomes of a drop reported received (drop-repair.ts). */
 export const REPAIR_RESULTS = ['queued', 'no_copy', 'overflow', 'not_copied'] as const;
 
@@ -270,7 +270,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   });
   const rtpReportAnomalies = new Counter({
     name: 'zhuge_rtp_report_anomalies_total',
-    help: "Reported times that went backwards (reportTiming 'arrival'), that were raised to the previous one to keep them in order ('departure'), and packets reported received that the queue dropped (a drop known only after the feedback was built).",
+    help: "Reported times that went backwards (reportTiming 'arrival'), that were raised to the previous one to keep them in order ('departure'), packets reported received that the queue dropped (a drop known only after the feedback was built), and RTP packets not recorded because their transport-wide number jumped further than a sender can (implausible_seq_jump: forged or corrupt).",
     labelNames: ['kind'] as const,
     registers,
   });

@@ -35,6 +35,11 @@ export class SeqUnwrapper {
     this.last = ext;
     return ext;
   }
+
+  /** Unwrap the next numbers relative to `ext` (an extended number) again. */
+  reset(ext: number): void {
+    this.last = ext;
+  }
 }
 
 export interface SeqTrackerStats {

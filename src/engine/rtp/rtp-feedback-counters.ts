@@ -30,6 +30,8 @@ export interface RtpFeedbackCounters {
   lostTooLate: number;
   /** feedback built but discarded (transport not confirmed plaintext, reporting off) */
   discarded: number;
+  /** RTP packets whose transport-wide number jumped further than a sender can (not recorded: seq-jump-guard.ts) */
+  implausibleSeqJumps: number;
   /** reportTiming 'arrival': a packet recorded at a time before the previous one of its transport */
   reportedBackwards: number;
   /** every transport's report timing (report-timing.ts; largestForwardStepUs in both modes) */
@@ -67,6 +69,7 @@ export function newRtpFeedbackCounters(): RtpFeedbackCounters {
     lostTooLate: 0,
     discarded: 0,
     reportedBackwards: 0,
+    implausibleSeqJumps: 0,
     reportTiming: newReportTimingCounters(),
     repair: { queued: 0, noCopy: 0, notCopied: 0, overflow: 0 },
   };

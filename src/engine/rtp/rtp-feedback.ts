@@ -235,6 +235,11 @@ export class RtpFeedback {
       rtpSeq = this.rtp.sequenceNumber;
     }
     this.transports.learnMediaSsrc(t, tUs, ssrc);
+    if (res.cls === 'rtp-twcc-seq' && !t.seqGuard.accept(res.transportSeq, tUs)) {
+      // an implausible jump of the transport-wide number (seq-jump-guard.ts): passed, not recorded
+      this.counters.implausibleSeqJumps++;
+      return;
+    }
     const timed = this.cfg.reportTiming === 'departure';
     const slot = this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
     if (slot >= 0 && this.cfg.repairDrops) this.repairs.store(t, slot, v, buf);

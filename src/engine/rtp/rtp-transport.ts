@@ -10,6 +10,7 @@
  *   'ccfb'         the client sends RFC 8888 feedback;
  *   'twcc'         the transport-wide sequence extension id is known.
  */
+import { SeqJumpGuard } from '../../feedback-updater/seq-jump-guard.js';
 import type { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
 import type { ReportTiming } from '../../feedback-updater/report-timing.js';
 import type { Rng } from '../../feedback-updater/rng.js';
@@ -74,6 +75,8 @@ export class RtpTransport {
   clientSeen = false;
   clientSenderSsrc: number;
   clientSsrcLearnt = false;
+  /** transport-wide numbers a sender can have sent (a forged jump is not recorded) */
+  readonly seqGuard = new SeqJumpGuard();
   mediaSsrc = -1;
   mediaSsrcLearnt = false;
   readonly mediaSsrcs: number[] = [];
