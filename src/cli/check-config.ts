@@ -5,7 +5,7 @@
  * on stderr and exits 3. `--print` also prints the effective configuration (defaults filled) as
  * JSON on stdout. Usage errors exit 2.
  */
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from '../config/index.js';
+import { ConfigError, configWarnings, DEFAULT_CONFIG_PATH, loadConfig } from '../config/index.js';
 
 const EXIT_OK = 0;
 const EXIT_USAGE = 2;
@@ -40,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const cfg = loadConfig(path === '-' ? '/dev/stdin' : path);
     if (print) console.log(JSON.stringify(cfg, null, 2));
+    for (const w of configWarnings(cfg)) console.error(`warning: ${path}: ${w}`);
     console.log(`ok: ${path}`);
     return EXIT_OK;
   } catch (err) {

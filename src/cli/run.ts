@@ -8,7 +8,7 @@
  */
 import { parseCommand } from './args.js';
 import { privilegeProblem } from './capabilities.js';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../config/index.js';
+import { ConfigError, configWarnings, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
 import { acquireInstanceLock, type InstanceLock } from '../daemon/instance-lock.js';
@@ -61,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   const root = createLogger(cfg.log.level);
   installExitFlush(root);
   const log = childLogger(root, 'main');
+  for (const w of configWarnings(cfg)) log.warn(w);
   let daemon: Daemon;
   try {
     daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});

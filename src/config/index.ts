@@ -21,7 +21,7 @@ export { ConfigError, formatProblem, type ConfigProblem } from './config-error.j
 export { loadSchema, schemaPath, type SchemaNode } from './schema.js';
 export { schemaText, schemaWithDefaults } from './schema-defaults.js';
 export { suggestKey } from './problems.js';
-export { parseCidr, parseListen } from './semantic.js';
+export { configWarnings, parseCidr, parseListen } from './semantic.js';
 export { dottedPath } from './yaml-locator.js';
 export {
   DEFAULT_CONFIG_PATH,

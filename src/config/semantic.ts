@@ -1,6 +1,8 @@
 /**
  * Checks the schema cannot express: CIDR prefixes, the HOST:PORT of the metrics endpoint, a rate
- * window made of whole slots, two distinct interfaces.
+ * window made of whole slots, two distinct interfaces, pairs of values that contradict each other
+ * (the drain gate closing below the level it releases at, a rate floor above the initial rate).
+ * And warnings: what is valid but likely not meant (metrics served beyond the loopback).
  */
 import { isIP } from 'node:net';
 import type { Config } from './config.js';
@@ -49,9 +51,35 @@ export function semanticProblems(cfg: Config, loc: Locator): ConfigProblem[] {
     const segs = ['fortuneTeller', 'rateWindowMs'];
     out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected a whole number (>= 1) of slots of fortuneTeller.slotUs = ${ft.slotUs} µs (got ${ft.rateWindowMs} ms)` });
   }
+  const drain = cfg.feedbackUpdater.drain;
+  if (drain.closeMs !== undefined && drain.closeMs < drain.targetMs) {
+    const segs = ['feedbackUpdater', 'drain', 'closeMs'];
+    out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected at least feedbackUpdater.drain.targetMs = ${drain.targetMs} ms: the gate closes above closeMs and opens again at targetMs (got ${drain.closeMs})` });
+  }
+  if (ft.minRateBps > ft.initialRateBps) {
+    const segs = ['fortuneTeller', 'minRateBps'];
+    out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected at most fortuneTeller.initialRateBps = ${ft.initialRateBps}: a floor above the rate assumed before any measurement (got ${ft.minRateBps})` });
+  }
   if (cfg.interfaces.eth === cfg.interfaces.wlan) {
     const segs = ['interfaces', 'wlan'];
     out.push({ path: dottedPath(segs), ...loc.at(segs), message: `expected an interface other than interfaces.eth (got ${describeValue(cfg.interfaces.wlan)} for both)` });
   }
   return out;
+}
+
+/** What is valid but likely not meant: one sentence each, for the log at start and check-config. */
+export function configWarnings(cfg: Config): string[] {
+  const out: string[] = [];
+  const l = parseListen(cfg.metrics.listen);
+  if (l !== undefined && !isLoopback(l.host)) {
+    out.push(
+      `metrics.listen ${cfg.metrics.listen} is not a loopback address: /metrics and /status (client addresses, flows) are served to that network without authentication; bind to 127.0.0.1 and scrape locally, or allow only the scraper in the firewall (docs/operations.md)`,
+    );
+  }
+  return out;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
 }

@@ -17,6 +17,7 @@ import {
   suggestKey,
   tryLoadConfig,
   type Config,
+  configWarnings,
 } from '../../src/config/index.js';
 
 const EXAMPLE = new URL('../../config/zhuge.example.yaml', import.meta.url);
@@ -51,6 +52,16 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
       name: 'rate window not a whole number of slots (semantic check)',
       yaml: `${MIN}fortuneTeller:\n  slotUs: 3000\n  rateWindowMs: 100\n`,
       expected: ['z.yaml:6:17: fortuneTeller.rateWindowMs: expected a whole number (>= 1) of slots of fortuneTeller.slotUs = 3000 µs (got 100 ms)'],
+    },
+    {
+      name: 'the drain gate closing below the level it opens at (issue 16, config sense)',
+      yaml: `${MIN}feedbackUpdater:\n  drain:\n    targetMs: 100\n    closeMs: 50\n`,
+      expected: ['z.yaml:7:14: feedbackUpdater.drain.closeMs: expected at least feedbackUpdater.drain.targetMs = 100 ms: the gate closes above closeMs and opens again at targetMs (got 50)'],
+    },
+    {
+      name: 'a rate floor above the initial rate',
+      yaml: `${MIN}fortuneTeller:\n  minRateBps: 2000000\n  initialRateBps: 1000000\n`,
+      expected: ['z.yaml:5:15: fortuneTeller.minRateBps: expected at most fortuneTeller.initialRateBps = 1000000: a floor above the rate assumed before any measurement (got 2000000)'],
     },
     {
       name: 'unknown top-level key with a typo',
@@ -400,5 +411,20 @@ describe('parseConfig never throws anything but ConfigError (fast-check)', () =>
       fc.property(fc.string({ maxLength: 200 }), (s) => check(s)),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('configWarnings: valid, likely not meant', () => {
+  it.each([
+    ['127.0.0.1:9469', 0],
+    ['[::1]:9469', 0],
+    ['localhost:9469', 0],
+    ['0.0.0.0:9469', 1],
+    ['192.168.1.1:9469', 1],
+    ['[::]:9469', 1],
+  ])('metrics.listen %s: %d warning(s)', (listen, n) => {
+    const w = configWarnings(parseConfig(`${MIN}metrics:\n  listen: "${listen}"\n`, 'z.yaml'));
+    expect(w).toHaveLength(n);
+    if (n > 0) expect(w[0]).toContain('not a loopback address');
   });
 });
