@@ -38,7 +38,7 @@ export class FeedbackBuilder {
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
   leadEarnedBy: 'calm' | 'verified' = 'calm';
-  unmeasured: 'wait' | 'estimate' = 'estimate';
+  unmeasured: 'wait' | 'estimate' = 'wait';
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.

@@ -47,7 +47,8 @@ export interface RtpFeedbackConfig {
    * reportTiming 'departure': a queued packet while the queue has no measured service rate (no
    * back-to-back departures within the last second: a stall, or a backlog just begun). 'estimate':
    * predicted from the windowed dequeue rate, which a stall itself drags down; 'wait': not
-   * reported until it leaves or a service rate is measured (report-timing.ts, rule 3).
+   * reported until it leaves or a service rate is measured (report-timing.ts, rule 3). Default
+   * 'wait': docs/results/rtc-evidence.md, fourth round.
    */
   unmeasured?: 'wait' | 'estimate';
 }
@@ -63,7 +64,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   repairDrops: true,
   beyondLead: 'clamp',
   leadEarnedBy: 'calm',
-  unmeasured: 'estimate',
+  unmeasured: 'wait',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
