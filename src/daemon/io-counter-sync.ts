@@ -31,7 +31,9 @@ export class IoCounterSync {
     }
     taps.forEach((s, i) => {
       const tap = i === 0 ? 'eth' : 'wlan';
-      const prev = this.lastCapture.get(tap) ?? { kernel: 0, iface: 0 };
+      const last = this.lastCapture.get(tap) ?? { kernel: 0, iface: 0 };
+      // a tap reopened (its interface was down) counts from 0 again
+      const prev = s.kernelDrops < last.kernel || s.ifDrops < last.iface ? { kernel: 0, iface: 0 } : last;
       if (s.kernelDrops > prev.kernel) m.captureDrops.inc({ tap, kind: 'kernel' }, s.kernelDrops - prev.kernel);
       if (s.ifDrops > prev.iface) m.captureDrops.inc({ tap, kind: 'interface' }, s.ifDrops - prev.iface);
       this.lastCapture.set(tap, { kernel: s.kernelDrops, iface: s.ifDrops });

@@ -65,9 +65,12 @@ export interface ReportTimingConfig {
   /**
    * A queued packet whose departure the caller cannot predict now (predictNowUs NaN: no measured
    * service rate). 'atArrival' (the default): reported at its prediction at arrival; 'wait': it and
-   * the packets behind it wait for a later build (its departure, or a prediction).
+   * the packets behind it wait for a later build (its departure, or a prediction), for at most
+   * maxWaitUs after its arrival, then are reported at their prediction at arrival: the sender is
+   * never left without feedback for longer, even if no departure is ever seen (a dead capture).
    */
   readonly unpredicted: 'atArrival' | 'wait';
+  readonly maxWaitUs: number;
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -79,6 +82,7 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   beyondLead: 'clamp',
   leadEarnedBy: 'calm',
   unpredicted: 'atArrival',
+  maxWaitUs: 1_000_000,
 });
 
 export interface ReportTimingCounters {
@@ -327,7 +331,7 @@ export class ReportTiming {
         const arr = this.arrivalUs[i] ?? tUs;
         let p = predictNowUs(this.position[i] ?? 0);
         if (!Number.isFinite(p)) {
-          if (this.config.unpredicted === 'wait') {
+          if (this.config.unpredicted === 'wait' && tUs - arr < this.config.maxWaitUs) {
             this.counters.waitedUnpredicted++;
             break;
           }

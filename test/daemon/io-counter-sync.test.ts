@@ -36,3 +36,13 @@ describe('IoCounterSync: the NFQUEUE socket errors the native binding counts (is
     expect(await m.scrape()).toContain(line);
   });
 });
+
+describe('IoCounterSync: a tap reopened after its interface was down counts from 0 again', () => {
+  it('adds what the new tap counts, not nothing until it passes the old total', async () => {
+    const m = createMetrics({ processMetrics: false });
+    const s = new IoCounterSync(m);
+    s.sync(undefined, [tap(0, 0), tap(50, 0)]);
+    s.sync(undefined, [tap(0, 0), tap(3, 0)]); // the wlan tap was reopened: 3 drops since
+    expect(await m.scrape()).toContain('zhuge_capture_drops_total{tap="wlan",kind="kernel"} 53');
+  });
+});

@@ -298,6 +298,22 @@ describe('ReportTiming', () => {
     if (unpredicted === 'wait') expect(out).toEqual([[0, 300 * MS]]);
   });
 
+  it("unpredicted 'wait': at most maxWaitUs, then reported (at its prediction at arrival, not before now: it is still queued)", () => {
+    const rt = new ReportTiming({ unpredicted: 'wait', maxWaitUs: 1000 * MS }, 0);
+    const { sink, out } = collector();
+    rt.push(0, 40 * MS, 0, sink);
+    rt.push(500 * MS, 40 * MS, 0, sink);
+    rt.drain(999 * MS, noPrediction, sink);
+    expect(out).toEqual([]);
+    rt.drain(1000 * MS, noPrediction, sink); // the first has waited 1 s; the second still waits
+    expect(out).toEqual([[0, 1000 * MS]]);
+    rt.drain(1500 * MS, noPrediction, sink);
+    expect(out).toEqual([
+      [0, 1000 * MS],
+      [1, 1500 * MS],
+    ]);
+  });
+
   it('lateSumUs: delay reported that never happened, from a late prediction and from raising a departure to it', () => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS }, 0);
     const { sink, out } = collector();

@@ -13,6 +13,20 @@ import { daemonUnavailable, ensureBuilt, hasZhugeRules, httpGetInAp, monoMs, pol
 const why = daemonUnavailable();
 const PREFIX = randomPrefix();
 
+/** Packets waiting for a verdict in the ap namespace's NFQUEUE queues (/proc/net/netfilter/nfnetlink_queue, field 3); -1 when unreadable. */
+async function kernelQueueTotal(tb: Testbed): Promise<number> {
+  try {
+    const r = await tb.exec('ap', 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .reduce((t, l) => t + Number(l.trim().split(/\s+/)[2] ?? 0), 0);
+  } catch {
+    return -1;
+  }
+}
+
 /** Longest run of iperf receiver intervals (0.1 s) carrying < 1% of the median rate, in ms. */
 function longestIperfStallMs(r: IperfResult, fromHrMs: number, toHrMs: number): number {
   const off = trafficClockOffsetMs();
@@ -68,6 +82,8 @@ describe.skipIf(why !== undefined)(`daemon fail-open (needs root and netns${why 
     const before = (await daemon.status()) as { counters: { uplinkHeld: number; uplink: { tcp: number } } };
     expect(before.counters.uplink.tcp).toBeGreaterThan(100); // the probe's and iperf's ACKs went through the daemon
     const pid = daemon.child.pid as number;
+    // the packets the daemon holds sit in the kernel's queue: a crash drops them with the socket
+    const heldInKernel = await kernelQueueTotal(tb);
     const tKill = monoMs();
     process.kill(pid, 'SIGKILL');
     const goneMs = await pollUntil(async () => !(await hasZhugeRules(tb)), 3000);
@@ -75,7 +91,11 @@ describe.skipIf(why !== undefined)(`daemon fail-open (needs root and netns${why 
     const tEnd = monoMs();
     const gap = probe.maxGapMs(tKill - 500, Math.min(tEnd, tKill + 2500));
     const stall = longestIperfStallMs(iperf, tKill - 500, tKill + 2500);
-    console.log(`kill -9: rules removed after ${goneMs?.toFixed(0)} ms; probe max gap ${gap.toFixed(0)} ms; iperf longest stall ${stall.toFixed(0)} ms; held before kill ${before.counters.uplinkHeld}`);
+    console.log(
+      `kill -9: rules removed after ${goneMs?.toFixed(0)} ms; probe max gap ${gap.toFixed(0)} ms; iperf longest stall ${stall.toFixed(0)} ms; ` +
+        `held before kill ${before.counters.uplinkHeld} (status, 2 s before), ${heldInKernel} in the kernel queue at the kill (dropped with the socket)`,
+    );
+    expect(heldInKernel).toBeGreaterThanOrEqual(0);
     await probe.stop();
     probe = undefined;
     expect(goneMs).toBeDefined();
