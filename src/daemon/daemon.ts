@@ -32,7 +32,7 @@ import { engineOptionsFrom, withClients } from './engine-options.js';
 import { childLogger, LogBudget, logFailure, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { NfQueue, type NfqPacket } from './nfqueue.js';
+import { NfQueue, type NfqPacket, type NfQueueStats } from './nfqueue.js';
 import { ruleSpecFrom } from './rule-spec.js';
 import { IptablesRules, type RuleSpec } from './rules.js';
 import { QdiscPoller } from './qdisc-poller.js';
@@ -152,10 +152,7 @@ export class Daemon {
     ];
     for (const a of this.tapArgs) this.taps.push(this.openTap(...a));
     const seen = new Map<string, InterfaceReading>();
-    for (const [dev] of this.tapArgs) {
-      const r = readInterface(dev);
-      if (r !== undefined) seen.set(dev, r);
-    }
+    for (const [dev, r] of this.readTapInterfaces()) if (r !== undefined) seen.set(dev, r);
     this.ioHealth = new IoHealth(seen);
     this.qdisc = await QdiscPoller.open(c.interfaces.wlan, this.engine, this.log);
     await this.qdisc.checkQueueVisible(c.interfaces.wlan);
@@ -314,8 +311,10 @@ export class Daemon {
     const now = monoNowUs();
     this.clock.maybeRecheck(now);
     this.engine.tick(now);
-    this.syncMetrics();
-    this.checkIo();
+    // the queue's counters once per tick (each read parses /proc): metrics and the I/O check share them
+    const nfqStats = this.nfq?.stats();
+    this.syncMetrics(nfqStats);
+    this.checkIo(nfqStats);
     for (const t of this.taps) {
       const e = t.takeFirstError();
       if (e !== undefined) once(this.log, `tap-${t.opts.device}`, 'a tap handler failed (packet skipped, counted)', { err: String(e) }, 'error');
@@ -323,10 +322,9 @@ export class Daemon {
   }
 
   /** Acts on what io-health.ts makes of the interfaces and the queue (once per housekeeping tick). */
-  private checkIo(): void {
+  private checkIo(nfqStats: NfQueueStats | undefined): void {
     if (this.ioHealth === undefined || this.stopping) return;
-    const interfaces = new Map(this.tapArgs.map(([dev]) => [dev, readInterface(dev)] as const));
-    for (const a of this.ioHealth.check({ nfq: this.nfq?.stats(), interfaces })) {
+    for (const a of this.ioHealth.check({ nfq: nfqStats, interfaces: this.readTapInterfaces() })) {
       if (a.kind === 'warn') this.log.warn(a.reason);
       else if (a.kind === 'reopen') {
         this.log.info(a.reason);
@@ -348,13 +346,18 @@ export class Daemon {
     }
   }
 
+  /** Each tapped interface as sysfs shows it now (undefined: gone). */
+  private readTapInterfaces(): Map<string, InterfaceReading | undefined> {
+    return new Map(this.tapArgs.map(([dev]) => [dev, readInterface(dev)] as const));
+  }
+
   private fatal(reason: string): void {
     this.log.fatal(`${reason}: stopping (rules removed, held packets released) and exiting 1 for the supervisor to restart zhuge`);
     this.onFatal?.(reason);
   }
 
   /** Copies the parts' plain counters into prom-client (hot path increments numbers only; counter-metrics.ts maps them). */
-  syncMetrics(): void {
+  syncMetrics(nfqStats: NfQueueStats | undefined = this.nfq?.stats()): void {
     const m = this.metrics;
     this.engineMetrics.sync(this.engine.counters);
     this.queueModelMetrics.sync(this.engine.ft.counters);
@@ -376,7 +379,7 @@ export class Daemon {
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
     m.heldPackets.set(this.uplink.size);
     m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
-    this.ioCounters.sync(this.nfq?.stats(), this.taps.map((t) => t.stats()));
+    this.ioCounters.sync(nfqStats, this.taps.map((t) => t.stats()));
   }
 
   /** Applies a new configuration (SIGHUP), all or nothing: what only a restart can change is refused (reload-plan.ts). */
