@@ -4,7 +4,7 @@
  * an orderly stop. Every trial that runs "with zhuge" goes through here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -61,6 +61,11 @@ export interface DaemonProcOptions {
   metricsPort?: number;
   extraYaml?: string;
   logLevel?: string;
+  /**
+   * Run as this unprivileged user with only CAP_NET_ADMIN and CAP_NET_RAW (setpriv: ambient
+   * capabilities, as the systemd unit's AmbientCapabilities or procd's `capabilities` give them).
+   */
+  asUser?: { uid: number; gid: number };
 }
 
 /** The daemon config lines for a scenario's ackMode ('' when absent: the daemon's default). */
@@ -86,8 +91,16 @@ export async function startDaemon(tb: Testbed, o: DaemonProcOptions = {}): Promi
   const dir = mkdtempSync(join(tmpdir(), 'zhuge-daemon-'));
   const configPath = join(dir, 'zhuge.yaml');
   writeFileSync(configPath, daemonConfigYaml(tb, o));
+  if (o.asUser !== undefined) {
+    chmodSync(dir, 0o755);
+    chmodSync(configPath, 0o644);
+  }
   const port = o.metricsPort ?? 9469;
-  const child = spawn('ip', ['netns', 'exec', tb.ns.ap, process.execPath, distScript('../src/cli'), 'run', '--config', configPath, '--instance', tb.prefix], {
+  const asUser =
+    o.asUser === undefined
+      ? []
+      : ['setpriv', `--reuid=${o.asUser.uid}`, `--regid=${o.asUser.gid}`, '--clear-groups', '--inh-caps=-all,+net_admin,+net_raw', '--ambient-caps=+net_admin,+net_raw', '--bounding-set=-all,+net_admin,+net_raw'];
+  const child = spawn('ip', ['netns', 'exec', tb.ns.ap, ...asUser, process.execPath, distScript('../src/cli'), 'run', '--config', configPath, '--instance', tb.prefix], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines: string[] = [];

@@ -108,6 +108,8 @@ export interface RelayArgs {
   downDev: string;
   upDev: string;
   subnet: string;
+  /** the lab's IPv6 prefix (a dual-stack testbed): the same holds for IPv6, through ip6tables */
+  subnet6?: string;
   downMs: number;
   upMs: number;
   queueDown: number;
@@ -126,11 +128,13 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
   };
   const mode = get('--mode') ?? 'forward';
   if (mode !== 'forward' && mode !== 'endpoint') throw new Error(`relay: --mode must be forward or endpoint, not ${mode}`);
+  const subnet6 = get('--subnet6');
   return {
     mode,
     downDev: need('--down-dev'),
     upDev: need('--up-dev'),
     subnet: need('--subnet'),
+    ...(subnet6 !== undefined ? { subnet6 } : {}),
     downMs: Number(get('--down-ms') ?? '25'),
     upMs: Number(get('--up-ms') ?? '25'),
     queueDown: Number(get('--queue-down') ?? '101'),
@@ -138,15 +142,25 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
   };
 }
 
-export function ruleArgs(a: RelayArgs, dir: 'down' | 'up'): string[] {
+export function ruleArgs(a: RelayArgs, dir: 'down' | 'up', subnet = a.subnet): string[] {
   const dev = dir === 'down' ? a.downDev : a.upDev;
   const q = dir === 'down' ? a.queueDown : a.queueUp;
   const where = a.mode === 'forward' ? ['FORWARD', '-i', dev] : dir === 'down' ? ['INPUT', '-i', dev] : ['OUTPUT', '-o', dev];
-  return [...where, '-s', a.subnet, '-d', a.subnet, '-j', 'NFQUEUE', '--queue-num', String(q), '--queue-bypass'];
+  return [...where, '-s', subnet, '-d', subnet, '-j', 'NFQUEUE', '--queue-num', String(q), '--queue-bypass'];
 }
 
-function iptables(op: '-I' | '-D', rule: string[]): void {
-  execFileSync('iptables', ['-w', op, ...rule], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** [binary, rule] per family: IPv4, and IPv6 on a dual-stack testbed. */
+function relayRules(a: RelayArgs): Array<[string, string[]]> {
+  const rules: Array<[string, string[]]> = [
+    ['iptables', ruleArgs(a, 'down')],
+    ['iptables', ruleArgs(a, 'up')],
+  ];
+  if (a.subnet6 !== undefined) rules.push(['ip6tables', ruleArgs(a, 'down', a.subnet6)], ['ip6tables', ruleArgs(a, 'up', a.subnet6)]);
+  return rules;
+}
+
+function iptables(bin: string, op: '-I' | '-D', rule: string[]): void {
+  execFileSync(bin, ['-w', op, ...rule], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 function out(o: unknown): void {
@@ -183,16 +197,16 @@ async function main(argv: string[]): Promise<number> {
   };
   open(a.queueDown, a.downMs);
   open(a.queueUp, a.upMs);
-  const rules = [ruleArgs(a, 'down'), ruleArgs(a, 'up')];
-  for (const r of rules) iptables('-I', r);
+  const rules = relayRules(a);
+  for (const [bin, r] of rules) iptables(bin, '-I', r);
   out({ event: 'ready', ...a });
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  for (const r of rules) {
+  for (const [bin, r] of rules) {
     try {
-      iptables('-D', r);
+      iptables(bin, '-D', r);
     } catch {
       // already gone
     }
@@ -238,6 +252,7 @@ export function startRelay(
     atCli ? tb.ifaces.cli : tb.ifaces.wanAp,
     '--subnet',
     tb.d.subnet,
+    ...(tb.d.subnet6 !== undefined ? ['--subnet6', tb.d.subnet6] : []),
     '--down-ms',
     String(opts.downMs),
     '--up-ms',

@@ -11,6 +11,7 @@
 import { Tap } from '../src/daemon/capture.js';
 import { decodePacket, linkTypeFromDlt, newPacketView } from '../src/protocols/packet.js';
 import { parseIpv4Address } from '../src/protocols/ipv4.js';
+import { parseIpv6Address } from '../src/protocols/ipv6.js';
 
 interface Seg {
   end: number;
@@ -68,7 +69,10 @@ function main(argv: string[]): void {
     return v;
   };
   const dev = arg('--dev');
-  const sender = parseIpv4Address(arg('--sender')) ?? 0;
+  // the sender's address as the four words of address-pair.ts (IPv4: the address, then zeros)
+  const senderArg = arg('--sender');
+  const [s0, s1, s2, s3] = senderArg.includes(':') ? (parseIpv6Address(senderArg) ?? [0, 0, 0, 0]) : [parseIpv4Address(senderArg) ?? 0, 0, 0, 0];
+  const fromSender = (): boolean => v.src0 === s0 && v.src1 === s1 && v.src2 === s2 && v.src3 === s3;
   const port = Number(arg('--port'));
   // one estimator per connection (iperf3 has a control and a data connection to the same port)
   const ests = new Map<number, RttEstimator>();
@@ -83,8 +87,8 @@ function main(argv: string[]): void {
   const tap = new Tap({ device: dev, direction: 'any', filter: `tcp port ${port}`, snapLength: 96 }, (wallUs, data) => {
     decodePacket(data, lt ?? 'ethernet', v);
     if (v.l4 !== 'tcp') return;
-    if (v.src0 === sender && v.srcPort === port) return; // the server side of the control connection
-    if (v.src0 === sender) estFor(v.srcPort).onData(wallUs, v.tcpSeq, v.payloadLength);
+    if (fromSender() && v.srcPort === port) return; // the server side of the control connection
+    if (fromSender()) estFor(v.srcPort).onData(wallUs, v.tcpSeq, v.payloadLength);
     else if ((v.tcpFlags & 0x10) !== 0) {
       const r = estFor(v.dstPort).onAck(wallUs, v.tcpAck);
       if (r !== undefined) out.push(`{"tUs":${wallUs},"rttMs":${r.toFixed(3)}}`);

@@ -40,11 +40,25 @@ export interface TestbedOptions {
   congestionControl?: string;
   /** second octet of 10.N.0.0/16 (1..254); default derived from the prefix */
   subnetOctet?: number;
+  /**
+   * The AP as OpenWrt builds it: the Wi-Fi interface a port of a bridge (`<p>br`, OpenWrt's
+   * br-lan) that carries the LAN address, routed (and NATed, if asked) to the WAN. The bottleneck
+   * stays on the Wi-Fi port's egress, where the AP's Wi-Fi queue is.
+   */
+  bridgedAp?: boolean;
+  /** dual stack: IPv6 (fd00:N::/48, one /64 per link, as 10.N.L.0/24) beside IPv4 */
+  ipv6?: boolean;
 }
 
 export interface TestbedDescription {
   prefix: string;
   subnet: string;
+  /** the lab's IPv6 prefix on a dual-stack testbed (fd00:N::/48) */
+  subnet6?: string;
+  /** IPv6 addresses of the same interfaces, on a dual-stack testbed */
+  addrs6?: TestbedDescription['addrs'];
+  /** the bridge the AP's Wi-Fi interface is a port of (bridgedAp), which holds apWlan's addresses */
+  bridge?: string;
   ns: Record<Role, string>;
   ifaces: { srv: string; wanSrv: string; wanAp: string; apEth: string; apWlan: string; cli: string };
   addrs: { srv: string; wanSrv: string; wanAp: string; apEth: string; apWlan: string; cli: string };
@@ -128,6 +142,17 @@ export function addrsFor(octet: number): TestbedDescription['addrs'] {
     apWlan: `${b}.3.1`,
     cli: `${b}.3.2`,
   };
+}
+
+/** The IPv6 addresses of a dual-stack testbed: fd00:N:L::H for 10.N.L.H. */
+export function addrs6For(octet: number): TestbedDescription['addrs'] {
+  const v4 = addrsFor(octet);
+  const out = {} as TestbedDescription['addrs'];
+  for (const [k, a] of Object.entries(v4) as Array<[keyof TestbedDescription['addrs'], string]>) {
+    const [, , l, h] = a.split('.');
+    out[k] = `fd00:${octet}:${l}::${h}`;
+  }
+  return out;
 }
 
 /** FNV-1a of the prefix → 1..254 */
@@ -217,6 +242,15 @@ export class Testbed {
         await tc('filter', 'add', 'dev', b.dev, 'parent', b.qdisc, 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'sport', String(port), '0xffff', 'flowid', classid);
       }
     }
+  }
+
+  /**
+   * The same testbed addressed over IPv6 (a dual-stack testbed): every helper that reads
+   * `tb.addrs` (iperf3, ping, ss, the RTT tap) then runs over IPv6.
+   */
+  ipv6View(): Testbed {
+    if (this.d.addrs6 === undefined) throw new Error(`testbed ${this.d.prefix} has no IPv6 (up({ ipv6: true }))`);
+    return new Testbed({ ...this.d, addrs: this.d.addrs6 });
   }
 
   down(): Promise<void> {
@@ -372,6 +406,12 @@ export async function up(opts: TestbedOptions = {}): Promise<Testbed> {
     },
     congestionControl: cc,
   };
+  const addrs6 = opts.ipv6 === true ? addrs6For(octet) : undefined;
+  if (addrs6 !== undefined) {
+    d.subnet6 = `fd00:${octet}::/48`;
+    d.addrs6 = addrs6;
+  }
+  if (opts.bridgedAp === true) d.bridge = `${prefix}br`;
   const ip = (...a: string[]): Promise<ExecResult> => run('ip', a);
   const inNs = (role: Role, cmd: string, ...a: string[]): Promise<ExecResult> => run('ip', nsExecArgs(ns[role], cmd, a));
   try {
@@ -395,8 +435,18 @@ export async function up(opts: TestbedOptions = {}): Promise<Testbed> {
       ['ap', ifaces.apWlan, addrs.apWlan],
       ['cli', ifaces.cli, addrs.cli],
     ];
+    if (d.bridge !== undefined) {
+      // the bridge takes the Wi-Fi side's addresses; the Wi-Fi interface becomes its port
+      await ip('-n', ns.ap, 'link', 'add', d.bridge, 'type', 'bridge');
+      await ip('-n', ns.ap, 'link', 'set', ifaces.apWlan, 'master', d.bridge);
+      await inNs('ap', 'ethtool', '-K', d.bridge, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off');
+      await ip('-n', ns.ap, 'link', 'set', d.bridge, 'up');
+    }
     for (const [r, dev, a] of addrPlan) {
-      await ip('-n', ns[r], 'addr', 'add', `${a}/24`, 'dev', dev);
+      const on = r === 'ap' && dev === ifaces.apWlan && d.bridge !== undefined ? d.bridge : dev;
+      await ip('-n', ns[r], 'addr', 'add', `${a}/24`, 'dev', on);
+      const key = (Object.keys(addrs) as Array<keyof typeof addrs>).find((k) => addrs[k] === a);
+      if (addrs6 !== undefined && key !== undefined) await ip('-n', ns[r], 'addr', 'add', `${addrs6[key]}/64`, 'dev', on, 'nodad');
       await inNs(r, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off');
       await ip('-n', ns[r], 'link', 'set', dev, 'up');
     }
@@ -405,6 +455,13 @@ export async function up(opts: TestbedOptions = {}): Promise<Testbed> {
     await ip('-n', ns.wan, 'route', 'add', `10.${octet}.3.0/24`, 'via', addrs.apEth);
     await ip('-n', ns.ap, 'route', 'add', `10.${octet}.1.0/24`, 'via', addrs.wanAp);
     for (const r of ['wan', 'ap'] as const) await inNs(r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    if (addrs6 !== undefined && d.subnet6 !== undefined) {
+      await ip('-n', ns.srv, '-6', 'route', 'add', d.subnet6, 'via', addrs6.wanSrv);
+      await ip('-n', ns.cli, '-6', 'route', 'add', d.subnet6, 'via', addrs6.apWlan);
+      await ip('-n', ns.wan, '-6', 'route', 'add', `fd00:${octet}:3::/64`, 'via', addrs6.apEth);
+      await ip('-n', ns.ap, '-6', 'route', 'add', `fd00:${octet}:1::/64`, 'via', addrs6.wanAp);
+      for (const r of ['wan', 'ap'] as const) await inNs(r, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+    }
     for (const r of ['srv', 'cli'] as const) {
       try {
         await inNs(r, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${cc}`);

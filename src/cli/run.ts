@@ -66,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
   } catch (err) {
-    // what the configuration asks cannot be set up (e.g. IPv6-only client subnets)
+    // what the configuration asks cannot be set up here (e.g. a bridged AP without br_netfilter)
     console.error(`zhuge run: ${err instanceof Error ? err.message : String(err)}`);
     return 3;
   }

@@ -75,7 +75,7 @@ const table: ConfigDefaults = {
     },
     window: { targetMs: WINDOW_CLAMP_DEFAULTS.targetMs, minWindowBytes: WINDOW_CLAMP_DEFAULTS.minWindowBytes },
   },
-  nfqueue: { queueNum: 7000, maxLen: 4096, failOpen: true, chain: 'ZHUGE' },
+  nfqueue: { queueNum: 7000, maxLen: 4096, failOpen: true, chain: 'ZHUGE', bridgeMark: 0x10000000 },
   watchdog: { stallMs: 200 },
   metrics: { listen: '127.0.0.1:9469' },
   log: { level: 'info' },

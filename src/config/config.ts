@@ -106,6 +106,8 @@ export interface NfqueueConfig {
   maxLen: number;
   failOpen: boolean;
   chain: string;
+  /** the skb mark bit(s) set on frames from the Wi-Fi bridge port when wlan is a bridge port */
+  bridgeMark: number;
 }
 
 export interface WatchdogConfig {

@@ -33,8 +33,11 @@ import { childLogger, LogBudget, logFailure, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket, type NfQueueStats } from './nfqueue.js';
-import { ruleSpecFrom } from './rule-spec.js';
-import { IptablesRules, type RuleSpec } from './rules.js';
+import { wifiAttachment } from './bridge-port.js';
+import { OffloadWatch } from './offload-watch.js';
+import { maxFrameBytes } from './offloads.js';
+import { Interception } from './interception.js';
+import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QdiscPoller } from './qdisc-poller.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
 import { readInterface } from './interface-state.js';
@@ -42,7 +45,7 @@ import { RestartBudget } from './restart-budget.js';
 import { Watchdog } from './watchdog.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
-import { bpfFilterFor, interfaceAddresses, interfaceSubnets } from './subnets.js';
+import { bpfFilterFor, clientSubnetsOf, interfaceAddresses } from './subnets.js';
 import { restartNeeded } from './reload-plan.js';
 import { IoCounterSync } from './io-counter-sync.js';
 import { UplinkHold } from './uplink-hold.js';
@@ -68,14 +71,17 @@ export class Daemon {
   private raw: RawSender | undefined;
   private taps: Tap[] = [];
   private nfq: NfQueue | undefined;
-  private rules: IptablesRules;
-  private ruleSpec: RuleSpec;
+  private rules: Interception;
+  private ruleSpec: InterceptionPlan;
+  /** where the wlan interface sits (a bridge port or not), read once at construction */
+  private readonly attachment: WifiAttachment;
   private watchdog: Watchdog | undefined;
   private qdisc: QdiscPoller | undefined;
   /** how each tap was opened (reopened alike when its interface comes back up) */
   private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
   private ioHealth: IoHealth | undefined;
   private readonly watchdogRestarts = new RestartBudget();
+  private readonly offloads: OffloadWatch;
   /**
    * An I/O source stopped for good (an interface vanished, NFQUEUE no longer served: io-health.ts).
    * `zhuge run` stops (failing open) and exits 1 for the supervisor to restart it.
@@ -107,9 +113,11 @@ export class Daemon {
     this.queueModelMetrics = new CounterSync(this.metrics, QUEUE_MODEL_COUNTER_METRICS);
     this.rtpMetrics = new CounterSync(this.metrics, RTP_COUNTER_METRICS);
     this.ioCounters = new IoCounterSync(this.metrics);
+    this.offloads = new OffloadWatch(this.metrics, this.log);
     const seed = opts.seed ?? cfg.feedbackUpdater.seed ?? (Math.random() * 2 ** 32) >>> 0;
     const engineLog = childLogger(rootLog, 'engine');
-    this.subnets = cfg.flows.clientSubnets.length > 0 ? [...cfg.flows.clientSubnets] : interfaceSubnets(cfg.interfaces.wlan);
+    this.attachment = wifiAttachment(cfg);
+    this.subnets = clientSubnetsOf(cfg, this.attachment.bridge);
     this.engine = new Engine(withClients(engineOptionsFrom(cfg, seed), this.subnets), {
       onPrediction: (p) => this.metrics.predictedDelay.observe(p.totalMs / 1000),
       onAddedDelay: (us) => this.metrics.addedDelay.observe(us / 1e6),
@@ -117,8 +125,8 @@ export class Daemon {
         engineLog.warn({ reason, what, direction }, 'malformed packet passed through untouched (counted; logged once per reason)'),
       onInternalError: (err) => once(engineLog, 'internal', 'internal error on the packet path (packet passed; counted)', { err: String(err) }, 'error'),
     });
-    this.rules = new IptablesRules({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
-    this.ruleSpec = ruleSpecFrom(cfg, this.subnets);
+    this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
+    this.ruleSpec = interceptionPlanFrom(cfg, this.subnets, this.attachment);
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       (id, flow, timed) => {
@@ -166,16 +174,19 @@ export class Daemon {
     this.timers.push(setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs));
     if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
+    void this.offloads.check([c.interfaces.eth, c.interfaces.wlan, ...(this.attachment.bridge !== undefined ? [this.attachment.bridge] : [])]);
     this.log.info(
-      { eth: c.interfaces.eth, wlan: c.interfaces.wlan, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },
+      { eth: c.interfaces.eth, wlan: c.interfaces.wlan, bridge: this.attachment.bridge, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },
       'zhuge started',
     );
   }
 
   private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep', snapLength: number | undefined): Tap {
     let lt: LinkType = 'ethernet';
+    const maxFrame = maxFrameBytes(dev);
     const tap = new Tap({ device: dev, direction, filter, ...(snapLength === undefined ? {} : { snapLength }) }, (wallUs, data, origLen) => {
       const t = this.clock.toMono(wallUs);
+      if (origLen > maxFrame) this.offloads.oversize[dir === 'arr' ? 'eth' : 'wlan']++;
       if (dir === 'arr') this.engine.onDownlinkArrival(t, data, lt, origLen);
       else this.engine.onDownlinkDeparture(t, data, lt, origLen);
     });
@@ -283,7 +294,7 @@ export class Daemon {
   }
 
   private async startWatchdog(): Promise<void> {
-    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(this.ruleSpec), checkCommand: this.rules.goneCheckCommand(), stallMs: this.cfg.watchdog.stallMs });
+    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(), checkCommand: this.rules.goneCheckCommand(), stallMs: this.cfg.watchdog.stallMs });
     this.watchdog = wd;
     wd.on('rulesRemoved', () => {
       this.rulesInstalled = false;
@@ -359,6 +370,7 @@ export class Daemon {
   /** Copies the parts' plain counters into prom-client (hot path increments numbers only; counter-metrics.ts maps them). */
   syncMetrics(nfqStats: NfQueueStats | undefined = this.nfq?.stats()): void {
     const m = this.metrics;
+    this.offloads.sync();
     this.engineMetrics.sync(this.engine.counters);
     this.queueModelMetrics.sync(this.engine.ft.counters);
     m.flowsActive.set(this.engine.flows.size);
@@ -391,10 +403,10 @@ export class Daemon {
     const needs = restartNeeded(this.startCfg, next);
     if (needs.length > 0) return refuse(`${needs.join(', ')}: applied only at start (restart to change)`);
     const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
-    const subnets = next.flows.clientSubnets.length > 0 ? [...next.flows.clientSubnets] : interfaceSubnets(next.interfaces.wlan);
-    let spec: RuleSpec;
+    const subnets = clientSubnetsOf(next, this.attachment.bridge);
+    let spec: InterceptionPlan;
     try {
-      spec = ruleSpecFrom(next, subnets);
+      spec = interceptionPlanFrom(next, subnets, this.attachment);
     } catch (err) {
       return refuse(String(err));
     }
@@ -438,6 +450,8 @@ export class Daemon {
       flowsActive: e.flowsActive,
       lastPrediction: lp,
       rulesInstalled: this.rulesInstalled,
+      offloads: this.offloads.report,
+      interception: { bridge: this.attachment.bridge, families: [...(this.ruleSpec.v4 ? ['ipv4'] : []), ...(this.ruleSpec.v6 ? ['ipv6'] : [])] },
       clientSubnets: this.subnets,
       counters: this.engine.counters,
       queueModel: this.engine.ft.counters,

@@ -66,6 +66,9 @@ export interface Metrics {
   readonly nfqueueDrops: Counter<'kind'>;
   readonly nfqueueErrors: Counter<'kind'>;
   readonly captureDrops: Counter<'tap' | 'kind'>;
+  readonly captureOversize: Counter<'tap'>;
+  readonly pathOffload: Gauge<'interface' | 'feature'>;
+  readonly flowOffload: Gauge;
   readonly configReloads: Counter<'result'>;
   readonly feedbackPackets: Counter<'kind' | 'action'>;
   /** In-band feedback: how each packet's reported time was chosen (reportTiming 'departure'). */
@@ -218,6 +221,27 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   });
   zeroInit(captureDrops, product(TAPS, 'tap', CAPTURE_DROP_KINDS, 'kind'));
 
+  const captureOversize = new Counter({
+    name: 'zhuge_capture_oversize_packets_total',
+    help: "Captured frames longer than the interface's MTU allows (MTU + 18): merged super-packets of GRO/GSO/TSO/LRO on the Wi-Fi path, which break the queue model's byte counts; turn those offloads off (docs/operations.md).",
+    labelNames: ['tap'] as const,
+    registers,
+  });
+  zeroInit(captureOversize, TAPS.map((tap) => ({ tap })));
+
+  const pathOffload = new Gauge({
+    name: 'zhuge_path_offload_enabled',
+    help: 'Offloads read at start with ethtool -k on the tapped interfaces and the bridge (1 on, 0 off; absent when ethtool could not tell): gro, gso, tso, lro. Any 1 means the taps see super-packets.',
+    labelNames: ['interface', 'feature'] as const,
+    registers,
+  });
+
+  const flowOffload = new Gauge({
+    name: 'zhuge_flow_offload_enabled',
+    help: 'Flow offloading found at start (1: an nftables flowtable on a tapped interface or an iptables FLOWOFFLOAD rule: established flows bypass FORWARD and zhuge; 0: none found; absent: could not tell).',
+    registers,
+  });
+
   const configReloads = new Counter({
     name: 'zhuge_config_reloads_total',
     help: 'Configuration reloads (SIGHUP): ok, or error (the previous configuration was kept).',
@@ -325,6 +349,9 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     nfqueueDrops,
     nfqueueErrors,
     captureDrops,
+    captureOversize,
+    pathOffload,
+    flowOffload,
     configReloads,
     feedbackPackets,
     rtpReports,

@@ -15,6 +15,7 @@ const AT_START: ReadonlyArray<[string, (c: Config) => unknown]> = [
   ['nfqueue.chain', (c) => c.nfqueue.chain],
   ['nfqueue.maxLen', (c) => c.nfqueue.maxLen],
   ['nfqueue.failOpen', (c) => c.nfqueue.failOpen],
+  ['nfqueue.bridgeMark', (c) => c.nfqueue.bridgeMark],
   ['watchdog.stallMs', (c) => c.watchdog.stallMs],
   ['metrics.listen', (c) => c.metrics.listen],
   ['queue.resyncIntervalMs', (c) => c.queue.resyncIntervalMs],

@@ -4,7 +4,7 @@
  * Layout (filter table):
  *
  *   FORWARD:  -I FORWARD 1 -j <CHAIN>                          (one jump, inserted at the start)
- *   <CHAIN>:  -A <CHAIN> -i <wlan> -p udp [-s net] [-m multiport --ports p,q] [-m dscp --dscp d]
+ *   <CHAIN>:  -A <CHAIN> -i <wlan> -p udp [-m mark --mark m/m] [-s net] [-m multiport --ports p,q] [-m dscp --dscp d]
  *                 -j NFQUEUE --queue-num N --queue-bypass          (one rule per proto×subnet×dscp)
  *
  * The chain name carries a prefix and an optional instance id (`ZHUGE`, `ZHUGE_<id>`) so tests,
@@ -22,8 +22,10 @@ export type RuleProto = 'tcp' | 'udp';
 
 export interface RuleSpec {
   queueNum: number;
-  /** input interface of the uplink (the Wi-Fi side) */
+  /** input interface of the uplink (the Wi-Fi side: the wlan, or the bridge it is a port of) */
   wlanIf: string;
+  /** only packets carrying these mark bits (set by BridgeMark on frames from the Wi-Fi bridge port) */
+  mark?: number;
   /** default ['tcp', 'udp'] */
   protocols?: readonly RuleProto[];
   /** match packets whose source OR destination port is one of these (multiport, ≤ 15) */
@@ -117,6 +119,7 @@ export class IptablesRules {
       for (const s of subnets) {
         for (const d of dscps) {
           const parts = [`-A ${this.chain}`, `-i ${spec.wlanIf}`, `-p ${p}`];
+          if (spec.mark !== undefined) parts.push(`-m mark --mark 0x${spec.mark.toString(16)}/0x${spec.mark.toString(16)}`);
           if (s !== undefined) parts.push(`-s ${s}`);
           const ports = spec.protocolPorts?.[p] ?? spec.ports;
           if (ports?.length) parts.push(`-m multiport --ports ${ports.join(',')}`);
@@ -220,6 +223,9 @@ function validateSpec(spec: RuleSpec): void {
   }
   for (const s of spec.clientSubnets ?? []) {
     if (!SUBNET_RE.test(s)) throw new RulesError(`invalid subnet '${s}'`);
+  }
+  if (spec.mark !== undefined && (!Number.isInteger(spec.mark) || spec.mark <= 0 || spec.mark > 0xffffffff)) {
+    throw new RulesError(`invalid mark ${spec.mark}`);
   }
   for (const d of spec.dscp ?? []) {
     if (!Number.isInteger(d) || d < 0 || d > 63) throw new RulesError(`invalid DSCP ${d}`);

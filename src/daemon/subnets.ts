@@ -1,5 +1,6 @@
 /** The client subnets: from the wlan interface, as BPF filters, as a per-packet test (pure but for the interface lookups). */
 import { networkInterfaces } from 'node:os';
+import type { Config } from '../config/index.js';
 import { parseIpv4Address } from '../protocols/ipv4.js';
 import { parseIpv6Address } from '../protocols/ipv6.js';
 import type { PacketView } from '../protocols/packet.js';
@@ -16,6 +17,11 @@ export function interfaceSubnets(dev: string): string[] {
     out.push(`${networkAddress(addr, Number(len), a.family === 'IPv6')}/${len}`);
   }
   return out;
+}
+
+/** The configured client subnets, else the prefixes of the wlan interface (of its bridge when it is a port of one). */
+export function clientSubnetsOf(c: Config, bridge: string | undefined): string[] {
+  return c.flows.clientSubnets.length > 0 ? [...c.flows.clientSubnets] : interfaceSubnets(bridge ?? c.interfaces.wlan);
 }
 
 function networkAddress(addr: string, len: number, v6: boolean): string {

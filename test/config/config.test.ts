@@ -183,7 +183,7 @@ describe('parseConfig: valid configurations', () => {
     expect(cfg.flows.quic.ports).toEqual([443]);
     expect(cfg.flows.tcp.ports).toEqual([]);
     expect(cfg.flows.rtp.twccExtensionId).toBe('auto');
-    expect(cfg.nfqueue).toEqual({ queueNum: 7000, maxLen: 4096, failOpen: true, chain: 'ZHUGE' });
+    expect(cfg.nfqueue).toEqual({ queueNum: 7000, maxLen: 4096, failOpen: true, chain: 'ZHUGE', bridgeMark: 0x10000000 });
     expect(cfg.metrics.listen).toBe('127.0.0.1:9469');
     expect(cfg.feedbackUpdater.seed).toBeUndefined();
     expect(cfg.log.level).toBe('info');
@@ -316,7 +316,7 @@ const CONFIG_KEYS = {
   },
   fortuneTeller: { slotUs: true, rateWindowMs: true, minRateBps: true, initialRateBps: true, burstWindowMs: true, stableQueueMs: true },
   feedbackUpdater: { historyMs: true, maxDeltaMs: true, capMs: true, mode: true, drain: { targetMs: true, closeMs: true, maxHoldMs: true, catchUp: true, keepaliveMs: true }, window: { targetMs: true, minWindowBytes: true }, seed: true },
-  nfqueue: { queueNum: true, maxLen: true, failOpen: true, chain: true },
+  nfqueue: { queueNum: true, maxLen: true, failOpen: true, chain: true, bridgeMark: true },
   watchdog: { stallMs: true },
   metrics: { listen: true },
   log: { level: true },

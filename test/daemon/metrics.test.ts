@@ -21,6 +21,7 @@ const REQUIRED = [
   'zhuge_flows_evicted_total',
   'zhuge_nfqueue_drops_total',
   'zhuge_capture_drops_total',
+  'zhuge_capture_oversize_packets_total',
   'zhuge_config_reloads_total',
   'zhuge_feedback_packets_total',
   'zhuge_flows_by_mode',

@@ -12,6 +12,7 @@ describe('restartNeeded (what SIGHUP cannot apply)', () => {
     ['', 'flows:\n  tcp:\n    ports: [5201]\n', []],
     ['', 'nfqueue:\n  maxLen: 100\n', ['nfqueue.maxLen']],
     ['', 'nfqueue:\n  failOpen: false\n', ['nfqueue.failOpen']],
+    ['', 'nfqueue:\n  bridgeMark: 0x40\n', ['nfqueue.bridgeMark']],
     ['', 'watchdog:\n  stallMs: 300\n', ['watchdog.stallMs']],
     ['', 'metrics:\n  listen: 127.0.0.1:9999\n', ['metrics.listen']],
     ['', 'nfqueue:\n  chain: ZHUGE2\n  queueNum: 7001\n', ['nfqueue.queueNum', 'nfqueue.chain']],

@@ -66,7 +66,7 @@ const dgram = require('node:dgram');
 const fs = require('node:fs');
 const [file, bind, port, peerArg, peerPortArg, durMs, mode] = process.argv.slice(2);
 const list = JSON.parse(fs.readFileSync(file, 'utf8'));
-const s = dgram.createSocket('udp4');
+const s = dgram.createSocket(bind.includes(':') ? 'udp6' : 'udp4');
 const got = [];
 let peer = peerArg, peerPort = Number(peerPortArg), started = false;
 const start = () => {
@@ -84,17 +84,23 @@ s.bind(Number(port), bind, () => {
 });
 `;
 
-describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
-  `live in-band path: zhuge rebuilds the transport-wide feedback of a replayed Chromium call (${isRoot ? 'root' : 'needs root and netns'})`,
-  () => {
+// the routed AP, and the AP as OpenWrt builds it (Wi-Fi a port of br-lan), dual stack
+const TOPOLOGIES = [
+  { name: 'routed AP', opts: {}, metricsPort: 9481 },
+  { name: 'bridged AP (Wi-Fi a port of a bridge), dual stack', opts: { bridgedAp: true, ipv6: true }, metricsPort: 9482 },
+] as const;
+
+describe.skipIf(!isRoot || daemonUnavailable() !== undefined).each(TOPOLOGIES)(
+  `live in-band path, $name: zhuge rebuilds the transport-wide feedback of a replayed Chromium call (${isRoot ? 'root' : 'needs root and netns'})`,
+  ({ opts, metricsPort }) => {
     let tb: Testbed | undefined;
     let daemon: DaemonProc | undefined;
     let dir = '';
 
     beforeAll(async () => {
       await ensureBuilt();
-      tb = await up({ prefix: randomPrefix(), rateBps: 30e6 });
-      daemon = await startDaemon(tb, { metricsPort: 9481, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
+      tb = await up({ prefix: randomPrefix(), rateBps: 30e6, ...opts });
+      daemon = await startDaemon(tb, { metricsPort, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
       dir = mkdtempSync(join(tmpdir(), 'zhuge-rtp-'));
     }, 120_000);
 
@@ -104,8 +110,9 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
     });
 
-    const inband = async (nat: boolean): Promise<void> => {
+    const inband = async (nat: boolean, ipv6 = false): Promise<void> => {
       if (tb === undefined || daemon === undefined) throw new Error('no testbed');
+      const t = ipv6 ? tb.ipv6View() : tb;
       const call = loadCall();
       const script = join(dir, 'peer.cjs');
       writeFileSync(script, PEER_SCRIPT);
@@ -118,8 +125,8 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       if (nat) await tb.exec('ap', 'iptables', natRule);
       let s: { stdout: string };
       try {
-        const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), tb.addrs.srv, String(srvPort), tb.addrs.cli, String(cliPort), String(durMs + 1000), nat ? 'learn' : 'plain'], durMs + 10_000);
-        const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), tb.addrs.cli, String(cliPort), tb.addrs.srv, String(srvPort), String(durMs), nat ? 'hello' : 'plain'], durMs + 10_000);
+        const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), t.addrs.srv, String(srvPort), t.addrs.cli, String(cliPort), String(durMs + 1000), nat ? 'learn' : 'plain'], durMs + 10_000);
+        const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), t.addrs.cli, String(cliPort), t.addrs.srv, String(srvPort), String(durMs), nat ? 'hello' : 'plain'], durMs + 10_000);
         [s] = await Promise.all([srv, cli]);
       } finally {
         if (nat) await tb.exec('ap', 'iptables', natRule.map((a) => (a === '-A' ? '-D' : a)));
@@ -130,7 +137,8 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       // client's, or under NAT the AP's public address and the mapped port
       const sources = new Set(got.map((g) => g.from));
       expect([...sources]).toHaveLength(1);
-      expect([...sources][0]!.split(':')[0]).toBe(nat ? tb.addrs.apEth : tb.addrs.cli);
+      const from = [...sources][0]!;
+      expect(from.slice(0, from.lastIndexOf(':'))).toBe(nat ? t.addrs.apEth : t.addrs.cli);
       const status = (await daemon.status()) as {
         rtp?: { counters: { feedbackBuilt: { twcc: number }; clientFeedbackDropped: { twcc: number } } };
         counters: { natAliasesLearnt: number; natTranslated: number; natUnresolved: number };
@@ -185,6 +193,7 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
     };
 
     it('routed: server gets zhuge-built TWCC for the sequence numbers it sent, no client TWCC, other RTCP intact', () => inband(false), 60_000);
+    it.runIf('ipv6' in opts)('routed over IPv6: the same (ip6tables rules, feedback sent from the client\'s IPv6 address)', () => inband(false, true), 60_000);
     it('NAT: the same with the client masqueraded by the AP (aliases learnt, feedback SNATed like the client\'s)', () => inband(true), 60_000);
 
     it('NAT: a TCP download (iperf3 -R) by the masqueraded client is treated: its flow is keyed by the private tuple, ACKs are held', async () => {
