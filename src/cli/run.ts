@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     return 5;
   }
 
-  const root = createLogger(cfg.log.level);
+  const root = createLogger(cfg.log.level, cfg.log.stderrLevel !== 'none' ? { stderrLevel: cfg.log.stderrLevel } : {});
   installExitFlush(root);
   const log = childLogger(root, 'main');
   for (const w of configWarnings(cfg)) log.warn(w);

@@ -78,7 +78,7 @@ const table: ConfigDefaults = {
   nfqueue: { queueNum: 7000, maxLen: 4096, failOpen: true, chain: 'ZHUGE', bridgeMark: 0x10000000 },
   watchdog: { stallMs: 200 },
   metrics: { listen: '127.0.0.1:9469' },
-  log: { level: 'info' },
+  log: { level: 'info', stderrLevel: 'none' },
 };
 
 function deepFreeze<T>(v: T): DeepReadonly<T> {

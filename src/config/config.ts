@@ -121,6 +121,8 @@ export interface MetricsConfig {
 
 export interface LogConfig {
   level: LogLevel;
+  /** lines at this level or above go to stderr instead of stdout ('none': everything on stdout) */
+  stderrLevel: 'none' | 'warn' | 'error' | 'fatal';
 }
 
 /** The whole configuration, every default filled in. */

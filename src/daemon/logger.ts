@@ -32,6 +32,14 @@ export interface CreateLoggerOptions {
    * the errors. Default: on when stdout is the journal (systemd sets JOURNAL_STREAM).
    */
   syslogPrefix?: boolean;
+  /**
+   * Lines at this level or above go to stderr instead of stdout (config `log.stderrLevel`): a
+   * supervisor that logs a service's two streams at two priorities (OpenWrt's procd: stdout at
+   * info, stderr at err) then tells errors apart. Default: everything on stdout.
+   */
+  stderrLevel?: 'warn' | 'error' | 'fatal';
+  /** Where the stderr lines go; default asynchronous stderr (fd 2). Tests pass a memory stream. */
+  errorDestination?: DestinationStream;
 }
 
 /** pino's numeric levels -> syslog priorities (trace and debug 7, info 6, warn 4, error 3, fatal 2). */
@@ -65,7 +73,23 @@ export function withSyslogPrefix(line: string): string {
 const destinations = new WeakMap<Logger, { flushSync?: () => void }>();
 
 export function createLogger(level: LogLevel = 'info', opts: CreateLoggerOptions = {}): Logger {
-  const dest = opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const out = opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+  let dest: DestinationStream = out;
+  if (opts.stderrLevel !== undefined) {
+    const err = opts.errorDestination ?? pino.destination({ dest: 2, sync: false, minLength: 0 });
+    // dedupe: a line goes only to the stream of the highest level it reaches
+    const ms = pino.multistream(
+      [
+        { level: 'trace', stream: out },
+        { level: opts.stderrLevel, stream: err },
+      ],
+      { dedupe: true },
+    );
+    const flushAll = (): void => {
+      for (const d of [out, err] as Array<{ flushSync?: () => void }>) d.flushSync?.();
+    };
+    dest = Object.assign(ms, { flushSync: flushAll });
+  }
   const logger = pino(
     {
       level,

@@ -71,7 +71,7 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
     {
       name: 'unknown key without a plausible suggestion lists the known ones',
       yaml: `${MIN}log:\n  colour: red\n`,
-      expected: ['z.yaml:5:3: log.colour: expected a known key: level (got unknown key "colour")'],
+      expected: ['z.yaml:5:3: log.colour: expected a known key: level, stderrLevel (got unknown key "colour")'],
     },
     {
       name: 'a chain zhuge does not own (it would flush the host firewall)',
@@ -319,7 +319,7 @@ const CONFIG_KEYS = {
   nfqueue: { queueNum: true, maxLen: true, failOpen: true, chain: true, bridgeMark: true },
   watchdog: { stallMs: true },
   metrics: { listen: true },
-  log: { level: true },
+  log: { level: true, stderrLevel: true },
 } satisfies KeyTree<Config>;
 
 /** Optional by design (absent has a meaning): the only schema properties with neither default nor required. */

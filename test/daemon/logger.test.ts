@@ -80,6 +80,31 @@ describe('logger', () => {
     expect(JSON.parse(chunks.join('').split('\n')[0]?.slice(3) ?? '')).toMatchObject({ level: 'error', msg: 'e' });
   });
 
+  it.each([
+    ['warn', ['info', 'debug'], ['warn', 'error', 'fatal']],
+    ['error', ['info', 'debug', 'warn'], ['error', 'fatal']],
+  ] as const)('stderrLevel %s: each line goes to one stream, the two priorities of procd', (from, outLevels, errLevels) => {
+    const sink = (into: string[]): Writable =>
+      new Writable({
+        write(chunk: Buffer | string, _enc, cb) {
+          into.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+          cb();
+        },
+      });
+    const out: string[] = [];
+    const err: string[] = [];
+    const root = createLogger('debug', { destination: sink(out), errorDestination: sink(err), stderrLevel: from });
+    const log = childLogger(root, 'm');
+    log.info('i');
+    log.debug('d');
+    log.warn('w');
+    log.error('e');
+    log.fatal('f');
+    const levels = (lines: string[]): string[] => lines.map((l) => (JSON.parse(l) as { level: string }).level).sort();
+    expect(levels(out)).toEqual([...outLevels].sort());
+    expect(levels(err)).toEqual([...errLevels].sort());
+  });
+
   it('stdoutIsJournal: only when JOURNAL_STREAM names fd 1 itself (an inherited variable is not enough)', () => {
     expect(stdoutIsJournal({})).toBe(false);
     expect(stdoutIsJournal({ JOURNAL_STREAM: '0:1' })).toBe(false);
