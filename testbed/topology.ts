@@ -46,14 +46,14 @@ export interface TestbedOptions {
    * stays on the Wi-Fi port's egress, where the AP's Wi-Fi queue is.
    */
   bridgedAp?: boolean;
-  /** dual stack: IPv6 (fd00:N::/48, one /64 per link, as 10.N.L.0/24) beside IPv4 */
+  /** dual stack: IPv6 (fd00:N::/32, one /64 per link, as 10.N.L.0/24) beside IPv4 */
   ipv6?: boolean;
 }
 
 export interface TestbedDescription {
   prefix: string;
   subnet: string;
-  /** the lab's IPv6 prefix on a dual-stack testbed (fd00:N::/48) */
+  /** the lab's IPv6 prefix on a dual-stack testbed (fd00:N::/32) */
   subnet6?: string;
   /** IPv6 addresses of the same interfaces, on a dual-stack testbed */
   addrs6?: TestbedDescription['addrs'];
@@ -408,7 +408,7 @@ export async function up(opts: TestbedOptions = {}): Promise<Testbed> {
   };
   const addrs6 = opts.ipv6 === true ? addrs6For(octet) : undefined;
   if (addrs6 !== undefined) {
-    d.subnet6 = `fd00:${octet}::/48`;
+    d.subnet6 = `fd00:${octet}::/32`;
     d.addrs6 = addrs6;
   }
   if (opts.bridgedAp === true) d.bridge = `${prefix}br`;

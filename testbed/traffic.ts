@@ -201,7 +201,8 @@ export function parseSsDump(text: string): Omit<SsSample, 'tMs'> | undefined {
   let best: Omit<SsSample, 'tMs'> | undefined;
   let port = 0;
   for (const line of text.split('\n')) {
-    const conn = /^\S.*?\s[^\s:]+:(\d+)\s+\S+:\d+/.exec(line);
+    // local address:port (IPv6 in brackets), then the peer's
+    const conn = /^\S.*?\s(?:\[[^\]\s]+\]|[^\s:]+):(\d+)\s+\S+:\d+/.exec(line);
     if (conn?.[1] !== undefined && !line.includes(' rtt:')) {
       port = Number(conn[1]);
       continue;
@@ -236,7 +237,7 @@ export function ssSampler(
   const script =
     `exec 9<> <(:); end=$(( \${EPOCHREALTIME%.*} + ${Math.ceil(opts.durationMs / 1000) + 1} )); ` +
     `while [ \${EPOCHREALTIME%.*} -le $end ]; do echo "T $EPOCHREALTIME"; ` +
-    `ss -tinH state established dst ${tb.addrs.cli} dport = :${port}; read -t ${period} -u 9; done`;
+    `ss -tinH state established dst ${tb.addrs.cli.includes(':') ? `[${tb.addrs.cli}]` : tb.addrs.cli} dport = :${port}; read -t ${period} -u 9; done`;
   const child = spawnGroup(tb, 'srv', 'bash', ['-c', script]);
   const samples: SsSample[] = [];
   let cur: string[] = [];

@@ -7,7 +7,7 @@
  * 4 not root / a system dependency is missing · 5 another zhuge owns the chain (left untouched).
  */
 import { parseCommand } from './args.js';
-import { privilegeProblem } from './capabilities.js';
+import { privilegeProblem } from '../daemon/capabilities.js';
 import { ConfigError, configWarnings, DEFAULT_CONFIG_PATH, loadConfig, tryLoadConfig, type Config } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CAP_NET_ADMIN, missingCaps, ownEffectiveCaps } from './capabilities.js';
 
 export interface NfqPacket {
   readonly id: number;
@@ -163,7 +164,7 @@ function loadNative(): NativeModule {
   return cached;
 }
 
-/** Whether NfQueue.open() can work here: the addon is built and we are root. */
+/** Whether NfQueue.open() can work here: the addon is built and we hold CAP_NET_ADMIN (or are root). */
 export function nfqueueAvailable(): { ok: true } | { ok: false; reason: string } {
   try {
     loadNative();
@@ -171,7 +172,10 @@ export function nfqueueAvailable(): { ok: true } | { ok: false; reason: string }
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
   if (process.platform !== 'linux') return { ok: false, reason: 'NFQUEUE needs Linux' };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'NFQUEUE needs root (CAP_NET_ADMIN)' };
+  // root, or CAP_NET_ADMIN in the effective set (an unprivileged user the supervisor gave it)
+  if (process.getuid?.() !== 0 && missingCaps(ownEffectiveCaps(), [['CAP_NET_ADMIN', CAP_NET_ADMIN]]).length > 0) {
+    return { ok: false, reason: 'NFQUEUE needs root or CAP_NET_ADMIN' };
+  }
   return { ok: true };
 }
 

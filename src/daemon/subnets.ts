@@ -2,7 +2,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/index.js';
 import { parseIpv4Address } from '../protocols/ipv4.js';
-import { parseIpv6Address } from '../protocols/ipv6.js';
+import { formatIpv6, parseIpv6Address } from '../protocols/ipv6.js';
 import type { PacketView } from '../protocols/packet.js';
 
 /** The wlan interface's own prefixes: the default client subnets. */
@@ -24,8 +24,19 @@ export function clientSubnetsOf(c: Config, bridge: string | undefined): string[]
   return c.flows.clientSubnets.length > 0 ? [...c.flows.clientSubnets] : interfaceSubnets(bridge ?? c.interfaces.wlan);
 }
 
-function networkAddress(addr: string, len: number, v6: boolean): string {
-  if (v6) return addr; // BPF `net` accepts a host address with a prefix for IPv6
+/** The network address of `addr`/`len` (host bits cleared), as libpcap and iptables want it. */
+export function networkAddress(addr: string, len: number, v6: boolean): string {
+  if (v6) {
+    // libpcap refuses host bits in `net ADDR/LEN` ("non-network bits set"), and so does reading
+    // the prefix: mask the address, 32 bits at a time
+    const w = parseIpv6Address(addr);
+    if (w === undefined) return addr;
+    const m = w.map((x, i) => {
+      const bits = Math.max(0, Math.min(32, len - 32 * i));
+      return bits === 0 ? 0 : (x & (bits === 32 ? 0xffffffff : ~(0xffffffff >>> bits))) >>> 0;
+    });
+    return formatIpv6(m[0] ?? 0, m[1] ?? 0, m[2] ?? 0, m[3] ?? 0);
+  }
   const parts = addr.split('.').map(Number);
   const n = (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;

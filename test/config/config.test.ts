@@ -21,7 +21,7 @@ import {
 } from '../../src/config/index.js';
 
 const EXAMPLE = new URL('../../config/zhuge.example.yaml', import.meta.url);
-const OPENWRT = new URL('../../deploy/openwrt/zhuge.yaml', import.meta.url);
+const OPENWRT = new URL('../../deploy/openwrt/files/zhuge.yaml', import.meta.url);
 const SCHEMA = new URL('../../config/zhuge.schema.json', import.meta.url);
 
 const MIN = 'interfaces:\n  eth: eth0\n  wlan: wlan0\n';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bpfFilterFor, subnetMatcher } from '../../src/daemon/subnets.js';
+import { bpfFilterFor, networkAddress, subnetMatcher } from '../../src/daemon/subnets.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { udpPacket } from '../helpers/packets.js';
 
@@ -37,5 +37,20 @@ describe('client subnets (NAT support)', () => {
     expect(subnetMatcher(['fd00::/96'])(v)).toBe(false);
     expect(subnetMatcher(['fd00:0:0:0:1234::/80'])(v)).toBe(true);
     expect(subnetMatcher(['10.0.0.0/8'])(v)).toBe(false);
+  });
+});
+
+describe('networkAddress: host bits cleared (libpcap refuses "net fd00:1:3::1/64": non-network bits set)', () => {
+  it.each([
+    ['192.168.1.17', 24, false, '192.168.1.0'],
+    ['10.0.0.1', 8, false, '10.0.0.0'],
+    ['fd00:62:3::1', 64, true, 'fd00:62:3::'],
+    ['2001:db8:abcd:12:34::1', 48, true, '2001:db8:abcd::'],
+    ['2001:db8:abcd:12:34::1', 60, true, '2001:db8:abcd:10::'],
+    ['fe80::1', 10, true, 'fe80::'],
+    ['2001:db8::1', 128, true, '2001:db8::1'],
+    ['2001:db8::1', 0, true, '::'],
+  ])('%s/%i -> %s', (addr, len, v6, expected) => {
+    expect(networkAddress(addr, len, v6)).toBe(expected);
   });
 });

@@ -72,7 +72,7 @@ describe.skipIf(!isRoot)('bridged Wi-Fi (a port of br-lan), dual stack: the wind
       expect(eb).toContain(`-i ${tb.ifaces.apWlan} -j mark --mark-or 0x10000000 --mark-target CONTINUE`);
       for (const bin of ['iptables-save', 'ip6tables-save']) {
         const save = execFileSync('ip', ['netns', 'exec', tb.ns.ap, bin, '-t', 'filter'], { encoding: 'utf8' });
-        expect(save).toMatch(new RegExp(`-A ${ic.chain} -i ${bridge} -p tcp -m mark --mark 0x10000000/0x10000000 -s \\S+ `));
+        expect(save).toMatch(new RegExp(`-A ${ic.chain} -s \\S+ -i ${bridge} -p tcp -m mark --mark 0x10000000/0x10000000 -j NFQUEUE`));
       }
     } finally {
       await ic.remove();

@@ -50,6 +50,9 @@ describe('parsers', () => {
     ].join('\n');
     expect(parseSsDump(dump)).toEqual({ rttMs: 72.156, cwnd: 161, localPort: 38626, bytesAcked: 1366950 });
     expect(parseSsDump('')).toBeUndefined();
+    // IPv6 (a dual-stack testbed): addresses in brackets
+    const v6 = ['0      0      [fd00:62:1::1]:41234 [fd00:62:3::2]:5201', '\t cubic wscale:7,7 rto:204 rtt:95.1/2.5 mss:1428 cwnd:40 bytes_acked:5000 segs_out:9'].join('\n');
+    expect(parseSsDump(v6)).toEqual({ rttMs: 95.1, cwnd: 40, localPort: 41234, bytesAcked: 5000 });
   });
   it('iperf3 json with server output', () => {
     const iv = (s: number, bps: number, extra: object) => ({ sum: { start: s, end: s + 0.1, bits_per_second: bps }, streams: [extra] });

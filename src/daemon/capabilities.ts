@@ -15,6 +15,15 @@ export function effectiveCaps(statusText: string): bigint {
   return m?.[1] !== undefined ? BigInt(`0x${m[1]}`) : 0n;
 }
 
+/** This process's effective capability bits (0n without /proc). */
+export function ownEffectiveCaps(readStatus = (): string => readFileSync('/proc/self/status', 'utf8')): bigint {
+  try {
+    return effectiveCaps(readStatus());
+  } catch {
+    return 0n;
+  }
+}
+
 /** The capabilities of `needed` missing from `caps`, by name. */
 export function missingCaps(caps: bigint, needed: ReadonlyArray<[string, number]> = [['CAP_NET_ADMIN', CAP_NET_ADMIN], ['CAP_NET_RAW', CAP_NET_RAW]]): string[] {
   return needed.filter(([, bit]) => (caps & (1n << BigInt(bit))) === 0n).map(([name]) => name);

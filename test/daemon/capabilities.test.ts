@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveCaps, missingCaps, privilegeProblem } from '../../src/cli/capabilities.js';
+import { effectiveCaps, missingCaps, privilegeProblem } from '../../src/daemon/capabilities.js';
 
 const status = (capEff: string): string => `Name:\tnode\nCapInh:\t0000000000000000\nCapPrm:\t${capEff}\nCapEff:\t${capEff}\n`;
 
