@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the native addons (NFQUEUE binding, raw IP sender) against the running Node's own headers
-# (no download: offline machines).
+# (no download: offline machines), and the native watchdog.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodedir=$(node -p 'require("path").resolve(process.execPath, "../..")')
@@ -12,3 +12,6 @@ for addon in native/nfqueue native/rawsock; do
   [[ -f "$addon/binding.gyp" ]] || continue
   npx --no-install node-gyp rebuild --directory "$addon" --nodedir="$nodedir"
 done
+# the fail-open watchdog: a plain C program (no Node in it, ~1 MB resident)
+mkdir -p native/watchdog/build
+${CC:-cc} -O2 -Wall -Wextra -o native/watchdog/build/zhuge-watchdog native/watchdog/zhuge-watchdog.c

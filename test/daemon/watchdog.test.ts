@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath } from '../../src/daemon/nfqueue.js';
 import { IptablesRules } from '../../src/daemon/rules.js';
-import { Watchdog, watchdogCommand } from '../../src/daemon/watchdog.js';
+import { nativeWatchdogPath, Watchdog, watchdogCommand } from '../../src/daemon/watchdog.js';
 import { createLab, sendUdp, startReceiver, uniquePrefix, type Lab } from '../../bench/nfqueue-lab.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -48,7 +48,11 @@ async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number
   throw new Error(`${what} not met within ${timeoutMs} ms`);
 }
 
-describe('watchdog protocol with a marker command instead of iptables (no root needed)', () => {
+// both implementations of the protocol: the native one (the default once built) and the Node one (the fallback)
+const IMPLS = existsSync(nativeWatchdogPath()) ? (['native', 'node'] as const) : (['node'] as const);
+if (IMPLS.length === 1) console.warn(`native watchdog not built (${nativeWatchdogPath()}): only the Node one is tested; run scripts/build-native.sh`);
+
+describe.each(IMPLS)('watchdog protocol (%s) with a marker command instead of iptables (no root needed)', (impl) => {
   const dir = mkdtempSync(join(tmpdir(), 'zhuge-wd-'));
   const marker = join(dir, 'removed');
   const cmds = [`echo removed >> ${marker}`];
@@ -57,7 +61,7 @@ describe('watchdog protocol with a marker command instead of iptables (no root n
 
   it('steady heartbeats: nothing runs; bye: exits without running anything', async () => {
     // generous threshold: this test is about "no heartbeat gap → nothing", not about load
-    const wd = await Watchdog.start({ removeCommands: cmds, stallMs: 1000 });
+    const wd = await Watchdog.start({ impl, removeCommands: cmds, stallMs: 1000 });
     await new Promise((r) => setTimeout(r, 500));
     await wd.stop();
     expect(alive(wd.pid as number)).toBe(false);
@@ -65,7 +69,7 @@ describe('watchdog protocol with a marker command instead of iptables (no root n
   });
 
   it('a blocked event loop: the commands run once per stall; rulesRemoved then resumed are emitted', async () => {
-    const wd = await Watchdog.start({ removeCommands: cmds, stallMs: 150 });
+    const wd = await Watchdog.start({ impl, removeCommands: cmds, stallMs: 150 });
     const removed = once(wd, 'rulesRemoved');
     const resumed = once(wd, 'resumed');
     const until = performance.now() + 600;
@@ -82,7 +86,7 @@ describe('watchdog protocol with a marker command instead of iptables (no root n
     [9, 'removeFailed'],
   ] as const)('a removal checked afterwards: the check passes after %d runs -> %s', async (needed, event) => {
     const count = join(dir, `count-${needed}`);
-    const wd = await Watchdog.start({ removeCommands: [`echo x >> ${count}`], checkCommand: `[ "$(wc -l < ${count})" -ge ${needed} ]`, stallMs: 150 });
+    const wd = await Watchdog.start({ impl, removeCommands: [`echo x >> ${count}`], checkCommand: `[ "$(wc -l < ${count})" -ge ${needed} ]`, stallMs: 150 });
     const got = once(wd, event);
     const until = performance.now() + 400;
     while (performance.now() < until);
@@ -94,7 +98,7 @@ describe('watchdog protocol with a marker command instead of iptables (no root n
   });
 
   it('daemon killed (pipe closed without bye): the commands run within 1 s and the watchdog exits', async () => {
-    const cmd = watchdogCommand({ removeCommands: cmds });
+    const cmd = watchdogCommand({ impl, removeCommands: cmds });
     const child = spawn(process.execPath, ['-e', DAEMON_JS], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ZT_WD: JSON.stringify(cmd) },

@@ -62,7 +62,7 @@ describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goe
     const d = await startDaemon(tb, { metricsPort: 9476 });
     daemon = d;
     const watchdogPid = async (): Promise<number | undefined> => {
-      const r = await runProcess('pgrep', ['-P', String(d.child.pid), '-x', 'node']); // the watchdog is the daemon's one node child (node -e)
+      const r = await runProcess('pgrep', ['-P', String(d.child.pid), '-x', 'zhuge-watchdog']); // the native watchdog (native/watchdog), the daemon's child
       const pid = Number.parseInt(r.stdout.trim().split('\n')[0] ?? '', 10);
       return Number.isInteger(pid) ? pid : undefined;
     };

@@ -115,6 +115,8 @@ describe.skipIf(!hasMake)(`the OpenWrt package, as far as it can be checked with
       mkdirSync(join(build, `native/${a}/build/Release`), { recursive: true });
       cpSync(join(REPO, rel), join(build, rel));
     }
+    mkdirSync(join(build, 'native/watchdog/build'), { recursive: true });
+    cpSync(join(REPO, 'native/watchdog/build/zhuge-watchdog'), join(build, 'native/watchdog/build/zhuge-watchdog'));
     const root = join(work, 'root');
     make('install', { PKG_BUILD_DIR: build, DEST: root });
     for (const f of [
@@ -123,6 +125,7 @@ describe.skipIf(!hasMake)(`the OpenWrt package, as far as it can be checked with
       'usr/share/zhuge/node_modules/pino/package.json',
       'usr/share/zhuge/native/nfqueue/build/Release/zhuge_nfqueue.node',
       'usr/share/zhuge/native/rawsock/build/Release/zhuge_rawsock.node',
+      'usr/share/zhuge/native/watchdog/build/zhuge-watchdog',
       'etc/zhuge/zhuge.yaml',
       'etc/init.d/zhuge',
       'etc/capabilities/zhuge.json',
