@@ -1,0 +1,74 @@
+#!/bin/sh
+# PID 1 of the UML Wi-Fi testbed (testbed/wifi/uml.ts boots it: init=<this file>). The root
+# filesystem is the host's, read-write, through hostfs: everything this script writes outside the
+# tmpfs it mounts lands on the host, so it mounts tmpfs on /run, /tmp and /var/run first and
+# writes its results only to ZHUGE_UML_OUT (a directory the harness made on the host).
+# Kernel command-line words KEY=value arrive here as environment variables:
+#   ZHUGE_UML_OUT       results directory (host path)
+#   ZHUGE_UML_SCENARIO  a shell script (host path) run after the AP and the station are up
+# The AP: hostapd on wlan0 (open network, 802.11n HT20, channel 1). The station: wlan1 moved into
+# the network namespace `sta`, wpa_supplicant. Powers off with the reboot system call.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+out=${ZHUGE_UML_OUT:?}
+log() { echo "$(cut -d' ' -f1 /proc/uptime) $*" >> "$out/init.log"; }
+poweroff_now() {
+  sync
+  python3 -c 'import ctypes; ctypes.CDLL(None, use_errno=True).reboot(0x4321FEDC)'
+}
+trap poweroff_now EXIT
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /run/netns /run/hostapd /run/wpa_supplicant
+ip link set lo up
+log "init: $(uname -r), $(nproc) cpu"
+
+cat > /tmp/hostapd.conf <<CONF
+interface=wlan0
+driver=nl80211
+ssid=zhuge-test
+hw_mode=g
+channel=1
+ieee80211n=1
+wmm_enabled=1
+ctrl_interface=/run/hostapd
+CONF
+cat > /tmp/wpa.conf <<CONF
+ctrl_interface=/run/wpa_supplicant
+network={
+	ssid="zhuge-test"
+	key_mgmt=NONE
+	scan_freq=2412
+}
+CONF
+
+ip netns add sta
+iw phy phy1 set netns name sta
+hostapd -B -P /run/hostapd.pid /tmp/hostapd.conf > "$out/hostapd.log" 2>&1
+t0=$(cut -d' ' -f1 /proc/uptime)
+ip netns exec sta ip link set lo up
+ip netns exec sta wpa_supplicant -B -i wlan1 -c /tmp/wpa.conf -f "$out/wpa_supplicant.log"
+i=0
+while [ $i -lt 100 ]; do
+  if ip netns exec sta iw dev wlan1 link 2>/dev/null | grep -q '^Connected'; then break; fi
+  sleep 0.05
+  i=$((i + 1))
+done
+t1=$(cut -d' ' -f1 /proc/uptime)
+if ip netns exec sta iw dev wlan1 link 2>/dev/null | grep -q '^Connected'; then
+  log "associated after $(echo "$t1 - $t0" | bc) s"
+  echo associated > "$out/state"
+else
+  log "not associated after $(echo "$t1 - $t0" | bc) s"
+  echo not-associated > "$out/state"
+fi
+if [ -n "${ZHUGE_UML_SCENARIO:-}" ]; then
+  log "scenario $ZHUGE_UML_SCENARIO"
+  sh "$ZHUGE_UML_SCENARIO" > "$out/scenario.log" 2>&1
+  log "scenario exit $?"
+fi
+log "power off"
