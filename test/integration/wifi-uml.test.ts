@@ -6,13 +6,14 @@
  * it, in mac80211's per-station TXQs), and debugfs shows the station's TXQ (`aqm`) and airtime
  * files that queue.backend: mac80211 will read.
  *
- * No medium runs yet, so hwsim delivers every frame at once and the TXQs stay empty: the
- * medium and the queue are the next step.
+ * Then the medium (testbed/wifi/medium.ts, ours) on the air at 4 Mbit/s and a UDP stream through
+ * the AP: with our hwsim change (pending_limit 8) the queue forms in the station's TXQs, as on a
+ * real AP; with stock hwsim (0) the TXQs stay empty.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bootUml, cachedUmlKernel, listResults, UML_SHARED_TMP } from '../../testbed/wifi/uml.js';
+import { bootUml, cachedUmlKernel, listResults, REPO_ROOT, UML_SHARED_TMP } from '../../testbed/wifi/uml.js';
 
 const isRoot = process.getuid?.() === 0;
 const kernel = isRoot ? cachedUmlKernel() : undefined;
@@ -63,4 +64,35 @@ describe.skipIf(why !== undefined && !inCi)(`a real mac80211 stack in User-Mode 
     rmSync(r.out, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
+
+  it('with our medium on the air (4 Mbit/s), the queue forms in the TXQs only with the hwsim change (pending_limit 8 vs 0)', async () => {
+    expect(why, 'UML kernel for the Wi-Fi testbed').toBeUndefined();
+    const runs: Record<string, { txqMaxBytes: number; txqMeanBytes: number; mediumMaxQueued: number; delivered: number; apMbps: number }> = {};
+    for (const pendingLimit of [8, 0]) {
+      const r = await bootUml({ kernel: kernel ?? '', pendingLimit, scenario: join(REPO_ROOT, 'testbed/wifi/scenarios/queue.sh'), timeoutMs: 120_000 });
+      expect(r.state, `pending_limit ${pendingLimit}: ${r.initLog.join(' | ')}`).toBe('associated');
+      const aqm = readFileSync(join(r.out, 'aqm.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
+      // medium.log: "in <µs> <tx> <bytes> ..." when hwsim hands a frame over, "<µs> <tx> <bytes> <queued>" when it left the air
+      const left = readFileSync(join(r.out, 'medium.log'), 'utf8').trim().split('\n').filter((l) => l !== '' && !l.startsWith('in ')).map((l) => l.split(' '));
+      const ap = left.filter((x) => x[1] === '420000000000');
+      const spanUs = ap.length > 1 ? Number(ap.at(-1)?.[0]) - Number(ap[0]?.[0]) : 0;
+      runs[String(pendingLimit)] = {
+        txqMaxBytes: Math.max(0, ...aqm.map((x) => x[1] ?? 0)),
+        txqMeanBytes: Math.round(aqm.reduce((acc, x) => acc + (x[1] ?? 0), 0) / Math.max(1, aqm.length)),
+        mediumMaxQueued: Math.max(0, ...left.map((x) => Number(x[3]))),
+        delivered: left.length,
+        apMbps: spanUs > 0 ? Number(((ap.reduce((acc, x) => acc + Number(x[2]), 0) * 8) / spanUs).toFixed(2)) : 0,
+      };
+      rmSync(r.out, { recursive: true, force: true });
+    }
+    console.log(`where the queue forms (UDP ~9 Mbit/s into a 4 Mbit/s medium): ${JSON.stringify(runs)}`);
+    const withPatch = runs['8'];
+    const stock = runs['0'];
+    // pending_limit 8: hwsim holds at most 8 frames (+ a few management frames), the rest waits in the station's TXQs
+    expect(withPatch?.txqMaxBytes).toBeGreaterThan(100_000);
+    expect(withPatch?.mediumMaxQueued).toBeLessThanOrEqual(16);
+    expect(withPatch?.delivered).toBeGreaterThan(300);
+    // stock hwsim takes every frame at once: the TXQs stay empty whatever the medium does
+    expect(stock?.txqMaxBytes).toBeLessThan(3000);
+  }, 300_000);
 });

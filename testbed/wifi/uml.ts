@@ -44,6 +44,8 @@ export interface UmlBootOptions {
   scenario?: string;
   /** UML memory (default 384 MB) */
   memMb?: number;
+  /** more KEY=value words for the init's (and the scenario's) environment */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -77,6 +79,8 @@ export async function bootUml(o: UmlBootOptions): Promise<UmlBootResult> {
     'mac80211_hwsim.support_p2p_device=0',
     `mac80211_hwsim.pending_limit=${o.pendingLimit ?? 0}`,
     `ZHUGE_UML_OUT=${out}`,
+    `ZHUGE_REPO=${REPO_ROOT}`,
+    ...Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
     ...(o.scenario !== undefined ? [`ZHUGE_UML_SCENARIO=${o.scenario}`] : []),
   ];
   const t0 = performance.now();
