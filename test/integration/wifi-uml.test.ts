@@ -88,9 +88,12 @@ describe.skipIf(why !== undefined && !inCi)(`a real mac80211 stack in User-Mode 
     console.log(`where the queue forms (UDP ~9 Mbit/s into a 4 Mbit/s medium): ${JSON.stringify(runs)}`);
     const withPatch = runs['8'];
     const stock = runs['0'];
-    // pending_limit 8: hwsim holds at most 8 frames (+ a few management frames), the rest waits in the station's TXQs
+    // pending_limit 8: each of the two radios has at most 8 frames out before its queues stop
+    // (beacons and management frames are sent even then: measured 9-13 in the medium at once);
+    // the rest waits in the station's TXQs. Stock hwsim: 878-962 frames in the medium at once.
     expect(withPatch?.txqMaxBytes).toBeGreaterThan(100_000);
-    expect(withPatch?.mediumMaxQueued).toBeLessThanOrEqual(16);
+    expect(withPatch?.mediumMaxQueued).toBeLessThanOrEqual(2 * 8 + 8);
+    expect(stock?.mediumMaxQueued).toBeGreaterThan(100);
     expect(withPatch?.delivered).toBeGreaterThan(300);
     // stock hwsim takes every frame at once: the TXQs stay empty whatever the medium does
     expect(stock?.txqMaxBytes).toBeLessThan(3000);

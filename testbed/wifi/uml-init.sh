@@ -1,8 +1,10 @@
 #!/bin/sh
 # PID 1 of the UML Wi-Fi testbed (testbed/wifi/uml.ts boots it: init=<this file>). The root
 # filesystem is the host's, read-write, through hostfs: everything this script writes outside the
-# tmpfs it mounts lands on the host, so it mounts tmpfs on /run, /tmp and /var/run first and
-# writes its results only to ZHUGE_UML_OUT (a directory the harness made on the host).
+# tmpfs it mounts lands on the host, so it mounts a tmpfs on /run first (network namespaces, the
+# daemons' control sockets, its own files in /run/zhuge-uml) and writes its results only to
+# ZHUGE_UML_OUT (a directory the harness made on the host). /tmp stays the host's: the repository
+# (the scenario, the medium) may live there, as a CI clone does.
 # Kernel command-line words KEY=value arrive here as environment variables:
 #   ZHUGE_UML_OUT       results directory (host path)
 #   ZHUGE_UML_SCENARIO  a shell script (host path) run after the AP and the station are up
@@ -22,12 +24,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
-mkdir -p /run/netns /run/hostapd /run/wpa_supplicant
+mkdir -p /run/netns /run/hostapd /run/wpa_supplicant /run/zhuge-uml
+etc=/run/zhuge-uml
 ip link set lo up
 log "init: $(uname -r), $(nproc) cpu"
 
-cat > /tmp/hostapd.conf <<CONF
+cat > $etc/hostapd.conf <<CONF
 interface=wlan0
 driver=nl80211
 ssid=zhuge-test
@@ -37,7 +39,7 @@ ieee80211n=1
 wmm_enabled=1
 ctrl_interface=/run/hostapd
 CONF
-cat > /tmp/wpa.conf <<CONF
+cat > $etc/wpa.conf <<CONF
 ctrl_interface=/run/wpa_supplicant
 network={
 	ssid="zhuge-test"
@@ -48,10 +50,10 @@ CONF
 
 ip netns add sta
 iw phy phy1 set netns name sta
-hostapd -B -P /run/hostapd.pid /tmp/hostapd.conf > "$out/hostapd.log" 2>&1
+hostapd -B -P /run/hostapd.pid $etc/hostapd.conf > "$out/hostapd.log" 2>&1
 t0=$(cut -d' ' -f1 /proc/uptime)
 ip netns exec sta ip link set lo up
-ip netns exec sta wpa_supplicant -B -i wlan1 -c /tmp/wpa.conf -f "$out/wpa_supplicant.log"
+ip netns exec sta wpa_supplicant -B -i wlan1 -c $etc/wpa.conf -f "$out/wpa_supplicant.log"
 i=0
 while [ $i -lt 100 ]; do
   if ip netns exec sta iw dev wlan1 link 2>/dev/null | grep -q '^Connected'; then break; fi

@@ -19,8 +19,8 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const REPO_ROOT = existsSync(join(HERE, '../../package.json')) ? join(HERE, '../..') : join(HERE, '../../..');
 export const UML_INIT = join(REPO_ROOT, 'testbed/wifi/uml-init.sh');
 /**
- * Where files shared with UML live (results, scenario scripts): not /tmp or /run, which the init
- * covers with its own tmpfs inside UML.
+ * Where files shared with UML live (results, scenario scripts): anywhere but /run, which the init
+ * covers with its own tmpfs inside UML; /var/tmp keeps them off the host's /tmp clean-ups.
  */
 export const UML_SHARED_TMP = '/var/tmp';
 
