@@ -73,7 +73,7 @@ describe.skipIf(why !== undefined && !inCi)(`a real mac80211 stack in User-Mode 
       expect(r.state, `pending_limit ${pendingLimit}: ${r.initLog.join(' | ')}`).toBe('associated');
       const aqm = readFileSync(join(r.out, 'aqm.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
       // medium.log: "in <µs> <tx> <bytes> ..." when hwsim hands a frame over, "<µs> <tx> <bytes> <queued>" when it left the air
-      const left = readFileSync(join(r.out, 'medium.log'), 'utf8').trim().split('\n').filter((l) => l !== '' && !l.startsWith('in ')).map((l) => l.split(' '));
+      const left = readFileSync(join(r.out, 'medium.log'), 'utf8').trim().split('\n').filter((l) => l !== '' && !l.startsWith('in ') && !l.startsWith('error ')).map((l) => l.split(' '));
       const ap = left.filter((x) => x[1] === '420000000000');
       const spanUs = ap.length > 1 ? Number(ap.at(-1)?.[0]) - Number(ap[0]?.[0]) : 0;
       runs[String(pendingLimit)] = {
@@ -90,10 +90,10 @@ describe.skipIf(why !== undefined && !inCi)(`a real mac80211 stack in User-Mode 
     const stock = runs['0'];
     // pending_limit 8: each of the two radios has at most 8 frames out before its queues stop
     // (beacons and management frames are sent even then: measured 9-13 in the medium at once);
-    // the rest waits in the station's TXQs. Stock hwsim: 878-962 frames in the medium at once.
+    // the rest waits in the station's TXQs. (Stock hwsim floods the medium: 878-962 frames in it
+    // at once in most runs; once its socket overflowed and it delivered almost nothing.)
     expect(withPatch?.txqMaxBytes).toBeGreaterThan(100_000);
     expect(withPatch?.mediumMaxQueued).toBeLessThanOrEqual(2 * 8 + 8);
-    expect(stock?.mediumMaxQueued).toBeGreaterThan(100);
     expect(withPatch?.delivered).toBeGreaterThan(300);
     // stock hwsim takes every frame at once: the TXQs stay empty whatever the medium does
     expect(stock?.txqMaxBytes).toBeLessThan(3000);

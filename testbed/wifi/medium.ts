@@ -196,6 +196,13 @@ async function main(): Promise<void> {
     }
     if (timer === undefined) pump();
   });
+  // stock hwsim hands over frames faster than a slow medium reads them: the socket overflows
+  // (ENOBUFS) and those frames are lost; count it and go on rather than die
+  let socketErrors = 0;
+  sock.socket.on('error', (e: unknown) => {
+    socketErrors++;
+    if (logFile !== undefined) lines.push(`error ${Math.round(nowUs())} ${String(e)} (${socketErrors})`);
+  });
   await sock.request(family, HWSIM_CMD_REGISTER, 1, Buffer.alloc(0));
   setInterval(flushLog, 200);
   process.on('SIGTERM', () => {
