@@ -154,11 +154,16 @@ async function main(): Promise<void> {
   const radios = Array.from({ length: Number(values.radios) }, (_, i) => radioAddress(i));
   const logFile = values.log;
   const sock = createGenericNetlink();
+  // room for a burst: hwsim hands over frames faster than UML's one CPU lets the medium read them,
+  // and a full buffer loses frames (and so their statuses) for good
+  sock.socket.setRecvBufferSize(8 << 20);
+  sock.socket.setSendBufferSize(8 << 20);
   const fam = await sock.ctrlRequest(3 /* CTRL_CMD_GETFAMILY */, { familyName: 'MAC80211_HWSIM' });
   const family = fam[0]?.familyId;
   if (family === undefined) throw new Error('no MAC80211_HWSIM generic netlink family (mac80211_hwsim not loaded?)');
   const queue: HwsimFrame[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let socketErrors = 0;
   const t0 = performance.now();
   const nowUs = (): number => (performance.now() - t0) * 1000;
   const lines: string[] = [];
@@ -180,12 +185,27 @@ async function main(): Promise<void> {
       queue.shift();
       busyUntilUs = headEndUs;
       headEndUs = undefined;
-      for (const r of radios) if (!r.equals(f.transmitter)) sock.send(family, HWSIM_CMD_FRAME, 1, rxFrameAttrs(r, f, -30), REQUEST);
-      sock.send(family, HWSIM_CMD_TX_INFO_FRAME, 1, txInfoAttrs(f, -30), REQUEST);
+      // a send may throw (the socket's buffer full): never let it escape, least of all into the
+      // netlink binding's native callback, where it aborts the process (seen once in CI)
+      try {
+        for (const r of radios) if (!r.equals(f.transmitter)) sock.send(family, HWSIM_CMD_FRAME, 1, rxFrameAttrs(r, f, -30), REQUEST);
+        sock.send(family, HWSIM_CMD_TX_INFO_FRAME, 1, txInfoAttrs(f, -30), REQUEST);
+      } catch (e) {
+        socketErrors++;
+        if (logFile !== undefined) lines.push(`error ${Math.round(nowUs())} send: ${String(e)} (${socketErrors})`);
+      }
       if (logFile !== undefined) lines.push(`${Math.round(busyUntilUs)} ${f.transmitter.toString('hex')} ${f.frame.length} ${queue.length}`);
     }
   };
   sock.on('message', (msgs: Array<GenericNetlinkMessage | unknown>) => {
+    try {
+      onMessages(msgs);
+    } catch (e) {
+      socketErrors++;
+      if (logFile !== undefined) lines.push(`error ${Math.round(nowUs())} receive: ${String(e)} (${socketErrors})`);
+    }
+  });
+  const onMessages = (msgs: Array<GenericNetlinkMessage | unknown>): void => {
     for (const m of msgs) {
       const g = m as Partial<GenericNetlinkMessage>;
       if (g.family !== family || g.cmd !== HWSIM_CMD_FRAME || g.data === undefined) continue;
@@ -195,10 +215,9 @@ async function main(): Promise<void> {
       if (logFile !== undefined) lines.push(`in ${Math.round(nowUs())} ${f.transmitter.toString('hex')} ${f.frame.length} fc=${f.frame.readUInt16LE(0).toString(16)} flags=${f.flags}`);
     }
     if (timer === undefined) pump();
-  });
+  };
   // stock hwsim hands over frames faster than a slow medium reads them: the socket overflows
   // (ENOBUFS) and those frames are lost; count it and go on rather than die
-  let socketErrors = 0;
   sock.socket.on('error', (e: unknown) => {
     socketErrors++;
     if (logFile !== undefined) lines.push(`error ${Math.round(nowUs())} ${String(e)} (${socketErrors})`);
