@@ -41,8 +41,7 @@ import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from
 import { QdiscPoller } from './qdisc-poller.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
 import { readInterface } from './interface-state.js';
-import { RestartBudget } from './restart-budget.js';
-import { Watchdog } from './watchdog.js';
+import { WatchdogKeeper } from './watchdog-keeper.js';
 import { RawSender } from './rawsock.js';
 import type { StatusSnapshot } from './http-server.js';
 import { bpfFilterFor, clientSubnetsOf, interfaceAddresses } from './subnets.js';
@@ -75,12 +74,11 @@ export class Daemon {
   private ruleSpec: InterceptionPlan;
   /** where the wlan interface sits (a bridge port or not), read once at construction */
   private readonly attachment: WifiAttachment;
-  private watchdog: Watchdog | undefined;
+  private readonly watchdog: WatchdogKeeper;
   private qdisc: QdiscPoller | undefined;
   /** how each tap was opened (reopened alike when its interface comes back up) */
   private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
   private ioHealth: IoHealth | undefined;
-  private readonly watchdogRestarts = new RestartBudget();
   private readonly offloads: OffloadWatch;
   /**
    * An I/O source stopped for good (an interface vanished, NFQUEUE no longer served: io-health.ts).
@@ -127,6 +125,25 @@ export class Daemon {
     });
     this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
     this.ruleSpec = interceptionPlanFrom(cfg, this.subnets, this.attachment);
+    this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
+      rulesRemoved: () => {
+        this.rulesInstalled = false;
+        this.metrics.rulesInstalled.set(0);
+        this.metrics.watchdogTrips.inc();
+        this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
+      },
+      removeFailed: () => {
+        this.metrics.watchdogTrips.inc();
+        this.log.error('watchdog could not remove the rules while this process stalled (checked four times): uplink traffic may have been held');
+      },
+      resumed: () => {
+        if (this.stopping) return;
+        this.log.info('heartbeats resumed after a stall: re-installing the rules');
+        this.installRules().catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'));
+      },
+      fatal: (reason) => this.fatal(reason),
+      stopping: () => this.stopping,
+    });
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       (id, flow, timed) => {
@@ -170,7 +187,7 @@ export class Daemon {
     );
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.installRules();
-    if (this.opts.noWatchdog !== true) await this.startWatchdog();
+    if (this.opts.noWatchdog !== true) await this.watchdog.start();
     this.timers.push(setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs));
     if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
@@ -279,43 +296,6 @@ export class Daemon {
     await this.rules.install(this.ruleSpec);
     this.rulesInstalled = true;
     this.metrics.rulesInstalled.set(1);
-  }
-
-  /** Within the restart budget (5 in 60 s) the watchdog is started again, else zhuge stops, failing open. */
-  private restartWatchdog(why: string): void {
-    if (this.stopping) return;
-    const b = this.watchdogRestarts;
-    if (!b.allow(Date.now())) {
-      this.fatal(`the watchdog exited ${b.max + 1} times within ${b.windowMs / 1000} s (last: ${why})`);
-      return;
-    }
-    this.log.error(`${why}: restarting it`);
-    this.startWatchdog().catch((err: unknown) => this.restartWatchdog(`could not start the watchdog (${String(err)})`));
-  }
-
-  private async startWatchdog(): Promise<void> {
-    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(), checkCommand: this.rules.goneCheckCommand(), stallMs: this.cfg.watchdog.stallMs });
-    this.watchdog = wd;
-    wd.on('rulesRemoved', () => {
-      this.rulesInstalled = false;
-      this.metrics.rulesInstalled.set(0);
-      this.metrics.watchdogTrips.inc();
-      this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
-    });
-    wd.on('removeFailed', () => {
-      this.metrics.watchdogTrips.inc();
-      this.log.error('watchdog could not remove the rules while this process stalled (checked four times): uplink traffic may have been held');
-    });
-    wd.on('resumed', () => {
-      if (this.stopping) return;
-      this.log.info('heartbeats resumed after a stall: re-installing the rules');
-      this.installRules().catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'));
-    });
-    wd.on('exit', (code, signal) => {
-      this.watchdog = undefined;
-      if (this.stopping) return;
-      this.restartWatchdog(`the watchdog exited (code ${String(code)}, signal ${String(signal)})`);
-    });
   }
 
   private housekeeping(): void {
@@ -496,8 +476,7 @@ export class Daemon {
     this.qdisc = undefined;
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;
-    await this.watchdog?.stop().catch((err: unknown) => this.log.error({ err: String(err) }, 'stopping the watchdog failed'));
-    this.watchdog = undefined;
+    await this.watchdog.stop();
     this.log.info({ released }, 'zhuge stopped: rules removed, held packets released');
   }
 }
