@@ -18,7 +18,7 @@ cache=${ZHUGE_UML_CACHE:-/var/cache/zhuge-uml}
 src_pkg=linux-source-6.12
 if [[ "${1:-}" == --cached-only ]]; then
   version=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null) || exit 1
-  key=$( (echo "$version"; cat testbed/wifi/uml.config testbed/wifi/hwsim-pending-limit.patch) | sha256sum | cut -c1-16)
+  key=$( (echo "$version"; cat testbed/wifi/uml.config testbed/wifi/*.patch) | sha256sum | cut -c1-16)
   [[ -x "$cache/linux-$key" ]] || exit 1
   echo "$cache/linux-$key"
   exit 0
@@ -36,7 +36,7 @@ if (( ${#missing[@]} > 0 )); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 version=$(dpkg-query -W -f='${Version}' "$src_pkg")
-key=$( (echo "$version"; cat testbed/wifi/uml.config testbed/wifi/hwsim-pending-limit.patch) | sha256sum | cut -c1-16)
+key=$( (echo "$version"; cat testbed/wifi/uml.config testbed/wifi/*.patch) | sha256sum | cut -c1-16)
 out="$cache/linux-$key"
 if [[ -x "$out" ]]; then
   echo "$out"
@@ -48,13 +48,17 @@ trap 'rm -rf "$work"' EXIT
 echo "build-uml: building $src_pkg $version as ARCH=um (key $key; ~12 min on 2 cores)" >&2
 tar -xJf "/usr/src/$src_pkg.tar.xz" -C "$work"
 cd "$work/$src_pkg"
-patch -p1 --quiet < "$repo/testbed/wifi/hwsim-pending-limit.patch"
+for p in "$repo"/testbed/wifi/*.patch; do patch -p1 --quiet < "$p"; done
 make ARCH=um defconfig >/dev/null
 opts=()
 while IFS= read -r line; do
   line=${line%%#*}
-  [[ "$line" =~ ^([A-Z0-9_]+)=([yn])$ ]] || continue
-  if [[ ${BASH_REMATCH[2]} == y ]]; then opts+=(--enable "${BASH_REMATCH[1]}"); else opts+=(--disable "${BASH_REMATCH[1]}"); fi
+  [[ "$line" =~ ^([A-Z0-9_]+)=([yn]|[0-9]+)$ ]] || continue
+  case ${BASH_REMATCH[2]} in
+    y) opts+=(--enable "${BASH_REMATCH[1]}") ;;
+    n) opts+=(--disable "${BASH_REMATCH[1]}") ;;
+    *) opts+=(--set-val "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}") ;;
+  esac
 done < "$repo/testbed/wifi/uml.config"
 scripts/config "${opts[@]}"
 make ARCH=um olddefconfig >/dev/null
@@ -62,8 +66,8 @@ make ARCH=um olddefconfig >/dev/null
 lost=()
 while IFS= read -r line; do
   line=${line%%#*}
-  [[ "$line" =~ ^([A-Z0-9_]+)=y$ ]] || continue
-  grep -q "^CONFIG_${BASH_REMATCH[1]}=y$" .config || lost+=("${BASH_REMATCH[1]}")
+  [[ "$line" =~ ^([A-Z0-9_]+)=(y|[0-9]+)$ ]] || continue
+  grep -q "^CONFIG_${BASH_REMATCH[1]}=${BASH_REMATCH[2]}$" .config || lost+=("${BASH_REMATCH[1]}")
 done < "$repo/testbed/wifi/uml.config"
 if (( ${#lost[@]} > 0 )); then echo "build-uml: options not set after olddefconfig: ${lost[*]}" >&2; fi
 make ARCH=um -j"$(( $(nproc) + 1 ))" linux >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; exit 1; }

@@ -45,6 +45,10 @@ while time.time() < end:
 print("sent", n)
 '
 wait $sampler
+# what mac80211 holds at the end: its queues' stop reasons and the station's TXQs (a stall shows here)
+cat /sys/kernel/debug/ieee80211/phy0/queues > "$out/queues-end.txt" 2>&1
+cat "$aqm" > "$out/aqm-end.txt" 2>&1
+cat /sys/kernel/debug/ieee80211/phy0/aqm > "$out/phy-aqm-end.txt" 2>&1
 kill $medium
 wait $medium 2>/dev/null
 echo done
