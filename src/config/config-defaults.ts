@@ -29,6 +29,7 @@ const table: ConfigDefaults = {
   queue: {
     backend: 'qdisc',
     resyncIntervalMs: 100,
+    txqPollMs: 5,
     discipline: ft.discipline,
     limitBytes: 0,
   },

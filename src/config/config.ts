@@ -6,8 +6,11 @@
  */
 import type { AckDelayerConfig } from '../feedback-updater/index.js';
 
-/** 'qdisc' only for now; the mac80211 backend (per-station TXQs via debugfs) is not built. */
-export type QueueBackend = 'qdisc';
+/**
+ * 'qdisc': the wlan qdisc (rtnetlink) and the two taps; 'mac80211': each station's TXQs
+ * (debugfs `aqm`, polled every txqPollMs), a Fortune Teller per station.
+ */
+export type QueueBackend = 'qdisc' | 'mac80211';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface InterfacesConfig {
@@ -23,6 +26,8 @@ export type QueueDiscipline = 'fifo' | 'fq';
 export interface QueueConfig {
   backend: QueueBackend;
   resyncIntervalMs: number;
+  /** backend mac80211: how often each station's TXQ counters are read (ms) */
+  txqPollMs: number;
   /** 'fq': the window clamp's share is the max-min fair share among all flows (see the schema). */
   discipline: QueueDiscipline;
   /** The AP queue's byte limit (bfifo limit); 0 = unknown. */

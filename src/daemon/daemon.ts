@@ -39,6 +39,8 @@ import { maxFrameBytes } from './offloads.js';
 import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QdiscPoller } from './qdisc-poller.js';
+import { TxqPoller } from './txq-poller.js';
+import { formatMac } from '../engine/station-directory.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
@@ -76,6 +78,8 @@ export class Daemon {
   private readonly attachment: WifiAttachment;
   private readonly watchdog: WatchdogKeeper;
   private qdisc: QdiscPoller | undefined;
+  /** queue.backend mac80211: the stations' TXQs (debugfs) */
+  private txq: TxqPoller | undefined;
   /** how each tap was opened (reopened alike when its interface comes back up) */
   private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
   private ioHealth: IoHealth | undefined;
@@ -179,8 +183,11 @@ export class Daemon {
     const seen = new Map<string, InterfaceReading>();
     for (const [dev, r] of this.readTapInterfaces()) if (r !== undefined) seen.set(dev, r);
     this.ioHealth = new IoHealth(seen);
-    this.qdisc = await QdiscPoller.open(c.interfaces.wlan, this.engine, this.log);
-    await this.qdisc.checkQueueVisible(c.interfaces.wlan);
+    if (c.queue.backend === 'mac80211') this.txq = TxqPoller.open(c.interfaces.wlan, this.engine, this.log.child({ module: 'txq' }));
+    else {
+      this.qdisc = await QdiscPoller.open(c.interfaces.wlan, this.engine, this.log);
+      await this.qdisc.checkQueueVisible(c.interfaces.wlan);
+    }
     this.nfq = NfQueue.open(
       { queueNum: c.nfqueue.queueNum, maxLen: c.nfqueue.maxLen, failOpen: c.nfqueue.failOpen, copyBytes: 0xffff },
       (batch) => this.onUplinkBatch(batch),
@@ -188,8 +195,13 @@ export class Daemon {
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.installRules();
     if (this.opts.noWatchdog !== true) await this.watchdog.start();
-    this.timers.push(setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs));
-    if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
+    if (this.txq !== undefined) {
+      this.timers.push(setInterval(() => this.txq?.poll(), c.queue.txqPollMs));
+      this.timers.push(setInterval(() => this.txq?.refreshStations(), 1000));
+    } else {
+      this.timers.push(setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs));
+      if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
+    }
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     void this.offloads.check([c.interfaces.eth, c.interfaces.wlan, ...(this.attachment.bridge !== undefined ? [this.attachment.bridge] : [])]);
     this.log.info(
@@ -370,7 +382,7 @@ export class Daemon {
     m.flowsByMode.set({ mode: 'ccfb' }, modes.ccfb);
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
     m.heldPackets.set(this.uplink.size);
-    m.queueBacklog.set(this.engine.ft.queue.bytesInQueue);
+    m.queueBacklog.set(this.engine.ft.queue.bytesInQueue + (this.engine.stations?.status().reduce((a, s) => a + s.bytesInQueue, 0) ?? 0));
     this.ioCounters.sync(nfqStats, this.taps.map((t) => t.stats()));
   }
 
@@ -425,7 +437,10 @@ export class Daemon {
           rateBps: e.queue.dequeueRateBps,
           predictedDelayMs: lp?.totalMs ?? 0,
         },
+        // mac80211: one queue per station (the first entry holds packets to unknown destinations)
+        ...(e.stations ?? []).map((s) => ({ name: `${this.cfg.interfaces.wlan}/${formatMac(s.mac)}`, backlogBytes: s.bytesInQueue, rateBps: s.dequeueRateBps, predictedDelayMs: 0 })),
       ],
+      ...(this.txq !== undefined ? { txq: { ...this.txq.stats, untrackedDepartures: this.engine.stations?.untrackedDepartures ?? 0 } } : {}),
       heldPackets: this.uplink.size,
       flowsActive: e.flowsActive,
       lastPrediction: lp,

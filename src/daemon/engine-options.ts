@@ -28,6 +28,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
     idleTimeoutMs: f.idleTimeoutMs,
     maxFlows: f.maxFlows,
     queueLimitBytes: cfg.queue.limitBytes,
+    perStationQueues: cfg.queue.backend === 'mac80211',
     // drain gates stay within 3/4 of the kernel queue (beyond it new packets would pass unseen)
     maxGatedPackets: Math.floor(cfg.nfqueue.maxLen * 0.75),
     fortuneTeller: fortuneTellerConfigFrom(cfg),

@@ -19,6 +19,7 @@ const AT_START: ReadonlyArray<[string, (c: Config) => unknown]> = [
   ['watchdog.stallMs', (c) => c.watchdog.stallMs],
   ['metrics.listen', (c) => c.metrics.listen],
   ['queue.resyncIntervalMs', (c) => c.queue.resyncIntervalMs],
+  ['queue.txqPollMs', (c) => c.queue.txqPollMs],
 ];
 
 /**

@@ -49,6 +49,9 @@ import { flowStatus, predictionStatus, type EngineStatus, type FlowStatus } from
 import { FlowTable, type EvictCause } from './flow-table.js';
 import { GatedFlows, type GatedRelease } from './gated-flows.js';
 import { NatAliases } from './nat-aliases.js';
+import { applyPolicyDecision } from './policy-decision.js';
+import { macNumber } from './station-directory.js';
+import { StationQueues } from './station-queues.js';
 import type { EngineObserver, EngineOptions, UplinkDecision } from './options.js';
 
 export class Engine {
@@ -57,6 +60,8 @@ export class Engine {
   readonly flows: FlowTable<number, Flow>;
   /** the in-band path (undefined when RTP treatment is off) */
   rtp: RtpFeedback | undefined;
+  /** queue.backend mac80211: a Fortune Teller per station (`ft` is then station 0's: unknown destinations) */
+  readonly stations: StationQueues | undefined;
   readonly counters: EngineCounters = zeroEngineCounters();
   /** NAT public -> private tuple aliases (empty when the AP routes) */
   readonly nat: NatAliases;
@@ -78,8 +83,8 @@ export class Engine {
   private lastPrediction: Prediction | undefined;
   /** what the uplink policies read of the queue */
   private readonly queue: QueueReadings = {
-    queueDelayMs: (tUs, flowHash) => this.ft.queueDelayMs(tUs, flowHash),
-    rateBps: () => this.ft.rate.rateBps,
+    queueDelayMs: (tUs, flowHash) => this.ftOfFlow(flowHash).queueDelayMs(tUs, flowHash),
+    rateBps: (flowHash) => this.ftOfFlow(flowHash).rate.rateBps,
     fairShareBps: (tUs, rateBps) => (this.fq !== undefined ? this.fq.fairShareBps(tUs, rateBps) : -1),
   };
 
@@ -92,6 +97,7 @@ export class Engine {
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
     this.ft = this.newFortuneTeller(opts.fortuneTeller);
+    this.stations = opts.perStationQueues === true ? new StationQueues(opts.fortuneTeller, () => this.ft, (ft) => this.wireFortuneTeller(ft)) : undefined;
     // fortuneTeller.discipline 'fq' (per-flow fair queues): the Fortune Teller predicts each flow's
     // own queue, and the window clamp's share is the max-min fair share among every flow offering
     // data to the queue (FqShare), treated or not, instead of the rate divided among the clamped flows
@@ -122,7 +128,10 @@ export class Engine {
     this.tcpPorts = new Set(opts.tcp.ports);
     this.quicPorts = new Set(opts.quic.ports);
     this.dscp = new Set(opts.dscp);
-    if (JSON.stringify(opts.fortuneTeller) !== JSON.stringify(this.ft.config)) this.ft = this.newFortuneTeller(opts.fortuneTeller);
+    if (JSON.stringify(opts.fortuneTeller) !== JSON.stringify(this.ft.config)) {
+      this.ft = this.newFortuneTeller(opts.fortuneTeller);
+      this.stations?.reconfigure(opts.fortuneTeller);
+    }
     if (opts.fortuneTeller.discipline !== 'fq') this.fq = undefined;
     else this.fq ??= new FqShare();
     this.policies.reconfigure(opts.feedbackUpdater);
@@ -136,15 +145,27 @@ export class Engine {
   /** The in-band path, reading the current Fortune Teller for reportTiming 'departure'. */
   private newRtpFeedback(c: RtpFeedbackConfig): RtpFeedback {
     const rtp = new RtpFeedback(c);
-    rtp.queue = { departureUs: (tUs, position, flow, measuredOnly) => this.ft.departureUs(tUs, position, flow, measuredOnly), horizonUs: (tUs) => this.ft.service.horizonUs(tUs) };
+    rtp.queue = {
+      departureUs: (tUs, position, flow, measuredOnly) => this.ftOfFlow(flow).departureUs(tUs, position, flow, measuredOnly),
+      horizonUs: (tUs, flow) => this.ftOfFlow(flow).service.horizonUs(tUs),
+    };
     return rtp;
   }
 
   private newFortuneTeller(c: FortuneTellerConfig): FortuneTeller {
     const ft = new FortuneTeller(c);
+    this.wireFortuneTeller(ft);
+    return ft;
+  }
+
+  private wireFortuneTeller(ft: FortuneTeller): void {
     // a packet the AP queue dropped is reported lost (departures: onDownlinkDeparture)
     ft.queue.onRetire = (key) => this.rtp?.markLostByMatchKey(key);
-    return ft;
+  }
+
+  /** The Fortune Teller of the queue a flow's packets wait in (its station's, with per-station queues). */
+  private ftOfFlow(flowHash: number): FortuneTeller {
+    return this.stations !== undefined ? this.stations.ftOfFlow(flowHash) : this.ft;
   }
 
   get options(): EngineOptions {
@@ -182,21 +203,23 @@ export class Engine {
         fh = h;
         this.fq.add(tUs, fh, wireBytes);
       }
+      // the queue it waits in: its station's (queue.backend mac80211), else the one queue
+      const ft = decoded && this.stations !== undefined ? this.stations.ftOf(this.stations.stationOfPacket(v, h)) : this.ft;
       const limit = this.opts.queueLimitBytes ?? 0;
-      const willDrop = limit > 0 && this.ft.queue.bytesInQueue + wireBytes > limit;
+      const willDrop = limit > 0 && ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
-      else this.ft.onArrival(tUs, wireBytes, key, fh);
+      else ft.onArrival(tUs, wireBytes, key, fh);
       // seen leaving already (the wlan tap was read first): handed on once recorded, below
-      const departedUs = willDrop ? -1 : this.ft.queue.lastArrivalDepartedUs;
+      const departedUs = willDrop ? -1 : ft.queue.lastArrivalDepartedUs;
       this.recent.add(tUs, key);
-      const p = this.ft.predict(tUs, 0, undefined, fh);
+      const p = ft.predict(tUs, 0, undefined, fh);
       this.lastPrediction = p;
       this.observer.onPrediction?.(p);
       if (!decoded) {
         this.counters.downlinkArrivals.other++;
         return;
       }
-      const flow = this.classifyDownlink(tUs, v, data, h, willDrop ? Number.POSITIVE_INFINITY : p.totalMs, key);
+      const flow = this.classifyDownlink(tUs, v, data, h, willDrop ? Number.POSITIVE_INFINITY : p.totalMs, key, ft);
       if (departedUs >= 0 && key !== 0) this.rtp?.onDeparture(key, departedUs);
       if (flow === undefined) return;
       flow.downPackets++;
@@ -231,6 +254,11 @@ export class Engine {
         const isClient = this.opts.isClient;
         if (isClient !== undefined && isClient(v)) this.nat.learn(tUs, v, key);
       }
+      if (this.stations !== undefined) {
+        // mac80211: the wlan tap sees the frame enter its station's TXQ (departures: onTxqReading)
+        if (decoded && linkType === 'ethernet' && data.length >= 6) this.stations.directory.learn(v, macNumber(data, 0));
+        return -1;
+      }
       const arrivalUs = this.ft.onDeparture(tUs, wireBytes, key);
       // every departure, matched by the model or not (one it retired on a guess still left)
       if (decoded && key !== 0) this.rtp?.onDeparture(key, tUs);
@@ -240,6 +268,22 @@ export class Engine {
       return -1;
     }
   }
+
+  /**
+   * queue.backend mac80211: station `mac`'s TXQ counters read at tUs (`packets`/`bytes` left
+   * since the last reading; the backlog now): its modelled packets leave, oldest first.
+   */
+  onTxqReading(tUs: number, mac: number, packets: number, bytes: number, backlogBytes: number, backlogPackets: number): void {
+    try {
+      this.stations?.onTxqReading(tUs, mac, packets, bytes, backlogBytes, backlogPackets, this.onCountedDeparture);
+    } catch (err) {
+      this.errors.internal(err);
+    }
+  }
+
+  private readonly onCountedDeparture = (key: number, tUs: number): void => {
+    if (key !== 0) this.rtp?.onDeparture(key, tUs);
+  };
 
   /** The kernel's backlog of the Wi-Fi queue (rtnetlink), to resync the tap-tracked model. */
   onBacklogSample(tUs: number, bytes: number, packets: number): void {
@@ -251,7 +295,7 @@ export class Engine {
   }
 
   /** The treated flow of a decoded downlink packet (canonical hash h), created if new; counts its protocol. */
-  private classifyDownlink(tUs: number, v: PacketView, data: Uint8Array, h: number, totalMs: number, key: number): Flow | undefined {
+  private classifyDownlink(tUs: number, v: PacketView, data: Uint8Array, h: number, totalMs: number, key: number, ft: FortuneTeller): Flow | undefined {
     const arrivals = this.counters.downlinkArrivals;
     if (v.l4 === 'tcp') {
       arrivals.tcp++;
@@ -267,7 +311,7 @@ export class Engine {
       }
       // RTP transports: predicted arrival times recorded for the feedback zhuge builds; with the
       // SRTCP fallback the transport also gets an ACK-delay flow, fed with the same predictions
-      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key, this.ft.queue.position(h), h) === true) {
+      if (this.rtp?.onDownlink(tUs, v, data, totalMs, key, ft.queue.position(h), h) === true) {
         arrivals.rtp++;
         if (existing !== undefined) return existing;
         return this.opts.rtp?.srtcpFallback === 'delay' ? this.lookupOrCreate(tUs, v, h, 'rtp') : undefined;
@@ -380,48 +424,11 @@ export class Engine {
       c.uplink[flow.protocol]++;
       flow.upPackets++;
       out.flow = flow;
-      return this.apply(tUs, flow, flow.policy.onUplink(tUs, v, payload, this.queue, this.policyOut), payload, out);
+      return applyPolicyDecision(tUs, flow, flow.policy.onUplink(tUs, v, payload, this.queue, this.policyOut), payload, out, this.counters, this.gates, this.observer);
     } catch (err) {
       this.errors.internal(err);
       return out;
     }
-  }
-
-  /** Turns the flow's policy decision into the verdict, with the flow's and the engine's bookkeeping. */
-  private apply(tUs: number, flow: Flow, d: PolicyDecision, payload: Uint8Array, out: UplinkDecision): UplinkDecision {
-    const c = this.counters;
-    switch (d.action) {
-      case 'pass':
-        c.uplinkPassedAtOnce++;
-        this.observer.onAddedDelay?.(0);
-        return out;
-      case 'rewrite':
-        c.uplinkRewritten++;
-        this.observer.onAddedDelay?.(0);
-        out.verdict = 'rewrite';
-        out.payload = payload;
-        return out;
-      case 'gate':
-        this.gates.add(flow);
-        break;
-      case 'hold': {
-        const addedUs = d.releaseUs > tUs ? d.releaseUs - tUs : 0;
-        this.observer.onAddedDelay?.(addedUs);
-        // due now and nothing of the flow held: no need to hold it
-        if (d.releaseUs <= tUs && flow.pending === 0) {
-          c.uplinkPassedAtOnce++;
-          return out;
-        }
-        flow.addedDelaySumUs += addedUs;
-        out.releaseUs = d.releaseUs;
-        break;
-      }
-    }
-    flow.pending++;
-    flow.heldPackets++;
-    c.uplinkHeld++;
-    out.verdict = d.action;
-    return out;
   }
 
   /** Packets waiting in gates (feedbackUpdater.mode 'drain'), evicted flows' included. */
@@ -478,6 +485,7 @@ export class Engine {
         dequeueRateBps: Math.round(this.ft.rate.rateBps),
         lastPrediction: predictionStatus(this.lastPrediction),
       },
+      ...(this.stations !== undefined ? { stations: this.stations.status() } : {}),
       flowsActive: this.flows.size,
       flows,
       natAliases: this.nat.list(20),

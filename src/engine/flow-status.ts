@@ -6,6 +6,7 @@
 import type { Prediction } from '../fortune-teller/index.js';
 import { flowKeyToString } from '../protocols/flow-key.js';
 import type { Flow } from './flow.js';
+import type { StationQueueStatus } from './station-queues.js';
 
 /**
  * A flow's feedback treatment: ack-delay (out-of-band feedback through an uplink policy, TCP/QUIC),
@@ -47,6 +48,8 @@ export interface EngineStatus {
     dequeueRateBps: number;
     lastPrediction: { qLongMs: number; qShortMs: number; txMs: number; totalMs: number } | undefined;
   };
+  /** queue.backend mac80211: each station's queue (mac as a number) */
+  stations?: StationQueueStatus[];
   flowsActive: number;
   flows: FlowStatus[];
   /** learnt NAT aliases (public > private), at most 20 */

@@ -35,6 +35,12 @@ export interface EngineOptions {
    * they would overtake the gated ones. Beyond it the oldest gated packets go first.
    */
   maxGatedPackets?: number;
+  /**
+   * queue.backend mac80211: every Wi-Fi station has queues of its own (mac80211's per-station
+   * TXQs) and a Fortune Teller of its own (station-queues.ts); departures come from the TXQ
+   * counters (onTxqReading), and the wlan tap shows frames entering them.
+   */
+  perStationQueues?: boolean;
 }
 
 /**

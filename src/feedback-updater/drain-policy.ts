@@ -84,7 +84,7 @@ export class DrainPolicy implements UplinkPolicy {
     const queueMs = q.queueDelayMs(tUs, this.flowHash); // the flow's own queue under fq
     const capBefore = g.releasedByCap;
     this.release = release;
-    const r = g.poll(tUs, queueMs, q.rateBps(), this.onRelease);
+    const r = g.poll(tUs, queueMs, q.rateBps(this.flowHash), this.onRelease);
     const byCap = g.releasedByCap - capBefore;
     this.counters.gateReleasedMaxHold += byCap;
     this.counters.gateReleasedQueue += r - byCap;

@@ -45,8 +45,8 @@ export interface PolicyDecision {
 export interface QueueReadings {
   /** Queueing delay a packet of the flow with this canonical hash would see at tUs (ms). */
   queueDelayMs(tUs: number, flowHash: number): number;
-  /** The queue's dequeue-rate estimate (bit/s). */
-  rateBps(): number;
+  /** The dequeue-rate estimate (bit/s) of the queue the flow with this canonical hash waits in. */
+  rateBps(flowHash: number): number;
   /** The flow's max-min fair share of rateBps (bit/s) under per-flow queues; -1 for a FIFO. */
   fairShareBps(tUs: number, rateBps: number): number;
 }

@@ -69,7 +69,7 @@ export class WindowPolicy implements UplinkPolicy, FlowShare {
     const w = shared.config.window;
     const targetMs = w?.targetMs ?? WINDOW_CLAMP_DEFAULTS.targetMs;
     const minBytes = w?.minWindowBytes ?? WINDOW_CLAMP_DEFAULTS.minWindowBytes;
-    const rateBps = q.rateBps();
+    const rateBps = q.rateBps(this.flowHash);
     const fairBps = q.fairShareBps(tUs, rateBps);
     const shareBytesPerS = fairBps >= 0 ? fairBps / 8 : rateBps / 8 / shared.share.flows(tUs);
     const field = clamp.clampField(v.tcpWindow, shareBytesPerS, targetMs, minBytes);

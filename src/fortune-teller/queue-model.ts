@@ -223,6 +223,18 @@ export class QueueModel {
   }
 
   /** Buckets with packets queued: the flows a round-robin scheduler is serving. */
+  /**
+   * The oldest live entry's match key (-1 when the model holds none) and size: what a departure
+   * known only from a counter takes (queue.backend mac80211: a station's TXQ counters).
+   */
+  get headKey(): number {
+    return this.count > 0 ? (this.keys[this.head] ?? 0) : -1;
+  }
+
+  get headBytes(): number {
+    return this.count > 0 ? (this.size[this.head] ?? 0) : 0;
+  }
+
   get busyFlows(): number {
     return this.busyBuckets;
   }

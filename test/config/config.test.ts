@@ -93,7 +93,7 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
     {
       name: 'enum',
       yaml: `${MIN}queue:\n  backend: tc\n`,
-      expected: ['z.yaml:5:12: queue.backend: expected one of "qdisc" (got "tc")'],
+      expected: ['z.yaml:5:12: queue.backend: expected one of "qdisc", "mac80211" (got "tc")'],
     },
     {
       name: 'union (auto or 1..14) gives one message',
@@ -179,7 +179,7 @@ describe('parseConfig: valid configurations', () => {
   it('fills every default from a minimal file', () => {
     const cfg = parseConfig(MIN, 'min.yaml');
     expect(cfg.interfaces).toEqual({ eth: 'eth0', wlan: 'wlan0' });
-    expect(cfg.queue).toEqual({ backend: 'qdisc', resyncIntervalMs: 100, discipline: 'fifo', limitBytes: 0 });
+    expect(cfg.queue).toEqual({ backend: 'qdisc', resyncIntervalMs: 100, txqPollMs: 5, discipline: 'fifo', limitBytes: 0 });
     expect(cfg.flows.quic.ports).toEqual([443]);
     expect(cfg.flows.tcp.ports).toEqual([]);
     expect(cfg.flows.rtp.twccExtensionId).toBe('auto');
@@ -304,7 +304,7 @@ type KeyTree<T> = { [K in keyof T]-?: NonNullable<T[K]> extends unknown[] ? true
 // `satisfies` rejects a missing or an extra key: this literal is exactly Config's key tree.
 const CONFIG_KEYS = {
   interfaces: { eth: true, wlan: true },
-  queue: { backend: true, resyncIntervalMs: true, discipline: true, limitBytes: true },
+  queue: { backend: true, resyncIntervalMs: true, txqPollMs: true, discipline: true, limitBytes: true },
   flows: {
     tcp: { enabled: true, ports: true },
     quic: { enabled: true, ports: true },

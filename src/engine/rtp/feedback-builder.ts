@@ -26,7 +26,7 @@ import { newTimingSlots, type RtpTransport } from './rtp-transport.js';
 export interface QueueView {
   departureUs(tUs: number, position: number, flow: number, measuredOnly: boolean): number;
   /** how long a measured rate lasts on this link, seen from tUs (Infinity: no change seen) */
-  horizonUs(tUs: number): number;
+  horizonUs(tUs: number, flow: number): number;
 }
 
 const NO_QUEUE: QueueView = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY };
@@ -196,7 +196,7 @@ export class FeedbackBuilder {
         this.draining = t;
         const flow = t.flowHash;
         const measuredOnly = this.unmeasured === 'wait';
-        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow, measuredOnly), this.sink, this.queue.horizonUs(tUs));
+        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow, measuredOnly), this.sink, this.queue.horizonUs(tUs, flow));
         this.draining = undefined;
         this.onDrained?.(t, tUs, n, t.timing.pending);
       }

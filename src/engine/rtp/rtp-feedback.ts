@@ -174,7 +174,7 @@ export class RtpFeedback {
               tUs,
               flowHash: t.flowHash,
               leadUs: t.timing?.lastLeadUs ?? 0,
-              horizonUs: this.builder.queue.horizonUs(tUs),
+              horizonUs: this.builder.queue.horizonUs(tUs, t.flowHash),
               reported,
               pending,
               clamped: c.reportedClamped,
