@@ -18,9 +18,11 @@
  * The model (v1): one shared channel, one FIFO of frames in transmission order; a frame occupies
  * the air for (bytes + 40) x 8 / rate (40 bytes: PHY preamble and MAC overhead, a rough figure),
  * then is delivered to every other radio and completed (acknowledged unless NO_ACK). The rate
- * comes from --rate-mbps (constant). Every frame is logged with its times (ground truth).
+ * comes from --rate-mbps, or from --profile "0:6,5:1.5" (from 0 s 6 Mbit/s, from 5 s 1.5 Mbit/s;
+ * seconds since the medium registered: a drop profile, as the qdisc testbed's). Every frame is
+ * logged with its times (ground truth).
  *
- *   node dist/testbed/wifi/medium.js --rate-mbps 4 --radios 2 [--log FILE]
+ *   node dist/testbed/wifi/medium.js --rate-mbps 4 --radios 2 [--profile S:MBPS,...] [--log FILE]
  */
 import { appendFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -143,14 +145,31 @@ export function radioAddress(i: number): Buffer {
   return Buffer.from([0x42, 0, 0, 0, i & 0xff, 0]);
 }
 
+/** A rate profile "0:6,5:1.5" as [startUs, rateBps] steps, sorted; throws on a malformed one. */
+export function parseRateProfile(text: string): Array<[number, number]> {
+  const steps = text.split(',').map((part) => {
+    const [s, r] = part.split(':').map(Number);
+    if (s === undefined || r === undefined || !Number.isFinite(s) || !Number.isFinite(r) || s < 0 || r <= 0) throw new Error(`bad --profile step "${part}" (want SECONDS:MBPS)`);
+    return [s * 1e6, r * 1e6] as [number, number];
+  });
+  return steps.sort((a, b) => a[0] - b[0]);
+}
+
+/** The profile's rate at `tUs` (the first step's before it starts). */
+export function rateAtUs(profile: ReadonlyArray<[number, number]>, tUs: number): number {
+  let rate = profile[0]?.[1] ?? 1e6;
+  for (const [startUs, r] of profile) if (startUs <= tUs) rate = r;
+  return rate;
+}
+
 /** Airtime of a frame at `rateBps` (µs). */
 export function airtimeUs(bytes: number, rateBps: number): number {
   return ((bytes + FRAME_OVERHEAD_BYTES) * 8 * 1e6) / rateBps;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'rate-mbps': { type: 'string', default: '4' }, radios: { type: 'string', default: '2' }, log: { type: 'string' } } });
-  const rateBps = Number(values['rate-mbps']) * 1e6;
+  const { values } = parseArgs({ options: { 'rate-mbps': { type: 'string', default: '4' }, radios: { type: 'string', default: '2' }, profile: { type: 'string' }, log: { type: 'string' } } });
+  const profile = values.profile !== undefined ? parseRateProfile(values.profile) : [[0, Number(values['rate-mbps']) * 1e6] as [number, number]];
   const radios = Array.from({ length: Number(values.radios) }, (_, i) => radioAddress(i));
   const logFile = values.log;
   const sock = createGenericNetlink();
@@ -164,7 +183,8 @@ async function main(): Promise<void> {
   const queue: HwsimFrame[] = [];
   let timer: NodeJS.Timeout | undefined;
   let socketErrors = 0;
-  const t0 = performance.now();
+  // the profile's clock starts when the medium registers (set again below)
+  let t0 = performance.now();
   const nowUs = (): number => (performance.now() - t0) * 1000;
   const lines: string[] = [];
   const flushLog = (): void => {
@@ -177,7 +197,10 @@ async function main(): Promise<void> {
     timer = undefined;
     const now = nowUs();
     for (let f = queue[0]; f !== undefined; f = queue[0]) {
-      headEndUs ??= Math.max(now, busyUntilUs) + airtimeUs(f.frame.length, rateBps);
+      if (headEndUs === undefined) {
+        const startUs = Math.max(now, busyUntilUs);
+        headEndUs = startUs + airtimeUs(f.frame.length, rateAtUs(profile, startUs));
+      }
       if (headEndUs > now) {
         timer = setTimeout(pump, (headEndUs - now) / 1000);
         return;
@@ -223,12 +246,13 @@ async function main(): Promise<void> {
     if (logFile !== undefined) lines.push(`error ${Math.round(nowUs())} ${String(e)} (${socketErrors})`);
   });
   await sock.request(family, HWSIM_CMD_REGISTER, 1, Buffer.alloc(0));
+  t0 = performance.now();
   setInterval(flushLog, 200);
   process.on('SIGTERM', () => {
     flushLog();
     process.exit(0);
   });
-  process.stdout.write(`medium: registered on MAC80211_HWSIM (family ${family}), ${values['rate-mbps']} Mbit/s, ${radios.length} radios\n`);
+  process.stdout.write(`medium: registered on MAC80211_HWSIM (family ${family}), ${profile.map(([s, r]) => `${s / 1e6}s:${r / 1e6}Mbit/s`).join(' ')}, ${radios.length} radios\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

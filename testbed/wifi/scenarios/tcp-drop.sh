@@ -1,0 +1,81 @@
+#!/bin/sh
+# Scenario run inside UML by uml-init.sh once the station is associated: a TCP download through
+# the AP while the Wi-Fi rate drops, with or without zhuge (queue.backend mac80211, the window
+# clamp) on the AP. A server namespace `srv` behind the AP (veth, routed) sends with iperf3
+# (cubic) to the station for TCP_SECONDS (default 14); the medium follows MEDIUM_PROFILE (default
+# "0:6,5:1.5": 6 Mbit/s, 1.5 from 5 s after the medium registered; the transfer starts right after). ZHUGE_ARM=with starts the daemon before the transfer.
+# Results in $ZHUGE_UML_OUT: iperf.json (the sender's view, 200 ms intervals: srtt, cwnd,
+# retransmissions), aqm.txt ("<uptime> <backlog bytes> <backlog packets>" of the station's TXQs
+# every 100 ms: the ground truth), medium.log, and with zhuge its log, status.json and metrics.txt.
+set -u
+out=$ZHUGE_UML_OUT
+repo=$ZHUGE_REPO
+arm=${ZHUGE_ARM:-without}
+profile=${MEDIUM_PROFILE:-0:6,5:1.5}
+secs=${TCP_SECONDS:-14}
+ip netns add srv
+ip link add veth-ap type veth peer name veth-srv netns srv
+ip addr add 192.168.78.1/24 dev veth-ap
+ip link set veth-ap up
+ip netns exec srv ip link set lo up
+ip netns exec srv ip addr add 192.168.78.2/24 dev veth-srv
+ip netns exec srv ip link set veth-srv up
+ip netns exec srv ip route add default via 192.168.78.1
+ip addr add 192.168.77.1/24 dev wlan0
+ip netns exec sta ip addr add 192.168.77.2/24 dev wlan1
+ip netns exec sta ip route add default via 192.168.77.1
+sysctl -qw net.ipv4.ip_forward=1
+# the testbed's rule: no offloads on the paths zhuge taps (GRO would merge segments)
+ethtool -K veth-ap gro off gso off tso off 2>/dev/null
+ip netns exec srv ethtool -K veth-srv gro off gso off tso off 2>/dev/null
+ip netns exec srv sysctl -qw net.ipv4.tcp_congestion_control=cubic
+ip netns exec srv ping -c 1 -W 2 192.168.77.2 > /dev/null
+ip netns exec sta iperf3 -s -1 -D
+zpid=
+if [ "$arm" = with ]; then
+  cat > "$out/zhuge.yaml" <<CONF
+interfaces:
+  eth: veth-ap
+  wlan: wlan0
+queue:
+  backend: mac80211
+feedbackUpdater:
+  mode: window
+metrics:
+  listen: 127.0.0.1:9469
+log:
+  level: info
+CONF
+  node "$repo/dist/src/cli.js" run --config "$out/zhuge.yaml" > "$out/zhuge.log" 2>&1 &
+  zpid=$!
+  i=0
+  while [ $i -lt 300 ] && ! grep -q '"zhuge started"' "$out/zhuge.log"; do sleep 0.1; i=$((i + 1)); done
+  grep -q '"zhuge started"' "$out/zhuge.log" && echo "zhuge started" || { echo "zhuge did not start"; cat "$out/zhuge.log"; }
+fi
+# the medium registers only now: until then hwsim delivers at once (association, the ping)
+node "$repo/dist/testbed/wifi/medium.js" --profile "$profile" --radios 2 --log "$out/medium.log" > "$out/medium.out" 2>&1 &
+medium=$!
+# node takes a second or more to start in UML: the transfer must not begin on hwsim's perfect channel
+i=0
+while [ $i -lt 100 ] && ! grep -q registered "$out/medium.out"; do sleep 0.1; i=$((i + 1)); done
+grep -q registered "$out/medium.out" || echo "the medium did not register"
+sta=$(ls /sys/kernel/debug/ieee80211/phy0/netdev:wlan0/stations/ | head -n 1)
+aqm=/sys/kernel/debug/ieee80211/phy0/netdev:wlan0/stations/$sta/aqm
+( end=$(( $(cut -d. -f1 /proc/uptime) + secs + 2 ))
+  while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+    awk -v t="$(cut -d' ' -f1 /proc/uptime)" 'NR > 1 { b += $3; p += $4 } END { print t, b, p }' "$aqm" >> "$out/aqm.txt"
+    sleep 0.1
+  done ) &
+sampler=$!
+echo "transfer from $(cut -d' ' -f1 /proc/uptime)"
+ip netns exec srv iperf3 -c 192.168.77.2 -t "$secs" -i 0.2 -J -C cubic > "$out/iperf.json" 2> "$out/iperf.err"
+echo "transfer done $(cut -d' ' -f1 /proc/uptime)"
+if [ -n "$zpid" ]; then
+  node -e "Promise.all([fetch('http://127.0.0.1:9469/status').then(r=>r.text()), fetch('http://127.0.0.1:9469/metrics').then(r=>r.text())]).then(([s,m])=>{require('fs').writeFileSync('$out/status.json',s);require('fs').writeFileSync('$out/metrics.txt',m)})"
+  kill "$zpid"
+  wait "$zpid" 2>/dev/null
+fi
+wait $sampler
+kill $medium
+wait $medium 2>/dev/null
+echo done
