@@ -56,7 +56,7 @@ export class QdiscPoller {
     if (why !== undefined) {
       this.log.warn(
         { wlan },
-        `${why}: packets wait below the qdisc (e.g. mac80211's per-station queues), where the qdisc backend cannot see them, so predictions stay near 0 and nothing is fed back. Queue in a qdisc (an htb shaper just below the Wi-Fi rate, docs/operations.md) until the mac80211 backend exists`,
+        `${why}: packets wait below the qdisc (e.g. mac80211's per-station queues), where the qdisc backend cannot see them, so predictions stay near 0 and nothing is fed back. On a mac80211 driver set queue.backend: mac80211 (docs/mac80211-backend.md), or queue in a qdisc (an htb shaper just below the Wi-Fi rate, docs/operations.md)`,
       );
     }
   }

@@ -39,6 +39,15 @@ export function txqStationsDir(wlan: string, roots: TxqRoots = DEFAULT_ROOTS): s
   if (!existsSync(phyFile)) throw new Mac80211BackendError(`interface ${wlan} is not a mac80211 Wi-Fi interface (no ${phyFile}); use queue.backend: qdisc`);
   const phy = readFileSync(phyFile, 'utf8').trim();
   const ieee = join(roots.debugfs, 'ieee80211');
+  try {
+    readdirSync(roots.debugfs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new Mac80211BackendError(
+        `${roots.debugfs} is not readable by this user: debugfs is root-only (mode 0700) unless mounted with uid=/gid=/mode=; run zhuge as root, or give it CAP_DAC_READ_SEARCH besides CAP_NET_ADMIN and CAP_NET_RAW`,
+      );
+    }
+  }
   if (!existsSync(ieee)) {
     throw new Mac80211BackendError(
       `${ieee} does not exist: debugfs is not mounted (mount -t debugfs debugfs ${roots.debugfs}; OpenWrt mounts it by default) or the kernel has no CONFIG_MAC80211_DEBUGFS`,

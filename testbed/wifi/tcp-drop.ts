@@ -8,8 +8,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootUml, REPO_ROOT } from './uml.js';
 
+/** without zhuge; with it (window clamp); with it observing only (TCP untreated: the daemon's own cost) */
+export type WifiArm = 'with' | 'without' | 'observe';
+
 export interface WifiTcpDropResult {
-  arm: 'with' | 'without';
+  arm: WifiArm;
   /** the sender's smoothed RTT after the drop (ms): median, 90th percentile, max */
   rttP50Ms: number;
   rttP90Ms: number;
@@ -27,6 +30,10 @@ export interface WifiTcpDropResult {
   clampedAcks: number;
   stations: number;
   txqReadings: number;
+  /** the daemon's CPU time over its run time (share of UML's one CPU), -1 without it */
+  daemonCpuShare: number;
+  /** one read of the station's aqm file in UML, by node (µs), -1 when not measured */
+  aqmReadUs: number;
   /** the RTT of each 200 ms interval (ms) */
   rttSeriesMs: number[];
 }
@@ -36,7 +43,7 @@ interface IperfInterval {
 }
 
 /** Summarizes one arm's results directory; `dropS`: when the medium's rate dropped, in transfer time. */
-export function summarizeTcpDrop(dir: string, arm: 'with' | 'without', dropS: number): WifiTcpDropResult {
+export function summarizeTcpDrop(dir: string, arm: WifiArm, dropS: number): WifiTcpDropResult {
   const j = JSON.parse(readFileSync(join(dir, 'iperf.json'), 'utf8')) as { intervals?: IperfInterval[]; error?: string };
   if (j.intervals === undefined || j.intervals.length === 0) throw new Error(`iperf3 gave no intervals in ${dir}: ${j.error ?? ''}`);
   const iv = j.intervals.flatMap((i) => (i.streams[0] !== undefined ? [i.streams[0]] : [])).map((s) => ({ t: s.end, rttMs: s.rtt / 1000, rtx: s.retransmits, mbps: s.bits_per_second / 1e6 }));
@@ -55,8 +62,16 @@ export function summarizeTcpDrop(dir: string, arm: 'with' | 'without', dropS: nu
     stations = st.txq?.stations ?? 0;
     txqReadings = st.txq?.readings ?? 0;
   }
+  let daemonCpuShare = -1;
+  if (existsSync(join(dir, 'zhuge-cpu.txt'))) {
+    const [ut, st, hz, from, to] = readFileSync(join(dir, 'zhuge-cpu.txt'), 'utf8').trim().split(/\s+/).map(Number);
+    if (ut !== undefined && st !== undefined && hz !== undefined && from !== undefined && to !== undefined && to > from) daemonCpuShare = Number(((ut + st) / hz / (to - from)).toFixed(3));
+  }
+  const readUs = existsSync(join(dir, 'aqm-read-us.txt')) ? Number(readFileSync(join(dir, 'aqm-read-us.txt'), 'utf8').trim()) : Number.NaN;
   return {
     arm,
+    daemonCpuShare,
+    aqmReadUs: Number.isFinite(readUs) ? Number(readUs.toFixed(1)) : -1,
     rttP50Ms: Math.round(q(0.5)),
     rttP90Ms: Math.round(q(0.9)),
     rttMaxMs: Math.round(rtts.at(-1) ?? 0),
@@ -75,7 +90,7 @@ export function summarizeTcpDrop(dir: string, arm: 'with' | 'without', dropS: nu
 
 export interface WifiTcpDropOptions {
   kernel: string;
-  arm: 'with' | 'without';
+  arm: WifiArm;
   /** medium profile, "S:MBPS,..." (default 6 -> 1.5 Mbit/s at 5 s) */
   profile?: string;
   seconds?: number;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Scenario run inside UML by uml-init.sh once the station is associated: a TCP download through
 # the AP while the Wi-Fi rate drops, with or without zhuge (queue.backend mac80211, the window
-# clamp) on the AP. A server namespace `srv` behind the AP (veth, routed) sends with iperf3
+# clamp) on the AP, or with zhuge observing only (ZHUGE_ARM=observe: the daemon runs, TCP untreated:
+# what the daemon itself costs UML's one CPU). A server namespace `srv` behind the AP (veth, routed) sends with iperf3
 # (cubic) to the station for TCP_SECONDS (default 14); the medium follows MEDIUM_PROFILE (default
 # "0:6,5:1.5": 6 Mbit/s, 1.5 from 5 s after the medium registered; the transfer starts right after). ZHUGE_ARM=with starts the daemon before the transfer.
 # Results in $ZHUGE_UML_OUT: iperf.json (the sender's view, 200 ms intervals: srtt, cwnd,
@@ -32,13 +33,18 @@ ip netns exec srv sysctl -qw net.ipv4.tcp_congestion_control=cubic
 ip netns exec srv ping -c 1 -W 2 192.168.77.2 > /dev/null
 ip netns exec sta iperf3 -s -1 -D
 zpid=
-if [ "$arm" = with ]; then
+if [ "$arm" = with ] || [ "$arm" = observe ]; then
+  tcp=true
+  [ "$arm" = observe ] && tcp=false
   cat > "$out/zhuge.yaml" <<CONF
 interfaces:
   eth: veth-ap
   wlan: wlan0
 queue:
   backend: mac80211
+flows:
+  tcp:
+    enabled: $tcp
 feedbackUpdater:
   mode: window
 metrics:
@@ -48,6 +54,7 @@ log:
 CONF
   node "$repo/dist/src/cli.js" run --config "$out/zhuge.yaml" > "$out/zhuge.log" 2>&1 &
   zpid=$!
+  zstart=$(cut -d' ' -f1 /proc/uptime)
   i=0
   while [ $i -lt 300 ] && ! grep -q '"zhuge started"' "$out/zhuge.log"; do sleep 0.1; i=$((i + 1)); done
   grep -q '"zhuge started"' "$out/zhuge.log" && echo "zhuge started" || { echo "zhuge did not start"; cat "$out/zhuge.log"; }
@@ -67,15 +74,27 @@ aqm=/sys/kernel/debug/ieee80211/phy0/netdev:wlan0/stations/$sta/aqm
     sleep 0.1
   done ) &
 sampler=$!
+# evidence runs (STATUS_SAMPLES=1): zhuge's own view of the station queue every 100 ms, beside aqm.txt
+if [ -n "$zpid" ] && [ "${STATUS_SAMPLES:-0}" = 1 ]; then
+  ( end=$(( $(cut -d. -f1 /proc/uptime) + secs + 1 ))
+    while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+      echo "$(cut -d' ' -f1 /proc/uptime) $(curl -s http://127.0.0.1:9469/status)" >> "$out/status-samples.txt"
+      sleep 0.1
+    done ) &
+fi
 echo "transfer from $(cut -d' ' -f1 /proc/uptime)"
 ip netns exec srv iperf3 -c 192.168.77.2 -t "$secs" -i 0.2 -J -C cubic > "$out/iperf.json" 2> "$out/iperf.err"
 echo "transfer done $(cut -d' ' -f1 /proc/uptime)"
 if [ -n "$zpid" ]; then
   node -e "Promise.all([fetch('http://127.0.0.1:9469/status').then(r=>r.text()), fetch('http://127.0.0.1:9469/metrics').then(r=>r.text())]).then(([s,m])=>{require('fs').writeFileSync('$out/status.json',s);require('fs').writeFileSync('$out/metrics.txt',m)})"
+  # the daemon's CPU time (utime + stime, clock ticks) and the ticks per second, for its cost
+  echo "$(cut -d' ' -f14,15 /proc/$zpid/stat) $(getconf CLK_TCK) $zstart $(cut -d' ' -f1 /proc/uptime)" > "$out/zhuge-cpu.txt"
   kill "$zpid"
   wait "$zpid" 2>/dev/null
 fi
 wait $sampler
+# what one reading of a station's aqm file costs here (node, as the daemon reads it)
+node -e "const fs=require('fs');const f='$aqm';let n=0;const t=process.hrtime.bigint();for(let i=0;i<2000;i++)n+=fs.readFileSync(f,'utf8').length;console.log(Number(process.hrtime.bigint()-t)/2000/1000)" > "$out/aqm-read-us.txt" 2>&1
 kill $medium
 wait $medium 2>/dev/null
 echo done
