@@ -26,8 +26,12 @@ import { decodePacket, newPacketView } from '../src/protocols/packet.js';
 export interface FuzzOptions {
   packets: number;
   seed: number;
-  mode: 'increments' | 'drain' | 'window';
+  /** 'stations': the window clamp over per-station queues (queue.backend mac80211), TXQ readings interleaved */
+  mode: 'increments' | 'drain' | 'window' | 'stations';
 }
+
+/** The stations of mode 'stations' (MACs as numbers); departures go to one of them or to an unknown one. */
+const STATION_MACS = [0x020000000001, 0x020000000002, 0x020000000003, 0x020000000004];
 
 export interface FuzzResult {
   packets: number;
@@ -49,6 +53,9 @@ export interface FuzzResult {
   problems: string[];
   flowsCreated: number;
   rtpTransports: number;
+  /** mode 'stations': client addresses learnt behind a station, packets modelled at a station's queue */
+  stationAddresses: number;
+  stationPackets: number;
 }
 
 const VERDICTS: ReadonlySet<UplinkVerdict> = new Set(['accept', 'hold', 'drop', 'rewrite', 'gate']);
@@ -266,7 +273,8 @@ export function engineFuzzOptions(mode: FuzzOptions['mode']): EngineOptions {
     idleTimeoutMs: 2_000,
     maxFlows: 2_000,
     fortuneTeller: defaultFortuneTellerConfig,
-    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, ...(mode === 'increments' ? {} : { mode }) },
+    feedbackUpdater: { seed: 1, historyMs: 40, maxDeltaMs: 10, capMs: 10, ...(mode === 'increments' ? {} : { mode: mode === 'stations' ? 'window' : mode }) },
+    ...(mode === 'stations' ? { perStationQueues: true } : {}),
     rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'delay', reportTiming: 'departure', repairDrops: true },
     isClient: (v) => v.l3 === 'ipv6' || clients.has(v.dst0 >>> 0),
     queueLimitBytes: 64_000,
@@ -301,6 +309,8 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
     problems: [],
     flowsCreated: 0,
     rtpTransports: 0,
+    stationAddresses: 0,
+    stationPackets: 0,
   };
   const problem = (s: string): void => {
     if (r.problems.length < 20) r.problems.push(s);
@@ -343,6 +353,11 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
           engine.onDownlinkArrival(tUs, f, 'ethernet', wire);
           r.byDirection.arrival++;
         } else {
+          if (o.mode === 'stations') {
+            // the frame enters a station's TXQs: its destination MAC is a station (or not)
+            const mac = rng.next() < 0.9 ? (STATION_MACS[Math.floor(rng.next() * STATION_MACS.length)] ?? 0) : Math.floor(rng.next() * 2 ** 48);
+            for (let k = 0; k < 6; k++) f[k] = Math.floor(mac / 256 ** (5 - k)) % 256;
+          }
           engine.onDownlinkDeparture(tUs, f, 'ethernet', wire);
           r.byDirection.departure++;
         }
@@ -360,6 +375,13 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
         engine.pollGates(tUs, () => undefined);
       }
       if (i % 97 === 0) engine.onKernelDrops(tUs - 10_000, Math.floor(rng.next() * 3));
+      if (o.mode === 'stations' && i % 5 === 0) {
+        // a TXQ reading: any count the kernel could give, more departures than modelled included
+        const mac = STATION_MACS[Math.floor(rng.next() * STATION_MACS.length)] ?? 0;
+        const left = Math.floor(rng.next() * 8);
+        engine.onTxqReading(tUs, mac, left, left * Math.floor(rng.next() * 1600), Math.floor(rng.next() * 60_000), Math.floor(rng.next() * 50));
+        if (i % 5003 === 0) engine.stations?.onStationGone(tUs, mac);
+      }
       if (i % 1009 === 0) engine.tick(tUs);
     } catch (err) {
       r.thrown++;
@@ -371,6 +393,11 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
   for (const [k, n] of Object.entries(engine.counters.malformed)) if (n > 0) r.malformed[k] = n;
   r.flowsCreated = engine.counters.flowsCreated;
   r.rtpTransports = engine.rtp?.counters.transportsCreated ?? 0;
+  r.stationAddresses = engine.stations?.directory.learned ?? 0;
+  for (const mac of STATION_MACS) {
+    const st = engine.stations?.directory.knownStation(mac) ?? 0;
+    if (st > 0) r.stationPackets += engine.stations?.ftOf(st).queue.counters.arrivals ?? 0;
+  }
   return r;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The engine-level fuzzer (bench/engine-fuzz-run.ts) at scale: by default 10 million packets,
- * split over the three uplink modes (increments, drain, window), fixed seed. Prints, per mode,
+ * split over the three uplink modes (increments, drain, window) and the window clamp over
+ * per-station queues (stations: queue.backend mac80211, TXQ readings interleaved), fixed seed. Prints, per mode,
  * packets/s, what was generated (intact, cut, mutated, random bytes; by direction), what the
  * engine counted as malformed (by reason), verdicts, feedback and repairs handed out, and the
  * problems found: exceptions out of the engine, internal errors, bad verdicts, rewritten or
@@ -13,7 +14,7 @@ import { runEngineFuzz, type FuzzOptions } from './engine-fuzz-run.js';
 
 const total = Number(process.argv[2] ?? 10_000_000);
 const seed = Number(process.argv[3] ?? 1);
-const modes: Array<FuzzOptions['mode']> = ['increments', 'drain', 'window'];
+const modes: Array<FuzzOptions['mode']> = ['increments', 'drain', 'window', 'stations'];
 let failed = false;
 console.log(`engine fuzz: ${total} packets over ${modes.length} modes, seed ${seed}`);
 for (const [k, mode] of modes.entries()) {
@@ -30,6 +31,7 @@ for (const [k, mode] of modes.entries()) {
   );
   console.log(`  malformed (counted by the engine): ${JSON.stringify(r.malformed)}`);
   console.log(`  verdicts: ${JSON.stringify(r.verdicts)}; flows created ${r.flowsCreated}, RTP transports ${r.rtpTransports}; packets handed out ${r.emitted}`);
+  if (mode === 'stations') console.log(`  per-station queues: ${r.stationAddresses} addresses learnt behind stations, ${r.stationPackets} packets modelled at a station's queue`);
   console.log(`  exceptions ${r.thrown}, internal errors ${r.internalErrors}, bad rewrites ${r.badRewrites}, bad emitted ${r.badEmitted}`);
   for (const p of r.problems) console.log(`  PROBLEM ${p}`);
 }

@@ -16,7 +16,7 @@
  * Printed: per flow count, events/s (arrival + departure + uplink), µs per data packet (its
  * arrival, its departure and half an ACK), ACKs held, and RSS/heap after the run; then memory per
  * flow (heap and RSS growth, after a forced GC with --expose-gc, over 10k and 100k created
- * flows), and a churn of 32k distinct flows through the default table bound (maxFlows 10000):
+ * flows), and a churn of 32k and of 1M distinct flows through the default table bound (maxFlows 10000):
  * evictions, table size and RSS/heap at checkpoints.
  *
  *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/engine.js [secondsPerRun=1.5]
@@ -461,6 +461,9 @@ function main(): void {
   console.log('   ring flows seen  table evict-cap evict-idle heap MiB   ab MiB  RSS MiB      s');
   child(['churn', '32000', '10000', 'default']);
   child(['churn', '32000', '10000', '256']);
+  console.log('churn: 1M distinct 5-tuples, 1000 active at a time, through maxFlows 10000 (the default):');
+  console.log('   ring flows seen  table evict-cap evict-idle heap MiB   ab MiB  RSS MiB      s');
+  child(['churn', '1000000', '10000', 'default']);
 }
 
 main();

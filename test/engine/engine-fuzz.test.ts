@@ -12,6 +12,7 @@ describe('engine fuzz (fixed seeds)', () => {
     ['increments', 11],
     ['drain', 12],
     ['window', 13],
+    ['stations', 14],
   ] as const)('%s: 60k packets, seed %i: no exception, no internal error, well-formed output', (mode, seed) => {
     const r = runEngineFuzz({ packets: 60_000, seed, mode });
     expect(r.problems).toEqual([]);
@@ -24,5 +25,10 @@ describe('engine fuzz (fixed seeds)', () => {
     expect(r.flowsCreated).toBeGreaterThan(10);
     expect(r.rtpTransports).toBeGreaterThan(1);
     expect(r.verdicts['accept'] ?? 0).toBeGreaterThan(1000);
+    // per-station queues: addresses learnt behind stations, packets modelled at their queues
+    if (mode === 'stations') {
+      expect(r.stationAddresses).toBeGreaterThan(10);
+      expect(r.stationPackets).toBeGreaterThan(1000);
+    }
   }, 60_000);
 });
