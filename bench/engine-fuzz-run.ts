@@ -30,7 +30,7 @@ export interface FuzzOptions {
   mode: 'increments' | 'drain' | 'window' | 'stations';
 }
 
-/** The stations of mode 'stations' (MACs as numbers); departures go to one of them or to an unknown one. */
+/** The stations (MACs as numbers): mode 'stations' sends departures to them; uplink packets come from them (NFQA_HWADDR) or from none. */
 const STATION_MACS = [0x020000000001, 0x020000000002, 0x020000000003, 0x020000000004];
 
 export interface FuzzResult {
@@ -56,6 +56,8 @@ export interface FuzzResult {
   /** mode 'stations': client addresses learnt behind a station, packets modelled at a station's queue */
   stationAddresses: number;
   stationPackets: number;
+  /** uplink packets from a station other than the one the client's downlink goes to: passed untouched */
+  foreignMac: number;
 }
 
 const VERDICTS: ReadonlySet<UplinkVerdict> = new Set(['accept', 'hold', 'drop', 'rewrite', 'gate']);
@@ -311,6 +313,7 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
     rtpTransports: 0,
     stationAddresses: 0,
     stationPackets: 0,
+    foreignMac: 0,
   };
   const problem = (s: string): void => {
     if (r.problems.length < 20) r.problems.push(s);
@@ -363,7 +366,9 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
         }
       } else {
         const before = pkt.slice();
-        engine.onUplink(tUs, pkt, d);
+        // the sender's link-layer address: none (no NFQA_HWADDR), or one of the stations (forged or not)
+        const srcMac = rng.next() < 0.5 ? 0 : (STATION_MACS[Math.floor(rng.next() * STATION_MACS.length)] ?? 0);
+        engine.onUplink(tUs, pkt, d, srcMac);
         r.byDirection.uplink++;
         r.verdicts[d.verdict] = (r.verdicts[d.verdict] ?? 0) + 1;
         if (!VERDICTS.has(d.verdict)) problem(`packet ${i}: verdict ${String(d.verdict)}`);
@@ -394,6 +399,7 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
   r.flowsCreated = engine.counters.flowsCreated;
   r.rtpTransports = engine.rtp?.counters.transportsCreated ?? 0;
   r.stationAddresses = engine.stations?.directory.learned ?? 0;
+  r.foreignMac = engine.counters.uplinkForeignMac;
   for (const mac of STATION_MACS) {
     const st = engine.stations?.directory.knownStation(mac) ?? 0;
     if (st > 0) r.stationPackets += engine.stations?.ftOf(st).queue.counters.arrivals ?? 0;

@@ -30,7 +30,7 @@ for (const [k, mode] of modes.entries()) {
       `intact ${r.intact}, cut ${r.truncated}, mutated ${r.mutated}, random ${r.garbage}; time stepped back ${r.steppedBack} times`,
   );
   console.log(`  malformed (counted by the engine): ${JSON.stringify(r.malformed)}`);
-  console.log(`  verdicts: ${JSON.stringify(r.verdicts)}; flows created ${r.flowsCreated}, RTP transports ${r.rtpTransports}; packets handed out ${r.emitted}`);
+  console.log(`  verdicts: ${JSON.stringify(r.verdicts)}; flows created ${r.flowsCreated}, RTP transports ${r.rtpTransports}; packets handed out ${r.emitted}; uplink from a foreign MAC ${r.foreignMac}`);
   if (mode === 'stations') console.log(`  per-station queues: ${r.stationAddresses} addresses learnt behind stations, ${r.stationPackets} packets modelled at a station's queue`);
   console.log(`  exceptions ${r.thrown}, internal errors ${r.internalErrors}, bad rewrites ${r.badRewrites}, bad emitted ${r.badEmitted}`);
   for (const p of r.problems) console.log(`  PROBLEM ${p}`);

@@ -32,6 +32,7 @@ export const ENGINE_COUNTER_METRICS: ReadonlyArray<CounterRow<EngineCounters>> =
   ),
   ...MALFORMED_REASONS.map((reason) => ({ read: (c: EngineCounters) => c.malformed[reason], metric: 'malformedPackets' as const, labels: { reason } })),
   { read: (c) => c.flowsEvictedIdle, metric: 'flowsEvicted', labels: { cause: 'idle' } },
+  { read: (c) => c.uplinkForeignMac, metric: 'uplinkForeignMac', labels: {} },
   { read: (c) => c.flowsEvictedCapacity, metric: 'flowsEvicted', labels: { cause: 'capacity' } },
   { read: (c) => c.gateReleasedQueue, metric: 'gateReleases', labels: { reason: 'queue' } },
   { read: (c) => c.gateReleasedMaxHold, metric: 'gateReleases', labels: { reason: 'max_hold' } },

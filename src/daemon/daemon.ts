@@ -237,7 +237,7 @@ export class Daemon {
         nfq.accept(p.id);
         continue;
       }
-      const d = this.engine.onUplink(now, p.payload, this.decision);
+      const d = this.engine.onUplink(now, p.payload, this.decision, p.hwAddr);
       if (d.verdict === 'hold') this.uplink.hold(p.id, d.flow, d.releaseUs);
       else if (d.verdict === 'gate' && d.flow !== undefined) {
         this.uplink.gate(p.id, d.flow);

@@ -62,6 +62,7 @@ export interface Metrics {
   readonly malformedPackets: Counter<'reason'>;
   readonly flowsActive: Gauge;
   readonly flowsEvicted: Counter<'cause'>;
+  readonly uplinkForeignMac: Counter;
   readonly flowsByMode: Gauge<'mode'>;
   readonly nfqueueDrops: Counter<'kind'>;
   readonly nfqueueErrors: Counter<'kind'>;
@@ -181,6 +182,11 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   zeroInit(malformedPackets, MALFORMED_REASONS.map((reason) => ({ reason })));
 
   const flowsActive = new Gauge({ name: 'zhuge_flows_active', help: 'Flows in the flow table.', registers });
+  const uplinkForeignMac = new Counter({
+    name: 'zhuge_uplink_foreign_mac_total',
+    help: "Uplink packets claiming a client's address from another link-layer address than downlink frames to that client go to (a forgery by another station, or a client that just roamed): passed untouched, changing none of the client's transports or flows.",
+    registers,
+  });
   const flowsEvicted = new Counter({
     name: 'zhuge_flows_evicted_total',
     help: 'Flows removed from the flow table: idle timeout, or the table was full (capacity).',
@@ -345,6 +351,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     malformedPackets,
     flowsActive,
     flowsEvicted,
+    uplinkForeignMac,
     flowsByMode,
     nfqueueDrops,
     nfqueueErrors,

@@ -30,6 +30,8 @@ export interface NfqPacket {
   readonly mark: number;
   /** kernel receive timestamp (NFQA_TIMESTAMP), wall clock µs; undefined when absent */
   readonly tsUs: number | undefined;
+  /** the sender's 6-byte link-layer address (NFQA_HWADDR) as a number; 0 when the kernel gave none */
+  readonly hwAddr: number;
 }
 
 export interface NfQueueOptions {
@@ -257,6 +259,8 @@ export class NfQueue {
             outdev: meta[b + 4] as number,
             mark: meta[b + 5] as number,
             tsUs: Number.isNaN(ts) ? undefined : ts,
+            // older builds of the addon have no field 10
+            hwAddr: F > 10 ? ((meta[b + 10] as number | undefined) ?? 0) : 0,
             payload: data.subarray(off, off + (meta[b + 8] as number)),
           };
         }

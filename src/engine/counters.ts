@@ -27,6 +27,8 @@ export interface EngineCounters extends NatCounters, DropCounters, DrainCounters
   uplinkDropped: number;
   uplinkRewritten: number;
   uplinkUntracked: number;
+  /** uplink packets claiming a client's address from another link-layer address (a forgery, or a client that just roamed): passed untouched */
+  uplinkForeignMac: number;
   flowsCreated: number;
   flowsEvictedIdle: number;
   flowsEvictedCapacity: number;
@@ -51,6 +53,7 @@ export const zeroEngineCounters = (): EngineCounters => ({
   uplinkDropped: 0,
   uplinkRewritten: 0,
   uplinkUntracked: 0,
+  uplinkForeignMac: 0,
   flowsCreated: 0,
   flowsEvictedIdle: 0,
   flowsEvictedCapacity: 0,

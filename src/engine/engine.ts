@@ -50,6 +50,7 @@ import { FlowTable, type EvictCause } from './flow-table.js';
 import { GatedFlows, type GatedRelease } from './gated-flows.js';
 import { NatAliases } from './nat-aliases.js';
 import { applyPolicyDecision } from './policy-decision.js';
+import { ClientMacs } from './client-macs.js';
 import { macNumber } from './station-directory.js';
 import { StationQueues } from './station-queues.js';
 import type { EngineObserver, EngineOptions, UplinkDecision } from './options.js';
@@ -62,6 +63,8 @@ export class Engine {
   rtp: RtpFeedback | undefined;
   /** queue.backend mac80211: a Fortune Teller per station (`ft` is then station 0's: unknown destinations) */
   readonly stations: StationQueues | undefined;
+  /** client address -> the link-layer address downlink frames to it went to (forged uplink is told apart) */
+  readonly clientMacs = new ClientMacs();
   readonly counters: EngineCounters = zeroEngineCounters();
   /** NAT public -> private tuple aliases (empty when the AP routes) */
   readonly nat: NatAliases;
@@ -254,9 +257,11 @@ export class Engine {
         const isClient = this.opts.isClient;
         if (isClient !== undefined && isClient(v)) this.nat.learn(tUs, v, key);
       }
+      const dstMac = decoded && linkType === 'ethernet' && data.length >= 6 ? macNumber(data, 0) : 0;
+      if (dstMac !== 0) this.clientMacs.learnDestination(v, dstMac);
       if (this.stations !== undefined) {
         // mac80211: the wlan tap sees the frame enter its station's TXQ (departures: onTxqReading)
-        if (decoded && linkType === 'ethernet' && data.length >= 6) this.stations.directory.learn(v, macNumber(data, 0));
+        if (dstMac !== 0) this.stations.directory.learn(v, dstMac);
         return -1;
       }
       const arrivalUs = this.ft.onDeparture(tUs, wireBytes, key);
@@ -369,9 +374,11 @@ export class Engine {
   /**
    * An uplink packet from the Wi-Fi side was intercepted (NFQUEUE, raw IP). Returns whether to
    * accept it now, hold it until `releaseUs` (then call onReleased(flow)), keep it in its flow's
-   * gate (released through pollGates / flushGates), drop it or accept it rewritten.
+   * gate (released through pollGates / flushGates), drop it or accept it rewritten. `srcMac`: the
+   * sender's link-layer address (NFQA_HWADDR; 0 unknown): a packet claiming a client's address
+   * from another station's passes untouched (ClientMacs).
    */
-  onUplink(tUs: number, payload: Uint8Array, out: UplinkDecision): UplinkDecision {
+  onUplink(tUs: number, payload: Uint8Array, out: UplinkDecision, srcMac = 0): UplinkDecision {
     out.verdict = 'accept';
     out.releaseUs = tUs;
     out.flow = undefined;
@@ -383,6 +390,13 @@ export class Engine {
     } catch (err) {
       this.errors.malformed(err, 'uplink');
       c.uplink.other++;
+      c.uplinkPassedAtOnce++;
+      return out;
+    }
+    if (srcMac !== 0 && this.clientMacs.checkSource(v, srcMac) === 'mismatch') {
+      // another station's frame claiming this client's address: it changes nothing of the
+      // client's transports or flows, and passes untouched
+      c.uplinkForeignMac++;
       c.uplinkPassedAtOnce++;
       return out;
     }

@@ -119,12 +119,16 @@ export class StationDirectory {
 }
 
 /** IPv4: the address; IPv6: its four words mixed (collisions are told apart by the entry's words). */
-function addressHash(v: PacketView, v6: boolean): number {
-  if (!v6) return v.dst0 >>> 0;
-  let h = Math.imul(v.dst0 ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ v.dst1 ^ (h >>> 13), 0xc2b2ae35);
-  h = Math.imul(h ^ v.dst2 ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ v.dst3 ^ (h >>> 13), 0xc2b2ae35);
+export function addressKey(w0: number, w1: number, w2: number, w3: number, v6: boolean): number {
+  if (!v6) return w0 >>> 0;
+  let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ w1 ^ (h >>> 13), 0xc2b2ae35);
+  h = Math.imul(h ^ w2 ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ w3 ^ (h >>> 13), 0xc2b2ae35);
   // above 2^32: never equal to an IPv4 key
   return 2 ** 32 + ((h ^ (h >>> 16)) >>> 0);
+}
+
+function addressHash(v: PacketView, v6: boolean): number {
+  return addressKey(v.dst0, v.dst1, v.dst2, v.dst3, v6);
 }

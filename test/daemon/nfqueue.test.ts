@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath, NfQueue, nfqueueAvailable, parseKernelQueueStats, type NfqPacket } from '../../src/daemon/nfqueue.js';
 import { IptablesRules } from '../../src/daemon/rules.js';
@@ -136,6 +136,9 @@ describe.skipIf(!isRoot)('NfQueue through a netns forwarder (needs root and netn
     expect(first.payload[0]! >> 4).toBe(4);
     expect(first.payload.length).toBe(20 + 8 + 64);
     if (first.tsUs !== undefined) expect(Math.abs(first.tsUs - Date.now() * 1000)).toBeLessThan(60e6);
+    // NFQA_HWADDR: the sender's MAC (the veth in nsA), as a number
+    const macA = execFileSync('ip', ['netns', 'exec', lab.nsA, 'cat', `/sys/class/net/${lab.prefix}a0/address`], { encoding: 'utf8' }).trim();
+    expect(first.hwAddr).toBe(Number.parseInt(macA.replaceAll(':', ''), 16));
     expect(stats?.receivedPackets).toBe(100);
     expect(stats?.verdicts).toBe(100);
     expect(stats?.kernelQueueTotal).toBe(0);

@@ -25,6 +25,9 @@ describe('engine fuzz (fixed seeds)', () => {
     expect(r.flowsCreated).toBeGreaterThan(10);
     expect(r.rtpTransports).toBeGreaterThan(1);
     expect(r.verdicts['accept'] ?? 0).toBeGreaterThan(1000);
+    // uplink claiming a client address from another station's MAC (the clients' MACs are learnt
+    // from the downlink frames in the stations mode only)
+    if (mode === 'stations') expect(r.foreignMac).toBeGreaterThan(100);
     // per-station queues: addresses learnt behind stations, packets modelled at their queues
     if (mode === 'stations') {
       expect(r.stationAddresses).toBeGreaterThan(10);

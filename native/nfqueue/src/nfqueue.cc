@@ -54,6 +54,7 @@ enum MetaField {
   kMetaOffset,
   kMetaLength,
   kMetaOrigLength,  // NFQA_CAP_LEN when the payload was truncated by the copy range, else = length
+  kMetaHwAddr,      // NFQA_HWADDR: the sender's 6-byte link-layer address as a number (0: none)
   kMetaFields
 };
 
@@ -422,7 +423,7 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     const uint8_t* p = reinterpret_cast<const uint8_t*>(nlh) + hdr;
     size_t left = nlh->nlmsg_len - hdr;
     bool haveHdr = false;
-    double id = 0, hw = 0, hook = 0, indev = 0, outdev = 0, mark = 0, ts = NAN, capLen = -1;
+    double id = 0, hw = 0, hook = 0, indev = 0, outdev = 0, mark = 0, ts = NAN, capLen = -1, hwAddr = 0;
     const uint8_t* payload = nullptr;
     size_t payloadLen = 0;
     while (left >= NLA_HDRLEN) {
@@ -453,6 +454,13 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
           break;
         case NFQA_CAP_LEN:
           if (dl >= 4) capLen = ReadBe32(d);
+          break;
+        case NFQA_HWADDR:
+          // struct nfqnl_msg_packet_hw: __be16 hw_addrlen, __u16 pad, __u8 hw_addr[8]
+          if (dl >= 12 && ((d[0] << 8) | d[1]) == 6) {
+            hwAddr = 0;
+            for (int i = 0; i < 6; i++) hwAddr = hwAddr * 256 + d[4 + i];
+          }
           break;
         case NFQA_PAYLOAD:
           payload = d;
@@ -487,6 +495,7 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
     m[kMetaOffset] = static_cast<double>(off);
     m[kMetaLength] = static_cast<double>(payloadLen);
     m[kMetaOrigLength] = capLen >= 0 ? capLen : static_cast<double>(payloadLen);
+    m[kMetaHwAddr] = hwAddr;
     meta_.insert(meta_.end(), m, m + kMetaFields);
     batchPackets_++;
   }
