@@ -150,9 +150,13 @@ export class Daemon {
     });
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
-      (id, flow, timed) => {
+      (id, flow, timed, lateUs) => {
         this.nfq?.accept(id);
-        if (timed) this.engine.onReleased(flow);
+        if (timed) {
+          this.engine.onReleased(flow);
+          // how late a hold ended against its release time (timer and event-loop lateness)
+          if (!this.stopping) this.metrics.holdLateness.observe(lateUs / 1e6);
+        }
       },
       () => this.nfq?.flush(),
     );

@@ -55,6 +55,7 @@ export interface Metrics {
   readonly predictedDelay: Histogram;
   /** Delay actually added to each held uplink packet (s). */
   readonly addedDelay: Histogram;
+  readonly holdLateness: Histogram;
   readonly heldPackets: Gauge;
   readonly gateReleases: Counter<'reason'>;
   readonly windowClampAcks: Counter<'result'>;
@@ -148,6 +149,12 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     name: 'zhuge_added_delay_seconds',
     help: 'Delay zhuge added to each held uplink feedback packet (TCP ACK, QUIC, SRTCP fallback) before releasing it.',
     buckets: [...DELAY_BUCKETS_S],
+    registers,
+  });
+  const holdLateness = new Histogram({
+    name: 'zhuge_hold_lateness_seconds',
+    help: 'How long after its release time each held uplink packet was released (timer and event-loop lateness; a release is never early).',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
     registers,
   });
   const heldPackets = new Gauge({ name: 'zhuge_held_packets', help: 'Uplink packets currently held in NFQUEUE awaiting release.', registers });
@@ -344,6 +351,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     packets,
     predictedDelay,
     addedDelay,
+    holdLateness,
     heldPackets,
     gateReleases,
     windowClampAcks,

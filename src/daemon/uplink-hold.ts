@@ -22,12 +22,16 @@ export class UplinkHold<T, F> {
 
   constructor(
     timers: TimerApi,
-    /** Every held packet leaves through here, once; `timed`: it was held until a release time (its flow then calls Engine.onReleased). */
-    private readonly release: (item: T, flow: F | undefined, timed: boolean) => void,
+    /**
+     * Every held packet leaves through here, once; `timed`: it was held until a release time (its
+     * flow then calls Engine.onReleased); `lateUs`: how long after that time it left (timed only;
+     * at shutdown, when everything leaves at once, it may be negative).
+     */
+    private readonly release: (item: T, flow: F | undefined, timed: boolean, lateUs: number) => void,
     /** After each batch of releases (the verdicts' flush). */
     private readonly onBatchEnd: () => void,
   ) {
-    this.timed = new HoldQueue<Timed<T, F>>(timers, (h) => this.release(h.item, h.flow, true), onBatchEnd);
+    this.timed = new HoldQueue<Timed<T, F>>(timers, (h, releaseUs) => this.release(h.item, h.flow, true, timers.now() - releaseUs), onBatchEnd);
   }
 
   /** Packets held, timed and gated. */
@@ -55,14 +59,14 @@ export class UplinkHold<T, F> {
     if (q === undefined || item === undefined) return;
     if (q.length === 0) this.gated.delete(flow);
     this.gatedCount--;
-    this.release(item, flow, false);
+    this.release(item, flow, false, 0);
   }
 
   /** Shutdown: everything out now, timed packets in time order, then each flow's gated packets in order. */
   drain(): number {
     let n = this.timed.drain();
     for (const [flow, q] of this.gated) {
-      for (const item of q) this.release(item, flow, false);
+      for (const item of q) this.release(item, flow, false, 0);
       n += q.length;
     }
     this.gated.clear();

@@ -61,4 +61,20 @@ describe('UplinkHold', () => {
     expect(h.size).toBe(0);
     expect(h.drain()).toBe(0);
   });
+
+  it('says how late each timed release was (the hold-time error), 0 for gated ones', () => {
+    const timers = manualTimers();
+    const late: Array<[number, boolean, number]> = [];
+    const h = new UplinkHold<number, string>(timers, (id, _flow, timed, lateUs) => late.push([id, timed, lateUs]), () => undefined);
+    h.hold(1, 'a', 2000);
+    h.hold(2, 'a', 2300);
+    h.gate(3, 'b');
+    timers.fire(2600);
+    h.releaseGated('b');
+    expect(late).toEqual([
+      [1, true, 600],
+      [2, true, 300],
+      [3, false, 0],
+    ]);
+  });
 });
