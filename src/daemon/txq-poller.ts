@@ -6,8 +6,11 @@
  *   /sys/kernel/debug/ieee80211/<phy>/netdev:<wlan>/stations/<mac>/aqm   -> TxqStats (txq-stats.ts)
  *
  * Every `txqPollMs` each listed station's `aqm` file is read: what left its TXQs since the last
- * reading (the u32 tx counters' difference) and what waits now go to engine.onTxqReading; the
- * TXQs' own drops (CoDel, over the fq limit) go to engine.onKernelDrops. The station list is
+ * reading (the u32 tx counters' difference) and what waits now go to engine.onTxqReading. The
+ * TXQs' own drops (CoDel, and over the fq limit) are counted, not attributed to packets: both
+ * take the head of the fattest flow, so the qdisc backend's guess for a tail-dropping FIFO (the
+ * most recent arrivals, engine.onKernelDrops) would report the wrong packets lost; the backlog
+ * resync removes the dropped ones from the model, oldest first. The station list is
  * read again every second (stations associate and leave). A station whose file cannot be read
  * (it just left) is skipped and counted.
  */
@@ -68,15 +71,16 @@ interface StationState {
 export interface TxqPollerStats {
   polls: number;
   readings: number;
+  /** packets the stations' TXQs dropped (CoDel + over the limit) since the daemon followed them */
+  txqDrops: number;
   readErrors: number;
   parseErrors: number;
   stations: number;
 }
 
 export class TxqPoller {
-  readonly stats: TxqPollerStats = { polls: 0, readings: 0, readErrors: 0, parseErrors: 0, stations: 0 };
+  readonly stats: TxqPollerStats = { polls: 0, readings: 0, txqDrops: 0, readErrors: 0, parseErrors: 0, stations: 0 };
   private readonly stations = new Map<string, StationState>();
-  private lastPollUs = -1;
 
   constructor(
     private readonly dir: string,
@@ -124,8 +128,6 @@ export class TxqPoller {
   /** One reading of every station's TXQs. */
   poll(): void {
     const now = monoNowUs();
-    const since = this.lastPollUs < 0 ? now : this.lastPollUs;
-    this.lastPollUs = now;
     this.stats.polls++;
     for (const st of this.stations.values()) {
       if (!this.read(st, st.cur)) continue;
@@ -133,7 +135,7 @@ export class TxqPoller {
       const d = txqDeparted(st.prev, st.cur);
       this.engine.onTxqReading(now, st.mac, d.packets, d.bytes, st.cur.backlogBytes, st.cur.backlogPackets);
       const dropped = st.cur.drops + st.cur.overlimit - (st.prev.drops + st.prev.overlimit);
-      if (dropped > 0) this.engine.onKernelDrops(since, dropped);
+      if (dropped > 0) this.stats.txqDrops += dropped;
       const t = st.prev;
       st.prev = st.cur;
       st.cur = t;

@@ -77,6 +77,8 @@ describe('TxqPoller', () => {
     expect(e.stations?.untrackedDepartures).toBe(3);
     expect(ft?.queue.bytesInQueue).toBe(6000);
     expect(p.stats.readings).toBe(2);
+    // the TXQ's drop (CoDel: the head of the fattest flow) is counted, not pinned on recent arrivals
+    expect(p.stats.txqDrops).toBe(1);
     // the station leaves
     rmSync(join(t.stations, mac), { recursive: true });
     p.poll();
