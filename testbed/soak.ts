@@ -10,7 +10,11 @@
  *    hold lateness histogram (zhuge_hold_lateness_seconds: the hold-time error) and the added delay.
  * Start window: minutes 1-3 (after warm-up); end window: the last 2 minutes.
  *
- *   node dist/testbed/soak.js [--minutes 30] [--pps 4000] [--out FILE.json]
+ *   node dist/testbed/soak.js [--minutes 30] [--pps 4000] [--flow-packets 2000] [--out FILE.json]
+ *
+ * With a small --flow-packets the flows churn fast enough that many are alive at once (a flow
+ * stays in the table for flows.idleTimeoutMs, 30 s, after its last packet): the live daemon's
+ * RSS with thousands of flows.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -102,7 +106,7 @@ export function soakWindow(samples: SoakSample[], fromS: number, toS: number): S
   };
 }
 
-export async function runSoak(o: { minutes: number; pps: number }): Promise<{ samples: SoakSample[]; start: SoakWindow | undefined; end: SoakWindow | undefined }> {
+export async function runSoak(o: { minutes: number; pps: number; flowPackets?: number }): Promise<{ samples: SoakSample[]; start: SoakWindow | undefined; end: SoakWindow | undefined }> {
   const tb = await up({ prefix: randomPrefix(), rateBps: 100e6, bufferMs: 50 });
   const samples: SoakSample[] = [];
   try {
@@ -112,7 +116,7 @@ export async function runSoak(o: { minutes: number; pps: number }): Promise<{ sa
     const reflector = spawnGroup(tb, 'cli', process.execPath, [distScript('soak-traffic'), 'reflect'], 'ignore');
     const iperfServer = spawnGroup(tb, 'cli', 'iperf3', ['-s'], 'ignore');
     await sleep(500);
-    const sender = spawnGroup(tb, 'srv', process.execPath, [distScript('soak-traffic'), 'send', '--to', tb.addrs.cli, '--pps', String(o.pps), '--seconds', String(seconds)], 'ignore');
+    const sender = spawnGroup(tb, 'srv', process.execPath, [distScript('soak-traffic'), 'send', '--to', tb.addrs.cli, '--pps', String(o.pps), '--seconds', String(seconds), '--flow-packets', String(o.flowPackets ?? 2000)], 'ignore');
     const t0 = Date.now();
     let stopTcp = false;
     const tcp = (async () => {
@@ -153,8 +157,10 @@ export async function runSoak(o: { minutes: number; pps: number }): Promise<{ sa
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, pps: { type: 'string', default: '4000' }, out: { type: 'string' } } });
-  runSoak({ minutes: Number(values.minutes), pps: Number(values.pps) })
+  const { values } = parseArgs({
+    options: { minutes: { type: 'string', default: '30' }, pps: { type: 'string', default: '4000' }, 'flow-packets': { type: 'string', default: '2000' }, out: { type: 'string' } },
+  });
+  runSoak({ minutes: Number(values.minutes), pps: Number(values.pps), flowPackets: Number(values['flow-packets']) })
     .then((r) => {
       console.log(`start ${JSON.stringify(r.start)}\nend   ${JSON.stringify(r.end)}`);
       if (r.start !== undefined && r.end !== undefined) console.log(`RSS growth ${(((r.end.rssMiB - r.start.rssMiB) / r.start.rssMiB) * 100).toFixed(1)} %`);
