@@ -11,16 +11,7 @@
  * the oldest address is forgotten first. No allocation per packet once an address is known.
  */
 import type { PacketView } from '../protocols/packet.js';
-
-interface AddressEntry {
-  station: number;
-  /** the address words (IPv4: w0 only) to tell hash collisions apart */
-  w0: number;
-  w1: number;
-  w2: number;
-  w3: number;
-  v6: boolean;
-}
+import { AddressTable } from './address-table.js';
 
 /** A MAC address (6 bytes) as a number (exact: 48 bits). */
 export function macNumber(b: Uint8Array, offset = 0): number {
@@ -42,15 +33,17 @@ export function formatMac(n: number): string {
 export class StationDirectory {
   private readonly byMac = new Map<number, number>();
   private readonly macOf: number[] = [0];
-  private readonly addresses = new Map<number, AddressEntry>();
+  private readonly addresses: AddressTable;
   /** counters: addresses learned, frames to a MAC not (yet) listed as a station */
   learned = 0;
   unknownMac = 0;
 
   constructor(
     private readonly maxStations = 1024,
-    private readonly maxAddresses = 8192,
-  ) {}
+    maxAddresses = 8192,
+  ) {
+    this.addresses = new AddressTable(maxAddresses);
+  }
 
   /** The station's index, allocated at first sight (0 when the table is full). */
   stationOf(mac: number): number {
@@ -88,47 +81,18 @@ export class StationDirectory {
     }
     const v6 = v.l3 === 'ipv6';
     if (!v6 && v.l3 !== 'ipv4') return;
-    const k = addressHash(v, v6);
-    const e = this.addresses.get(k);
-    if (e !== undefined && e.v6 === v6 && e.w0 === v.dst0 && (!v6 || (e.w1 === v.dst1 && e.w2 === v.dst2 && e.w3 === v.dst3))) {
-      e.station = s;
-      return;
-    }
-    if (this.addresses.size >= this.maxAddresses) {
-      const oldest = this.addresses.keys().next();
-      if (oldest.done !== true) this.addresses.delete(oldest.value);
-    }
-    this.addresses.set(k, { station: s, w0: v.dst0, w1: v6 ? v.dst1 : 0, w2: v6 ? v.dst2 : 0, w3: v6 ? v.dst3 : 0, v6 });
-    this.learned++;
+    if (this.addresses.set(v.dst0, v.dst1, v.dst2, v.dst3, v6, s)) this.learned++;
   }
 
   /** The station a downlink packet to `v`'s destination is queued for (0: not known). */
   stationOfPacket(v: PacketView): number {
     const v6 = v.l3 === 'ipv6';
     if (!v6 && v.l3 !== 'ipv4') return 0;
-    const e = this.addresses.get(addressHash(v, v6));
-    if (e === undefined || e.v6 !== v6 || e.w0 !== v.dst0) return 0;
-    if (v6 && (e.w1 !== v.dst1 || e.w2 !== v.dst2 || e.w3 !== v.dst3)) return 0;
-    return e.station;
+    return this.addresses.get(v.dst0, v.dst1, v.dst2, v.dst3, v6) ?? 0;
   }
 
   /** A station left (no longer listed): its addresses are forgotten, its index kept for reuse by the same MAC. */
   forgetAddressesOf(station: number): void {
-    for (const [k, e] of this.addresses) if (e.station === station) this.addresses.delete(k);
+    this.addresses.deleteValue(station);
   }
-}
-
-/** IPv4: the address; IPv6: its four words mixed (collisions are told apart by the entry's words). */
-export function addressKey(w0: number, w1: number, w2: number, w3: number, v6: boolean): number {
-  if (!v6) return w0 >>> 0;
-  let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ w1 ^ (h >>> 13), 0xc2b2ae35);
-  h = Math.imul(h ^ w2 ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ w3 ^ (h >>> 13), 0xc2b2ae35);
-  // above 2^32: never equal to an IPv4 key
-  return 2 ** 32 + ((h ^ (h >>> 16)) >>> 0);
-}
-
-function addressHash(v: PacketView, v6: boolean): number {
-  return addressKey(v.dst0, v.dst1, v.dst2, v.dst3, v6);
 }

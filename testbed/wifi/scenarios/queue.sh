@@ -9,18 +9,7 @@ set -u
 out=$ZHUGE_UML_OUT
 repo=$ZHUGE_REPO
 mbps=${MEDIUM_MBPS:-4}
-ip netns add srv
-ip link add veth-ap type veth peer name veth-srv netns srv
-ip addr add 192.168.78.1/24 dev veth-ap
-ip link set veth-ap up
-ip netns exec srv ip link set lo up
-ip netns exec srv ip addr add 192.168.78.2/24 dev veth-srv
-ip netns exec srv ip link set veth-srv up
-ip netns exec srv ip route add default via 192.168.78.1
-ip addr add 192.168.77.1/24 dev wlan0
-ip netns exec sta ip addr add 192.168.77.2/24 dev wlan1
-ip netns exec sta ip route add default via 192.168.77.1
-sysctl -qw net.ipv4.ip_forward=1
+. "$(dirname "$0")/routed-net.sh"
 node "$repo/dist/testbed/wifi/medium.js" --rate-mbps "$mbps" --radios 2 --log "$out/medium.log" > "$out/medium.out" 2>&1 &
 medium=$!
 sleep 1

@@ -14,18 +14,7 @@ repo=$ZHUGE_REPO
 arm=${ZHUGE_ARM:-without}
 profile=${MEDIUM_PROFILE:-0:6,5:1.5}
 secs=${TCP_SECONDS:-14}
-ip netns add srv
-ip link add veth-ap type veth peer name veth-srv netns srv
-ip addr add 192.168.78.1/24 dev veth-ap
-ip link set veth-ap up
-ip netns exec srv ip link set lo up
-ip netns exec srv ip addr add 192.168.78.2/24 dev veth-srv
-ip netns exec srv ip link set veth-srv up
-ip netns exec srv ip route add default via 192.168.78.1
-ip addr add 192.168.77.1/24 dev wlan0
-ip netns exec sta ip addr add 192.168.77.2/24 dev wlan1
-ip netns exec sta ip route add default via 192.168.77.1
-sysctl -qw net.ipv4.ip_forward=1
+. "$(dirname "$0")/routed-net.sh"
 # the testbed's rule: no offloads on the paths zhuge taps (GRO would merge segments)
 ethtool -K veth-ap gro off gso off tso off 2>/dev/null
 ip netns exec srv ethtool -K veth-srv gro off gso off tso off 2>/dev/null
