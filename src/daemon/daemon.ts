@@ -38,9 +38,7 @@ import { OffloadWatch } from './offload-watch.js';
 import { maxFrameBytes } from './offloads.js';
 import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
-import { QdiscPoller } from './qdisc-poller.js';
-import { TxqPoller } from './txq-poller.js';
-import { formatMac } from '../engine/station-directory.js';
+import { QueueObserver } from './queue-observer.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
@@ -77,9 +75,8 @@ export class Daemon {
   /** where the wlan interface sits (a bridge port or not), read once at construction */
   private readonly attachment: WifiAttachment;
   private readonly watchdog: WatchdogKeeper;
-  private qdisc: QdiscPoller | undefined;
-  /** queue.backend mac80211: the stations' TXQs (debugfs) */
-  private txq: TxqPoller | undefined;
+  /** the queue backend: the wlan qdisc, or the stations' TXQs (mac80211) */
+  private queue: QueueObserver | undefined;
   /** how each tap was opened (reopened alike when its interface comes back up) */
   private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
   private ioHealth: IoHealth | undefined;
@@ -187,11 +184,7 @@ export class Daemon {
     const seen = new Map<string, InterfaceReading>();
     for (const [dev, r] of this.readTapInterfaces()) if (r !== undefined) seen.set(dev, r);
     this.ioHealth = new IoHealth(seen);
-    if (c.queue.backend === 'mac80211') this.txq = TxqPoller.open(c.interfaces.wlan, this.engine, this.log.child({ module: 'txq' }));
-    else {
-      this.qdisc = await QdiscPoller.open(c.interfaces.wlan, this.engine, this.log);
-      await this.qdisc.checkQueueVisible(c.interfaces.wlan);
-    }
+    this.queue = await QueueObserver.open(c, this.engine, this.log);
     this.nfq = NfQueue.open(
       { queueNum: c.nfqueue.queueNum, maxLen: c.nfqueue.maxLen, failOpen: c.nfqueue.failOpen, copyBytes: 0xffff },
       (batch) => this.onUplinkBatch(batch),
@@ -199,13 +192,7 @@ export class Daemon {
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.installRules();
     if (this.opts.noWatchdog !== true) await this.watchdog.start();
-    if (this.txq !== undefined) {
-      this.timers.push(setInterval(() => this.txq?.poll(), c.queue.txqPollMs));
-      this.timers.push(setInterval(() => this.txq?.refreshStations(), 1000));
-    } else {
-      this.timers.push(setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs));
-      if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) this.timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
-    }
+    this.timers.push(...this.queue.startTimers(c));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     void this.offloads.check([c.interfaces.eth, c.interfaces.wlan, ...(this.attachment.bridge !== undefined ? [this.attachment.bridge] : [])]);
     this.log.info(
@@ -386,7 +373,7 @@ export class Daemon {
     m.flowsByMode.set({ mode: 'ccfb' }, modes.ccfb);
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
     m.heldPackets.set(this.uplink.size);
-    m.queueBacklog.set(this.engine.ft.queue.bytesInQueue + (this.engine.stations?.status().reduce((a, s) => a + s.bytesInQueue, 0) ?? 0));
+    m.queueBacklog.set(this.queue?.backlogBytes() ?? this.engine.ft.queue.bytesInQueue);
     this.ioCounters.sync(nfqStats, this.taps.map((t) => t.stats()));
   }
 
@@ -428,23 +415,14 @@ export class Daemon {
     const now = monoNowUs();
     const e = this.engine.status(now);
     const lp = e.queue.lastPrediction;
+    const txq = this.queue?.txqStatus();
     return {
       version: VERSION,
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       backend: this.cfg.queue.backend,
       flows: e.flows,
-      queues: [
-        {
-          name: this.cfg.interfaces.wlan,
-          visible: this.qdisc?.queueVisible ?? true,
-          backlogBytes: e.queue.bytesInQueue,
-          rateBps: e.queue.dequeueRateBps,
-          predictedDelayMs: lp?.totalMs ?? 0,
-        },
-        // mac80211: one queue per station (the first entry holds packets to unknown destinations)
-        ...(e.stations ?? []).map((s) => ({ name: `${this.cfg.interfaces.wlan}/${formatMac(s.mac)}`, backlogBytes: s.bytesInQueue, rateBps: s.dequeueRateBps, predictedDelayMs: 0 })),
-      ],
-      ...(this.txq !== undefined ? { txq: { ...this.txq.stats, untrackedDepartures: this.engine.stations?.untrackedDepartures ?? 0 } } : {}),
+      queues: this.queue?.queues(e) ?? [],
+      ...(txq !== undefined ? { txq } : {}),
       heldPackets: this.uplink.size,
       flowsActive: e.flowsActive,
       lastPrediction: lp,
@@ -491,8 +469,7 @@ export class Daemon {
     this.nfq = undefined;
     for (const t of this.taps) step(`closing the ${t.opts.device} tap`, () => t.close());
     this.taps = [];
-    step('closing rtnetlink', () => this.qdisc?.close());
-    this.qdisc = undefined;
+    step('closing the queue backend', () => this.queue?.close());
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;
     await this.watchdog.stop();

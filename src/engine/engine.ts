@@ -45,7 +45,7 @@ import { zeroEngineCounters, type EngineCounters } from './counters.js';
 import { EngineErrors } from './engine-errors.js';
 import { RecentArrivals } from './drop-attribution.js';
 import { newFlow, type Flow, type FlowProtocol } from './flow.js';
-import { flowStatus, predictionStatus, type EngineStatus, type FlowStatus } from './flow-status.js';
+import { engineStatus, type EngineStatus } from './flow-status.js';
 import { FlowTable, type EvictCause } from './flow-table.js';
 import { GatedFlows, type GatedRelease } from './gated-flows.js';
 import { NatAliases } from './nat-aliases.js';
@@ -487,22 +487,6 @@ export class Engine {
   // ------------------------------------------------------------------------ status ----
 
   status(nowUs: number, maxFlows = 100): EngineStatus {
-    const flows: FlowStatus[] = [];
-    for (const [, f, lastSeenUs] of this.flows.entries()) {
-      if (flows.length >= maxFlows) break;
-      flows.push(flowStatus(f, lastSeenUs, nowUs));
-    }
-    return {
-      queue: {
-        bytesInQueue: this.ft.queue.bytesInQueue,
-        packetsInQueue: this.ft.queue.packetsInQueue,
-        dequeueRateBps: Math.round(this.ft.rate.rateBps),
-        lastPrediction: predictionStatus(this.lastPrediction),
-      },
-      ...(this.stations !== undefined ? { stations: this.stations.status() } : {}),
-      flowsActive: this.flows.size,
-      flows,
-      natAliases: this.nat.list(20),
-    };
+    return engineStatus({ ft: this.ft, lastPrediction: this.lastPrediction, flows: this.flows, stations: this.stations, nat: this.nat }, nowUs, maxFlows);
   }
 }

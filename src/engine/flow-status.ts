@@ -3,10 +3,12 @@
  * the daemon as is and read back by `zhuge status` (hence the optional fields: an older daemon
  * may not send them). Times in ms, rates in bit/s.
  */
-import type { Prediction } from '../fortune-teller/index.js';
+import type { FortuneTeller, Prediction } from '../fortune-teller/index.js';
 import { flowKeyToString } from '../protocols/flow-key.js';
 import type { Flow } from './flow.js';
-import type { StationQueueStatus } from './station-queues.js';
+import type { FlowTable } from './flow-table.js';
+import type { NatAliases } from './nat-aliases.js';
+import type { StationQueues, StationQueueStatus } from './station-queues.js';
 
 /**
  * A flow's feedback treatment: ack-delay (out-of-band feedback through an uplink policy, TCP/QUIC),
@@ -84,4 +86,29 @@ export function flowStatus(f: Flow, lastSeenUs: number, nowUs: number): FlowStat
 /** Cold path: a prediction rounded for /status. */
 export function predictionStatus(p: Prediction | undefined): EngineStatus['queue']['lastPrediction'] {
   return p === undefined ? undefined : { qLongMs: round3(p.qLongMs), qShortMs: round3(p.qShortMs), txMs: round3(p.txMs), totalMs: round3(p.totalMs) };
+}
+
+/** What the engine's parts show in /status: the default queue, the stations' (mac80211), the first `maxFlows` flows, NAT aliases. */
+export function engineStatus(
+  e: { ft: FortuneTeller; lastPrediction: Prediction | undefined; flows: FlowTable<number, Flow>; stations: StationQueues | undefined; nat: NatAliases },
+  nowUs: number,
+  maxFlows: number,
+): EngineStatus {
+  const flows: FlowStatus[] = [];
+  for (const [, f, lastSeenUs] of e.flows.entries()) {
+    if (flows.length >= maxFlows) break;
+    flows.push(flowStatus(f, lastSeenUs, nowUs));
+  }
+  return {
+    queue: {
+      bytesInQueue: e.ft.queue.bytesInQueue,
+      packetsInQueue: e.ft.queue.packetsInQueue,
+      dequeueRateBps: Math.round(e.ft.rate.rateBps),
+      lastPrediction: predictionStatus(e.lastPrediction),
+    },
+    ...(e.stations !== undefined ? { stations: e.stations.status() } : {}),
+    flowsActive: e.flows.size,
+    flows,
+    natAliases: e.nat.list(20),
+  };
 }
