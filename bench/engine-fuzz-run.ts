@@ -17,6 +17,7 @@
  */
 import { Engine } from '../src/engine/engine.js';
 import { newUplinkDecision, type EngineOptions, type UplinkVerdict } from '../src/engine/options.js';
+import { writeMac } from '../src/engine/station-directory.js';
 import { Xoshiro128 } from '../src/feedback-updater/rng.js';
 import { defaultFortuneTellerConfig } from '../src/fortune-teller/index.js';
 import { fixIpPacketChecksums, fixIpv4HeaderChecksum, verifyL4Checksum } from '../src/protocols/checksum.js';
@@ -359,7 +360,7 @@ export function runEngineFuzz(o: FuzzOptions): FuzzResult {
           if (o.mode === 'stations') {
             // the frame enters a station's TXQs: its destination MAC is a station (or not)
             const mac = rng.next() < 0.9 ? (STATION_MACS[Math.floor(rng.next() * STATION_MACS.length)] ?? 0) : Math.floor(rng.next() * 2 ** 48);
-            for (let k = 0; k < 6; k++) f[k] = Math.floor(mac / 256 ** (5 - k)) % 256;
+            writeMac(mac, f, 0);
           }
           engine.onDownlinkDeparture(tUs, f, 'ethernet', wire);
           r.byDirection.departure++;

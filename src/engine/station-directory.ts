@@ -20,6 +20,11 @@ export function macNumber(b: Uint8Array, offset = 0): number {
   return n;
 }
 
+/** Writes a MAC address held as a number into 6 bytes (macNumber's inverse). */
+export function writeMac(mac: number, b: Uint8Array, offset = 0): void {
+  for (let i = 5, n = mac; i >= 0; i--, n = Math.floor(n / 256)) b[offset + i] = n % 256;
+}
+
 /** "aa:bb:cc:dd:ee:ff" as a number, or undefined when it is not one. */
 export function parseMac(text: string): number | undefined {
   if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text)) return undefined;

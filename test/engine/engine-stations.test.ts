@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { parseMac } from '../../src/engine/station-directory.js';
+import { parseMac, writeMac } from '../../src/engine/station-directory.js';
 import type { Prediction } from '../../src/fortune-teller/index.js';
 import { engineOptions } from '../helpers/engine.js';
 import { udpPacket } from '../helpers/packets.js';
@@ -19,7 +19,7 @@ const MAC_B = parseMac('02:00:00:00:00:0b') ?? 0;
 /** The frame mac80211 is handed for the station: Ethernet (dst = the station) + the IP packet. */
 function toStation(mac: number, ip: Uint8Array): Uint8Array {
   const f = new Uint8Array(14 + ip.length);
-  for (let i = 0; i < 6; i++) f[i] = Math.floor(mac / 256 ** (5 - i)) % 256;
+  writeMac(mac, f, 0);
   f.set([2, 0, 0, 0, 0, 1], 6);
   f[12] = 0x08;
   f[13] = 0x00;

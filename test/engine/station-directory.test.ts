@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMac, macNumber, parseMac, StationDirectory } from '../../src/engine/station-directory.js';
+import { formatMac, macNumber, parseMac, StationDirectory, writeMac } from '../../src/engine/station-directory.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { udpPacket } from '../helpers/packets.js';
 
@@ -20,6 +20,9 @@ describe('StationDirectory', () => {
     const b = new Uint8Array(8);
     b.set(text.split(':').map((x) => Number.parseInt(x, 16)), 2);
     expect(macNumber(b, 2)).toBe(n);
+    const w = new Uint8Array(8);
+    writeMac(n, w, 2);
+    expect(w).toEqual(b);
   });
 
   it.each(['', '02:00:00:00:00', '02:00:00:00:00:0g', 'stations'])('%j is no MAC', (t) => {
