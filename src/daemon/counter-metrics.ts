@@ -75,6 +75,9 @@ export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>>
   { read: (c) => c.repair.noCopy, metric: 'rtpRepairs', labels: { result: 'no_copy' } },
   { read: (c) => c.repair.overflow, metric: 'rtpRepairs', labels: { result: 'overflow' } },
   { read: (c) => c.repair.notCopied, metric: 'rtpRepairs', labels: { result: 'not_copied' } },
+  { read: (c) => c.repair.delivered, metric: 'rtpRepairs', labels: { result: 'delivered' } },
+  { read: (c) => c.repair.resent, metric: 'rtpRepairs', labels: { result: 'resent' } },
+  { read: (c) => c.repair.gaveUp, metric: 'rtpRepairs', labels: { result: 'gave_up' } },
 ];
 
 /** Copies the increase of each row's number into its Prometheus counter. */

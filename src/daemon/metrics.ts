@@ -314,7 +314,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   zeroInit(rtpReportAnomalies, REPORT_ANOMALIES.map((kind) => ({ kind })));
   const rtpRepairs = new Counter({
     name: 'zhuge_rtp_repairs_total',
-    help: "flows.rtp.repairDrops: RTP packets reported received that the Wi-Fi queue dropped, queued to be sent again from zhuge's copy (queued), whose copy was not kept or overwritten (no_copy), beyond the pending limit (overflow); and packets not copied at all (not_copied: cut by the capture's snap length or too large).",
+    help: "flows.rtp.repairDrops: RTP packets reported received that the Wi-Fi queue dropped, queued to be sent again from zhuge's copy (queued), whose copy was not kept or overwritten (no_copy), beyond the pending limit (overflow); packets not copied at all (not_copied: cut by the capture's snap length or too large); copies seen leaving the Wi-Fi queue (delivered), dropped by it again and sent once more (resent), or dropped after the last try (gave_up).",
     labelNames: ['result'] as const,
     registers,
   });

@@ -233,6 +233,12 @@ export class ReportTiming {
     return (this.gen[i] ?? 0) === handle >>> 16 && this.isTracked(i) ? i : -1;
   }
 
+  /** When the packet a handle names entered the queue (NaN once its slot was recycled). */
+  arrivalUsOf(handle: number): number {
+    const i = this.slotOf(handle);
+    return i < 0 ? Number.NaN : (this.arrivalUs[i] ?? Number.NaN);
+  }
+
   private isTracked(i: number): boolean {
     // the slot lies between head and tail
     return ((i - this.head) & this.mask) < this.tail - this.head;

@@ -20,10 +20,30 @@ import type { RtpTransport } from './rtp-transport.js';
 
 /** Most repairs waiting for the next poll (a burst beyond is counted, not queued). */
 const MAX_PENDING = 256;
+/** Most copies followed until they leave (the oldest is no longer followed beyond). */
+const MAX_INFLIGHT = 64;
+/** Sends of one copy in all (the first and the retries). */
+const MAX_SENDS = 4;
+/** A copy is not sent again later than this after its first send: the receiver has asked for a key frame by then. */
+const GIVE_UP_US = 2_000_000;
+/** A packet that reached the AP this long after a copy was sent entered the queue behind it. */
+const BEHIND_MARGIN_US = 5000;
+
+/** One repair copy, queued or sent and not seen leaving yet. */
+interface Repair {
+  readonly t: RtpTransport;
+  /** the engine's match key of the packet (0: none; not followed) */
+  readonly key: number;
+  readonly copy: Uint8Array;
+  firstSentUs: number;
+  sentUs: number;
+  sends: number;
+}
 
 export class DropRepair {
   private copies: PacketCopies | undefined;
-  private readonly pending: Uint8Array[] = [];
+  private readonly pending: Repair[] = [];
+  private readonly inflight: Repair[] = [];
 
   constructor(private readonly counters: RtpFeedbackCounters) {}
 
@@ -64,14 +84,59 @@ export class DropRepair {
       this.counters.repair.overflow++;
       return;
     }
-    this.pending.push(c.slice());
+    const key = t.timingSlots?.matchKey[slot] ?? 0;
+    this.pending.push({ t, key, copy: c.slice(), firstSentUs: Number.NaN, sentUs: Number.NaN, sends: 0 });
     this.counters.repair.queued++;
   }
 
-  /** Moves the queued repairs to `out`. */
-  drainInto(out: Uint8Array[]): void {
-    for (const p of this.pending) out.push(p);
+  /** Moves the queued repairs to `out`, sent at tUs; each is then followed until it leaves. */
+  drainInto(out: Uint8Array[], tUs: number): void {
+    for (const r of this.pending) {
+      out.push(r.copy);
+      r.sends++;
+      r.sentUs = tUs;
+      if (Number.isNaN(r.firstSentUs)) r.firstSentUs = tUs;
+      if (r.key === 0) continue;
+      if (this.inflight.length >= MAX_INFLIGHT) this.inflight.shift();
+      this.inflight.push(r);
+    }
     this.pending.length = 0;
+  }
+
+  /** A downlink packet with this match key left the Wi-Fi queue: a copy that did is no longer followed. */
+  departed(matchKey: number): void {
+    if (this.inflight.length === 0 || matchKey === 0) return;
+    const k = matchKey | 0;
+    const i = this.inflight.findIndex((r) => r.key === k);
+    if (i < 0) return;
+    this.inflight.splice(i, 1);
+    this.counters.repair.delivered++;
+  }
+
+  /**
+   * A packet of `t` that entered the queue at arrivalUs left it at tUs. A copy of `t` sent
+   * before that packet arrived and not seen leaving was dropped: sent again, or given up.
+   */
+  laterDeparted(t: RtpTransport, arrivalUs: number, tUs: number): void {
+    for (let i = 0; i < this.inflight.length; ) {
+      const r = this.inflight[i];
+      if (r === undefined || r.t !== t || !(arrivalUs > r.sentUs + BEHIND_MARGIN_US)) {
+        i++;
+        continue;
+      }
+      this.inflight.splice(i, 1);
+      if (r.sends < MAX_SENDS && tUs - r.firstSentUs < GIVE_UP_US && this.pending.length < MAX_PENDING) {
+        this.pending.push(r);
+        this.counters.repair.resent++;
+      } else this.counters.repair.gaveUp++;
+    }
+  }
+
+  /** The transport left the table: its copies are no longer followed or sent. */
+  forget(t: RtpTransport): void {
+    for (const list of [this.pending, this.inflight]) {
+      for (let i = list.length - 1; i >= 0; i--) if (list[i]?.t === t) list.splice(i, 1);
+    }
   }
 }
 

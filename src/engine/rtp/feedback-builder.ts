@@ -144,6 +144,7 @@ export class FeedbackBuilder {
       slots.ssrc[i] = ssrc;
       slots.rtpSeq[i] = rtpSeq;
       slots.ecn[i] = ecn;
+      slots.matchKey[i] = matchKey | 0;
     }
     if (drop) t.timing.lost(h);
     this.recording.add(t);

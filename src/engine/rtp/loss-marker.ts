@@ -40,6 +40,8 @@ export class LossMarker {
   };
   /** reportTiming 'departure': a packet reported received was dropped (its ReportTiming slot) */
   onDroppedAfterReport: ((t: RtpTransport, slot: number) => void) | undefined;
+  /** reportTiming 'departure': a recorded packet of `t` that entered the queue at arrivalUs left it at tUs */
+  onDeparted: ((t: RtpTransport, arrivalUs: number, tUs: number) => void) | undefined;
 
   constructor(private readonly counters: RtpFeedbackCounters) {}
 
@@ -92,9 +94,11 @@ export class LossMarker {
     const h = this.ringHandle[i] ?? -1;
     this.clear(i);
     if (t?.timing === undefined || h < 0) return false;
+    const arrivalUs = t.timing.arrivalUsOf(h);
     this.departing = t;
     t.timing.departed(h, tUs, this.droppedAfterReport);
     this.departing = undefined;
+    if (!Number.isNaN(arrivalUs)) this.onDeparted?.(t, arrivalUs, tUs);
     return true;
   }
 

@@ -49,6 +49,12 @@ export interface RepairCounts {
   notCopied: number;
   /** repairs beyond the pending limit (not sent) */
   overflow: number;
+  /** repair copies seen leaving the Wi-Fi queue */
+  delivered: number;
+  /** repair copies the queue dropped again (a packet that arrived after the copy left first), sent once more */
+  resent: number;
+  /** repair copies dropped again after the last try, or later than the give-up time: not sent again */
+  gaveUp: number;
 }
 
 export function newRtpFeedbackCounters(): RtpFeedbackCounters {
@@ -71,6 +77,6 @@ export function newRtpFeedbackCounters(): RtpFeedbackCounters {
     reportedBackwards: 0,
     implausibleSeqJumps: 0,
     reportTiming: newReportTimingCounters(),
-    repair: { queued: 0, noCopy: 0, notCopied: 0, overflow: 0 },
+    repair: { queued: 0, noCopy: 0, notCopied: 0, overflow: 0, delivered: 0, resent: 0, gaveUp: 0 },
   };
 }

@@ -113,12 +113,13 @@ export class RtpFeedback {
     this.cfg = resolveRtpFeedbackConfig(config);
     this.losses = new LossMarker(this.counters);
     this.builder = new FeedbackBuilder(this.counters, this.losses);
+    this.repairs = new DropRepair(this.counters);
     this.transports = new RtpTransportTable(this.cfg, this.counters, (t) => {
       this.builder.forget(t);
       this.losses.forget(t);
+      this.repairs.forget(t);
     });
     this.filter = new ClientFeedbackFilter(this.transports, this.counters);
-    this.repairs = new DropRepair(this.counters);
     this.builder.beyondLead = this.cfg.beyondLead;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
     this.builder.unmeasured = this.cfg.unmeasured;
@@ -126,6 +127,7 @@ export class RtpFeedback {
       // sent again only where zhuge's report replaced the client's (else the sender still has it)
       if (this.cfg.repairDrops && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
     };
+    this.losses.onDeparted = (t, arrivalUs, tUs) => this.repairs.laterDeparted(t, arrivalUs, tUs);
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
@@ -250,7 +252,9 @@ export class RtpFeedback {
    * `matchKey`). Cheap for packets that are not RTP (one array read).
    */
   onDeparture(matchKey: number, tUs: number): void {
-    if (this.cfg.reportTiming === 'departure') this.losses.departedByMatchKey(matchKey, tUs);
+    if (this.cfg.reportTiming !== 'departure') return;
+    this.repairs.departed(matchKey);
+    this.losses.departedByMatchKey(matchKey, tUs);
   }
 
   /**
@@ -305,7 +309,7 @@ export class RtpFeedback {
       this.lastExpireUs = tUs;
       this.transports.expire(tUs);
     }
-    this.repairs.drainInto(out);
+    this.repairs.drainInto(out, tUs);
     this.builder.poll(tUs, this.cfg.feedbackIntervalMs * 1000, this.cfg.activeWindowMs * 1000, this.transports.reporting, out);
     return out;
   }

@@ -40,6 +40,8 @@ export interface TimingSlots {
   ecn: Uint8Array;
   /** the packet's copy in DropRepair (PacketCopies ref, -1: none) */
   copyRef: Int32Array;
+  /** the engine's match key of the packet (0: none): a repair copy leaves under the same key */
+  matchKey: Int32Array;
 }
 
 export function newTimingSlots(capacity: number): TimingSlots {
@@ -49,6 +51,7 @@ export function newTimingSlots(capacity: number): TimingSlots {
     rtpSeq: new Int32Array(capacity),
     ecn: new Uint8Array(capacity),
     copyRef: new Int32Array(capacity).fill(-1),
+    matchKey: new Int32Array(capacity),
   };
 }
 

@@ -123,6 +123,101 @@ describe('repairDrops', () => {
   });
 });
 
+/** Packet i of the call (match key 100 + i) reaches the AP at tUs. */
+function arrive(fb: RtpFeedback, i: number, tUs: number): Uint8Array {
+  const pkt = udp6(S, 5004, C, 6000, rtp(i));
+  const v = newPacketView();
+  decodePacket(pkt, 'raw-ip', v);
+  fb.onDownlink(tUs, v, pkt, 0, 100 + i, i);
+  return pkt;
+}
+
+describe('repairDrops: a copy is followed until it leaves', () => {
+  /** packets 0-4 reported, 1 dropped, 4 still queued; 1's copy sent at +30 ms. */
+  function repaired(): { fb: RtpFeedback; pkts: Uint8Array[] } {
+    const { fb, pkts } = reportedCall(5, true);
+    fb.onDeparture(100, T0 + 20_000);
+    fb.onDeparture(102, T0 + 25_000);
+    fb.onDeparture(103, T0 + 26_000);
+    expect(fb.poll(T0 + 30_000)).toEqual([pkts[1]]);
+    return { fb, pkts };
+  }
+
+  /** How many copies of packet 1 the poll at tUs sends. */
+  const copiesOf1 = (fb: RtpFeedback, pkts: Uint8Array[], tUs: number): number => fb.poll(tUs).filter((p) => Buffer.compare(p, pkts[1]!) === 0).length;
+
+  it.each([
+    // what leaves after the copy was sent at +30 ms, then what the next poll sends
+    ['the copy leaves: delivered, nothing sent again', (fb: RtpFeedback) => fb.onDeparture(101, T0 + 40_000), 0, { delivered: 1, resent: 0 }],
+    ['a packet that arrived before the copy leaves: the copy may still be queued', (fb: RtpFeedback) => fb.onDeparture(104, T0 + 40_000), 0, { delivered: 0, resent: 0 }],
+    [
+      'a packet that arrived after the copy leaves first: the copy was dropped, sent again',
+      (fb: RtpFeedback) => {
+        arrive(fb, 5, T0 + 50_000);
+        fb.onDeparture(105, T0 + 60_000);
+      },
+      1,
+      { delivered: 0, resent: 1 },
+    ],
+    [
+      'one that arrived within the margin after the send: not taken as behind it',
+      (fb: RtpFeedback) => {
+        arrive(fb, 5, T0 + 32_000);
+        fb.onDeparture(105, T0 + 60_000);
+      },
+      0,
+      { delivered: 0, resent: 0 },
+    ],
+  ] as const)('%s', (_name, after, sentAgain, counts) => {
+    const { fb, pkts } = repaired();
+    after(fb);
+    expect(copiesOf1(fb, pkts, T0 + 70_000)).toBe(sentAgain);
+    const c = fb.status(T0).counters.repair;
+    expect({ delivered: c.delivered, resent: c.resent }).toEqual(counts);
+  });
+
+  it('sent at most four times, then given up; a copy that finally leaves is counted delivered', () => {
+    const { fb, pkts } = repaired();
+    fb.onDeparture(104, T0 + 35_000); // arrived before the copy was sent: nothing else to repair
+    let i = 5;
+    let tUs = T0 + 40_000;
+    const sends = [1];
+    for (let round = 0; round < 5; round++) {
+      arrive(fb, i, tUs + 10_000);
+      fb.onDeparture(100 + i, tUs + 20_000);
+      sends.push(copiesOf1(fb, pkts, tUs + 30_000));
+      i++;
+      tUs += 40_000;
+    }
+    expect(sends).toEqual([1, 1, 1, 1, 0, 0]);
+    const c = fb.status(T0).counters.repair;
+    expect(c.resent).toBe(3);
+    expect(c.gaveUp).toBe(1);
+  });
+
+  it('not sent again later than 2 s after the first send', () => {
+    const { fb, pkts } = repaired();
+    arrive(fb, 5, T0 + 2_100_000);
+    fb.onDeparture(105, T0 + 2_110_000);
+    expect(copiesOf1(fb, pkts, T0 + 2_120_000)).toBe(0);
+    expect(fb.status(T0).counters.repair.gaveUp).toBe(1);
+  });
+
+  it('a copy that leaves after a resend is delivered once and followed no more', () => {
+    const { fb, pkts } = repaired();
+    fb.onDeparture(104, T0 + 35_000);
+    arrive(fb, 5, T0 + 50_000);
+    fb.onDeparture(105, T0 + 60_000);
+    expect(copiesOf1(fb, pkts, T0 + 70_000)).toBe(1);
+    fb.onDeparture(101, T0 + 80_000);
+    arrive(fb, 6, T0 + 90_000);
+    fb.onDeparture(106, T0 + 100_000);
+    expect(copiesOf1(fb, pkts, T0 + 110_000)).toBe(0);
+    const c = fb.status(T0).counters.repair;
+    expect([c.delivered, c.resent, c.gaveUp]).toEqual([1, 1, 0]);
+  });
+});
+
 describe('PacketCopies', () => {
   it.each([
     // slots, packets put, which ref to read back, expected
