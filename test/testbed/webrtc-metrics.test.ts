@@ -15,6 +15,7 @@ function sender(tMs: number, o: Partial<SenderSample> = {}): SenderSample {
     bytesSent: 0,
     packetsSent: 0,
     retransmittedBytesSent: 0,
+    totalPacketSendDelayS: 0,
     framesEncoded: 0,
     framesSent: 0,
     fps: 30,

@@ -60,6 +60,8 @@ export interface SenderSample {
   bytesSent: number;
   packetsSent: number;
   retransmittedBytesSent: number;
+  /** seconds packets spent in the sender's pacer, summed (outbound-rtp totalPacketSendDelay) */
+  totalPacketSendDelayS: number;
   framesEncoded: number;
   framesSent: number;
   fps: number | null;
@@ -371,6 +373,7 @@ export async function runRtcCall(tb: Testbed, o: RtcCallOptions): Promise<RtcCal
           bytesSent: x.bytesSent,
           packetsSent: x.packetsSent,
           retransmittedBytesSent: x.retransmittedBytesSent,
+          totalPacketSendDelayS: x.totalPacketSendDelayS,
           framesEncoded: x.framesEncoded,
           framesSent: x.framesSent,
           fps: x.fps,

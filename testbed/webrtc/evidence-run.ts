@@ -122,9 +122,14 @@ function recoveryLine(call: RtcCallResult, status: unknown): string {
 /** The sender's own view over time (getStats), ms from the drop: GCC's estimate, the encoder's target, the rate sent. */
 function senderTsv(call: RtcCallResult, dropAtMonoMs: number): string {
   const mbps = (x: number | null): string => (x === null ? '' : (x / 1e6).toFixed(3));
-  const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation'];
+  const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation\tpacerDelayMs'];
+  let prev: RtcCallResult['sender'][number] | undefined;
   for (const s of call.sender) {
-    lines.push([(s.tMs - dropAtMonoMs).toFixed(0), mbps(s.availableOutgoingBitrateBps), mbps(s.targetBitrateBps), mbps(s.bitrateBps), s.fps ?? '', s.frameHeight ?? '', s.qualityLimitationReason ?? ''].join('\t'));
+    // the mean time the packets sent since the previous sample spent in the sender's pacer
+    const dn = prev === undefined ? 0 : s.packetsSent - prev.packetsSent;
+    const pacer = prev === undefined || dn <= 0 ? '' : (((s.totalPacketSendDelayS - prev.totalPacketSendDelayS) / dn) * 1000).toFixed(0);
+    lines.push([(s.tMs - dropAtMonoMs).toFixed(0), mbps(s.availableOutgoingBitrateBps), mbps(s.targetBitrateBps), mbps(s.bitrateBps), s.fps ?? '', s.frameHeight ?? '', s.qualityLimitationReason ?? '', pacer].join('\t'));
+    prev = s;
   }
   return `${lines.join('\n')}\n`;
 }

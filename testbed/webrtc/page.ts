@@ -24,6 +24,8 @@ export interface PageSenderSample {
   bytesSent: number;
   packetsSent: number;
   retransmittedBytesSent: number;
+  /** outbound-rtp totalPacketSendDelay: seconds packets spent in the sender's pacer, summed */
+  totalPacketSendDelayS: number;
   /** from bytesSent over the poll interval (RTP payload + headers, as counted by the stats) */
   bitrateBps: number | null;
   framesEncoded: number;
@@ -155,6 +157,7 @@ async function poll() {
       bytesSent: bytes,
       packetsSent: out ? out.packetsSent || 0 : 0,
       retransmittedBytesSent: out ? out.retransmittedBytesSent || 0 : 0,
+      totalPacketSendDelayS: out ? out.totalPacketSendDelay || 0 : 0,
       bitrateBps: dt > 0 ? ((bytes - prevStats.bytes) * 8) / dt : null,
       framesEncoded: out ? out.framesEncoded || 0 : 0,
       framesSent: out ? out.framesSent || 0 : 0,
