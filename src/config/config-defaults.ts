@@ -46,6 +46,7 @@ const table: ConfigDefaults = {
       beyondLead: RTP_FEEDBACK_DEFAULTS.beyondLead,
       leadEarnedBy: RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
       unmeasured: RTP_FEEDBACK_DEFAULTS.unmeasured,
+      reportSpacing: RTP_FEEDBACK_DEFAULTS.reportSpacing,
       kernelDrops: true,
     },
     clientSubnets: [],

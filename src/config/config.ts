@@ -55,6 +55,8 @@ export interface RtpConfig {
   leadEarnedBy: 'calm' | 'verified';
   /** reportTiming departure: a queued packet without a measured service rate waits for its departure, or is estimated */
   unmeasured: 'wait' | 'estimate';
+  /** reportTiming departure: bunched reports share one time (stack) or keep the departures' spacing (link) */
+  reportSpacing: 'stack' | 'link';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

@@ -50,6 +50,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             reportTiming: f.rtp.reportTiming,
             repairDrops: f.rtp.repairDrops,
             beyondLead: f.rtp.beyondLead,
+            reportSpacing: f.rtp.reportSpacing,
             leadEarnedBy: f.rtp.leadEarnedBy,
             unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,

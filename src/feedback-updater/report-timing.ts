@@ -36,6 +36,12 @@
  *     came true with since the last bad one: calm time with the queue empty tests nothing (at an
  *     outage's end a 1 s lead earned that way put 0.8 s of delay that never happened into the
  *     reports: docs/results/rtc-evidence.md, fourth round).
+ *  6. (spacing 'link') packets bunched by rules 3 and 4 keep the spacing of their own times: a
+ *     burst acknowledged at one instant reads to the sender's throughput estimate (bytes over
+ *     reported time, in 150 ms windows) as a rate far above the link's and the next window as one
+ *     far below it (measured: zhuge's reported rate swung 0.12-1.2 Mbit/s while the link served a
+ *     steady 0.5, and GCC settled at 0.62 of the capacity; docs/results/rtc-evidence.md, fifth
+ *     round).
  * The error of every prediction checked against its departure is kept (counters, status), with
  * the error of the Fortune Teller's own prediction at arrival (predicted vs observed sojourn).
  */
@@ -71,6 +77,16 @@ export interface ReportTimingConfig {
    */
   readonly unpredicted: 'atArrival' | 'wait';
   readonly maxWaitUs: number;
+  /**
+   * How reports bunched by rules 3 and 4 are timed (rule 6). 'stack': a clamped packet at now +
+   * lead, a raised one at the previous report: a burst shares one time. 'link': they keep the
+   * spacing of their own times (the observed departures, or the predictions, which are the bytes
+   * between packets over the link's rate): a clamped packet no earlier than the previous report
+   * plus that gap (and never later than its own prediction), a raised one the previous report
+   * plus half the gap, so that reported times catch up with the observed ones at twice the link's
+   * rate instead of at once.
+   */
+  readonly spacing: 'stack' | 'link';
 }
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
@@ -83,6 +99,7 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   leadEarnedBy: 'calm',
   unpredicted: 'atArrival',
   maxWaitUs: 1_000_000,
+  spacing: 'stack',
 });
 
 export interface ReportTimingCounters {
@@ -170,6 +187,8 @@ export class ReportTiming {
   private cursor = 0;
   private tail = 0;
   private lastReportedUs = -Infinity;
+  /** the previous reported packet's own time (its departure or prediction, before rules 3-6) */
+  private lastOwnUs = -Infinity;
   private lastBadUs: number;
   /** the largest lead a prediction came true with since the last bad one (µs; leadEarnedBy 'verified') */
   private verifiedLeadUs = 0;
@@ -331,7 +350,7 @@ export class ReportTiming {
       } else if (s === DEPARTED) {
         this.counters.reportedObserved++;
         const dep = this.departedUs[i] ?? tUs;
-        const r = this.emit(i, dep, sink);
+        const r = this.emit(i, dep, sink, dep);
         if (r > dep) this.counters.lateSumUs += r - dep;
       } else {
         const arr = this.arrivalUs[i] ?? tUs;
@@ -351,11 +370,24 @@ export class ReportTiming {
             break;
           }
           // 'clamp': reported early, at now + lead (the packets behind it, reported later,
-          // carry the rest of the delay), never late
+          // carry the rest of the delay), never late; with spacing 'link' no earlier than the
+          // previous report plus its predicted gap, and never later than its prediction
+          const own = p;
           p = tUs + lead;
+          if (this.config.spacing === 'link') {
+            const floor = this.lastReportedUs + this.gapUs(own);
+            if (floor > p) p = floor < own ? floor : own;
+          }
           this.counters.reportedClamped++;
-        } else this.counters.reportedPredicted++;
-        const r = this.emit(i, p, sink);
+          const r = this.emit(i, p, sink, own);
+          this.reportedAtUs[i] = r;
+          this.leadUsedUs[i] = r - tUs;
+          this.cursor++;
+          n++;
+          continue;
+        }
+        this.counters.reportedPredicted++;
+        const r = this.emit(i, p, sink, p);
         this.reportedAtUs[i] = r;
         this.leadUsedUs[i] = r - tUs;
       }
@@ -366,10 +398,18 @@ export class ReportTiming {
     return n;
   }
 
-  private emit(i: number, tUs: number, sink: ReportSink): number {
+  /** The gap between the previous reported packet's own time and `ownUs` (0 if none or backwards). */
+  private gapUs(ownUs: number): number {
+    return this.lastOwnUs > -Infinity && ownUs > this.lastOwnUs ? ownUs - this.lastOwnUs : 0;
+  }
+
+  /** Reports slot i at tUs (rules 4 and 6 applied); `ownUs`: its own time (departure or prediction). */
+  private emit(i: number, tUs: number, sink: ReportSink, ownUs: number): number {
     let t = tUs;
-    if (t < this.lastReportedUs) {
-      t = this.lastReportedUs;
+    const floor = this.config.spacing === 'link' ? this.lastReportedUs + this.gapUs(ownUs) / 2 : this.lastReportedUs;
+    this.lastOwnUs = ownUs;
+    if (t < floor) {
+      t = floor;
       this.counters.raisedToPrevious++;
     } else if (this.lastReportedUs > -Infinity) {
       const step = t - this.lastReportedUs;
@@ -395,7 +435,10 @@ export class ReportTiming {
       // the oldest is not reported yet: report it at its prediction at arrival
       const i = this.cursor & this.mask;
       if (this.state[i] === LOST) sink(i, null);
-      else this.emit(i, this.state[i] === DEPARTED ? (this.departedUs[i] ?? tUs) : (this.arrivalUs[i] ?? tUs) + (this.predictedSojournUs[i] ?? 0), sink);
+      else {
+        const own = this.state[i] === DEPARTED ? (this.departedUs[i] ?? tUs) : (this.arrivalUs[i] ?? tUs) + (this.predictedSojournUs[i] ?? 0);
+        this.emit(i, own, sink, own);
+      }
       this.cursor++;
     }
     this.head++;

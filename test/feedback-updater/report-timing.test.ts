@@ -384,3 +384,69 @@ describe('ReportTiming', () => {
     );
   });
 });
+
+describe('ReportTiming rule 6: spacing of bunched reports', () => {
+  it.each([
+    // spacing, reported (ms from the build) of five queued packets predicted 200 + 17 k ms ahead, lead 50 ms
+    ['stack', [50, 50, 50, 50, 50]],
+    ['link', [50, 67, 84, 101, 118]],
+  ] as const)('clamped burst with spacing %s: reported at %j ms', (spacing, atMs) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'clamp', spacing }, 0);
+    const { sink, out } = collector();
+    for (let k = 0; k < 5; k++) rt.push(k * MS, 0, k, sink);
+    const t = 5 * MS;
+    rt.drain(t, (pos) => t + (200 + 17 * pos) * MS, sink);
+    expect(out.map((x) => ((x[1] ?? 0) - t) / MS)).toEqual(atMs);
+    expect(rt.counters.reportedClamped).toBe(5);
+  });
+
+  it('link: a clamped report is never later than its own prediction', () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'clamp', spacing: 'link' }, 0);
+    const { sink, out } = collector();
+    for (let k = 0; k < 3; k++) rt.push(k * MS, 0, k, sink);
+    const t = 3 * MS;
+    // predicted 60, 61 and 200 ms ahead: the second lies within one gap of the first
+    const pred = [60, 61, 200];
+    rt.drain(t, (pos) => t + (pred[pos] ?? 0) * MS, sink);
+    expect(out.map((x) => ((x[1] ?? 0) - t) / MS)).toEqual([50, 51, 190]);
+  });
+
+  it.each([
+    // spacing, reported (ms after T) of three packets that left after a prediction came late
+    ['stack', [100, 100, 100]],
+    ['link', [100, 108.5, 117]],
+  ] as const)('departures below a late report with spacing %s: reported at %j ms', (spacing, atMs) => {
+    const T = 1000 * MS;
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, beyondLead: 'clamp', spacing }, 0);
+    const { sink, out } = collector();
+    const a = rt.push(T - 10 * MS, 0, 0, sink);
+    rt.drain(T, () => T + 100 * MS, sink); // predicted 100 ms ahead, within the earned lead
+    const bs = [1, 2, 3].map((k) => rt.push(T + k * MS, 0, k, sink));
+    rt.departed(a, T + 30 * MS);
+    bs.forEach((h, k) => rt.departed(h, T + (40 + 17 * k) * MS));
+    rt.drain(T + 200 * MS, noPrediction, sink);
+    expect(out.slice(1).map((x) => ((x[1] ?? 0) - T) / MS)).toEqual(atMs);
+  });
+
+  it('link: reported times never run backwards (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 40 }), aheadMs: fc.integer({ min: 0, max: 600 }), leaves: fc.boolean(), depMs: fc.integer({ min: 0, max: 300 }) }), { minLength: 1, maxLength: 60 }),
+        (steps) => {
+          const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'clamp', spacing: 'link' }, 0);
+          const { sink, out } = collector();
+          let t = 0;
+          for (const [k, s] of steps.entries()) {
+            t += s.gapMs * MS;
+            const h = rt.push(t, 0, k, sink);
+            if (s.leaves) rt.departed(h, t + s.depMs * MS);
+            rt.drain(t, (pos) => t + (steps[pos]?.aheadMs ?? 0) * MS, sink);
+          }
+          const times = out.map((x) => x[1]).filter((x): x is number => x !== null);
+          for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -31,10 +31,11 @@ function liveLateS(): number {
 describe('replay-timing on a committed call', () => {
   it('reproduces the live report timing, and unmeasured: wait reports less delay that never happened', () => {
     const live = liveLateS();
-    // the call ran with the default of its day, unmeasured: estimate
-    const asLive = replayTiming(DIR, ['unmeasured=estimate']);
-    const wait = replayTiming(DIR, ['unmeasured=wait']);
-    console.log(`late: live ${live.toFixed(2)} s, replayed ${asLive.lateS} s, replayed with unmeasured: wait ${wait.lateS} s`);
+    // the call ran with the defaults of its day, unmeasured: estimate and reportSpacing: stack
+    const asLive = replayTiming(DIR, ['unmeasured=estimate', 'reportSpacing=stack']);
+    const wait = replayTiming(DIR, ['unmeasured=wait', 'reportSpacing=stack']);
+    const link = replayTiming(DIR, ['unmeasured=wait', 'reportSpacing=link']);
+    console.log(`late: live ${live.toFixed(2)} s, replayed ${asLive.lateS} s, with unmeasured: wait ${wait.lateS} s, and reportSpacing: link ${link.lateS} s`);
     expect(Math.abs(asLive.lateS - live)).toBeLessThan(0.1 * live);
     expect(asLive.waitedUnpredicted).toBe(0);
     expect(wait.waitedUnpredicted).toBeGreaterThan(0);

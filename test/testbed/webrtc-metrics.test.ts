@@ -16,6 +16,8 @@ function sender(tMs: number, o: Partial<SenderSample> = {}): SenderSample {
     packetsSent: 0,
     retransmittedBytesSent: 0,
     totalPacketSendDelayS: 0,
+    keyFramesEncoded: 0,
+    pliCount: 0,
     framesEncoded: 0,
     framesSent: 0,
     fps: 30,

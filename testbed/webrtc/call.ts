@@ -62,6 +62,9 @@ export interface SenderSample {
   retransmittedBytesSent: number;
   /** seconds packets spent in the sender's pacer, summed (outbound-rtp totalPacketSendDelay) */
   totalPacketSendDelayS: number;
+  /** key frames encoded, and key frames asked for by the receiver (PLI) */
+  keyFramesEncoded: number;
+  pliCount: number;
   framesEncoded: number;
   framesSent: number;
   fps: number | null;
@@ -374,6 +377,8 @@ export async function runRtcCall(tb: Testbed, o: RtcCallOptions): Promise<RtcCal
           packetsSent: x.packetsSent,
           retransmittedBytesSent: x.retransmittedBytesSent,
           totalPacketSendDelayS: x.totalPacketSendDelayS,
+          keyFramesEncoded: x.keyFramesEncoded,
+          pliCount: x.pliCount,
           framesEncoded: x.framesEncoded,
           framesSent: x.framesSent,
           fps: x.fps,

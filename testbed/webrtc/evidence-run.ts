@@ -12,7 +12,7 @@
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
  * Arms: without zhuge, and with it under each flows.rtp.reportTiming named (departure-norepair:
- * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer; -verified: flows.rtp.leadEarnedBy verified; -estimate: flows.rtp.unmeasured estimate, the default before the fourth round; -wait: wait, the default). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
+ * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer; -verified: flows.rtp.leadEarnedBy verified; -estimate: flows.rtp.unmeasured estimate, the default before the fourth round; -wait: wait, the default; -link / -stack: flows.rtp.reportSpacing). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
  * and prints one line per call.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -72,7 +72,8 @@ async function main(): Promise<void> {
           const beyond = arm.includes('-defer') ? 'defer' : 'clamp';
           const earned = arm.includes('-verified') ? 'verified' : 'calm';
           const unmeasured = arm.includes('-estimate') ? 'estimate' : 'wait';
-          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}`;
+          const spacing = arm.includes('-link') ? 'link' : arm.includes('-stack') ? 'stack' : undefined;
+          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;
@@ -122,13 +123,13 @@ function recoveryLine(call: RtcCallResult, status: unknown): string {
 /** The sender's own view over time (getStats), ms from the drop: GCC's estimate, the encoder's target, the rate sent. */
 function senderTsv(call: RtcCallResult, dropAtMonoMs: number): string {
   const mbps = (x: number | null): string => (x === null ? '' : (x / 1e6).toFixed(3));
-  const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation\tpacerDelayMs'];
+  const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation\tpacerDelayMs\tkeyFrames\tplis'];
   let prev: RtcCallResult['sender'][number] | undefined;
   for (const s of call.sender) {
     // the mean time the packets sent since the previous sample spent in the sender's pacer
     const dn = prev === undefined ? 0 : s.packetsSent - prev.packetsSent;
     const pacer = prev === undefined || dn <= 0 ? '' : (((s.totalPacketSendDelayS - prev.totalPacketSendDelayS) / dn) * 1000).toFixed(0);
-    lines.push([(s.tMs - dropAtMonoMs).toFixed(0), mbps(s.availableOutgoingBitrateBps), mbps(s.targetBitrateBps), mbps(s.bitrateBps), s.fps ?? '', s.frameHeight ?? '', s.qualityLimitationReason ?? '', pacer].join('\t'));
+    lines.push([(s.tMs - dropAtMonoMs).toFixed(0), mbps(s.availableOutgoingBitrateBps), mbps(s.targetBitrateBps), mbps(s.bitrateBps), s.fps ?? '', s.frameHeight ?? '', s.qualityLimitationReason ?? '', pacer, s.keyFramesEncoded, s.pliCount].join('\t'));
     prev = s;
   }
   return `${lines.join('\n')}\n`;

@@ -26,6 +26,9 @@ export interface PageSenderSample {
   retransmittedBytesSent: number;
   /** outbound-rtp totalPacketSendDelay: seconds packets spent in the sender's pacer, summed */
   totalPacketSendDelayS: number;
+  /** outbound-rtp keyFramesEncoded and pliCount (key frames asked for by the receiver) */
+  keyFramesEncoded: number;
+  pliCount: number;
   /** from bytesSent over the poll interval (RTP payload + headers, as counted by the stats) */
   bitrateBps: number | null;
   framesEncoded: number;
@@ -158,6 +161,8 @@ async function poll() {
       packetsSent: out ? out.packetsSent || 0 : 0,
       retransmittedBytesSent: out ? out.retransmittedBytesSent || 0 : 0,
       totalPacketSendDelayS: out ? out.totalPacketSendDelay || 0 : 0,
+      keyFramesEncoded: out ? out.keyFramesEncoded || 0 : 0,
+      pliCount: out ? out.pliCount || 0 : 0,
       bitrateBps: dt > 0 ? ((bytes - prevStats.bytes) * 8) / dt : null,
       framesEncoded: out ? out.framesEncoded || 0 : 0,
       framesSent: out ? out.framesSent || 0 : 0,

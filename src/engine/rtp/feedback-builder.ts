@@ -37,6 +37,7 @@ export class FeedbackBuilder {
   queue: QueueView = NO_QUEUE;
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
+  reportSpacing: 'stack' | 'link' = 'stack';
   leadEarnedBy: 'calm' | 'verified' = 'calm';
   unmeasured: 'wait' | 'estimate' = 'wait';
   /**
@@ -126,7 +127,7 @@ export class FeedbackBuilder {
     position: number,
   ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({ beyondLead: this.beyondLead, leadEarnedBy: this.leadEarnedBy, unpredicted: this.unmeasured === 'wait' ? 'wait' : 'atArrival' }, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming({ beyondLead: this.beyondLead, spacing: this.reportSpacing, leadEarnedBy: this.leadEarnedBy, unpredicted: this.unmeasured === 'wait' ? 'wait' : 'atArrival' }, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });

@@ -121,6 +121,7 @@ export class RtpFeedback {
     });
     this.filter = new ClientFeedbackFilter(this.transports, this.counters);
     this.builder.beyondLead = this.cfg.beyondLead;
+    this.builder.reportSpacing = this.cfg.reportSpacing;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
     this.builder.unmeasured = this.cfg.unmeasured;
     this.losses.onDroppedAfterReport = (t, slot) => {
@@ -144,6 +145,7 @@ export class RtpFeedback {
     this.cfg = resolveRtpFeedbackConfig(config);
     this.transports.reconfigure(this.cfg);
     this.builder.beyondLead = this.cfg.beyondLead;
+    this.builder.reportSpacing = this.cfg.reportSpacing;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
     this.builder.unmeasured = this.cfg.unmeasured;
   }

@@ -12,8 +12,13 @@ const C = [0x20010db8, 0, 1, 2];
 const T0 = 1_000_000;
 
 /** A transport with n RTP packets arriving 1 ms apart (match key 100 + i), RTCP seen. */
-function setup(n: number, predictedMs: (i: number) => number, beyondLead: 'defer' | 'clamp' = 'clamp'): { fb: RtpFeedback; reported: (tUs: number) => Map<number, number | null> } {
-  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', beyondLead });
+function setup(
+  n: number,
+  predictedMs: (i: number) => number,
+  beyondLead: 'defer' | 'clamp' = 'clamp',
+  reportSpacing: 'stack' | 'link' = 'stack',
+): { fb: RtpFeedback; reported: (tUs: number) => Map<number, number | null> } {
+  const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', beyondLead, reportSpacing });
   const v = newPacketView();
   for (let i = 0; i < n; i++) {
     const pkt = udp6(S, 5004, C, 6000, buildRtp({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc: 0xabc, extensions: [twSeqExt(i)] }));
@@ -60,8 +65,8 @@ describe("reportTiming 'departure'", () => {
     expect([c.reportedPredicted, c.reportedClamped, c.deferred]).toEqual([1, 0, 1]);
   });
 
-  it('clamp: reports a queued packet at its re-prediction, no further ahead than the lead', () => {
-    const { fb, reported } = setup(3, () => 0, 'clamp');
+  it('clamp, spacing stack: reports a queued packet at its re-prediction, no further ahead than the lead', () => {
+    const { fb, reported } = setup(3, () => 0, 'clamp', 'stack');
     // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
     fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
     const r = reported(T0 + 10_000);
@@ -69,6 +74,17 @@ describe("reportTiming 'departure'", () => {
     // lead at start: 50 ms -> 40 ms, then 50 ms (clamped from 60), then 50 ms (from 80)
     expect((r.get(1) ?? 0) - (r.get(0) ?? 0)).toBe(10_000);
     expect((r.get(2) ?? 0) - (r.get(1) ?? 0)).toBe(0);
+    const c = fb.status(T0).counters.reportTiming;
+    expect([c.reportedPredicted, c.reportedClamped]).toEqual([1, 2]);
+  });
+
+  it('clamp, spacing link: the packets behind one reported at its prediction keep the predicted spacing', () => {
+    const { fb, reported } = setup(3, () => 0, 'clamp', 'link');
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    const r = reported(T0 + 10_000);
+    // 40 ms (within the 50 ms lead), then 60 and 80 ms: the gap of their predictions, not stacked at 50
+    expect((r.get(1) ?? 0) - (r.get(0) ?? 0)).toBe(20_000);
+    expect((r.get(2) ?? 0) - (r.get(1) ?? 0)).toBe(20_000);
     const c = fb.status(T0).counters.reportTiming;
     expect([c.reportedPredicted, c.reportedClamped]).toEqual([1, 2]);
   });
