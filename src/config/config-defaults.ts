@@ -47,6 +47,7 @@ const table: ConfigDefaults = {
       leadEarnedBy: RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
       unmeasured: RTP_FEEDBACK_DEFAULTS.unmeasured,
       reportSpacing: RTP_FEEDBACK_DEFAULTS.reportSpacing,
+      sojournCap: RTP_FEEDBACK_DEFAULTS.sojournCap,
       kernelDrops: true,
     },
     clientSubnets: [],

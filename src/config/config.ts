@@ -57,6 +57,8 @@ export interface RtpConfig {
   unmeasured: 'wait' | 'estimate';
   /** reportTiming departure: bunched reports share one time (stack) or keep the departures' spacing (link) */
   reportSpacing: 'stack' | 'link';
+  /** reportTiming departure: a reported sojourn at most twice the observed ones (sojourn) or only bounded by the lead (none) */
+  sojournCap: 'none' | 'sojourn';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

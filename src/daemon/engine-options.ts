@@ -51,6 +51,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             repairDrops: f.rtp.repairDrops,
             beyondLead: f.rtp.beyondLead,
             reportSpacing: f.rtp.reportSpacing,
+            sojournCap: f.rtp.sojournCap,
             leadEarnedBy: f.rtp.leadEarnedBy,
             unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,

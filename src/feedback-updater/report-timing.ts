@@ -42,6 +42,8 @@
  *     far below it (measured: zhuge's reported rate swung 0.12-1.2 Mbit/s while the link served a
  *     steady 0.5, and GCC settled at 0.62 of the capacity; docs/results/rtc-evidence.md, fifth
  *     round).
+ *  7. (sojournCap 'sojourn') a queued packet's reported sojourn is at most twice the larger of
+ *     the last observed sojourn and its own wait so far.
  * The error of every prediction checked against its departure is kept (counters, status), with
  * the error of the Fortune Teller's own prediction at arrival (predicted vs observed sojourn).
  */
@@ -87,7 +89,18 @@ export interface ReportTimingConfig {
    * rate instead of at once.
    */
   readonly spacing: 'stack' | 'link';
+  /**
+   * A bound on a queued packet's reported sojourn from what the departures show (rule 7). 'none':
+   * only the lead bounds it. 'sojourn': at most SOJOURN_CAP_FACTOR times the larger of the last
+   * observed sojourn and the time the packet has waited so far: a queue that grows shows it in
+   * the departures' sojourns within a few of them, while a prediction made at a rate measured
+   * during a short dip jumps far above them (docs/results/rtc-evidence.md, fifth round).
+   */
+  readonly sojournCap: 'none' | 'sojourn';
 }
+
+/** Rule 7 ('sojourn'): a reported sojourn is at most this many times the observed one. */
+export const SOJOURN_CAP_FACTOR = 2;
 
 export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   capacity: 2048,
@@ -100,6 +113,7 @@ export const REPORT_TIMING_DEFAULTS: ReportTimingConfig = Object.freeze({
   unpredicted: 'atArrival',
   maxWaitUs: 1_000_000,
   spacing: 'stack',
+  sojournCap: 'none',
 });
 
 export interface ReportTimingCounters {
@@ -111,6 +125,8 @@ export interface ReportTimingCounters {
   raisedToPrevious: number;
   /** reported at now + the lead because the prediction was further ahead (rule 3, beyondLead 'clamp') */
   reportedClamped: number;
+  /** predictions lowered to the sojourn the departures show (rule 7, sojournCap 'sojourn') */
+  reportedCapped: number;
   /** builds that stopped at a packet predicted beyond the lead (rule 3, beyondLead 'defer') */
   deferred: number;
   /** builds that stopped at a packet whose departure could not be predicted (unpredicted 'wait') */
@@ -152,6 +168,7 @@ export function newReportTimingCounters(): ReportTimingCounters {
     reportedLost: 0,
     raisedToPrevious: 0,
     reportedClamped: 0,
+    reportedCapped: 0,
     deferred: 0,
     waitedUnpredicted: 0,
     overflow: 0,
@@ -189,6 +206,8 @@ export class ReportTiming {
   private lastReportedUs = -Infinity;
   /** the previous reported packet's own time (its departure or prediction, before rules 3-6) */
   private lastOwnUs = -Infinity;
+  /** the sojourn of the last packet seen leaving (rule 7) */
+  private lastSojournUs = 0;
   private lastBadUs: number;
   /** the largest lead a prediction came true with since the last bad one (µs; leadEarnedBy 'verified') */
   private verifiedLeadUs = 0;
@@ -292,6 +311,7 @@ export class ReportTiming {
     this.departedUs[i] = tUs;
     const c = this.counters;
     const arr = this.arrivalUs[i] ?? tUs;
+    this.lastSojournUs = tUs - arr;
     c.arrivalPredictionsChecked++;
     c.arrivalPredictionAbsErrorSumUs += Math.abs(tUs - arr - (this.predictedSojournUs[i] ?? 0));
     const rep = this.reportedAtUs[i] ?? -1;
@@ -361,6 +381,14 @@ export class ReportTiming {
             break;
           }
           p = arr + (this.predictedSojournUs[i] ?? 0);
+        }
+        if (this.config.sojournCap === 'sojourn') {
+          const waited = tUs - arr;
+          const capUs = arr + SOJOURN_CAP_FACTOR * (this.lastSojournUs > waited ? this.lastSojournUs : waited);
+          if (p > capUs) {
+            p = capUs;
+            this.counters.reportedCapped++;
+          }
         }
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
         if (p - tUs > lead) {

@@ -450,3 +450,33 @@ describe('ReportTiming rule 6: spacing of bunched reports', () => {
     );
   });
 });
+
+describe('ReportTiming rule 7: a reported sojourn bounded by the observed ones', () => {
+  it.each([
+    // cap, last observed sojourn (ms), prediction (ms after arrival), expected report (ms after arrival)
+    ['none', 100, 700, 700],
+    ['sojourn', 100, 700, 200], // 2 x 100 ms
+    ['sojourn', 100, 150, 150], // within the cap: as predicted
+    ['sojourn', 300, 700, 600],
+  ] as const)('cap %s, last sojourn %d ms, predicted %d ms: reported %d ms after arrival', (sojournCap, lastMs, predMs, atMs) => {
+    const T = 2000 * MS; // a lead of up to 1 s is earned by then
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, beyondLead: 'clamp', sojournCap }, 0);
+    const { sink, out } = collector();
+    const a = rt.push(T - lastMs * MS - 10 * MS, 0, 0, sink);
+    rt.departed(a, T - 10 * MS); // observed sojourn: lastMs
+    const arr = T - 5 * MS;
+    rt.push(arr, 0, 1, sink);
+    rt.drain(T, () => arr + predMs * MS, sink);
+    expect(((out.at(-1)?.[1] ?? 0) - arr) / MS).toBe(atMs);
+    expect(rt.counters.reportedCapped).toBe(sojournCap === 'sojourn' && predMs > 2 * lastMs ? 1 : 0);
+  });
+
+  it("sojourn: a packet that has waited longer than the last observed sojourn is capped at twice its own wait", () => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, beyondLead: 'clamp', sojournCap: 'sojourn' }, 0);
+    const { sink, out } = collector();
+    const arr = 1000 * MS;
+    rt.push(arr, 0, 0, sink); // no departure seen yet (last sojourn 0); waits 300 ms
+    rt.drain(arr + 300 * MS, () => arr + 2000 * MS, sink);
+    expect(((out[0]?.[1] ?? 0) - arr) / MS).toBe(600);
+  });
+});

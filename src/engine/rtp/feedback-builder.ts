@@ -38,6 +38,7 @@ export class FeedbackBuilder {
   /** for the ReportTiming of transports created from now on */
   beyondLead: 'defer' | 'clamp' = 'clamp';
   reportSpacing: 'stack' | 'link' = 'stack';
+  sojournCap: 'none' | 'sojourn' = 'none';
   leadEarnedBy: 'calm' | 'verified' = 'calm';
   unmeasured: 'wait' | 'estimate' = 'wait';
   /**
@@ -127,7 +128,7 @@ export class FeedbackBuilder {
     position: number,
   ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({ beyondLead: this.beyondLead, spacing: this.reportSpacing, leadEarnedBy: this.leadEarnedBy, unpredicted: this.unmeasured === 'wait' ? 'wait' : 'atArrival' }, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming({ beyondLead: this.beyondLead, spacing: this.reportSpacing, sojournCap: this.sojournCap, leadEarnedBy: this.leadEarnedBy, unpredicted: this.unmeasured === 'wait' ? 'wait' : 'atArrival' }, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });

@@ -58,6 +58,8 @@ export interface RtpFeedbackConfig {
    * (docs/results/rtc-evidence.md, fifth round).
    */
   reportSpacing?: 'stack' | 'link';
+  /** reportTiming 'departure': a reported sojourn bounded by the observed ones ('sojourn') or not ('none'): report-timing.ts, rule 7 */
+  sojournCap?: 'none' | 'sojourn';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -73,6 +75,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   leadEarnedBy: 'calm',
   unmeasured: 'wait',
   reportSpacing: 'stack',
+  sojournCap: 'none',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -94,6 +97,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     repairDrops: c.repairDrops ?? RTP_FEEDBACK_DEFAULTS.repairDrops,
     beyondLead: c.beyondLead ?? RTP_FEEDBACK_DEFAULTS.beyondLead,
     reportSpacing: c.reportSpacing ?? RTP_FEEDBACK_DEFAULTS.reportSpacing,
+    sojournCap: c.sojournCap ?? RTP_FEEDBACK_DEFAULTS.sojournCap,
     leadEarnedBy: c.leadEarnedBy ?? RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
     unmeasured: c.unmeasured ?? RTP_FEEDBACK_DEFAULTS.unmeasured,
   };

@@ -122,6 +122,7 @@ export class RtpFeedback {
     this.filter = new ClientFeedbackFilter(this.transports, this.counters);
     this.builder.beyondLead = this.cfg.beyondLead;
     this.builder.reportSpacing = this.cfg.reportSpacing;
+    this.builder.sojournCap = this.cfg.sojournCap;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
     this.builder.unmeasured = this.cfg.unmeasured;
     this.losses.onDroppedAfterReport = (t, slot) => {
@@ -146,6 +147,7 @@ export class RtpFeedback {
     this.transports.reconfigure(this.cfg);
     this.builder.beyondLead = this.cfg.beyondLead;
     this.builder.reportSpacing = this.cfg.reportSpacing;
+    this.builder.sojournCap = this.cfg.sojournCap;
     this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
     this.builder.unmeasured = this.cfg.unmeasured;
   }
