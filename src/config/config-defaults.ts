@@ -40,6 +40,7 @@ const table: ConfigDefaults = {
       enabled: true,
       twccExtensionId: 'auto',
       feedbackIntervalMs: RTP_FEEDBACK_DEFAULTS.feedbackIntervalMs,
+      maxTransports: RTP_FEEDBACK_DEFAULTS.maxTransports,
       srtcpFallback: 'off',
       reportTiming: RTP_FEEDBACK_DEFAULTS.reportTiming,
       repairDrops: RTP_FEEDBACK_DEFAULTS.repairDrops,

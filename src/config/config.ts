@@ -44,6 +44,8 @@ export interface RtpConfig {
   enabled: boolean;
   twccExtensionId: 'auto' | number;
   feedbackIntervalMs: number;
+  /** RTP transports tracked at once (least recently used evicted beyond); each costs up to ~0.3 MiB */
+  maxTransports: number;
   srtcpFallback: 'delay' | 'off';
   /** when each packet is reported and at what time (src/feedback-updater/report-timing.ts) */
   reportTiming: 'arrival' | 'departure';

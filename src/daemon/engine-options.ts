@@ -46,6 +46,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
           rtp: {
             twccExtensionId: f.rtp.twccExtensionId,
             feedbackIntervalMs: f.rtp.feedbackIntervalMs,
+            maxTransports: f.rtp.maxTransports,
             srtcpFallback: f.rtp.srtcpFallback,
             reportTiming: f.rtp.reportTiming,
             repairDrops: f.rtp.repairDrops,

@@ -101,6 +101,11 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
       expected: ['z.yaml:6:22: flows.rtp.twccExtensionId: expected "auto" or an integer 1..14 (got 15)'],
     },
     {
+      name: 'flows.rtp.maxTransports below 1',
+      yaml: `${MIN}flows:\n  rtp:\n    maxTransports: 0\n`,
+      expected: ['z.yaml:6:20: flows.rtp.maxTransports: expected an integer in 1..65536 (got 0)'],
+    },
+    {
       name: 'missing required key points at its parent',
       yaml: 'interfaces:\n  eth: eth0\n',
       expected: ['z.yaml:2:3: interfaces.wlan: expected an interface name (1-15 characters, no space, \'/\' or \':\') (got nothing: this key is required)'],
@@ -308,7 +313,7 @@ const CONFIG_KEYS = {
   flows: {
     tcp: { enabled: true, ports: true },
     quic: { enabled: true, ports: true },
-    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, srtcpFallback: true, reportTiming: true, repairDrops: true, beyondLead: true, leadEarnedBy: true, unmeasured: true, reportSpacing: true, sojournCap: true, kernelDrops: true },
+    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, maxTransports: true, srtcpFallback: true, reportTiming: true, repairDrops: true, beyondLead: true, leadEarnedBy: true, unmeasured: true, reportSpacing: true, sojournCap: true, kernelDrops: true },
     clientSubnets: true,
     dscp: true,
     idleTimeoutMs: true,

@@ -66,7 +66,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   feedbackIntervalMs: 50,
   activeWindowMs: 1000,
   idleTimeoutMs: 30_000,
-  maxTransports: 1024,
+  maxTransports: 256,
   seed: 1,
   maxFeedbackBytes: 1200,
   reportTiming: 'departure',
