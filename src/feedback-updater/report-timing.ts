@@ -391,6 +391,7 @@ export class ReportTiming {
           }
         }
         if (p < tUs) p = tUs; // still queued: it cannot have arrived before now
+        const own = p;
         if (p - tUs > lead) {
           if (this.config.beyondLead === 'defer') {
             // further than the lead: this one and those behind it wait for a later build
@@ -400,22 +401,14 @@ export class ReportTiming {
           // 'clamp': reported early, at now + lead (the packets behind it, reported later,
           // carry the rest of the delay), never late; with spacing 'link' no earlier than the
           // previous report plus its predicted gap, and never later than its prediction
-          const own = p;
           p = tUs + lead;
           if (this.config.spacing === 'link') {
             const floor = this.lastReportedUs + this.gapUs(own);
             if (floor > p) p = floor < own ? floor : own;
           }
           this.counters.reportedClamped++;
-          const r = this.emit(i, p, sink, own);
-          this.reportedAtUs[i] = r;
-          this.leadUsedUs[i] = r - tUs;
-          this.cursor++;
-          n++;
-          continue;
-        }
-        this.counters.reportedPredicted++;
-        const r = this.emit(i, p, sink, p);
+        } else this.counters.reportedPredicted++;
+        const r = this.emit(i, p, sink, own);
         this.reportedAtUs[i] = r;
         this.leadUsedUs[i] = r - tUs;
       }

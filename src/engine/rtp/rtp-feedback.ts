@@ -120,16 +120,21 @@ export class RtpFeedback {
       this.repairs.forget(t);
     });
     this.filter = new ClientFeedbackFilter(this.transports, this.counters);
-    this.builder.beyondLead = this.cfg.beyondLead;
-    this.builder.reportSpacing = this.cfg.reportSpacing;
-    this.builder.sojournCap = this.cfg.sojournCap;
-    this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
-    this.builder.unmeasured = this.cfg.unmeasured;
+    this.applyTimingConfig();
     this.losses.onDroppedAfterReport = (t, slot) => {
       // sent again only where zhuge's report replaced the client's (else the sender still has it)
       if (this.cfg.repairDrops && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
     };
     this.losses.onDeparted = (t, arrivalUs, tUs) => this.repairs.laterDeparted(t, arrivalUs, tUs);
+  }
+
+  /** Hands the report-timing settings to the builder (for the transports it creates from now on). */
+  private applyTimingConfig(): void {
+    this.builder.beyondLead = this.cfg.beyondLead;
+    this.builder.reportSpacing = this.cfg.reportSpacing;
+    this.builder.sojournCap = this.cfg.sojournCap;
+    this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
+    this.builder.unmeasured = this.cfg.unmeasured;
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
@@ -145,11 +150,7 @@ export class RtpFeedback {
   reconfigure(config: RtpFeedbackConfig): void {
     this.cfg = resolveRtpFeedbackConfig(config);
     this.transports.reconfigure(this.cfg);
-    this.builder.beyondLead = this.cfg.beyondLead;
-    this.builder.reportSpacing = this.cfg.reportSpacing;
-    this.builder.sojournCap = this.cfg.sojournCap;
-    this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
-    this.builder.unmeasured = this.cfg.unmeasured;
+    this.applyTimingConfig();
   }
 
   /**
