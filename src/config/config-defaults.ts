@@ -32,6 +32,7 @@ const table: ConfigDefaults = {
     txqPollMs: 5,
     discipline: ft.discipline,
     limitBytes: 0,
+    rateFrom: 'measured',
   },
   flows: {
     tcp: { enabled: true, ports: [] },

@@ -23,6 +23,9 @@ export interface InterfacesConfig {
 /** How the Wi-Fi queue serves its flows: one shared FIFO, or per-flow fair queues (fq_codel, cake, mac80211's TXQs). */
 export type QueueDiscipline = 'fifo' | 'fq';
 
+/** The rate queued packets are re-predicted at: measured from departures, or the htb shaper's own. */
+export type QueueRateFrom = 'measured' | 'shaper';
+
 export interface QueueConfig {
   backend: QueueBackend;
   resyncIntervalMs: number;
@@ -32,6 +35,8 @@ export interface QueueConfig {
   discipline: QueueDiscipline;
   /** The AP queue's byte limit (bfifo limit); 0 = unknown. */
   limitBytes: number;
+  /** Where queued packets' service rate comes from (see the schema). */
+  rateFrom: QueueRateFrom;
 }
 
 export interface PortFilterConfig {
@@ -54,7 +59,7 @@ export interface RtpConfig {
   /** reportTiming departure: a packet predicted beyond the lead waits (defer) or is clamped to it */
   beyondLead: 'defer' | 'clamp';
   /** reportTiming departure: the lead earned by calm time alone, or also by predictions that came true */
-  leadEarnedBy: 'calm' | 'verified';
+  leadEarnedBy: 'calm' | 'verified' | 'persisted';
   /** reportTiming departure: a queued packet without a measured service rate waits for its departure, or is estimated */
   unmeasured: 'wait' | 'estimate';
   /** reportTiming departure: bunched reports share one time (stack) or keep the departures' spacing (link) */

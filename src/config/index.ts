@@ -13,6 +13,7 @@ export type {
   QueueBackend,
   QueueConfig,
   QueueDiscipline,
+  QueueRateFrom,
   RtpConfig,
   WatchdogConfig,
 } from './config.js';

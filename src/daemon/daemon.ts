@@ -40,6 +40,7 @@ import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QueueObserver } from './queue-observer.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
+import { RuleReconciler } from './rule-reconciler.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
 import { RawSender } from './rawsock.js';
@@ -58,6 +59,12 @@ export interface DaemonOptions {
   /** fixed seed for the Feedback Updater (else config or random) */
   seed?: number;
 }
+
+/**
+ * How often the daemon checks that its rules are still installed (ms): one iptables-save per
+ * family each time (~10-30 ms of a child process); a firewall reload is then repaired within 5 s.
+ */
+export const RULE_CHECK_MS = 5000;
 
 export class Daemon {
   readonly metrics: Metrics;
@@ -93,6 +100,11 @@ export class Daemon {
   private readonly ioCounters: IoCounterSync;
   private stopping = false;
   private rulesInstalled = false;
+  private reloading = false;
+  /** the rules should be in place: from start, except while the watchdog has them out after a stall */
+  private rulesWanted = false;
+  /** puts the rules back when something else removed them (rule-reconciler.ts) */
+  private readonly reconciler: RuleReconciler;
   private gateTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   subnets: string[];
@@ -128,6 +140,7 @@ export class Daemon {
     this.ruleSpec = interceptionPlanFrom(cfg, this.subnets, this.attachment);
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
       rulesRemoved: () => {
+        this.rulesWanted = false;
         this.rulesInstalled = false;
         this.metrics.rulesInstalled.set(0);
         this.metrics.watchdogTrips.inc();
@@ -140,10 +153,26 @@ export class Daemon {
       resumed: () => {
         if (this.stopping) return;
         this.log.info('heartbeats resumed after a stall: re-installing the rules');
+        this.rulesWanted = true;
         this.installRules().catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'));
       },
       fatal: (reason) => this.fatal(reason),
       stopping: () => this.stopping,
+    });
+    this.reconciler = new RuleReconciler(RULE_CHECK_MS, {
+      isInstalled: () => this.rules.isInstalled(),
+      reinstall: () => this.installRules(),
+      paused: () => this.stopping || this.reloading || !this.rulesWanted,
+      missing: () => {
+        this.rulesInstalled = false;
+        this.metrics.rulesInstalled.set(0);
+        this.log.warn(`zhuge's interception rules (chain ${this.rules.chain} and its FORWARD jump) were removed by something else (a firewall reload?): installing them again`);
+      },
+      reinstalled: () => {
+        this.metrics.rulesRestored.inc();
+        this.log.info('interception rules installed again');
+      },
+      failed: (what, err) => once(this.log, `reconcile-${what}`, what === 'check' ? 'checking that the rules are still installed failed' : 'installing the removed rules again failed (retried every check; /healthz says rules not installed)', { err: String(err) }, 'error'),
     });
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
@@ -191,6 +220,7 @@ export class Daemon {
     );
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.installRules();
+    this.rulesWanted = true;
     if (this.opts.noWatchdog !== true) await this.watchdog.start();
     this.timers.push(...this.queue.startTimers(c));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
@@ -303,6 +333,7 @@ export class Daemon {
 
   private housekeeping(): void {
     const now = monoNowUs();
+    void this.reconciler.tick(now / 1000);
     this.clock.maybeRecheck(now);
     this.engine.tick(now);
     // the queue's counters once per tick (each read parses /proc): metrics and the I/O check share them
@@ -385,6 +416,15 @@ export class Daemon {
     };
     const needs = restartNeeded(this.startCfg, next);
     if (needs.length > 0) return refuse(`${needs.join(', ')}: applied only at start (restart to change)`);
+    this.reloading = true;
+    try {
+      return await this.applyReload(next, refuse);
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private async applyReload(next: Config, refuse: (why: string) => { ok: boolean; message: string }): Promise<{ ok: boolean; message: string }> {
     const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
     const subnets = clientSubnetsOf(next, this.attachment.bridge);
     let spec: InterceptionPlan;
@@ -445,6 +485,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.rulesWanted = false;
     // from now on the client's own feedback passes again
     this.engine.rtp?.setReporting(false);
     for (const t of this.timers) clearInterval(t);

@@ -27,6 +27,9 @@ export interface QueueStatus {
   backlogBytes: number;
   rateBps: number;
   predictedDelayMs: number;
+  /** queue.rateFrom 'shaper': the shaper's rate last read (bit/s; 0: none), and why none could be */
+  shaperRateBps?: number;
+  shaperProblem?: string;
 }
 
 /** What /status serves. Extra fields are allowed; `zhuge status` ignores what it does not know. */

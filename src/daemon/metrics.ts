@@ -89,6 +89,7 @@ export interface Metrics {
   readonly watchdogTrips: Counter;
   /** 1 while zhuge's interception rules are installed. */
   readonly rulesInstalled: Gauge;
+  readonly rulesRestored: Counter;
   /** The exposition text (what /metrics serves). */
   scrape(): Promise<string>;
 }
@@ -333,6 +334,11 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   });
   const rulesInstalled = new Gauge({ name: 'zhuge_rules_installed', help: '1 while the iptables/NFQUEUE interception rules are installed, else 0.', registers });
   rulesInstalled.set(0);
+  const rulesRestored = new Counter({
+    name: 'zhuge_rules_restored_total',
+    help: 'Times the interception rules were found removed by something else (a firewall reload) and installed again.',
+    registers,
+  });
 
   if (opts.processMetrics ?? true) {
     // the standard names (process_*, nodejs_*): what stock Node.js and process dashboards query;
@@ -381,6 +387,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     queueBacklog,
     watchdogTrips,
     rulesInstalled,
+    rulesRestored,
     scrape: () => registry.metrics(),
   };
 }

@@ -9,12 +9,17 @@ import type { Engine } from '../engine/engine.js';
 import { monoNowUs } from './clock.js';
 import { once } from './logger.js';
 import { qdiscQueueProblem, rootQdisc, TcNetlink, type QdiscStats } from './rtnetlink.js';
+import { shaperRate } from './shaper-rate.js';
 
 export class QdiscPoller {
   /** false when the wlan qdisc holds no queue the qdisc backend can see */
   queueVisible = true;
   private resyncBusy = false;
   private dropPollBusy = false;
+  private ratePollBusy = false;
+  /** queue.rateFrom 'shaper': the last rate read (bit/s), and why none could be (for /status) */
+  shaperRateBps = 0;
+  shaperProblem: string | undefined;
   private lastKernelDrops = -1;
   private lastDropPollUs = 0;
 
@@ -75,6 +80,30 @@ export class QdiscPoller {
       .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
       .finally(() => {
         this.resyncBusy = false;
+      });
+  }
+
+  /**
+   * queue.rateFrom 'shaper': the shaper's configured rate (shaper-rate.ts), handed to the engine
+   * at every read (an operator or the testbed's trace player may change it at any time). When it
+   * cannot be read the engine gets 0 and falls back to the measured rate; the reason is logged once
+   * and kept for /status.
+   */
+  pollShaperRate(): void {
+    if (this.ratePollBusy) return;
+    this.ratePollBusy = true;
+    Promise.all([this.tc.qdiscStats(this.ifindex), this.tc.htbClasses(this.ifindex)])
+      .then(([qs, classes]) => {
+        const r = shaperRate(qs, classes);
+        const rateBps = 'rateBps' in r ? r.rateBps : 0;
+        this.shaperRateBps = rateBps;
+        this.shaperProblem = 'problem' in r ? r.problem : undefined;
+        if ('problem' in r) once(this.log, 'shaperrate', `queue.rateFrom shaper: ${r.problem}; predictions use the measured rate`);
+        this.engine.onLinkRate(monoNowUs(), rateBps);
+      })
+      .catch((err: unknown) => once(this.log, 'shaperrateread', 'reading the wlan shaper rate failed (predictions use the measured rate)', { err: String(err) }))
+      .finally(() => {
+        this.ratePollBusy = false;
       });
   }
 

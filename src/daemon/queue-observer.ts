@@ -5,7 +5,7 @@
  * backlog metric show of it, and closes it. I/O around the engine.
  */
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config, QueueRateFrom } from '../config/index.js';
 import type { Engine } from '../engine/engine.js';
 import type { EngineStatus } from '../engine/flow-status.js';
 import { formatMac } from '../engine/station-directory.js';
@@ -13,12 +13,16 @@ import type { QueueStatus } from './http-server.js';
 import { QdiscPoller } from './qdisc-poller.js';
 import { TxqPoller, type TxqPollerStats } from './txq-poller.js';
 
+/** queue.rateFrom 'shaper': how often the shaper's rate is read (ms); a rate step is known this late at most. */
+export const SHAPER_POLL_MS = 10;
+
 export class QueueObserver {
   private constructor(
     private readonly wlan: string,
     private readonly engine: Engine,
     private qdisc: QdiscPoller | undefined,
     private readonly txq: TxqPoller | undefined,
+    private readonly rateFrom: QueueRateFrom = 'measured',
   ) {}
 
   static async open(c: Config, engine: Engine, log: Logger): Promise<QueueObserver> {
@@ -26,7 +30,7 @@ export class QueueObserver {
     if (c.queue.backend === 'mac80211') return new QueueObserver(wlan, engine, undefined, TxqPoller.open(wlan, engine, log.child({ module: 'txq' })));
     const qdisc = await QdiscPoller.open(wlan, engine, log);
     await qdisc.checkQueueVisible(wlan);
-    return new QueueObserver(wlan, engine, qdisc, undefined);
+    return new QueueObserver(wlan, engine, qdisc, undefined, c.queue.rateFrom);
   }
 
   /** The periodic reads, as interval timers (the daemon clears them at stop). */
@@ -34,6 +38,7 @@ export class QueueObserver {
     if (this.txq !== undefined) return [setInterval(() => this.txq?.poll(), c.queue.txqPollMs), setInterval(() => this.txq?.refreshStations(), 1000)];
     const timers = [setInterval(() => this.qdisc?.resync(), c.queue.resyncIntervalMs)];
     if (this.engine.rtp !== undefined && c.flows.rtp.kernelDrops) timers.push(setInterval(() => this.qdisc?.pollDrops(), 10));
+    if (c.queue.rateFrom === 'shaper') timers.push(setInterval(() => this.qdisc?.pollShaperRate(), SHAPER_POLL_MS));
     return timers;
   }
 
@@ -46,6 +51,9 @@ export class QueueObserver {
         backlogBytes: e.queue.bytesInQueue,
         rateBps: e.queue.dequeueRateBps,
         predictedDelayMs: e.queue.lastPrediction?.totalMs ?? 0,
+        ...(this.rateFrom === 'shaper' && this.qdisc !== undefined
+          ? { shaperRateBps: this.qdisc.shaperRateBps, ...(this.qdisc.shaperProblem !== undefined ? { shaperProblem: this.qdisc.shaperProblem } : {}) }
+          : {}),
       },
       ...(e.stations ?? []).map((s) => ({ name: `${this.wlan}/${formatMac(s.mac)}`, backlogBytes: s.bytesInQueue, rateBps: s.dequeueRateBps, predictedDelayMs: 0 })),
     ];

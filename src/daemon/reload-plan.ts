@@ -20,6 +20,7 @@ const AT_START: ReadonlyArray<[string, (c: Config) => unknown]> = [
   ['metrics.listen', (c) => c.metrics.listen],
   ['queue.resyncIntervalMs', (c) => c.queue.resyncIntervalMs],
   ['queue.txqPollMs', (c) => c.queue.txqPollMs],
+  ['queue.rateFrom', (c) => c.queue.rateFrom],
 ];
 
 /**

@@ -156,6 +156,13 @@ export interface HtbParmsView {
   linklayer: number;
 }
 
+/** An htb class as read back: its handle, its parent (the qdisc's handle for a top-level class). */
+export interface HtbClassView {
+  classid: number;
+  parent: number;
+  parms: HtbParmsView;
+}
+
 /** Reads TCA_HTB_PARMS (and RATE64/CEIL64) back from an htb class's TCA_OPTIONS payload. */
 export function parseHtbClassOptions(options: Buffer): HtbParmsView | undefined {
   let view: HtbParmsView | undefined;
@@ -279,7 +286,21 @@ export function formatTcHandle(h: number): string {
 
 /** One rtnetlink socket in the caller's network namespace. */
 export class TcNetlink {
+  /** the last request queued: one at a time on the socket (see serial) */
+  private last: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly sock: RtNetlinkSocket) {}
+
+  /**
+   * Runs the socket's requests one after another: the kernel allows one dump at a time per
+   * netlink socket and rejects a second with EBUSY (the backlog resync, the drop poll and the
+   * shaper-rate read have their own timers and would otherwise overlap).
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.last.then(fn, fn);
+    this.last = p.catch(() => undefined);
+    return p;
+  }
 
   static open(): TcNetlink {
     return new TcNetlink(createRtNetlink());
@@ -287,7 +308,7 @@ export class TcNetlink {
 
   /** ifindex of a device in this namespace. */
   async ifindex(dev: string): Promise<number> {
-    const links = await this.sock.getLinks();
+    const links = await this.serial(() => this.sock.getLinks());
     const l = links.find((x) => x.attrs.ifname === dev);
     if (l === undefined || l.data.index === undefined) throw new Error(`no such device '${dev}'`);
     return l.data.index;
@@ -295,7 +316,7 @@ export class TcNetlink {
 
   /** Statistics of every qdisc on `ifindex` (dump filtered in JS). */
   async qdiscStats(ifindex: number): Promise<QdiscStats[]> {
-    const msgs = await this.sock.getQdiscs({ ifindex });
+    const msgs = await this.serial(() => this.sock.getQdiscs({ ifindex }));
     const out: QdiscStats[] = [];
     for (const m of msgs) {
       if (m.data.ifindex !== ifindex) continue;
@@ -321,20 +342,22 @@ export class TcNetlink {
   /** Changes an existing htb class's rate/ceil (one RTM_NEWTCLASS, acknowledged). */
   async setHtbRate(ifindex: number, classid: number, params: HtbClassParams): Promise<void> {
     const parent = (classid & 0xffff0000) >>> 0; // the htb qdisc (major:0) — a top-level class
-    await this.sock.newTrafficClass(
-      { ifindex, handle: classid, parent },
-      { kind: 'htb', options: buildHtbClassOptions(params) },
+    await this.serial(() =>
+      this.sock.newTrafficClass(
+        { ifindex, handle: classid, parent },
+        { kind: 'htb', options: buildHtbClassOptions(params) },
+      ),
     );
   }
 
   /** Reads back the htb classes of `ifindex` (rate/ceil in bytes/s). */
-  async htbClasses(ifindex: number): Promise<Array<{ classid: number; parms: HtbParmsView }>> {
-    const msgs = await this.sock.getTrafficClasses({ ifindex });
-    const out: Array<{ classid: number; parms: HtbParmsView }> = [];
+  async htbClasses(ifindex: number): Promise<HtbClassView[]> {
+    const msgs = await this.serial(() => this.sock.getTrafficClasses({ ifindex }));
+    const out: HtbClassView[] = [];
     for (const m of msgs) {
       if (m.data.ifindex !== ifindex || m.attrs.kind !== 'htb' || m.attrs.options === undefined) continue;
       const parms = parseHtbClassOptions(m.attrs.options);
-      if (parms !== undefined) out.push({ classid: (m.data.handle ?? 0) >>> 0, parms });
+      if (parms !== undefined) out.push({ classid: (m.data.handle ?? 0) >>> 0, parent: (m.data.parent ?? 0) >>> 0, parms });
     }
     return out;
   }

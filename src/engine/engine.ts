@@ -151,6 +151,7 @@ export class Engine {
     rtp.queue = {
       departureUs: (tUs, position, flow, measuredOnly) => this.ftOfFlow(flow).departureUs(tUs, position, flow, measuredOnly),
       horizonUs: (tUs, flow) => this.ftOfFlow(flow).service.horizonUs(tUs),
+      rateAgeUs: (tUs, flow) => this.ftOfFlow(flow).service.ageUs(tUs),
     };
     return rtp;
   }
@@ -289,6 +290,11 @@ export class Engine {
   private readonly onCountedDeparture = (key: number, tUs: number): void => {
     if (key !== 0) this.rtp?.onDeparture(key, tUs);
   };
+
+  /** The Wi-Fi queue's shaper rate read at tUs (queue.rateFrom 'shaper'; 0: none readable). */
+  onLinkRate(tUs: number, rateBps: number): void {
+    this.ft.setLinkRate(tUs, rateBps);
+  }
 
   /** The kernel's backlog of the Wi-Fi queue (rtnetlink), to resync the tap-tracked model. */
   onBacklogSample(tUs: number, bytes: number, packets: number): void {

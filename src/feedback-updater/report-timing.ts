@@ -32,6 +32,7 @@
  *     the early signal is what zhuge is for). So after a stretch without late reports the whole
  *     coming queue is reported at once; after an outage or a rate recovery, where predictions made
  *     at the old rate come late, the lead falls to the minimum and grows back one ms per ms.
+ *     With leadEarnedBy 'persisted' the lead is also at most the time the current rate has lasted.
  *     With leadEarnedBy 'verified' the lead is also at most twice the largest lead a prediction
  *     came true with since the last bad one: calm time with the queue empty tests nothing (at an
  *     outage's end a 1 s lead earned that way put 0.8 s of delay that never happened into the
@@ -68,8 +69,12 @@ export interface ReportTimingConfig {
    * 'verified': that, and at most twice the largest lead a prediction was reported with and came
    * true (the packet did not leave before the time reported) since the last bad one: a quiet
    * stretch with the queue empty tests no prediction, so it earns no long lead.
+   * 'persisted': that, and no longer than the current rate has lasted (the caller's rate age):
+   * a rate seen for 100 ms is trusted to last about 100 ms more, so a short dip's predictions
+   * reach at most about as far past it as it lasted, while after a lasting drop the lead grows
+   * with the drop's age and the reports still rise at least 1 ms per ms.
    */
-  readonly leadEarnedBy: 'calm' | 'verified';
+  readonly leadEarnedBy: 'calm' | 'verified' | 'persisted';
   /**
    * A queued packet whose departure the caller cannot predict now (predictNowUs NaN: no measured
    * service rate). 'atArrival' (the default): reported at its prediction at arrival; 'wait': it and
@@ -353,11 +358,13 @@ export class ReportTiming {
    * Reports what may be reported at tUs, in order, through `sink`; `predictNowUs(position)` is
    * the packet's departure time predicted now (NaN when unknown: its prediction at arrival is
    * used). `horizonUs`: how long a rate lasts on this link (the queue's own measure): the lead
-   * is no longer than that, nor shorter than minLeadUs (rule 5). Returns how many packets were
-   * reported.
+   * is no longer than that, nor shorter than minLeadUs (rule 5); with leadEarnedBy 'persisted'
+   * nor longer than `rateAgeUs`, how long the current rate has lasted. Returns how many packets
+   * were reported.
    */
-  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY): number {
+  drain(tUs: number, predictNowUs: (position: number) => number, sink: ReportSink, horizonUs = Number.POSITIVE_INFINITY, rateAgeUs = Number.POSITIVE_INFINITY): number {
     const earned = this.leadUs(tUs);
+    if (this.config.leadEarnedBy === 'persisted' && rateAgeUs < horizonUs) horizonUs = rateAgeUs;
     const lead = horizonUs < earned ? (horizonUs > this.config.minLeadUs ? horizonUs : this.config.minLeadUs) : earned;
     this.lastLeadUs = lead;
     let n = 0;

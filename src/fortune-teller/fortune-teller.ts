@@ -195,6 +195,9 @@ export function newPrediction(): Prediction {
   return { qLongMs: 0, qShortMs: 0, txMs: 0, totalMs: 0, bytesInQueue: 0, rateBps: 0, maxBurstBytes: 0 };
 }
 
+/** A stated link rate (setLinkRate) older than this is not used (µs): its reader stopped. */
+export const LINK_RATE_TTL_US = 1_000_000;
+
 export class FortuneTeller {
   readonly config: FortuneTellerConfig;
   readonly queue: QueueModel;
@@ -203,6 +206,9 @@ export class FortuneTeller {
   readonly service = new ServiceRate();
   private readonly out: Prediction = newPrediction();
   private lastQBytes = 0;
+  /** the link's rate as the queue's own shaper states it (setLinkRate); 0: not known */
+  private linkRateBps = 0;
+  private linkRateAtUs = Number.NEGATIVE_INFINITY;
 
   constructor(config: FortuneTellerConfig = defaultFortuneTellerConfig) {
     const problems = validateFortuneTellerConfig(config);
@@ -261,6 +267,23 @@ export class FortuneTeller {
     this.rate.setBacklogged(tUs, this.queue.packetsInQueue > 0);
   }
 
+  /**
+   * The rate the queue is served at, as stated by what serves it (queue.rateFrom 'shaper': the
+   * htb shaper's configured rate, read at tUs). While fresh (read within LINK_RATE_TTL_US), it
+   * replaces the measured service rate when queued packets are re-predicted (departureUs): the
+   * shaper is the bottleneck, so its rate is the link's, known at once at a step instead of two
+   * departures later. 0 or a non-finite rate forgets it.
+   */
+  setLinkRate(tUs: number, rateBps: number): void {
+    this.linkRateBps = Number.isFinite(rateBps) && rateBps > 0 ? rateBps : 0;
+    this.linkRateAtUs = tUs;
+  }
+
+  /** The stated link rate (bit/s) seen from tUs, 0 when none or stale. */
+  statedRateBps(tUs: number): number {
+    return this.linkRateBps > 0 && tUs - this.linkRateAtUs <= LINK_RATE_TTL_US ? this.linkRateBps : 0;
+  }
+
   /** fq: the flows a round-robin scheduler serves, `flow` included when `joining` (a packet of it is added). */
   private busyWith(flow: number, joining: boolean): number {
     return Math.max(1, this.queue.busyFlows + (joining && this.queue.flowPackets(flow) === 0 ? 1 : 0));
@@ -269,7 +292,8 @@ export class FortuneTeller {
   /**
    * When the packet at queue position `position` (QueueModel.position of its flow, taken right
    * after its arrival) is predicted to leave, seen from tUs: the bytes still ahead of it, itself
-   * included, at the queue's busy service rate of its last departures (service-rate.ts: its
+   * included, at the link's stated rate while one is fresh (setLinkRate), else at the queue's
+   * busy service rate of its last departures (service-rate.ts: its
    * window restarts at a rate step), the windowed dequeue-rate estimate only while no recent
    * departure says anything (the flow's round-robin share under fq). tUs when nothing is ahead
    * any more (its departure is due); NaN before a rate is known, and with `measuredOnly` whenever
@@ -285,7 +309,8 @@ export class FortuneTeller {
   departureUs(tUs: number, position: number, flow = 0, measuredOnly = false): number {
     const ahead = position - this.queue.bytesRemoved(flow);
     if (!(ahead > 0)) return tUs;
-    const serviceBps = this.service.rateBps(tUs);
+    const stated = this.statedRateBps(tUs);
+    const serviceBps = stated > 0 ? stated : this.service.rateBps(tUs);
     if (measuredOnly && !(serviceBps > 0)) return Number.NaN;
     let rateBps = serviceBps > 0 ? serviceBps : this.rate.rateBps;
     if (this.config.discipline === 'fq') rateBps /= this.busyWith(flow, false);

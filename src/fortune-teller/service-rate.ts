@@ -119,6 +119,14 @@ export class ServiceRate {
     return age > shortest ? age : shortest;
   }
 
+  /**
+   * How long the current rate has lasted, seen from tUs (since the window's last restart, or
+   * since its first sample); Infinity before any sample.
+   */
+  ageUs(tUs: number): number {
+    return this.regimeStartUs === -Infinity ? Number.POSITIVE_INFINITY : tUs - this.regimeStartUs;
+  }
+
   private clearWindow(): void {
     this.n = 0;
     this.pos = 0;

@@ -184,7 +184,7 @@ describe('parseConfig: valid configurations', () => {
   it('fills every default from a minimal file', () => {
     const cfg = parseConfig(MIN, 'min.yaml');
     expect(cfg.interfaces).toEqual({ eth: 'eth0', wlan: 'wlan0' });
-    expect(cfg.queue).toEqual({ backend: 'qdisc', resyncIntervalMs: 100, txqPollMs: 5, discipline: 'fifo', limitBytes: 0 });
+    expect(cfg.queue).toEqual({ backend: 'qdisc', resyncIntervalMs: 100, txqPollMs: 5, discipline: 'fifo', limitBytes: 0, rateFrom: 'measured' });
     expect(cfg.flows.quic.ports).toEqual([443]);
     expect(cfg.flows.tcp.ports).toEqual([]);
     expect(cfg.flows.rtp.twccExtensionId).toBe('auto');
@@ -309,7 +309,7 @@ type KeyTree<T> = { [K in keyof T]-?: NonNullable<T[K]> extends unknown[] ? true
 // `satisfies` rejects a missing or an extra key: this literal is exactly Config's key tree.
 const CONFIG_KEYS = {
   interfaces: { eth: true, wlan: true },
-  queue: { backend: true, resyncIntervalMs: true, txqPollMs: true, discipline: true, limitBytes: true },
+  queue: { backend: true, resyncIntervalMs: true, txqPollMs: true, discipline: true, limitBytes: true, rateFrom: true },
   flows: {
     tcp: { enabled: true, ports: true },
     quic: { enabled: true, ports: true },

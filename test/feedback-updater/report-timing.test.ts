@@ -94,6 +94,23 @@ describe('ReportTiming', () => {
     expect(out).toEqual([[0, t + atMs * MS]]);
   });
 
+  it.each([
+    // [leadEarnedBy, the current rate's age (ms), reported at (ms from the build)]
+    ['persisted', Infinity, 400], // no rate measured yet: only the earned lead and the horizon bound it
+    ['persisted', 120, 120], // a rate seen for 120 ms is trusted 120 ms ahead, no further
+    ['persisted', 10, 50], // never below the minimum lead
+    ['persisted', 2000, 400], // a rate that has lasted: the prediction itself
+    ['calm', 120, 400], // the age bounds nothing unless asked for
+    ['verified', 120, 50], // (verified: nothing came true yet, so the minimum)
+  ] as const)('clamp: leadEarnedBy %s with the rate %d ms old: a prediction 400 ms ahead is reported at +%d ms', (earnedBy, ageMs, atMs) => {
+    const rt = new ReportTiming({ minLeadUs: 50 * MS, maxLeadUs: 1000 * MS, beyondLead: 'clamp', leadEarnedBy: earnedBy }, 0);
+    const { sink, out } = collector();
+    const t = 800 * MS; // 800 ms without a bad prediction
+    rt.push(t - 1 * MS, 0, 7, sink);
+    rt.drain(t, () => t + 400 * MS, sink, Infinity, ageMs * MS);
+    expect(out).toEqual([[0, t + atMs * MS]]);
+  });
+
   it('clamp: every packet is reported at the first build after its arrival, in order', () => {
     const rt = new ReportTiming({ minLeadUs: 50 * MS, beyondLead: 'clamp' }, 0);
     const { sink, out } = collector();

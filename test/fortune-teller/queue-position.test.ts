@@ -76,3 +76,49 @@ describe('FortuneTeller.departureUs', () => {
     expect(ft.departureUs(now + 1000, pos[1] ?? 0, 0, true)).toBeNaN();
   });
 });
+
+describe('FortuneTeller.setLinkRate (queue.rateFrom shaper)', () => {
+  // a queue served at a measured 12 Mbit/s, then three packets queued behind each other
+  function queued(): { ft: FortuneTeller; pos: number[]; now: number } {
+    const ft = new FortuneTeller();
+    let t = 0;
+    for (let k = 1; k <= 400; k++) {
+      t = k * 1000;
+      ft.onArrival(t, 1500, k);
+      ft.onDeparture(t + 10, 1500, k);
+    }
+    const pos: number[] = [];
+    for (let k = 401; k <= 403; k++) {
+      ft.onArrival(t + 100, 1500, k);
+      pos.push(ft.queue.position());
+    }
+    return { ft, pos, now: t + 200 };
+  }
+
+  it.each([
+    { name: 'a stated rate replaces the measured one', stated: 1e6, readAgoUs: 0, expectBps: 1e6 },
+    { name: 'a stated rate read 1 s ago still counts', stated: 2e6, readAgoUs: 1_000_000, expectBps: 2e6 },
+    { name: 'a stale stated rate is not used', stated: 1e6, readAgoUs: 1_000_001, expectBps: null },
+    { name: 'a stated 0 (no shaper readable) falls back to the measured rate', stated: 0, readAgoUs: 0, expectBps: null },
+    { name: 'a non-finite stated rate is ignored', stated: Number.NaN, readAgoUs: 0, expectBps: null },
+  ])('$name', ({ stated, readAgoUs, expectBps }) => {
+    const { ft, pos, now } = queued();
+    const measuredUs = ft.departureUs(now, pos[2] ?? 0) - now;
+    ft.setLinkRate(now - readAgoUs, stated);
+    const d = ft.departureUs(now, pos[2] ?? 0) - now;
+    if (expectBps === null) expect(d).toBeCloseTo(measuredUs, 6);
+    else {
+      expect(d).toBeCloseTo((4500 * 8e6) / expectBps, 3);
+      expect(ft.statedRateBps(now)).toBe(expectBps);
+    }
+  });
+
+  it('a stated rate also predicts when no departure measured a service rate (measuredOnly)', () => {
+    const ft = new FortuneTeller();
+    ft.onArrival(0, 1500, 1);
+    const p = ft.queue.position();
+    expect(ft.departureUs(10, p, 0, true)).toBeNaN();
+    ft.setLinkRate(10, 1.2e6);
+    expect(ft.departureUs(10, p, 0, true)).toBeCloseTo(10 + 10_000, 6);
+  });
+});

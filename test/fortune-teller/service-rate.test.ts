@@ -59,6 +59,18 @@ describe('ServiceRate', () => {
     expect(s.horizonUs(t + 500_000)).toBeCloseTo(505_000, -3);
   });
 
+  it('says how long the current rate has lasted: from its first back-to-back gap, again from each restart', () => {
+    const s = new ServiceRate(8);
+    expect(s.ageUs(0)).toBe(Number.POSITIVE_INFINITY); // nothing measured
+    let t = run(s, ms(20, 1000)); // 20 ms at 8 Mbit/s
+    expect(s.ageUs(t)).toBe(19_000);
+    t = run(s, ms(1, 10_000), t); // one slow departure: held aside, no restart
+    expect(s.ageUs(t)).toBe(29_000);
+    t = run(s, ms(1, 10_000), t); // a second: the rate changed 20 ms ago
+    expect(s.ageUs(t)).toBe(20_000);
+    expect(s.ageUs(t + 300_000)).toBe(320_000);
+  });
+
   it('forgets rates that ended long ago: a drop after 10 s at one rate is not bounded by the short ones before', () => {
     const s = new ServiceRate(8);
     let t = run(s, ms(20, 1000)); // 20 ms at 8 Mbit/s

@@ -5,12 +5,13 @@
  * killed again and again: restarted five times, then the daemon stops failing open and exits 1.
  * (c) The wlan interface deleted: the daemon stops failing open (no zhuge rule left) and exits 1
  * within 3 s, saying which interface vanished (docs/operations.md, exit codes), for its
- * supervisor to restart it.
+ * supervisor to restart it. (d) The filter table wiped under it (a firewall reload): the rules are
+ * found missing and installed again within one check (5 s), counted in zhuge_rules_restored_total.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
-import { daemonUnavailable, ensureBuilt, hasZhugeRules, pollUntil, runProcess, sleep } from './_helpers.js';
+import { daemonUnavailable, ensureBuilt, hasZhugeRules, httpGetInAp, iptablesSave, metricValue, pollUntil, runProcess, sleep } from './_helpers.js';
 
 const why = daemonUnavailable();
 const PREFIX = randomPrefix();
@@ -56,6 +57,27 @@ describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goe
     expect(after - before).toBeGreaterThan(20);
     expect(d.child.exitCode).toBeNull();
   }, 60_000);
+
+  it('a firewall reload wipes the filter table: zhuge finds its rules gone and installs them again within 6 s, counted', async () => {
+    const d = daemon ?? (await startDaemon(tb, { metricsPort: 9476 }));
+    daemon = d;
+    expect(await hasZhugeRules(tb)).toBe(true);
+    // what fw3's `firewall restart` (or a script's iptables -F; iptables -X) does to the filter table
+    await tb.exec('ap', 'iptables', ['-w', '-F']);
+    await tb.exec('ap', 'iptables', ['-w', '-X']);
+    expect(await hasZhugeRules(tb)).toBe(false);
+    const t0 = Date.now();
+    const backMs = await pollUntil(async () => /-A FORWARD .*-j ZHUGE/.test(await iptablesSave(tb)) && /-j NFQUEUE/.test(await iptablesSave(tb)), 8000, 100);
+    console.log(`rules wiped: back after ${String(backMs?.toFixed(0))} ms`);
+    expect(backMs, d.logLines.slice(-8).join('\n')).toBeDefined();
+    expect(Date.now() - t0).toBeLessThan(7000); // checked every 5 s
+    expect(d.logLines.some((l) => l.includes('were removed by something else') && l.includes('"level":"warn"'))).toBe(true);
+    const m = await httpGetInAp(tb, 9476, '/metrics');
+    expect(metricValue(m.body, 'zhuge_rules_restored_total')).toBe(1);
+    expect(metricValue(m.body, 'zhuge_rules_installed')).toBe(1);
+    expect((await httpGetInAp(tb, 9476, '/healthz')).code).toBe(200);
+    expect(d.child.exitCode).toBeNull();
+  }, 30_000);
 
   it('the watchdog killed six times within a minute: restarted five times, then rules removed and exit 1', async () => {
     await daemon?.stop().catch(() => undefined);

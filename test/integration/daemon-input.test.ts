@@ -160,6 +160,40 @@ describe.skipIf(why !== undefined)(`daemon input (needs root and netns${why !== 
     }, 30_000);
   }
 
+  it('10k forged RTP 5-tuples from the WAN: zhuge sends nothing in the client\'s name, tracks at most maxTransports, logs a bounded number of lines', async () => {
+    daemon ??= await startDaemon(tb, { metricsPort: 9491 });
+    const d = daemon;
+    const linesBefore = d.logLines.length;
+    // every UDP datagram that leaves cli's address towards srv: zhuge's feedback would be one
+    const rxUdp = await startRawReceiver(tb, 'srv', tb.ifaces.srv, tb.addrs.cli);
+    // 10 000 destination ports, 24 RTP packets each with a transport-wide number (one-byte
+    // extension id 5) rising by one: each tuple looks like a call's video to the detector
+    const FLOOD = `
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+dst = sys.argv[1]
+for rnd in range(24):
+    for port in range(20000, 30000):
+        hdr = struct.pack('!BBHII', 0x90, 96, rnd, rnd * 3000, 0x1000 + port)
+        ext = struct.pack('!HHBHB', 0xBEDE, 1, (5 << 4) | 1, rnd, 0)
+        try: s.sendto(hdr + ext + bytes(40), (dst, port))
+        except BlockingIOError: pass
+`;
+    const t0 = Date.now();
+    await tb.exec('srv', 'python3', ['-c', FLOOD, tb.addrs.cli], 120_000);
+    await sleep(1500); // a few feedback intervals after the last datagram
+    rxUdp.stop();
+    const st = (await d.status()) as { rtp?: { transports: number } };
+    const udpFromCli = rxUdp.packets.filter((p) => p.length >= 34 && p[23] === 17);
+    const lines = d.logLines.length - linesBefore;
+    console.log(`forged flood: 240k datagrams in ${Date.now() - t0} ms; UDP from the client's address seen at srv: ${udpFromCli.length}; transports tracked ${String(st.rtp?.transports)}; log lines ${lines}`);
+    expect(udpFromCli).toHaveLength(0);
+    expect(st.rtp?.transports ?? 0).toBeLessThanOrEqual(256);
+    expect(lines).toBeLessThan(50);
+    expect(d.child.exitCode).toBeNull();
+  }, 150_000);
+
   it('traffic zhuge does not treat (TCP port outside flows.tcp.ports) is never held; the treated port is', async () => {
     if (daemon !== undefined) {
       expect(await daemon.stop()).toBe(0);

@@ -144,6 +144,27 @@ describe.skipIf(why !== undefined)(`daemon metrics and status (needs root and ne
     expect((daemon as DaemonProc).child.exitCode).toBeNull();
   }, 30_000);
 
+  it('nfqueue.chain FORWARD: refused with exit 3 and the file:line:col, the host firewall untouched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-chain-'));
+    const cfg = join(dir, 'zhuge.yaml');
+    writeFileSync(cfg, `${daemonConfigYaml(tb, { metricsPort: PORT + 11 })}\nnfqueue:\n  chain: FORWARD\n`);
+    // a rule of the host's own in FORWARD, which a flush of the chain would take away
+    await tb.exec('ap', 'iptables', ['-w', '-A', 'FORWARD', '-s', '198.51.100.7', '-j', 'DROP']);
+    try {
+      const before = await iptablesSave(tb);
+      const r = await runProcess('ip', ['netns', 'exec', tb.ns.ap, process.execPath, CLI_JS, 'run', '--config', cfg], 20_000);
+      console.log(`chain FORWARD: exit ${String(r.code)}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/zhuge\.yaml:\d+:\d+: nfqueue\.chain/);
+      const strip = (t: string): string => t.split('\n').filter((l) => !l.startsWith('#') && !/^:\S+ \S+ \[\d+:\d+\]$/.test(l)).join('\n');
+      expect(strip(await iptablesSave(tb))).toBe(strip(before)); // counters aside, nothing changed
+      expect(await iptablesSave(tb)).toMatch(/-A FORWARD -s 198\.51\.100\.7\/32 -j DROP/);
+    } finally {
+      await tb.exec('ap', 'iptables', ['-w', '-D', 'FORWARD', '-s', '198.51.100.7', '-j', 'DROP']);
+    }
+    expect((daemon as DaemonProc).child.exitCode).toBeNull();
+  }, 30_000);
+
   it('SIGHUP with a valid changed config: reloads{result="ok"} increments and the new port list is in the rules', async () => {
     const d = daemon as DaemonProc;
     const m0 = await scrape();
@@ -163,6 +184,27 @@ describe.skipIf(why !== undefined)(`daemon metrics and status (needs root and ne
     expect(d.child.exitCode).toBeNull();
     expect(d.logLines.some((l) => l.includes('configuration reloaded'))).toBe(true);
   }, 20_000);
+
+  it('queue.rateFrom shaper: /status shows the htb ceil, and a rate change is seen within a few reads', async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    const d = await startDaemon(tb, { metricsPort: PORT + 2, extraYaml: 'queue:\n  rateFrom: shaper\n' });
+    type Q = { queues: Array<{ shaperRateBps?: number; shaperProblem?: string }> };
+    try {
+      const first = await pollUntil(async () => (((await d.status()) as Q).queues[0]?.shaperRateBps ?? 0) > 0, 3000, 50);
+      if (first === undefined) console.log(`rateFrom shaper: ${JSON.stringify(((await d.status()) as Q).queues)} ${d.logLines.filter((l) => l.includes('shaper')).join(' | ')}`);
+      expect(first).toBeDefined();
+      expect(((await d.status()) as Q).queues[0]).toMatchObject({ shaperRateBps: 20e6 });
+      await tb.exec('ap', 'tc', ['class', 'change', 'dev', tb.ifaces.apWlan, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '5mbit', 'ceil', '5mbit']);
+      const changed = await pollUntil(async () => ((await d.status()) as Q).queues[0]?.shaperRateBps === 5e6, 3000, 20);
+      expect(changed).toBeDefined();
+      expect(((await d.status()) as Q).queues[0]?.shaperProblem).toBeUndefined();
+    } finally {
+      await d.stop();
+      await tb.exec('ap', 'tc', ['class', 'change', 'dev', tb.ifaces.apWlan, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '20mbit', 'ceil', '20mbit']);
+      daemon = await startDaemon(tb, { metricsPort: PORT });
+    }
+  }, 30_000);
 
   it('a wlan qdisc that holds no queue (noqueue, as on OpenWrt\'s mac80211 drivers): a warning at start and visible false in /status', async () => {
     // the testbed's htb + bfifo: a queue the backend sees, and nothing said about it

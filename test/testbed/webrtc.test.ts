@@ -108,6 +108,24 @@ describe('SDP candidate filter', () => {
 });
 
 describe('namespace wrapper script', () => {
+  it("with a log file, appends the browser's stderr to it (ZHUGE_CHROMIUM_LOG_DIR)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-rtc-wrap-'));
+    try {
+      // a fake `ip` that writes its last argument to stderr
+      writeFileSync(join(dir, 'ip'), '#!/bin/sh\nfor a in "$@"; do last="$a"; done\necho "log $last" >&2\n');
+      chmodSync(join(dir, 'ip'), 0o755);
+      const log = join(dir, "br o'k.log");
+      writeFileSync(join(dir, 'w.sh'), wrapperScript('ns', '/usr/bin/chromium', join(dir, 'pid'), log));
+      const env = { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` };
+      execFileSync('sh', [join(dir, 'w.sh'), '--one'], { env });
+      execFileSync('sh', [join(dir, 'w.sh'), '--two'], { env });
+      expect(readFileSync(log, 'utf8')).toBe('log --one\nlog --two\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+
   it('enters the netns, records its pid, keeps arguments intact and merges --disable-features', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zhuge-rtc-wrap-'));
     try {

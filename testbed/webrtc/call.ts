@@ -167,8 +167,15 @@ export function filterCandidates(sdp: string, addr: string): string {
   return out.join('\r\n');
 }
 
+/** With ZHUGE_CHROMIUM_LOG_DIR: WebRTC's own log lines (RTC_LOG) of the congestion controller, on stderr. */
+export const CHROMIUM_LOG_ARGS: readonly string[] = [
+  '--enable-logging=stderr',
+  '--v=0',
+  '--vmodule=*/congestion_controller/*=3,*/remote_bitrate_estimator/*=3,*/pacing/*=2,*/rtp_transport_controller_send*=3',
+];
+
 /** The wrapper Playwright launches: records its pid, merges --disable-features, enters the netns. */
-export function wrapperScript(ns: string, chromiumPath: string, pidFile: string): string {
+export function wrapperScript(ns: string, chromiumPath: string, pidFile: string, stderrFile?: string): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   return [
     '#!/bin/sh',
@@ -181,7 +188,7 @@ export function wrapperScript(ns: string, chromiumPath: string, pidFile: string)
     '    *) set -- "$@" "$a" ;;',
     '  esac',
     'done',
-    `exec ip netns exec ${q(ns)} ${q(chromiumPath)} "$@" \${df:+"--disable-features=$df"}`,
+    `exec ip netns exec ${q(ns)} ${q(chromiumPath)} "$@" \${df:+"--disable-features=$df"}${stderrFile !== undefined ? ` 2>>${q(stderrFile)}` : ''}`,
     '',
   ].join('\n');
 }
@@ -243,14 +250,17 @@ function preparePeerDir(): PeerDir {
 
 async function launchPeer(ns: string, chromiumPath: string, errors: string[], { dir, pidFile }: PeerDir, encrypted: boolean): Promise<Peer> {
   const wrapper = join(dir, 'chromium-in-netns.sh');
-  writeFileSync(wrapper, wrapperScript(ns, chromiumPath, pidFile));
+  // ZHUGE_CHROMIUM_LOG_DIR: the browsers' own logs (WebRTC's congestion controller at verbose
+  // level) kept as <dir>/<netns>.log, for the evidence of what GCC decided (docs/results/rtc-evidence.md)
+  const logDir = process.env['ZHUGE_CHROMIUM_LOG_DIR'];
+  writeFileSync(wrapper, wrapperScript(ns, chromiumPath, pidFile, logDir !== undefined ? join(logDir, `${ns}.log`) : undefined));
   chmodSync(wrapper, 0o755);
   let ctx: BrowserContext | undefined;
   try {
     ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: wrapper,
       headless: true,
-      args: encrypted ? CHROMIUM_ARGS.filter((a) => a !== '--disable-webrtc-encryption') : [...CHROMIUM_ARGS],
+      args: [...(encrypted ? CHROMIUM_ARGS.filter((a) => a !== '--disable-webrtc-encryption') : CHROMIUM_ARGS), ...(logDir !== undefined ? CHROMIUM_LOG_ARGS : [])],
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,

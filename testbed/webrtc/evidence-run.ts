@@ -12,7 +12,7 @@
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
  * Arms: without zhuge, and with it under each flows.rtp.reportTiming named (departure-norepair:
- * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer; -verified: flows.rtp.leadEarnedBy verified; -estimate: flows.rtp.unmeasured estimate, the default before the fourth round; -wait: wait, the default; -link / -stack: flows.rtp.reportSpacing; -cap: flows.rtp.sojournCap sojourn). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
+ * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer; -verified / -persisted: flows.rtp.leadEarnedBy verified / persisted; -estimate: flows.rtp.unmeasured estimate, the default before the fourth round; -wait: wait, the default; -link / -stack: flows.rtp.reportSpacing; -cap: flows.rtp.sojournCap sojourn; -shaper: queue.rateFrom shaper). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
  * and prints one line per call.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -70,11 +70,12 @@ async function main(): Promise<void> {
           const timing = arm.split('-')[0] ?? 'departure';
           const repair = !arm.includes('-norepair');
           const beyond = arm.includes('-defer') ? 'defer' : 'clamp';
-          const earned = arm.includes('-verified') ? 'verified' : 'calm';
+          const earned = arm.includes('-verified') ? 'verified' : arm.includes('-persisted') ? 'persisted' : 'calm';
           const unmeasured = arm.includes('-estimate') ? 'estimate' : 'wait';
           const spacing = arm.includes('-link') ? 'link' : arm.includes('-stack') ? 'stack' : undefined;
           const cap = arm.includes('-cap') ? '\n    sojournCap: sojourn' : '';
-          const yaml = `flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}`;
+          const shaper = arm.includes('-shaper') ? 'queue:\n  rateFrom: shaper\n' : '';
+          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;

@@ -27,9 +27,11 @@ export interface QueueView {
   departureUs(tUs: number, position: number, flow: number, measuredOnly: boolean): number;
   /** how long a measured rate lasts on this link, seen from tUs (Infinity: no change seen) */
   horizonUs(tUs: number, flow: number): number;
+  /** how long the current measured rate has lasted, seen from tUs (Infinity: none measured) */
+  rateAgeUs(tUs: number, flow: number): number;
 }
 
-const NO_QUEUE: QueueView = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY };
+const NO_QUEUE: QueueView = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
 
 export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
@@ -39,7 +41,7 @@ export class FeedbackBuilder {
   beyondLead: 'defer' | 'clamp' = 'clamp';
   reportSpacing: 'stack' | 'link' = 'stack';
   sojournCap: 'none' | 'sojourn' = 'none';
-  leadEarnedBy: 'calm' | 'verified' = 'calm';
+  leadEarnedBy: 'calm' | 'verified' | 'persisted' = 'calm';
   unmeasured: 'wait' | 'estimate' = 'wait';
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
@@ -199,7 +201,7 @@ export class FeedbackBuilder {
         this.draining = t;
         const flow = t.flowHash;
         const measuredOnly = this.unmeasured === 'wait';
-        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow, measuredOnly), this.sink, this.queue.horizonUs(tUs, flow));
+        const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow, measuredOnly), this.sink, this.queue.horizonUs(tUs, flow), this.queue.rateAgeUs(tUs, flow));
         this.draining = undefined;
         this.onDrained?.(t, tUs, n, t.timing.pending);
       }

@@ -42,7 +42,7 @@ export interface RtpFeedbackConfig {
    * also no more than twice the largest lead a prediction was reported with and came true since
    * (report-timing.ts, rule 5).
    */
-  leadEarnedBy?: 'calm' | 'verified';
+  leadEarnedBy?: 'calm' | 'verified' | 'persisted';
   /**
    * reportTiming 'departure': a queued packet while the queue has no measured service rate (no
    * back-to-back departures within the last second: a stall, or a backlog just begun). 'estimate':

@@ -34,7 +34,7 @@ interface CallOpts {
 /** n packets 1 ms apart (match key 100 + i), the client's RTCP seen; nothing polled yet. */
 function call(n: number, o: CallOpts = {}): { fb: RtpFeedback; pkts: Uint8Array[] } {
   const fb = new RtpFeedback({ ...BASE_CFG, twccExtensionId: 3, reportTiming: 'departure', repairDrops: o.repairDrops ?? true });
-  fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY };
+  fb.queue = { departureUs: (tUs) => tUs + 30_000, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
   const v = newPacketView();
   const pkts: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {

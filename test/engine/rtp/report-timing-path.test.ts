@@ -45,7 +45,7 @@ function setup(
 describe("reportTiming 'departure'", () => {
   it('reports observed departures, not the prediction made at arrival', () => {
     const { fb, reported } = setup(3, () => 300); // the Fortune Teller predicted 300 ms each
-    fb.queue = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY };
+    fb.queue = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
     [5, 6, 7].forEach((ms, i) => fb.onDeparture(100 + i, T0 + ms * 1000));
     const r = reported(T0 + 50_000);
     expect([...r.keys()]).toEqual([0, 1, 2]);
@@ -58,7 +58,7 @@ describe("reportTiming 'departure'", () => {
   it('defer: reports a queued packet at its re-prediction once it is within the lead', () => {
     const { fb, reported } = setup(3, () => 0, 'defer');
     // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
-    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
     const r = reported(T0 + 10_000);
     expect([...r.keys()]).toEqual([0]); // 40 ms ahead; 60 and 80 ms wait for a later build
     const c = fb.status(T0).counters.reportTiming;
@@ -68,7 +68,7 @@ describe("reportTiming 'departure'", () => {
   it('clamp, spacing stack: reports a queued packet at its re-prediction, no further ahead than the lead', () => {
     const { fb, reported } = setup(3, () => 0, 'clamp', 'stack');
     // re-predicted from its position: packet k leaves 40 + 20 k ms after the build
-    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
     const r = reported(T0 + 10_000);
     expect([...r.keys()]).toEqual([0, 1, 2]);
     // lead at start: 50 ms -> 40 ms, then 50 ms (clamped from 60), then 50 ms (from 80)
@@ -80,7 +80,7 @@ describe("reportTiming 'departure'", () => {
 
   it('clamp, spacing link: the packets behind one reported at its prediction keep the predicted spacing', () => {
     const { fb, reported } = setup(3, () => 0, 'clamp', 'link');
-    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY };
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
     const r = reported(T0 + 10_000);
     // 40 ms (within the 50 ms lead), then 60 and 80 ms: the gap of their predictions, not stacked at 50
     expect((r.get(1) ?? 0) - (r.get(0) ?? 0)).toBe(20_000);
@@ -115,7 +115,7 @@ describe("reportTiming 'departure'", () => {
 describe('onTimingTrace', () => {
   it('reports each build of a transport: the lead used, the horizon, reported and waiting', () => {
     const { fb, reported } = setup(3, () => 0, 'defer');
-    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => 700_000 };
+    fb.queue = { departureUs: (tUs, pos) => tUs + 40_000 + pos * 20_000, horizonUs: () => 700_000, rateAgeUs: () => Number.POSITIVE_INFINITY };
     const traces: Array<{ leadUs: number; horizonUs: number; reported: number; pending: number; deferred: number }> = [];
     fb.onTimingTrace = (e) => traces.push(e);
     reported(T0 + 10_000);
