@@ -46,6 +46,7 @@ const table: ConfigDefaults = {
       reportTiming: RTP_FEEDBACK_DEFAULTS.reportTiming,
       repairDrops: RTP_FEEDBACK_DEFAULTS.repairDrops,
       beyondLead: RTP_FEEDBACK_DEFAULTS.beyondLead,
+      maxLeadMs: RTP_FEEDBACK_DEFAULTS.maxLeadMs,
       leadEarnedBy: RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
       unmeasured: RTP_FEEDBACK_DEFAULTS.unmeasured,
       reportSpacing: RTP_FEEDBACK_DEFAULTS.reportSpacing,

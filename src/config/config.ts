@@ -58,6 +58,8 @@ export interface RtpConfig {
   repairDrops: boolean;
   /** reportTiming departure: a packet predicted beyond the lead waits (defer) or is clamped to it */
   beyondLead: 'defer' | 'clamp';
+  /** reportTiming departure: the longest lead ahead of the observed departures (ms) */
+  maxLeadMs: number;
   /** reportTiming departure: the lead earned by calm time alone, or also by predictions that came true */
   leadEarnedBy: 'calm' | 'verified' | 'persisted';
   /** reportTiming departure: a queued packet without a measured service rate waits for its departure, or is estimated */

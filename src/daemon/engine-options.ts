@@ -51,6 +51,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             reportTiming: f.rtp.reportTiming,
             repairDrops: f.rtp.repairDrops,
             beyondLead: f.rtp.beyondLead,
+            maxLeadMs: f.rtp.maxLeadMs,
             reportSpacing: f.rtp.reportSpacing,
             sojournCap: f.rtp.sojournCap,
             leadEarnedBy: f.rtp.leadEarnedBy,

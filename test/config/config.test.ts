@@ -106,6 +106,11 @@ describe('parseConfig: invalid configurations name the file, line:col and key', 
       expected: ['z.yaml:6:20: flows.rtp.maxTransports: expected an integer in 1..65536 (got 0)'],
     },
     {
+      name: 'flows.rtp.maxLeadMs below 50',
+      yaml: `${MIN}flows:\n  rtp:\n    maxLeadMs: 10\n`,
+      expected: ['z.yaml:6:16: flows.rtp.maxLeadMs: expected an integer in 50..5000 (got 10)'],
+    },
+    {
       name: 'missing required key points at its parent',
       yaml: 'interfaces:\n  eth: eth0\n',
       expected: ['z.yaml:2:3: interfaces.wlan: expected an interface name (1-15 characters, no space, \'/\' or \':\') (got nothing: this key is required)'],
@@ -313,7 +318,7 @@ const CONFIG_KEYS = {
   flows: {
     tcp: { enabled: true, ports: true },
     quic: { enabled: true, ports: true },
-    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, maxTransports: true, srtcpFallback: true, reportTiming: true, repairDrops: true, beyondLead: true, leadEarnedBy: true, unmeasured: true, reportSpacing: true, sojournCap: true, kernelDrops: true },
+    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, maxTransports: true, srtcpFallback: true, reportTiming: true, repairDrops: true, beyondLead: true, maxLeadMs: true, leadEarnedBy: true, unmeasured: true, reportSpacing: true, sojournCap: true, kernelDrops: true },
     clientSubnets: true,
     dscp: true,
     idleTimeoutMs: true,

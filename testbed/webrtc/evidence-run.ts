@@ -8,14 +8,16 @@
 
 --steady-cap-mbps: the sender capped at C and the drop armed once the call held it (steady-start.ts).
 --daemon-trace: the daemon at log level trace, its log kept as daemon.log (each feedback build's lead and horizon).
+--chromium-log: both browsers' logs kept as DIR/<i>-<arm>/<netns>.log, and the sender's GCC outputs (its target, the
+  encoders' target after the congestion window's pushback, the pacer's rate) as gcc.tsv (chromium-log.ts).
 
 With --trace the call runs over the trace (its rates x scale, cut to the duration) instead of the drop.
  *
  * Arms: without zhuge, and with it under each flows.rtp.reportTiming named (departure-norepair:
- * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer; -verified / -persisted: flows.rtp.leadEarnedBy verified / persisted; -estimate: flows.rtp.unmeasured estimate, the default before the fourth round; -wait: wait, the default; -link / -stack: flows.rtp.reportSpacing; -cap: flows.rtp.sojournCap sojourn; -shaper: queue.rateFrom shaper). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
+ * with flows.rtp.repairDrops off; departure-defer: with flows.rtp.beyondLead defer; -verified / -persisted: flows.rtp.leadEarnedBy verified / persisted; -estimate: flows.rtp.unmeasured estimate, the default before the fourth round; -wait: wait, the default; -link / -stack: flows.rtp.reportSpacing; -cap: flows.rtp.sojournCap sojourn; -shaper: queue.rateFrom shaper; -leadN: flows.rtp.maxLeadMs N). Leaves DIR/<i>-<arm>/{ap-eth,ap-wlan,client}.pcap, packets.tsv, summary.json, call.json
  * and prints one line per call.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSchedule } from '../eval/trace.js';
@@ -28,6 +30,8 @@ import { runRtcDropTrial, type RtcDropScenario } from './drop.js';
 import { summarizeRtc, type RtcSummary } from './metrics.js';
 import { startEvidenceCaptures, writeEvidence } from './evidence.js';
 import { STEADY_START_DEFAULTS } from './steady-start.js';
+import { dayMsOf, parseChromiumBwe, summarizePushback } from './chromium-log.js';
+import { monoNowMs } from '../traffic.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
       'steady-cap-mbps': { type: 'string' },
       scale: { type: 'string', default: '1' },
       'daemon-trace': { type: 'boolean', default: false },
+      'chromium-log': { type: 'boolean', default: false },
     },
   });
   const out = values.out;
@@ -63,6 +68,8 @@ async function main(): Promise<void> {
         const dir = join(out, `${i}-${arm}`);
         mkdirSync(dir, { recursive: true });
         const caps = await startEvidenceCaptures(tb, dir);
+        // the browsers' own logs, GCC's decisions among them (chromium-log.ts), kept in the call's directory
+        if (values['chromium-log'] === true) process.env['ZHUGE_CHROMIUM_LOG_DIR'] = dir;
         let daemon: DaemonProc | undefined;
         let status: unknown;
         try {
@@ -75,7 +82,9 @@ async function main(): Promise<void> {
           const spacing = arm.includes('-link') ? 'link' : arm.includes('-stack') ? 'stack' : undefined;
           const cap = arm.includes('-cap') ? '\n    sojournCap: sojourn' : '';
           const shaper = arm.includes('-shaper') ? 'queue:\n  rateFrom: shaper\n' : '';
-          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}`;
+          const leadMs = /-lead(\d+)/.exec(arm)?.[1];
+          const maxLead = leadMs !== undefined ? `\n    maxLeadMs: ${leadMs}` : '';
+          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}${maxLead}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
           writeFileSync(join(dir, 'call.json'), JSON.stringify({ steady, scenario: values.trace !== undefined ? { trace: values.trace, scale: Number(values.scale), durationS: sc.durationS } : sc, dropAtMonoMs: r.dropAtMonoMs, summary: r.summary, daemonStatus: status }));
           writeFileSync(join(dir, 'sender.tsv'), senderTsv(r.call, r.dropAtMonoMs));
           writeFileSync(join(dir, 'receiver.tsv'), receiverTsv(r.call, r.dropAtMonoMs));
+          const gcc = values['chromium-log'] === true ? writeGccTsv(dir, tb.ns.srv, r.dropAtMonoMs) : '';
           if (daemon !== undefined && values['daemon-trace'] === true) writeFileSync(join(dir, 'daemon.log'), `${daemon.logLines.join('\n')}\n`);
           await daemon?.stop();
           daemon = undefined;
@@ -98,7 +108,7 @@ async function main(): Promise<void> {
           const s = ev.summary.series.sender;
           process.stdout.write(
             `${dir}: ${steady !== undefined ? `steady ${String(steady.held)} (drop at ${steady.dropAfterS} s) ` : ''}frame>400ms ${r.summary.frameDelayAbove400msSeconds.toFixed(2)} s, p99 ${r.summary.frameDelayP99Ms.toFixed(0)} ms, ` +
-              `sender series: backwards ${s.backwards}, |err| p50/p90/p99 ${String(s.absErrorP50Ms)}/${String(s.absErrorP90Ms)}/${String(s.absErrorP99Ms)} ms; ` +
+              `${gcc}sender series: backwards ${s.backwards}, |err| p50/p90/p99 ${String(s.absErrorP50Ms)}/${String(s.absErrorP90Ms)}/${String(s.absErrorP99Ms)} ms; ` +
               `zhuge series: ${z.reported} reported, backwards ${z.backwards} (max ${z.largestBackwardMs} ms), dropped-reported-received ${z.droppedReportedReceived}; queue drops ${ev.summary.queueDrops}; ` +
               `${recoveryLine(r.call, status)}\n`,
           );
@@ -123,6 +133,26 @@ function recoveryLine(call: RtcCallResult, status: unknown): string {
 }
 
 /** The sender's own view over time (getStats), ms from the drop: GCC's estimate, the encoder's target, the rate sent. */
+/**
+ * The sending browser's GCC outputs (chromium-log.ts) as DIR/gcc.tsv, ms from the event (a drop,
+ * or the call's start on a trace); returns a summary for the call's line: how long the congestion
+ * window's pushback held the encoders below GCC's target in the 5 s after the event.
+ */
+function writeGccTsv(dir: string, senderNs: string, eventMonoMs: number): string {
+  const file = join(dir, `${senderNs}.log`);
+  if (!existsSync(file)) return 'gcc: no browser log; ';
+  const { bwe, pacing } = parseChromiumBwe(readFileSync(file, 'utf8'));
+  const eventDayMs = dayMsOf(Date.now() - monoNowMs() + eventMonoMs);
+  const rows = [
+    ...bwe.map((b) => [b.dayMs, 'gcc', (b.estimateBps / 1e6).toFixed(3), (b.pushbackBps / 1e6).toFixed(3)] as const),
+    ...pacing.map((p) => [p.dayMs, 'pacer', (p.pacingBps / 1e6).toFixed(3), ''] as const),
+  ].sort((a, b) => a[0] - b[0]);
+  writeFileSync(join(dir, 'gcc.tsv'), ['tFromDropMs\tkind\trateMbps\tpushbackMbps', ...rows.map(([t, k, r, pb]) => `${(t - eventDayMs).toFixed(0)}\t${k}\t${r}\t${pb}`)].join('\n') + '\n');
+  const p = summarizePushback(bwe, eventDayMs, 5000);
+  const kbps = (x: number | null): string => (x === null ? '-' : (x / 1000).toFixed(0));
+  return `gcc: pushback below the estimate ${p.pushbackMs.toFixed(0)} ms of 5 s (encoders down to ${kbps(p.minPushbackBps)} kbps, estimate down to ${kbps(p.minEstimateBps)}); `;
+}
+
 function senderTsv(call: RtcCallResult, dropAtMonoMs: number): string {
   const mbps = (x: number | null): string => (x === null ? '' : (x / 1e6).toFixed(3));
   const lines = ['tFromDropMs\tavailableOutgoingMbps\ttargetMbps\tsentMbps\tfps\tframeHeight\tqualityLimitation\tpacerDelayMs\tkeyFrames\tplis'];

@@ -7,7 +7,7 @@
  * reduced-size RTCP. Only transports with a recorder are looked at (the `recording` set).
  */
 import { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
-import { ReportTiming, type ReportSink } from '../../feedback-updater/report-timing.js';
+import { ReportTiming, type ReportSink, type ReportTimingConfig } from '../../feedback-updater/report-timing.js';
 import { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
 import { serializeCcfb } from '../../protocols/rtcp/index.js';
 import type { CcfbReport, TwccFeedback } from '../../protocols/feedback-types.js';
@@ -37,12 +37,8 @@ export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
   private readonly recording = new Set<RtpTransport>();
   queue: QueueView = NO_QUEUE;
-  /** for the ReportTiming of transports created from now on */
-  beyondLead: 'defer' | 'clamp' = 'clamp';
-  reportSpacing: 'stack' | 'link' = 'stack';
-  sojournCap: 'none' | 'sojourn' = 'none';
-  leadEarnedBy: 'calm' | 'verified' | 'persisted' = 'calm';
-  unmeasured: 'wait' | 'estimate' = 'wait';
+  /** the ReportTiming settings of transports created from now on (the rest: its defaults) */
+  timing: Partial<ReportTimingConfig> = { unpredicted: 'wait' };
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.
@@ -130,7 +126,7 @@ export class FeedbackBuilder {
     position: number,
   ): number {
     if (t.timing === undefined) {
-      t.timing = new ReportTiming({ beyondLead: this.beyondLead, spacing: this.reportSpacing, sojournCap: this.sojournCap, leadEarnedBy: this.leadEarnedBy, unpredicted: this.unmeasured === 'wait' ? 'wait' : 'atArrival' }, tUs, this.counters.reportTiming);
+      t.timing = new ReportTiming(this.timing, tUs, this.counters.reportTiming);
       t.timingSlots = newTimingSlots(t.timing.config.capacity);
     }
     if (t.mode === 'twcc') t.twcc ??= new TwccRecorder({ maxPacketBytes });
@@ -200,7 +196,7 @@ export class FeedbackBuilder {
       if (t.timing !== undefined) {
         this.draining = t;
         const flow = t.flowHash;
-        const measuredOnly = this.unmeasured === 'wait';
+        const measuredOnly = this.timing.unpredicted === 'wait';
         const n = t.timing.drain(tUs, (position) => this.queue.departureUs(tUs, position, flow, measuredOnly), this.sink, this.queue.horizonUs(tUs, flow), this.queue.rateAgeUs(tUs, flow));
         this.draining = undefined;
         this.onDrained?.(t, tUs, n, t.timing.pending);

@@ -37,6 +37,13 @@ export interface RtpFeedbackConfig {
    */
   beyondLead?: 'defer' | 'clamp';
   /**
+   * reportTiming 'departure': the longest lead (ms) ahead of the observed departures a queued
+   * packet may be reported with (report-timing.ts, rule 5; default 1000). With beyondLead
+   * 'defer', the packets further ahead stay unacknowledged at the sender: its congestion window
+   * still counts them (docs/results/rtc-evidence.md, sixth round).
+   */
+  maxLeadMs?: number;
+  /**
    * reportTiming 'departure': what earns the lead. 'calm': the time since the last bad prediction
    * (the lead grows 1 ms per ms while nothing goes wrong, even with the queue empty); 'verified':
    * also no more than twice the largest lead a prediction was reported with and came true since
@@ -72,6 +79,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   reportTiming: 'departure',
   repairDrops: true,
   beyondLead: 'clamp',
+  maxLeadMs: 1000,
   leadEarnedBy: 'calm',
   unmeasured: 'wait',
   reportSpacing: 'stack',
@@ -96,6 +104,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     reportTiming: c.reportTiming ?? RTP_FEEDBACK_DEFAULTS.reportTiming,
     repairDrops: c.repairDrops ?? RTP_FEEDBACK_DEFAULTS.repairDrops,
     beyondLead: c.beyondLead ?? RTP_FEEDBACK_DEFAULTS.beyondLead,
+    maxLeadMs: c.maxLeadMs ?? RTP_FEEDBACK_DEFAULTS.maxLeadMs,
     reportSpacing: c.reportSpacing ?? RTP_FEEDBACK_DEFAULTS.reportSpacing,
     sojournCap: c.sojournCap ?? RTP_FEEDBACK_DEFAULTS.sojournCap,
     leadEarnedBy: c.leadEarnedBy ?? RTP_FEEDBACK_DEFAULTS.leadEarnedBy,

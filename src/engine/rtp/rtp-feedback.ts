@@ -130,11 +130,15 @@ export class RtpFeedback {
 
   /** Hands the report-timing settings to the builder (for the transports it creates from now on). */
   private applyTimingConfig(): void {
-    this.builder.beyondLead = this.cfg.beyondLead;
-    this.builder.reportSpacing = this.cfg.reportSpacing;
-    this.builder.sojournCap = this.cfg.sojournCap;
-    this.builder.leadEarnedBy = this.cfg.leadEarnedBy;
-    this.builder.unmeasured = this.cfg.unmeasured;
+    const c = this.cfg;
+    this.builder.timing = {
+      beyondLead: c.beyondLead,
+      spacing: c.reportSpacing,
+      sojournCap: c.sojournCap,
+      leadEarnedBy: c.leadEarnedBy,
+      unpredicted: c.unmeasured === 'wait' ? 'wait' : 'atArrival',
+      maxLeadUs: c.maxLeadMs * 1000,
+    };
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
