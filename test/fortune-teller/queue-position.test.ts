@@ -45,25 +45,31 @@ describe('QueueModel queue positions', () => {
   });
 });
 
+/**
+ * A steady 1500-byte packet every 1 ms through an empty queue (12 Mbit/s), then three more queued
+ * behind each other: their queue positions, and a time 100 ms after they arrived.
+ */
+function queued(): { ft: FortuneTeller; pos: number[]; now: number } {
+  const ft = new FortuneTeller();
+  let t = 0;
+  for (let k = 1; k <= 400; k++) {
+    t = k * 1000;
+    ft.onArrival(t, 1500, k);
+    ft.onDeparture(t + 10, 1500, k);
+  }
+  const pos: number[] = [];
+  for (let k = 401; k <= 403; k++) {
+    ft.onArrival(t + 100, 1500, k);
+    pos.push(ft.queue.position());
+  }
+  return { ft, pos, now: t + 200 };
+}
+
 describe('FortuneTeller.departureUs', () => {
   it('predicts a queued packet from the bytes still ahead of it at the dequeue rate', () => {
-    const ft = new FortuneTeller();
-    // a steady 1500-byte packet every 1 ms through an empty queue: 12 Mbit/s
-    let t = 0;
-    for (let k = 1; k <= 400; k++) {
-      t = k * 1000;
-      ft.onArrival(t, 1500, k);
-      ft.onDeparture(t + 10, 1500, k);
-    }
+    const { ft, pos, now } = queued();
     const rate = ft.rate.rateBps;
     expect(rate).toBeGreaterThan(10e6);
-    // three more queue up behind each other
-    const pos: number[] = [];
-    for (let k = 401; k <= 403; k++) {
-      ft.onArrival(t + 100, 1500, k);
-      pos.push(ft.queue.position());
-    }
-    const now = t + 200;
     const d = pos.map((p) => ft.departureUs(now, p));
     expect((d[0] ?? 0) - now).toBeCloseTo((1500 * 8e6) / rate, 3);
     expect((d[2] ?? 0) - now).toBeCloseTo((4500 * 8e6) / rate, 3);
@@ -78,23 +84,6 @@ describe('FortuneTeller.departureUs', () => {
 });
 
 describe('FortuneTeller.setLinkRate (queue.rateFrom shaper)', () => {
-  // a queue served at a measured 12 Mbit/s, then three packets queued behind each other
-  function queued(): { ft: FortuneTeller; pos: number[]; now: number } {
-    const ft = new FortuneTeller();
-    let t = 0;
-    for (let k = 1; k <= 400; k++) {
-      t = k * 1000;
-      ft.onArrival(t, 1500, k);
-      ft.onDeparture(t + 10, 1500, k);
-    }
-    const pos: number[] = [];
-    for (let k = 401; k <= 403; k++) {
-      ft.onArrival(t + 100, 1500, k);
-      pos.push(ft.queue.position());
-    }
-    return { ft, pos, now: t + 200 };
-  }
-
   it.each([
     { name: 'a stated rate replaces the measured one', stated: 1e6, readAgoUs: 0, expectBps: 1e6 },
     { name: 'a stated rate read 1 s ago still counts', stated: 2e6, readAgoUs: 1_000_000, expectBps: 2e6 },
