@@ -40,7 +40,7 @@ import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QueueObserver } from './queue-observer.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
-import { RuleReconciler } from './rule-reconciler.js';
+import { RuleKeeper } from './rule-keeper.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
 import { RawSender } from './rawsock.js';
@@ -60,12 +60,6 @@ export interface DaemonOptions {
   seed?: number;
 }
 
-/**
- * How often the daemon checks that its rules are still installed (ms): one iptables-save per
- * family each time (~10-30 ms of a child process); a firewall reload is then repaired within 5 s.
- */
-export const RULE_CHECK_MS = 5000;
-
 export class Daemon {
   readonly metrics: Metrics;
   readonly engine: Engine;
@@ -78,7 +72,6 @@ export class Daemon {
   private taps: Tap[] = [];
   private nfq: NfQueue | undefined;
   private rules: Interception;
-  private ruleSpec: InterceptionPlan;
   /** where the wlan interface sits (a bridge port or not), read once at construction */
   private readonly attachment: WifiAttachment;
   private readonly watchdog: WatchdogKeeper;
@@ -99,12 +92,8 @@ export class Daemon {
   private readonly rtpMetrics: CounterSync<RtpFeedbackCounters>;
   private readonly ioCounters: IoCounterSync;
   private stopping = false;
-  private rulesInstalled = false;
-  private reloading = false;
-  /** the rules should be in place: from start, except while the watchdog has them out after a stall */
-  private rulesWanted = false;
-  /** puts the rules back when something else removed them (rule-reconciler.ts) */
-  private readonly reconciler: RuleReconciler;
+  /** the interception rules: installed, kept in place, handed to the watchdog (rule-keeper.ts) */
+  private readonly ruleKeeper: RuleKeeper;
   private gateTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   subnets: string[];
@@ -137,12 +126,10 @@ export class Daemon {
       onInternalError: (err) => once(engineLog, 'internal', 'internal error on the packet path (packet passed; counted)', { err: String(err) }, 'error'),
     });
     this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
-    this.ruleSpec = interceptionPlanFrom(cfg, this.subnets, this.attachment);
+    this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping);
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
       rulesRemoved: () => {
-        this.rulesWanted = false;
-        this.rulesInstalled = false;
-        this.metrics.rulesInstalled.set(0);
+        this.ruleKeeper.removedByWatchdog();
         this.metrics.watchdogTrips.inc();
         this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
       },
@@ -153,26 +140,10 @@ export class Daemon {
       resumed: () => {
         if (this.stopping) return;
         this.log.info('heartbeats resumed after a stall: re-installing the rules');
-        this.rulesWanted = true;
-        this.installRules().catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'));
+        this.ruleKeeper.resume();
       },
       fatal: (reason) => this.fatal(reason),
       stopping: () => this.stopping,
-    });
-    this.reconciler = new RuleReconciler(RULE_CHECK_MS, {
-      isInstalled: () => this.rules.isInstalled(),
-      reinstall: () => this.installRules(),
-      paused: () => this.stopping || this.reloading || !this.rulesWanted,
-      missing: () => {
-        this.rulesInstalled = false;
-        this.metrics.rulesInstalled.set(0);
-        this.log.warn(`zhuge's interception rules (chain ${this.rules.chain} and its FORWARD jump) were removed by something else (a firewall reload?): installing them again`);
-      },
-      reinstalled: () => {
-        this.metrics.rulesRestored.inc();
-        this.log.info('interception rules installed again');
-      },
-      failed: (what, err) => once(this.log, `reconcile-${what}`, what === 'check' ? 'checking that the rules are still installed failed' : 'installing the removed rules again failed (retried every check; /healthz says rules not installed)', { err: String(err) }, 'error'),
     });
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
@@ -219,8 +190,7 @@ export class Daemon {
       (batch) => this.onUplinkBatch(batch),
     );
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
-    await this.installRules();
-    this.rulesWanted = true;
+    await this.ruleKeeper.start();
     if (this.opts.noWatchdog !== true) await this.watchdog.start();
     this.timers.push(...this.queue.startTimers(c));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
@@ -325,15 +295,9 @@ export class Daemon {
     );
   }
 
-  private async installRules(): Promise<void> {
-    await this.rules.install(this.ruleSpec);
-    this.rulesInstalled = true;
-    this.metrics.rulesInstalled.set(1);
-  }
-
   private housekeeping(): void {
     const now = monoNowUs();
-    void this.reconciler.tick(now / 1000);
+    this.ruleKeeper.tick(now / 1000);
     this.clock.maybeRecheck(now);
     this.engine.tick(now);
     // the queue's counters once per tick (each read parses /proc): metrics and the I/O check share them
@@ -416,15 +380,6 @@ export class Daemon {
     };
     const needs = restartNeeded(this.startCfg, next);
     if (needs.length > 0) return refuse(`${needs.join(', ')}: applied only at start (restart to change)`);
-    this.reloading = true;
-    try {
-      return await this.applyReload(next, refuse);
-    } finally {
-      this.reloading = false;
-    }
-  }
-
-  private async applyReload(next: Config, refuse: (why: string) => { ok: boolean; message: string }): Promise<{ ok: boolean; message: string }> {
     const seed = next.feedbackUpdater.seed ?? this.engine.options.feedbackUpdater.seed;
     const subnets = clientSubnetsOf(next, this.attachment.bridge);
     let spec: InterceptionPlan;
@@ -434,14 +389,10 @@ export class Daemon {
       return refuse(String(err));
     }
     // the rules first: when they cannot be installed nothing else changes (never half-applied)
-    if (JSON.stringify(spec) !== JSON.stringify(this.ruleSpec)) {
-      try {
-        await this.rules.install(spec);
-      } catch (err) {
-        await this.installRules().catch((e: unknown) => this.log.error({ err: String(e) }, 're-installing the running rules failed'));
-        return refuse(`installing the new rules failed (${String(err)})`);
-      }
-      this.ruleSpec = spec;
+    try {
+      await this.ruleKeeper.replan(spec);
+    } catch (err) {
+      return refuse(`installing the new rules failed (${String(err)})`);
     }
     this.engine.reconfigure(withClients(engineOptionsFrom(next, seed), subnets));
     this.rootLog.level = next.log.level;
@@ -466,9 +417,9 @@ export class Daemon {
       heldPackets: this.uplink.size,
       flowsActive: e.flowsActive,
       lastPrediction: lp,
-      rulesInstalled: this.rulesInstalled,
+      rulesInstalled: this.ruleKeeper.installed,
       offloads: this.offloads.report,
-      interception: { bridge: this.attachment.bridge, families: [...(this.ruleSpec.v4 ? ['ipv4'] : []), ...(this.ruleSpec.v6 ? ['ipv6'] : [])] },
+      interception: { bridge: this.attachment.bridge, families: [...(this.ruleKeeper.spec.v4 ? ['ipv4'] : []), ...(this.ruleKeeper.spec.v6 ? ['ipv6'] : [])] },
       clientSubnets: this.subnets,
       counters: this.engine.counters,
       queueModel: this.engine.ft.counters,
@@ -485,18 +436,11 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.rulesWanted = false;
     // from now on the client's own feedback passes again
     this.engine.rtp?.setReporting(false);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    try {
-      await this.rules.remove();
-    } catch (err) {
-      this.log.error({ err: String(err) }, 'removing the rules failed');
-    }
-    this.rulesInstalled = false;
-    this.metrics.rulesInstalled.set(0);
+    await this.ruleKeeper.remove();
     clearInterval(this.gateTimer);
     this.gateTimer = undefined;
     // every step runs whatever the one before did: a throw must not leave held packets, sockets
