@@ -32,11 +32,14 @@ export interface DaemonStatus extends StatusSnapshot {
   queueModel?: { departures?: number; matched?: number };
   taps?: Array<{ delivered?: number }>;
   rtp?: {
+    list?: Array<{ mode: string; capsEngaged?: number; capsLifted?: number; rembSent?: number; history: Array<{ event: string; mode: string; tUs: number }> }>;
     counters?: {
       feedbackBuilt?: { twcc: number };
       clientFeedbackDropped?: { twcc: number };
       clientFeedbackRewritten?: { twcc: number };
       reportedBackwards?: number;
+      rembSent?: number;
+      clientFeedbackPassed?: { twcc: number };
       reportTiming?: { reportedObserved: number; raisedToPrevious: number; predictionsChecked: number; predictionsBad: number };
     };
   };

@@ -49,6 +49,8 @@ export type RtcMetrics = Pick<
   presentedFps: number;
   zhugeFeedbackBuilt?: number;
   zhugeClientFeedbackRemoved?: number;
+  /** flows.rtp.signal remb / both: the REMB rate caps (and lifts) zhuge sent */
+  zhugeRembSent?: number;
 };
 
 export interface RtcRun {
@@ -111,6 +113,7 @@ async function callTrial<R extends { summary: RtcSummary; steady?: { held: boole
       const c = daemonStatus?.rtp?.counters;
       metrics.zhugeFeedbackBuilt = c?.feedbackBuilt?.twcc ?? 0;
       metrics.zhugeClientFeedbackRemoved = (c?.clientFeedbackDropped?.twcc ?? 0) + (c?.clientFeedbackRewritten?.twcc ?? 0);
+      metrics.zhugeRembSent = c?.rembSent ?? 0;
     }
     return { r, metrics, daemonStatus };
   });

@@ -51,6 +51,7 @@ const table: ConfigDefaults = {
       unmeasured: RTP_FEEDBACK_DEFAULTS.unmeasured,
       reportSpacing: RTP_FEEDBACK_DEFAULTS.reportSpacing,
       sojournCap: RTP_FEEDBACK_DEFAULTS.sojournCap,
+      signal: RTP_FEEDBACK_DEFAULTS.signal,
       kernelDrops: true,
     },
     clientSubnets: [],

@@ -68,6 +68,8 @@ export interface RtpConfig {
   reportSpacing: 'stack' | 'link';
   /** reportTiming departure: a reported sojourn at most twice the observed ones (sojourn) or only bounded by the lead (none) */
   sojournCap: 'none' | 'sojourn';
+  /** what zhuge tells the sender: its own transport-wide feedback (twcc), a REMB rate cap beside the client's own feedback (remb), or both */
+  signal: 'twcc' | 'remb' | 'both';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

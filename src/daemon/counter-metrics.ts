@@ -55,6 +55,7 @@ export type RtpFeedbackCounters = ReturnType<RtpFeedback['status']>['counters'];
 export const RTP_COUNTER_METRICS: ReadonlyArray<CounterRow<RtpFeedbackCounters>> = [
   { read: (c) => c.feedbackBuilt.twcc, metric: 'feedbackPackets', labels: { kind: 'twcc', action: 'built' } },
   { read: (c) => c.feedbackBuilt.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'built' } },
+  { read: (c) => c.rembSent, metric: 'feedbackPackets', labels: { kind: 'remb', action: 'built' } },
   { read: (c) => c.clientFeedbackDropped.twcc + c.clientFeedbackRewritten.twcc, metric: 'feedbackPackets', labels: { kind: 'twcc', action: 'dropped_client' } },
   { read: (c) => c.clientFeedbackDropped.ccfb + c.clientFeedbackRewritten.ccfb, metric: 'feedbackPackets', labels: { kind: 'ccfb', action: 'dropped_client' } },
   { read: (c) => c.reportTiming.reportedObserved, metric: 'rtpReports', labels: { timing: 'observed' } },

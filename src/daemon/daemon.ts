@@ -26,6 +26,7 @@ import { Engine } from '../engine/engine.js';
 import type { Flow } from '../engine/flow.js';
 import { newUplinkDecision } from '../engine/options.js';
 import { Tap } from './capture.js';
+import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
@@ -75,6 +76,8 @@ export class Daemon {
   /** where the wlan interface sits (a bridge port or not), read once at construction */
   private readonly attachment: WifiAttachment;
   private readonly watchdog: WatchdogKeeper;
+  /** the REMB lifts the watchdog sends if this process dies with caps in force */
+  private readonly liftFile: CapLiftFile;
   /** the queue backend: the wlan qdisc, or the stations' TXQs (mac80211) */
   private queue: QueueObserver | undefined;
   /** how each tap was opened (reopened alike when its interface comes back up) */
@@ -127,6 +130,7 @@ export class Daemon {
     });
     this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
     this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping);
+    this.liftFile = new CapLiftFile(capLiftPath(this.rules.chain));
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
       rulesRemoved: () => {
         this.ruleKeeper.removedByWatchdog();
@@ -144,7 +148,7 @@ export class Daemon {
       },
       fatal: (reason) => this.fatal(reason),
       stopping: () => this.stopping,
-    });
+    }, [liftCommand(this.liftFile.path)]);
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       (id, flow, timed, lateUs) => {
@@ -279,6 +283,18 @@ export class Daemon {
       this.log.error({ err: String(err) }, 'raw socket unavailable: RTP feedback is not rebuilt (client feedback passes)');
       return;
     }
+    // the caps in force, for the watchdog to lift if this process dies (a few writes a minute)
+    this.liftFile.reset();
+    this.timers.push(
+      setInterval(() => {
+        if (this.stopping) return;
+        try {
+          this.liftFile.update(rtp.liftsInForce());
+        } catch (err) {
+          once(this.log, 'liftfile', 'keeping the REMB lifts for the watchdog failed: a crash now leaves senders capped', { err: String(err) });
+        }
+      }, 200),
+    );
     // feedback intervals are tens of ms; a 5 ms poll keeps each build within 5 ms of its due time
     this.timers.push(
       setInterval(() => {
@@ -436,6 +452,10 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // a sender keeps the last REMB it got: caps in force are lifted before anything else stops
+    const raw = this.raw;
+    if (raw !== undefined) for (const pkt of this.engine.rtp?.liftCaps() ?? []) logFailure(this.log, 'lifting a REMB cap', () => raw.send(pkt));
+    if (raw !== undefined) logFailure(this.log, 'removing the REMB lifts file', () => this.liftFile.clear());
     // from now on the client's own feedback passes again
     this.engine.rtp?.setReporting(false);
     for (const t of this.timers) clearInterval(t);

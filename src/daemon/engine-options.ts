@@ -54,6 +54,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             maxLeadMs: f.rtp.maxLeadMs,
             reportSpacing: f.rtp.reportSpacing,
             sojournCap: f.rtp.sojournCap,
+            signal: f.rtp.signal,
             leadEarnedBy: f.rtp.leadEarnedBy,
             unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,

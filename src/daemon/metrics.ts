@@ -32,7 +32,7 @@ export const NFQUEUE_ERROR_KINDS = ['send', 'recv', 'truncated', 'verdict_lost']
 export const TAPS = ['eth', 'wlan'] as const;
 export const CAPTURE_DROP_KINDS = ['kernel', 'interface'] as const;
 export const RELOAD_RESULTS = ['ok', 'error'] as const;
-export const FEEDBACK_KINDS = ['twcc', 'ccfb'] as const;
+export const FEEDBACK_KINDS = ['twcc', 'ccfb', 'remb'] as const;
 export const FEEDBACK_ACTIONS = ['built', 'dropped_client'] as const;
 export const REPORT_TIMINGS = ['observed', 'predicted', 'clamped', 'lost'] as const;
 export const PREDICTION_RESULTS = ['good', 'bad'] as const;
@@ -266,7 +266,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
 
   const feedbackPackets = new Counter({
     name: 'zhuge_feedback_packets_total',
-    help: 'In-band RTP feedback: packets zhuge built (built) and client feedback it dropped (dropped_client), by format.',
+    help: 'In-band RTP feedback: packets zhuge built (built; remb: rate caps and their lifts, flows.rtp.signal remb / both) and client feedback it dropped (dropped_client), by format.',
     labelNames: ['kind', 'action'] as const,
     registers,
   });

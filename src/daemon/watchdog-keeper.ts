@@ -31,10 +31,12 @@ export class WatchdogKeeper {
     private readonly stallMs: number,
     private readonly log: Logger,
     private readonly on: WatchdogKeeperEvents,
+    /** run after the rules' removal when the daemon dies or stalls (the REMB lifts: cap-lift-file.ts) */
+    private readonly extraCommands: readonly string[] = [],
   ) {}
 
   async start(): Promise<void> {
-    const wd = await Watchdog.start({ removeCommands: this.rules.removeCommand(), checkCommand: this.rules.goneCheckCommand(), stallMs: this.stallMs });
+    const wd = await Watchdog.start({ removeCommands: [...this.rules.removeCommand(), ...this.extraCommands], checkCommand: this.rules.goneCheckCommand(), stallMs: this.stallMs });
     this.watchdog = wd;
     wd.on('rulesRemoved', () => this.on.rulesRemoved());
     wd.on('removeFailed', () => this.on.removeFailed());

@@ -152,6 +152,24 @@ export class Engine {
       departureUs: (tUs, position, flow, measuredOnly) => this.ftOfFlow(flow).departureUs(tUs, position, flow, measuredOnly),
       horizonUs: (tUs, flow) => this.ftOfFlow(flow).service.horizonUs(tUs),
       rateAgeUs: (tUs, flow) => this.ftOfFlow(flow).service.ageUs(tUs),
+      sampleCap: (tUs, flow, out) => {
+        const ft = this.ftOfFlow(flow);
+        const stated = ft.statedRateBps(tUs);
+        out.serviceRateBps = stated > 0 ? stated : ft.service.rateBps(tUs);
+        const q = ft.queue;
+        const own = q.flowBytes(flow);
+        if (ft.config.discipline === 'fq') {
+          // a round-robin scheduler serves each busy flow 1/n of the rate: its own backlog at that share
+          const n = Math.max(1, q.busyFlows);
+          out.backlogBytes = own * n;
+          out.share = 1 / n;
+        } else {
+          // a FIFO serves flows in the proportion they queue (bytes known only from a kernel resync belong to no flow)
+          const tracked = q.bytesInQueue - q.untrackedBytes;
+          out.backlogBytes = q.bytesInQueue;
+          out.share = tracked > 0 ? own / tracked : 1;
+        }
+      },
     };
     return rtp;
   }
@@ -212,7 +230,8 @@ export class Engine {
       const limit = this.opts.queueLimitBytes ?? 0;
       const willDrop = limit > 0 && ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
-      else ft.onArrival(tUs, wireBytes, key, fh);
+      // (under a FIFO the flow only keeps the per-flow byte counts: a REMB cap's share of the queue)
+      else ft.onArrival(tUs, wireBytes, key, decoded ? h : 0);
       // seen leaving already (the wlan tap was read first): handed on once recorded, below
       const departedUs = willDrop ? -1 : ft.queue.lastArrivalDepartedUs;
       this.recent.add(tUs, key);

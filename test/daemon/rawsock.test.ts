@@ -1,6 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CapLiftFile } from '../../src/daemon/cap-lift-file.js';
 import { ipDestination, RawSender, rawsockAvailable } from '../../src/daemon/rawsock.js';
+import { sendLifts } from '../../src/daemon/send-lifts.js';
 import { fixIpPacketChecksums } from '../../src/protocols/checksum.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -119,6 +124,22 @@ describe.skipIf(!isRoot || !avail.ok)(
         } catch {
           // already gone
         }
+      }
+    });
+
+    it("the watchdog's REMB lifts: the datagrams the daemon kept in its lift file are sent (and an absent file is no error)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'zhuge-lifts-'));
+      const r = await receiver(nsB, 'udp4', `10.${net}.0.2`, 47003);
+      try {
+        const file = new CapLiftFile(join(dir, 'lifts'));
+        file.update([udp4(`10.${net}.0.78`, 40078, `10.${net}.0.2`, 47003, new TextEncoder().encode('zhuge-lift'))]);
+        expect(sendLifts(file.path, nsA)).toBe(0);
+        expect(await r.got).toEqual({ msg: 'zhuge-lift', address: `10.${net}.0.78`, port: 40078 });
+        file.clear();
+        expect(sendLifts(file.path, nsA)).toBe(0);
+      } finally {
+        r.child.kill();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 

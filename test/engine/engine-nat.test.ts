@@ -249,7 +249,7 @@ describe('Engine behind NAT: the in-band path (real Chromium call, client masque
   }
 
   it('builds feedback from the client private address:port, removes its TWCC, once the alias is known', () => {
-    const e = new Engine(options({ isClient: (v) => v.l3 === 'ipv4' && v.dst0 >>> 16 === 0x0a4e, rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1 } }));
+    const e = new Engine(options({ isClient: (v) => v.l3 === 'ipv4' && v.dst0 >>> 16 === 0x0a4e, rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, signal: 'twcc' } }));
     const v = newPacketView();
     const d = decision();
     const built: Uint8Array[] = [];

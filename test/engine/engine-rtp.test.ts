@@ -13,7 +13,7 @@ const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`..
 const SERVER = parseIpv4Address('10.78.1.1');
 
 function options(srtcpFallback: 'delay' | 'off'): EngineOptions {
-  return engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1, reportTiming: 'arrival' } });
+  return engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback, seed: 1, reportTiming: 'arrival', signal: 'twcc' } });
 }
 
 /** Replays a capture: server packets are downlink (observed), client packets uplink (intercepted). */
@@ -141,7 +141,7 @@ describe('Engine: drops counted by the kernel are attributed to the latest arriv
 
 describe("Engine with reportTiming 'departure' (real Chromium capture)", () => {
   it('reports each RTP packet at its observed departure from the Wi-Fi queue', () => {
-    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure' } }));
+    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure', signal: 'twcc' } }));
     const { built } = replay(e, 'chromium-plaintext-4s.pcap'); // every packet departs 500 µs after it arrived
     const c = e.rtp?.status(0).counters.reportTiming;
     expect(c?.reportedObserved ?? 0).toBeGreaterThan(600);
@@ -163,7 +163,7 @@ describe("Engine, reportTiming 'departure': the departure tap read before the et
     ['after', false],
     ['before', true],
   ] as const)('every departure seen %s its arrival: all reported received, none lost, nothing sent again', (_when, departureFirst) => {
-    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure' } }));
+    const e = new Engine(engineOptions({ rtp: { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'off', seed: 1, reportTiming: 'departure', signal: 'twcc' } }));
     const v = newPacketView();
     const d: UplinkDecision = { verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined };
     const built: Uint8Array[] = [];

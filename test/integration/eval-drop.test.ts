@@ -49,11 +49,11 @@ describe.skipIf(why !== undefined)(`zhuge eval drop --quick (root, netns, Chromi
     expect(md).toContain('zhuge eval drop --sender gcc --steady-cap-mbit 1.5 --rate-mbit 3 --k 10');
     expect(md).toContain('### frame delay p99 after the drop (ms)');
     expect(readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
-    // the calls ran: frames before and after the drop, zhuge built the feedback
+    // the calls ran: frames before and after the drop, zhuge capped the sender (flows.rtp.signal remb, the default)
     for (const x of s.runs) {
       expect(x.metrics['bitrateBeforeDropMbps'] ?? 0).toBeGreaterThan(0.2);
       expect(x.metrics['frameDelayP99Ms'] ?? 0).toBeGreaterThan(0);
-      if (x.zhuge) expect(x.metrics['zhugeFeedbackBuilt'] ?? 0).toBeGreaterThan(50);
+      if (x.zhuge) expect(x.metrics['zhugeRembSent'] ?? 0).toBeGreaterThan(0);
     }
     const col = (z: boolean, k: string): number[] => s.runs.filter((x) => x.zhuge === z).map((x) => x.metrics[k] ?? Number.NaN);
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);

@@ -2,20 +2,19 @@
  * The in-band path against the real thing: a Chromium WebRTC call (GCC, plaintext RTCP) through
  * the testbed, 3 Mbit/s dropping to 0.3 Mbit/s from a steady state (RTC_SCENARIO: the sender
  * capped at 1.5 Mbit/s, the drop once the call has held 0.85 of that for 3 s; 100 ms bfifo =
- * 37.5 KB, 40 ms base RTT), three interleaved pairs without and with the daemon rebuilding the
- * transport-wide feedback (reportTiming departure, the default), numbers printed side by side.
- * A pair where either call never held its cap is run once more.
+ * 37.5 KB, 40 ms base RTT), three interleaved pairs without and with the daemon (its default
+ * flows.rtp.signal remb: the client's own feedback passes, zhuge caps the sender with a REMB
+ * while the Wi-Fi queue stands), numbers printed side by side. A pair where either call never
+ * held its cap is run once more.
  *
- * Asserted (margins measured over this scenario's calls in docs/results/rtc-evidence.md, third
- * round: 17 with zhuge, 8 without, and four pairs of two clean-clone CI runs; the machine is shared and noisy, so the direction and a margin,
- * never an absolute time): GCC's estimate falls below the new capacity sooner in every pair and
- * by a measured fraction summed over the pairs; the bitrate after the drop keeps a measured share
- * of the capacity; zhuge's reported times never ran backwards. What is NOT reliably true yet, so
- * asserted only as "no harm" with the measured spread as slack: the time with frame delay above
- * 400 ms and below 10 fps (zhuge's calls: 3.3-10.4 s above 400 ms, without 6.3-9.4 s; about one
- * call in four with zhuge loses packets at the drop and its video stalls as long as without).
- * Plus: both calls ran, zhuge detected the extension within 2 s and replaced the client's
- * feedback.
+ * Asserted, with margins measured over this scenario's calls (docs/results/rtc-evidence.md,
+ * seventh round: the demo's ten pairs and the evidence runs; the machine is shared and noisy, so
+ * the direction and a margin, never an absolute time): GCC's target falls below the new capacity
+ * sooner in every pair and by a measured fraction summed over the pairs; the time with frame
+ * delay above 400 ms is at most half of without, summed over the pairs (the issue's gate); the
+ * time below 10 fps is not longer; the bitrate after the drop keeps a measured share of the
+ * capacity. Plus: both calls ran, zhuge detected the transport-wide extension within 2 s, capped
+ * the sender and left the client's feedback untouched.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,17 +26,11 @@ import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
 const hasChromium = existsSync('/usr/bin/chromium');
 /** interleaved (without, with) pairs: the frame-delay criteria are judged over their sum */
 const PAIRS = 3;
-/**
- * GCC below capacity: with zhuge 253-840 ms after the drop, without 1022-1267 ms (per pair at
- * most 0.82x; summed over three pairs at most 0.75x even if all three are the slow kind); frame
- * delay > 400 ms and < 10 fps summed over three pairs: with zhuge shorter on average by ~6 s, but
- * a pair can be 4 s worse (asserted: not longer than without + 3 s); bitrate after the drop
- * 0.67-0.83 of the capacity
- */
-const GCC_RATIO_PAIR_MAX = 0.9;
-const GCC_RATIO_SUM_MAX = 0.75;
-const LATE_SLACK_S = 3;
-const FPS_SLACK_S = 3;
+/** MARGINS */
+const GCC_RATIO_PAIR_MAX = 0.5;
+const GCC_RATIO_SUM_MAX = 0.35;
+const LATE_RATIO_SUM_MAX = 0.5;
+const FPS_SLACK_S = 1;
 const BITRATE_SHARE_MIN = 0.5;
 const reason = !isRoot ? 'needs root and netns' : !hasChromium ? 'needs /usr/bin/chromium' : (daemonUnavailable() ?? 'root, chromium');
 
@@ -56,7 +49,7 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     await tb?.down();
   });
 
-  it('3 -> 0.3 Mbit/s from a steady state: with zhuge GCC backs off sooner, frame delay > 400 ms lasts less, fps and bitrate hold', async () => {
+  it('3 -> 0.3 Mbit/s from a steady state: with zhuge GCC backs off sooner, frame delay > 400 ms lasts at most half as long, fps and bitrate hold', async () => {
     if (tb === undefined) throw new Error('no testbed');
     const pairs: Array<[RtcRun, RtcRun]> = [];
     for (let i = 0; i < PAIRS; i++) {
@@ -79,13 +72,8 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
       const created = call!.history.find((e) => e.event === 'created')!.tUs;
       const twcc = call!.history.find((e) => e.event === 'mode' && e.mode === 'twcc')!.tUs;
       expect((twcc - created) / 1e6).toBeLessThan(2);
-      expect(b.zhugeFeedbackBuilt ?? 0).toBeGreaterThan(400);
-      expect(b.zhugeClientFeedbackRemoved ?? 0).toBeGreaterThan(350);
-      // the departure rule ran (packets reported at their observed departure) and no reported
-      // time went backwards
-      const counters = withZ.daemonStatus?.rtp?.counters;
-      expect(counters?.reportTiming?.reportedObserved ?? 0).toBeGreaterThan(1000);
-      expect(counters?.reportedBackwards).toBe(0);
+      // zhuge capped the sender at the drop and never touched the client's feedback
+      expectCapped(withZ);
       // GCC below the new capacity sooner, per pair
       expect(b.gccBelowCapacityAfterMs).toBeLessThanOrEqual(GCC_RATIO_PAIR_MAX * a.gccBelowCapacityAfterMs);
       // the bitrate after the drop keeps a share of the capacity
@@ -98,7 +86,7 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
         `< 10 fps ${sum(0, 'fpsBelow10Seconds').toFixed(2)} vs ${sum(1, 'fpsBelow10Seconds').toFixed(2)} s`,
     );
     expect(sum(1, 'gccBelowCapacityAfterMs')).toBeLessThanOrEqual(GCC_RATIO_SUM_MAX * sum(0, 'gccBelowCapacityAfterMs'));
-    expect(sum(1, 'frameDelayAbove400msSeconds')).toBeLessThanOrEqual(sum(0, 'frameDelayAbove400msSeconds') + LATE_SLACK_S);
+    expect(sum(1, 'frameDelayAbove400msSeconds')).toBeLessThanOrEqual(LATE_RATIO_SUM_MAX * sum(0, 'frameDelayAbove400msSeconds'));
     expect(sum(1, 'fpsBelow10Seconds')).toBeLessThanOrEqual(sum(0, 'fpsBelow10Seconds') + FPS_SLACK_S);
   }, 900_000);
 });
@@ -122,7 +110,7 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     await tb?.down();
   });
 
-  it('3 -> 0.3 Mbit/s from a steady state, one pair: zhuge found the bridge, rebuilt the feedback, GCC backs off sooner', async () => {
+  it('3 -> 0.3 Mbit/s from a steady state, one pair: zhuge found the bridge, capped the sender, GCC backs off sooner, late frames halved', async () => {
     if (tb === undefined) throw new Error('no testbed');
     let pair: [RtcRun, RtcRun] = [await runRtcTrial(tb, RTC_SCENARIO, false), await runRtcTrial(tb, RTC_SCENARIO, true)];
     if (pair.some((r) => r.metrics.steadyHeld !== 1)) pair = [await runRtcTrial(tb, RTC_SCENARIO, false), await runRtcTrial(tb, RTC_SCENARIO, true)];
@@ -132,13 +120,22 @@ describe.skipIf(!isRoot || !hasChromium || daemonUnavailable() !== undefined)(`W
     expect(st?.interception?.bridge).toBe(tb.d.bridge);
     const a = without.metrics;
     const b = withZ.metrics;
-    expect(b.zhugeFeedbackBuilt ?? 0).toBeGreaterThan(400);
-    expect(b.zhugeClientFeedbackRemoved ?? 0).toBeGreaterThan(350);
+    expectCapped(withZ);
     expect(b.gccBelowCapacityAfterMs).toBeLessThanOrEqual(GCC_RATIO_PAIR_MAX * a.gccBelowCapacityAfterMs);
     expect(b.bitrateOverCapacity).toBeGreaterThanOrEqual(BITRATE_SHARE_MIN);
-    expect(b.frameDelayAbove400msSeconds).toBeLessThanOrEqual(a.frameDelayAbove400msSeconds + LATE_SLACK_S);
+    expect(b.frameDelayAbove400msSeconds).toBeLessThanOrEqual(LATE_RATIO_SUM_MAX * a.frameDelayAbove400msSeconds);
   }, 600_000);
 });
+
+/** The daemon capped the sender with REMBs and let the client's own transport-wide feedback pass. */
+function expectCapped(withZ: RtcRun): void {
+  const b = withZ.metrics;
+  expect(b.zhugeRembSent ?? 0, 'REMB caps sent').toBeGreaterThan(0);
+  expect(b.zhugeFeedbackBuilt ?? 0, 'no feedback of its own').toBe(0);
+  expect(b.zhugeClientFeedbackRemoved ?? 0, "the client's TWCC untouched").toBe(0);
+  const call = withZ.daemonStatus?.rtp?.list?.find((t) => t.mode === 'twcc');
+  expect(call?.capsEngaged ?? 0, 'a cap set from the standing queue').toBeGreaterThan(0);
+}
 
 function print(a: RtcRun, b: RtcRun): void {
   const keys = Object.keys(b.metrics) as Array<keyof RtcRun['metrics']>;

@@ -13,76 +13,16 @@
  * from the client's private address:port is SNATed by conntrack like the client's own packets,
  * so the server sees every datagram from one address:port (the AP's public one).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
-import { readCapture } from '../../src/protocols/pcap-file.js';
-import { parseIpv4Address } from '../../src/protocols/ipv4.js';
 import { RtcpCompoundCursor, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/protocols/rtcp/index.js';
 import { parseTwcc } from '../../src/protocols/rtcp/index.js';
 import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { daemonUnavailable, ensureBuilt, iperfReverse, isRoot } from './_helpers.js';
-
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/webrtc/chromium-plaintext-4s.pcap', import.meta.url));
-const SERVER = parseIpv4Address('10.78.1.1');
-const SRV_PORT = 5004;
-const CLI_PORT = 6004;
-const NAT_SRV_PORT = 5006;
-const NAT_CLI_PORT = 6006;
-
-interface Dgram {
-  atMs: number;
-  hex: string;
-}
-
-/** The call's UDP payloads per side, with send times relative to the first packet. */
-function loadCall(): { server: Dgram[]; client: Dgram[] } {
-  const v = newPacketView();
-  const server: Dgram[] = [];
-  const client: Dgram[] = [];
-  let t0: number | undefined;
-  for (const rec of readCapture(readFileSync(FIXTURE))) {
-    decodePacket(rec.data, 'ethernet', v);
-    if (v.l4 !== 'udp') continue;
-    t0 ??= rec.tUs;
-    // the capture's snap length cut RTP payloads: pad them back to their length with zeros
-    const payload = new Uint8Array(v.payloadLength);
-    payload.set(rec.data.subarray(v.payloadOffset, v.payloadOffset + v.capturedPayloadLength));
-    const d = { atMs: (rec.tUs - t0) / 1000, hex: Buffer.from(payload).toString('hex') };
-    (v.src0 === SERVER ? server : client).push(d);
-  }
-  return { server, client };
-}
-
-// sends the given datagrams at their times to PEER:PEERPORT from BIND:PORT, prints what it receives
-// (payload and source). PEER 'learn': wait for the first datagram and talk to its source (a server
-// behind which the client is NATed); 'hello': send one empty datagram first (opens the NAT mapping)
-const PEER_SCRIPT = `
-const dgram = require('node:dgram');
-const fs = require('node:fs');
-const [file, bind, port, peerArg, peerPortArg, durMs, mode] = process.argv.slice(2);
-const list = JSON.parse(fs.readFileSync(file, 'utf8'));
-const s = dgram.createSocket(bind.includes(':') ? 'udp6' : 'udp4');
-const got = [];
-let peer = peerArg, peerPort = Number(peerPortArg), started = false;
-const start = () => {
-  started = true;
-  for (const d of list) setTimeout(() => s.send(Buffer.from(d.hex, 'hex'), peerPort, peer), d.atMs);
-  setTimeout(() => { process.stdout.write(JSON.stringify(got)); s.close(); }, Number(durMs));
-};
-s.on('message', (m, r) => {
-  if (mode === 'learn' && !started) { peer = r.address; peerPort = r.port; start(); return; }
-  got.push({ hex: m.toString('hex'), from: r.address + ':' + r.port });
-});
-s.bind(Number(port), bind, () => {
-  if (mode === 'hello') s.send(Buffer.alloc(0), peerPort, peer, () => setTimeout(start, 200));
-  else if (mode !== 'learn') start();
-});
-`;
+import { CLI_PORT, loadCall, NAT_CLI_PORT, NAT_SRV_PORT, PEER_SCRIPT, SRV_PORT } from './_call-replay.js';
 
 // the routed AP, and the AP as OpenWrt builds it (Wi-Fi a port of br-lan), dual stack
 const TOPOLOGIES = [
@@ -100,7 +40,7 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined).each(TOPOLOGIES)(
     beforeAll(async () => {
       await ensureBuilt();
       tb = await up({ prefix: randomPrefix(), rateBps: 30e6, ...opts });
-      daemon = await startDaemon(tb, { metricsPort, extraYaml: 'flows:\n  rtp:\n    enabled: true' });
+      daemon = await startDaemon(tb, { metricsPort, extraYaml: 'flows:\n  rtp:\n    enabled: true\n    signal: twcc' });
       dir = mkdtempSync(join(tmpdir(), 'zhuge-rtp-'));
     }, 120_000);
 

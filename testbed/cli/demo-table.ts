@@ -87,6 +87,7 @@ const RTC_ROWS: Rows<keyof RtcMetrics> = [
   ['steadyHeld', 'held the cap before the drop (1 = yes)'],
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
   ['zhugeClientFeedbackRemoved', "client's TWCC removed"],
+  ['zhugeRembSent', 'REMB rate caps sent by zhuge'],
 ];
 
 export function formatRtcTable(o: RtcDemoJson): string {

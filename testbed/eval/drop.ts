@@ -83,6 +83,7 @@ export const DROP_RTC_LABELS: Array<[string, string]> = [
   ['freezes', 'freezes after the drop'],
   ['steadyHeld', 'held the cap before the drop (1 = yes)'],
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
+  ['zhugeRembSent', 'REMB rate caps sent by zhuge'],
 ];
 
 function numeric(m: TrialMetrics | RtcMetrics | object): Record<string, number> {

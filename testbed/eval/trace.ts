@@ -76,6 +76,8 @@ function daemonCounters(st: DaemonStatus | undefined, m: Record<string, number>)
   m['zhugeHeldPackets'] = (st?.flows ?? []).reduce((a, f) => a + (f.heldTotal ?? 0), 0);
   const built = st?.rtp?.counters?.feedbackBuilt?.twcc;
   if (built !== undefined) m['zhugeFeedbackBuilt'] = built;
+  const remb = st?.rtp?.counters?.rembSent;
+  if (remb !== undefined) m['zhugeRembSent'] = remb;
 }
 
 async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge: boolean, progress: (s: string) => void): Promise<Record<string, number>> {

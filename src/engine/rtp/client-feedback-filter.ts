@@ -86,7 +86,7 @@ export class ClientFeedbackFilter {
     // the feedback format zhuge replaces on this transport (CCFB when the client uses it)
     const kind: 'twcc' | 'ccfb' = t.mode === 'ccfb' || (t.mode !== 'twcc' && twccFeedbacks === 0) ? 'ccfb' : 'twcc';
     const ours = kind === 'twcc' ? twccFeedbacks : ccfbFeedbacks;
-    if (ours === 0 || !table.isActive(t, tUs)) {
+    if (ours === 0 || !table.isActive(t, tUs) || !table.replacesClientFeedback) {
       t.clientFeedbackPassed++;
       this.counters.clientFeedbackPassed[twccFeedbacks > 0 ? 'twcc' : 'ccfb']++;
       return ACCEPT;

@@ -7,11 +7,12 @@
  * reduced-size RTCP. Only transports with a recorder are looked at (the `recording` set).
  */
 import { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
+import { RembCap, type CapQueueSample } from '../../feedback-updater/remb-cap.js';
 import { ReportTiming, type ReportSink, type ReportTimingConfig } from '../../feedback-updater/report-timing.js';
 import { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
 import { serializeCcfb } from '../../protocols/rtcp/index.js';
 import type { CcfbReport, TwccFeedback } from '../../protocols/feedback-types.js';
-import { serializeTwcc } from '../../protocols/rtcp/index.js';
+import { REMB_MAX_SSRCS, REMB_UNLIMITED_BPS, serializeRemb, serializeTwcc } from '../../protocols/rtcp/index.js';
 import { buildUdpDatagram } from '../../protocols/udp-datagram.js';
 import type { LossMarker } from './loss-marker.js';
 import type { RtpFeedbackCounters } from './rtp-feedback-counters.js';
@@ -29,9 +30,23 @@ export interface QueueView {
   horizonUs(tUs: number, flow: number): number;
   /** how long the current measured rate has lasted, seen from tUs (Infinity: none measured) */
   rateAgeUs(tUs: number, flow: number): number;
+  /** the queue's measured busy service rate seen from tUs (bit/s; NaN: none), backlog and the flow's part of it (signal remb / both) */
+  sampleCap?(tUs: number, flow: number, out: CapQueueSample): void;
 }
 
-const NO_QUEUE: QueueView = { departureUs: () => Number.NaN, horizonUs: () => Number.POSITIVE_INFINITY, rateAgeUs: () => Number.POSITIVE_INFINITY };
+const NO_QUEUE: QueueView = {
+  departureUs: () => Number.NaN,
+  horizonUs: () => Number.POSITIVE_INFINITY,
+  rateAgeUs: () => Number.POSITIVE_INFINITY,
+  sampleCap: (_tUs, _flow, out) => {
+    out.serviceRateBps = Number.NaN;
+    out.backlogBytes = 0;
+    out.share = 1;
+  },
+};
+
+/** What zhuge sends the sender (flows.rtp.signal): its own transport-wide feedback, REMB rate caps beside the client's own, or both. */
+export type RtpSignal = 'twcc' | 'remb' | 'both';
 
 export class FeedbackBuilder {
   /** transports with a recorder: the only ones poll() looks at */
@@ -39,6 +54,9 @@ export class FeedbackBuilder {
   queue: QueueView = NO_QUEUE;
   /** the ReportTiming settings of transports created from now on (the rest: its defaults) */
   timing: Partial<ReportTimingConfig> = { unpredicted: 'wait' };
+  /** flows.rtp.signal: 'remb' builds no feedback of its own (the client's passes), only caps */
+  signal: RtpSignal = 'twcc';
+  private readonly capSample: CapQueueSample = { serviceRateBps: Number.NaN, backlogBytes: 0, share: 1 };
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.
@@ -201,7 +219,9 @@ export class FeedbackBuilder {
         this.draining = undefined;
         this.onDrained?.(t, tUs, n, t.timing.pending);
       }
-      const send = reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen;
+      const sendable = reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen;
+      const send = sendable && this.signal !== 'remb';
+      if (this.signal !== 'twcc') this.pollCap(t, tUs, sendable, out);
       if (t.twcc !== undefined && t.twcc.pendingCount > 0) {
         const fbs = t.twcc.build(tUs, t.clientSenderSsrc, t.mediaSsrc >= 0 ? t.mediaSsrc : 0);
         this.emit(t, 'twcc', send, fbs, out, (fb) => {
@@ -221,6 +241,59 @@ export class FeedbackBuilder {
         this.losses.tooLate(t.lostCcfb);
       }
     }
+  }
+
+  /** The transport's rate cap at this build (remb-cap.ts), sent as a REMB from the client when due. */
+  private pollCap(t: RtpTransport, tUs: number, send: boolean, out: Uint8Array[]): void {
+    const cap = (t.cap ??= new RembCap());
+    const dtUs = tUs - t.capLastUs;
+    const arrivalBps = dtUs > 0 ? (t.arrivedBytes * 8e6) / dtUs : 0;
+    t.arrivedBytes = 0;
+    t.capLastUs = tUs;
+    (this.queue.sampleCap ?? NO_QUEUE.sampleCap)?.(tUs, t.flowHash, this.capSample);
+    const bps = cap.update(tUs, this.capSample, arrivalBps);
+    if (Number.isNaN(bps)) return;
+    if (!send) {
+      this.counters.discarded++;
+      return;
+    }
+    this.pushRemb(t, bps, out);
+  }
+
+  private pushRemb(t: RtpTransport, bps: number, out: Uint8Array[]): void {
+    const ssrcs = t.mediaSsrcs.length > 0 ? t.mediaSsrcs.slice(0, REMB_MAX_SSRCS) : t.mediaSsrc >= 0 ? [t.mediaSsrc] : [];
+    out.push(this.wrap(t, serializeRemb(t.clientSenderSsrc, Number.isFinite(bps) ? bps : REMB_UNLIMITED_BPS, ssrcs)));
+    t.rembSent++;
+    this.counters.rembSent++;
+  }
+
+  /**
+   * The lift ("no limit") for every transport with a cap in force, appended to `out`: a sender
+   * keeps the last REMB it got for the rest of the call, so a cap must never outlive zhuge's
+   * attention (stop, reload to another signal, the transport forgotten).
+   */
+  liftAll(out: Uint8Array[]): void {
+    for (const t of this.recording) this.lift(t, out);
+  }
+
+  /**
+   * The lifts that would end every cap in force, appended to `out`, state untouched: what the
+   * watchdog sends if the daemon dies with caps in force (src/daemon/cap-lift-file.ts).
+   */
+  liftsInForce(out: Uint8Array[]): void {
+    for (const t of this.recording) {
+      if (t.cap === undefined || !Number.isFinite(t.cap.capBps) || !t.plaintextRtcp || !t.clientSeen) continue;
+      const ssrcs = t.mediaSsrcs.length > 0 ? t.mediaSsrcs.slice(0, REMB_MAX_SSRCS) : t.mediaSsrc >= 0 ? [t.mediaSsrc] : [];
+      out.push(buildUdpDatagram(t.feedbackDatagram, serializeRemb(t.clientSenderSsrc, REMB_UNLIMITED_BPS, ssrcs)));
+    }
+  }
+
+  /** The lift for one transport, if a cap is in force and it may be sent. */
+  lift(t: RtpTransport, out: Uint8Array[]): void {
+    if (t.cap === undefined || !Number.isFinite(t.cap.capBps)) return;
+    t.cap.capBps = Number.POSITIVE_INFINITY;
+    t.cap.lifted++;
+    if (t.plaintextRtcp && t.clientSeen) this.pushRemb(t, Number.POSITIVE_INFINITY, out);
   }
 
   /** Built feedback of one format out as datagrams when the transport reports in it, else counted as discarded. */

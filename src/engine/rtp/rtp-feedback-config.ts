@@ -67,6 +67,12 @@ export interface RtpFeedbackConfig {
   reportSpacing?: 'stack' | 'link';
   /** reportTiming 'departure': a reported sojourn bounded by the observed ones ('sojourn') or not ('none'): report-timing.ts, rule 7 */
   sojournCap?: 'none' | 'sojourn';
+  /**
+   * What zhuge tells the sender (feedback-builder.ts RtpSignal): 'twcc' (the default) its own
+   * transport-wide feedback in place of the client's; 'remb' the client's feedback untouched and a
+   * REMB rate cap while the Wi-Fi queue stands (remb-cap.ts); 'both' its own feedback and the cap.
+   */
+  signal?: 'twcc' | 'remb' | 'both';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -84,6 +90,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   unmeasured: 'wait',
   reportSpacing: 'stack',
   sojournCap: 'none',
+  signal: 'remb',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -109,6 +116,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     sojournCap: c.sojournCap ?? RTP_FEEDBACK_DEFAULTS.sojournCap,
     leadEarnedBy: c.leadEarnedBy ?? RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
     unmeasured: c.unmeasured ?? RTP_FEEDBACK_DEFAULTS.unmeasured,
+    signal: c.signal ?? RTP_FEEDBACK_DEFAULTS.signal,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

@@ -38,6 +38,8 @@ export interface RtpFeedbackCounters {
   reportTiming: ReportTimingCounters;
   /** drops reported received and sent again (drop-repair.ts) */
   repair: RepairCounts;
+  /** REMB rate caps (and lifts) sent (flows.rtp.signal remb / both: remb-cap.ts) */
+  rembSent: number;
 }
 
 export interface RepairCounts {
@@ -78,5 +80,6 @@ export function newRtpFeedbackCounters(): RtpFeedbackCounters {
     implausibleSeqJumps: 0,
     reportTiming: newReportTimingCounters(),
     repair: { queued: 0, noCopy: 0, notCopied: 0, overflow: 0, delivered: 0, resent: 0, gaveUp: 0 },
+    rembSent: 0,
   };
 }

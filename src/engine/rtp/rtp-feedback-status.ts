@@ -30,6 +30,11 @@ export interface RtpTransportStatus {
   polled: boolean;
   /** TWCC packets recorded and not yet reported */
   pending: number;
+  /** flows.rtp.signal remb / both: the REMB cap in force (bit/s; null: none), REMBs sent, caps set and lifted */
+  capBps: number | null;
+  rembSent: number;
+  capsEngaged: number;
+  capsLifted: number;
   /** the transport's life: creation, mode changes and why (bounded, oldest dropped) */
   history: RtpTransportEvent[];
 }
@@ -67,6 +72,10 @@ export function rtpTransportStatus(t: RtpTransport, nowUs: number, lastSeenUs: n
     lastBuildAgoMs: Number.isFinite(t.lastBuildUs) ? Math.round((nowUs - t.lastBuildUs) / 1000) : -1,
     polled,
     pending: t.twcc?.pendingCount ?? 0,
+    capBps: t.cap !== undefined && Number.isFinite(t.cap.capBps) ? Math.round(t.cap.capBps) : null,
+    rembSent: t.rembSent,
+    capsEngaged: t.cap?.engaged ?? 0,
+    capsLifted: t.cap?.lifted ?? 0,
     history: t.history.map((e) => ({ ...e })),
   };
 }

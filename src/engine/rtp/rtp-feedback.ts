@@ -108,6 +108,8 @@ export class RtpFeedback {
   private readonly repairs: DropRepair;
   private readonly rtp = newRtpView();
   private lastExpireUs = -Infinity;
+  /** REMB lifts due at the next poll (a reload away from a REMB signal, a transport forgotten) */
+  private readonly lifts: Uint8Array[] = [];
 
   constructor(config: RtpFeedbackConfig) {
     this.cfg = resolveRtpFeedbackConfig(config);
@@ -115,6 +117,7 @@ export class RtpFeedback {
     this.builder = new FeedbackBuilder(this.counters, this.losses);
     this.repairs = new DropRepair(this.counters);
     this.transports = new RtpTransportTable(this.cfg, this.counters, (t) => {
+      this.builder.lift(t, this.lifts);
       this.builder.forget(t);
       this.losses.forget(t);
       this.repairs.forget(t);
@@ -123,7 +126,7 @@ export class RtpFeedback {
     this.applyTimingConfig();
     this.losses.onDroppedAfterReport = (t, slot) => {
       // sent again only where zhuge's report replaced the client's (else the sender still has it)
-      if (this.cfg.repairDrops && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
+      if (this.cfg.repairDrops && this.cfg.signal !== 'remb' && this.transports.reporting && t.plaintextRtcp && t.reportsFeedback && t.clientSeen) this.repairs.repair(t, slot);
     };
     this.losses.onDeparted = (t, arrivalUs, tUs) => this.repairs.laterDeparted(t, arrivalUs, tUs);
   }
@@ -139,6 +142,7 @@ export class RtpFeedback {
       unpredicted: c.unmeasured === 'wait' ? 'wait' : 'atArrival',
       maxLeadUs: c.maxLeadMs * 1000,
     };
+    this.builder.signal = c.signal;
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
@@ -152,7 +156,9 @@ export class RtpFeedback {
 
   /** Applies a reloaded configuration (existing transports keep their recorders and learnt state). */
   reconfigure(config: RtpFeedbackConfig): void {
+    const capped = this.cfg.signal !== 'twcc';
     this.cfg = resolveRtpFeedbackConfig(config);
+    if (capped && this.cfg.signal === 'twcc') this.builder.liftAll(this.lifts);
     this.transports.reconfigure(this.cfg);
     this.applyTimingConfig();
   }
@@ -163,6 +169,23 @@ export class RtpFeedback {
    */
   setReporting(on: boolean): void {
     this.transports.reporting = on;
+  }
+
+  /**
+   * The REMB lifts ("no limit") of every transport with a rate cap in force (flows.rtp.signal
+   * remb / both), for the daemon to send before it stops: a sender keeps the last REMB it got.
+   */
+  liftCaps(): Uint8Array[] {
+    const out = this.lifts.splice(0);
+    this.builder.liftAll(out);
+    return out;
+  }
+
+  /** The lifts of the caps in force, state untouched (the watchdog's copy, for a crash). */
+  liftsInForce(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.builder.liftsInForce(out);
+    return out;
   }
 
   /** The Wi-Fi queue, for reportTiming 'departure' (the engine's Fortune Teller). */
@@ -224,6 +247,7 @@ export class RtpFeedback {
 
   private onRtp(tUs: number, t: RtpTransport, v: PacketView, buf: Uint8Array, predictedTotalMs: number, matchKey: number, queuePosition: number): void {
     t.rtpPackets++;
+    t.arrivedBytes += v.ipTotalLength;
     this.counters.rtpPackets++;
     const res = this.transports.cls;
     const start = v.payloadOffset;
@@ -318,6 +342,7 @@ export class RtpFeedback {
       this.lastExpireUs = tUs;
       this.transports.expire(tUs);
     }
+    if (this.lifts.length > 0) out.push(...this.lifts.splice(0));
     this.repairs.drainInto(out, tUs);
     this.builder.poll(tUs, this.cfg.feedbackIntervalMs * 1000, this.cfg.activeWindowMs * 1000, this.transports.reporting, out);
     return out;

@@ -170,6 +170,11 @@ export class RtpTransportTable {
   }
 
   /** Zhuge reports for `t` now: reporting on, plaintext RTCP seen, mode twcc/ccfb, a packet recorded within activeWindowMs. */
+  /** Whether zhuge's own feedback replaces the client's (flows.rtp.signal 'twcc' or 'both'). */
+  get replacesClientFeedback(): boolean {
+    return this.cfg.signal !== 'remb';
+  }
+
   isActive(t: RtpTransport, tUs: number): boolean {
     return this.reporting && t.plaintextRtcp && t.reportsFeedback && tUs - t.lastRecordUs <= this.cfg.activeWindowMs * 1000;
   }

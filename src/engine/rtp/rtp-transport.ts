@@ -10,6 +10,7 @@
  *   'ccfb'         the client sends RFC 8888 feedback;
  *   'twcc'         the transport-wide sequence extension id is known.
  */
+import type { RembCap } from '../../feedback-updater/remb-cap.js';
 import { SeqJumpGuard } from '../../feedback-updater/seq-jump-guard.js';
 import type { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
 import type { ReportTiming } from '../../feedback-updater/report-timing.js';
@@ -104,6 +105,12 @@ export class RtpTransport {
   clientFeedbackRewritten = 0;
   clientFeedbackPassed = 0;
   srtcpUplink = 0;
+  /** flows.rtp.signal remb / both: the rate cap announced to the sender in REMBs (remb-cap.ts) */
+  cap: RembCap | undefined;
+  /** bytes of RTP that reached the AP since the last build (the cap's arrival rate) */
+  arrivedBytes = 0;
+  capLastUs = Number.NaN;
+  rembSent = 0;
   readonly history: RtpTransportEvent[] = [];
 
   constructor(v: PacketView, state: TransportState, rng: Rng, flowHash = 0) {

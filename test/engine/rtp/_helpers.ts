@@ -1,7 +1,7 @@
 /** Shared by the in-band RTP feedback tests: the Chromium captures, a replay harness, synthetic UDP packets. */
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { RtpFeedback, type RtpFeedbackConfig, type UplinkRtpAction } from '../../../src/engine/rtp/rtp-feedback.js';
+import { RtpFeedback, type QueueView, type RtpFeedbackConfig, type UplinkRtpAction } from '../../../src/engine/rtp/rtp-feedback.js';
 import { fixIpPacketChecksums, verifyIpv4HeaderChecksum, verifyL4Checksum } from '../../../src/protocols/checksum.js';
 import { ParseError } from '../../../src/protocols/errors.js';
 import { formatIpv4 } from '../../../src/protocols/ipv4.js';
@@ -42,7 +42,7 @@ export function load(name: string): Rec[] {
 }
 
 /** the paper's rule (reportTiming 'arrival'): these tests check what is recorded at arrival; 'departure' has its own (report-timing-path.test.ts) */
-export const BASE_CFG: RtpFeedbackConfig = { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'delay', reportTiming: 'arrival' };
+export const BASE_CFG: RtpFeedbackConfig = { twccExtensionId: 'auto', feedbackIntervalMs: 50, srtcpFallback: 'delay', reportTiming: 'arrival', signal: 'twcc' };
 
 export interface Replay {
   fb: RtpFeedback;
@@ -67,8 +67,9 @@ export function rtcpKinds(buf: Uint8Array, v: PacketView): RtcpKind[] {
 }
 
 /** Replays a capture: downlink to onDownlink with `predictMs(tUs)`, uplink to onUplink, poll every 5 ms. */
-export function replay(recs: Rec[], cfg: RtpFeedbackConfig, predictMs: (tUs: number) => number): Replay {
+export function replay(recs: Rec[], cfg: RtpFeedbackConfig, predictMs: (tUs: number) => number, queue?: QueueView): Replay {
   const fb = new RtpFeedback(cfg);
+  if (queue !== undefined) fb.queue = queue;
   const sent: Replay['sent'] = [];
   const expected = new Map<number, number>();
   const uplink: Replay['uplink'] = [];

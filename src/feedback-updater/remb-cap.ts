@@ -1,0 +1,135 @@
+/**
+ * The rate cap zhuge announces to an RTP sender in a REMB (receiver estimated maximum bitrate)
+ * while the Wi-Fi queue holds a standing backlog: one transport's policy, pure (time passed in).
+ *
+ * Why a cap and not early reports (docs/results/rtc-evidence.md, seventh round): a transport-wide
+ * feedback that reports a queued packet early also acknowledges it, and libwebrtc's congestion
+ * window (which cuts the encoders to 30 kbit/s while the data sent and not acknowledged exceeds
+ * its target x (RTT + 350 ms)) then never engages. A REMB acknowledges nothing: the client's own
+ * feedback passes untouched, the sender's delay-based estimate, loss-based estimate and
+ * congestion window all keep working, and its target becomes min(its own, the cap) at once.
+ *
+ * Each build (every feedback interval) with the queue's measured busy service rate R (bit/s,
+ * NaN while none is measured) and the backlog delay D = bytes queued x 8 / R:
+ *
+ *   congested (R known, D > targetMs):
+ *       cap = share x R x clamp(1 - (D - targetMs) / drainMs, floorFraction, 1)
+ *     share: the transport's part of the backlog (a FIFO serves flows in the proportion they
+ *     queue); the factor leaves headroom to drain the standing queue in about drainMs, never
+ *     less than floorFraction of the fair rate, never below minBps.
+ *   not congested (D <= targetMs, or nothing queued):
+ *     a cap grows (doubling every doublingMs: the link served all the sender sent at it, and
+ *     more may be there); once it is above four times what the transport sends, it no longer binds
+ *     (the sender's own estimate does) and is lifted: one REMB saying "no limit", then none.
+ *   R unknown with more than SHORT_BACKLOG_BYTES queued (a stall, a backlog just begun): the
+ *   cap stays as it is. (With a packet or two queued the queue is short, rate known or not: on
+ *   pitree4g_9 a cap set at the end of an outage was held for 3 s while the link, 7x faster
+ *   again, served the capped call without one back-to-back departure to measure.)
+ *
+ * While capped the REMB is repeated every build (a lost one is replaced 50 ms later); the lift is
+ * sent LIFT_REPEATS times.
+ */
+
+export interface RembCapConfig {
+  /** backlog delay above which the queue counts as standing (ms) */
+  targetMs: number;
+  /** horizon over which a standing queue's excess is to be drained (ms) */
+  drainMs: number;
+  /** the cap never goes below this fraction of the transport's fair rate */
+  floorFraction: number;
+  /** a cap grows x2 per this long while the queue stays short (ms) */
+  doublingMs: number;
+  /** the cap never goes below this (bit/s; libwebrtc's own floor is 30 kbit/s) */
+  minBps: number;
+}
+
+/**
+ * The defaults, from the mechanism, not from a trace: 50 ms is one feedback interval and 1.5
+ * frame intervals at 30 fps, longer than the burst of one paced frame on a link faster than the
+ * call; 500 ms drains a standing queue well within the 400 ms-class frame delays that freeze a
+ * call's playout while cutting the sender by at most half; doubling every 250 ms brings a call
+ * capped at a short dip back to 4x in half a second.
+ */
+export const REMB_CAP_DEFAULTS: Readonly<RembCapConfig> = Object.freeze({
+  targetMs: 50,
+  drainMs: 500,
+  floorFraction: 0.5,
+  doublingMs: 250,
+  minBps: 30_000,
+});
+
+/**
+ * A backlog this small is no standing queue, rate measured or not: a link that serves a call
+ * far below its rate has no back-to-back departures to measure, and one packet is always in
+ * service (two full-size packets).
+ */
+export const SHORT_BACKLOG_BYTES = 3000;
+
+/** how many times the lift ("no limit") is sent */
+export const LIFT_REPEATS = 3;
+
+/** What the queue looks like at a build, for one transport. */
+export interface CapQueueSample {
+  /** the queue's measured busy service rate (bit/s); NaN or 0: none measured */
+  serviceRateBps: number;
+  /** bytes queued ahead of a new packet of this transport (a FIFO: all flows'; per-flow queues: its own x the flows served) */
+  backlogBytes: number;
+  /** the transport's part of the service rate (0..1): a FIFO's, its part of the bytes queued; round robin's, 1 / the flows served */
+  share: number;
+}
+
+export class RembCap {
+  /** the cap in force (bit/s); +Infinity: none */
+  capBps = Number.POSITIVE_INFINITY;
+  /** lift REMBs still to send */
+  private liftsLeft = 0;
+  private lastUs = Number.NaN;
+  /** times the cap was set from a standing queue, and lifted */
+  engaged = 0;
+  lifted = 0;
+
+  constructor(private readonly cfg: RembCapConfig = REMB_CAP_DEFAULTS) {}
+
+  /**
+   * One build at tUs: the queue as it is now and the transport's arrival rate at the AP since
+   * the last build (bit/s). Returns the bitrate to announce now (+Infinity: the lift), or NaN
+   * for no REMB this build.
+   */
+  update(tUs: number, q: CapQueueSample, flowArrivalBps: number): number {
+    const c = this.cfg;
+    const dtMs = Number.isFinite(this.lastUs) ? Math.max(0, (tUs - this.lastUs) / 1000) : 0;
+    this.lastUs = tUs;
+    const rate = q.serviceRateBps > 0 ? q.serviceRateBps : Number.NaN;
+    const delayMs = rate > 0 ? (q.backlogBytes * 8000) / rate : Number.NaN;
+    if (delayMs > c.targetMs) {
+      const share = Math.min(1, Math.max(0, q.share));
+      const factor = Math.min(1, Math.max(c.floorFraction, 1 - (delayMs - c.targetMs) / c.drainMs));
+      const cap = Math.max(c.minBps, share * rate * factor);
+      if (!Number.isFinite(this.capBps)) this.engaged++;
+      this.capBps = cap;
+      this.liftsLeft = 0;
+      return cap;
+    }
+    if (Number.isNaN(delayMs) && q.backlogBytes > SHORT_BACKLOG_BYTES) {
+      // no rate measured with more than a packet or two queued (a stall): hold what is in force
+      return Number.isFinite(this.capBps) ? this.capBps : this.nextLift();
+    }
+    if (Number.isFinite(this.capBps)) {
+      this.capBps *= 2 ** (dtMs / c.doublingMs);
+      if (this.capBps > 4 * flowArrivalBps) {
+        this.capBps = Number.POSITIVE_INFINITY;
+        this.lifted++;
+        this.liftsLeft = LIFT_REPEATS;
+        return this.nextLift();
+      }
+      return this.capBps;
+    }
+    return this.nextLift();
+  }
+
+  private nextLift(): number {
+    if (this.liftsLeft <= 0) return Number.NaN;
+    this.liftsLeft--;
+    return Number.POSITIVE_INFINITY;
+  }
+}

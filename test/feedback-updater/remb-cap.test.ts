@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { LIFT_REPEATS, REMB_CAP_DEFAULTS, RembCap, type CapQueueSample } from '../../src/feedback-updater/remb-cap.js';
+
+const MS = 1000;
+const q = (serviceRateBps: number, backlogBytes: number, share = 1): CapQueueSample => ({ serviceRateBps, backlogBytes, share });
+
+describe('RembCap: the cap while the queue stands', () => {
+  it.each([
+    // name, rate, backlog bytes, the flow's share, expected cap (bit/s; NaN: no REMB)
+    ['empty queue: nothing', 500_000, 0, 1, Number.NaN],
+    ['a short queue (40 ms): nothing', 500_000, 2500, 1, Number.NaN],
+    ['exactly the target (50 ms): nothing', 500_000, 3125, 1, Number.NaN],
+    ['200 ms standing: the rate less the drain of its excess (1 - 150/500)', 500_000, 12_500, 1, 350_000],
+    ['1 s standing: halved at most', 500_000, 62_500, 1, 250_000],
+    ['200 ms, the flow holds half the queue: half the rate', 500_000, 12_500, 0.5, 175_000],
+    ['a tiny link: never below 30 kbit/s', 20_000, 5000, 1, 30_000],
+    ['no rate measured, nothing capped yet: nothing', Number.NaN, 12_500, 1, Number.NaN],
+  ] as const)('%s', (_name, rate, backlog, flow, want) => {
+    const c = new RembCap();
+    const got = c.update(0, q(rate, backlog, flow), 1_500_000);
+    if (Number.isNaN(want)) expect(got).toBeNaN();
+    else expect(got).toBeCloseTo(want, 3);
+  });
+
+  it('holds the cap while no rate is measured with packets queued (a stall)', () => {
+    const c = new RembCap();
+    expect(c.update(0, q(500_000, 12_500), 1_500_000)).toBeCloseTo(350_000);
+    expect(c.update(50 * MS, q(Number.NaN, 20_000), 400_000)).toBeCloseTo(350_000);
+    expect(c.capBps).toBeCloseTo(350_000);
+  });
+
+  it('a packet or two queued with no rate measured is a short queue: the cap grows (a link far faster than the capped call)', () => {
+    const c = new RembCap();
+    c.update(0, q(500_000, 12_500), 1_500_000);
+    expect(c.update(250 * MS, q(Number.NaN, 1500), 385_000)).toBeCloseTo(700_000);
+  });
+
+  it('grows x2 per 250 ms once the queue is short, then lifts it (repeated) when it no longer binds', () => {
+    const c = new RembCap();
+    expect(c.update(0, q(500_000, 12_500), 1_500_000)).toBeCloseTo(350_000);
+    expect(c.engaged).toBe(1);
+    // the sender follows the cap (1.1 x, its pacer): the queue is gone
+    expect(c.update(250 * MS, q(500_000, 0), 385_000)).toBeCloseTo(700_000);
+    // its own estimate now binds (it sends 400 kbit/s): the cap keeps growing until 4x that
+    const seen: number[] = [];
+    for (let t = 300; t <= 1000; t += 50) seen.push(c.update(t * MS, q(500_000, 0), 400_000));
+    const lift = seen.findIndex((b) => b === Number.POSITIVE_INFINITY);
+    expect(lift).toBeGreaterThan(0);
+    expect(seen.slice(0, lift).every((b, i) => i === 0 || b > (seen[i - 1] ?? 0))).toBe(true);
+    expect(seen[lift - 1]).toBeLessThanOrEqual(1_600_000);
+    expect(seen.slice(lift, lift + LIFT_REPEATS).every((b) => b === Number.POSITIVE_INFINITY)).toBe(true);
+    expect(seen.slice(lift + LIFT_REPEATS).every((b) => Number.isNaN(b))).toBe(true);
+    expect(c.lifted).toBe(1);
+    expect(c.capBps).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a queue standing again while growing sets the cap from the queue at once', () => {
+    const c = new RembCap();
+    c.update(0, q(500_000, 12_500), 1_500_000);
+    c.update(100 * MS, q(500_000, 0), 385_000);
+    expect(c.update(150 * MS, q(500_000, 6250), 500_000)).toBeCloseTo(500_000 * (1 - 50 / 500));
+    expect(c.engaged).toBe(1);
+  });
+
+  it('property: the cap is within [minBps, the flow fair rate] whenever the queue stands', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 10_000, max: 1e9 }), fc.integer({ min: 1, max: 1e7 }), fc.double({ min: 0, max: 1, noNaN: true }), (rate, backlog, part) => {
+        const c = new RembCap();
+        const got = c.update(0, q(rate, backlog, part), 1e9);
+        const delayMs = (backlog * 8000) / rate;
+        if (delayMs <= REMB_CAP_DEFAULTS.targetMs) {
+          expect(got).toBeNaN();
+        } else {
+          expect(got).toBeGreaterThanOrEqual(REMB_CAP_DEFAULTS.minBps);
+          expect(got).toBeLessThanOrEqual(Math.max(REMB_CAP_DEFAULTS.minBps, rate * part) + 1e-6);
+        }
+      }),
+    );
+  });
+});
