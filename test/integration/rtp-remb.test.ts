@@ -72,8 +72,12 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), tb.addrs.srv, String(SRV_PORT), tb.addrs.cli, String(CLI_PORT), String(DUR_MS + 1500), 'plain'], DUR_MS + 10_000);
       const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), tb.addrs.cli, String(CLI_PORT), tb.addrs.srv, String(SRV_PORT), String(DUR_MS), 'plain'], DUR_MS + 10_000);
       await new Promise((r) => setTimeout(r, DUR_MS - 1000));
-      await end(d);
-      daemon = undefined;
+      try {
+        await end(d);
+      } finally {
+        await d.stop().catch(() => undefined); // whatever end() did: the next test starts its own
+        daemon = undefined;
+      }
       const [s] = await Promise.all([srv, cli]);
       const got = JSON.parse(s.stdout) as Array<{ hex: string; from: string }>;
       const rembs: number[] = [];
@@ -113,9 +117,9 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
 
     it('caps the sender while the queue stands, leaves the client TWCC alone, lifts the cap when it stops', async () => {
       const r = await replay(9483, async (d) => {
-        const st = (await d.status()) as { rtp?: { list?: Array<{ capBps: number | null; capsEngaged: number }> } };
+        const st = (await d.status()) as { rtp?: { list?: Array<{ capBps: number | null; capsEngaged: number; rembSent: number }> } };
         const t = st.rtp?.list?.find((x) => x.capsEngaged > 0);
-        expect(t?.capBps ?? 0).toBeGreaterThan(0);
+        expect(t?.rembSent ?? 0, 'a transport with a cap set').toBeGreaterThan(10);
         await d.stop();
       });
       expectCappedThenLifted(r);
@@ -125,7 +129,6 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       const r = await replay(9484, async (d) => {
         process.kill(d.child.pid as number, 'SIGKILL');
         await new Promise((res) => setTimeout(res, 600));
-        await d.stop().catch(() => undefined);
       });
       // the uplink packets the dead daemon held in the kernel's queue are lost with its socket (issue 15)
       expectCappedThenLifted(r, 3);

@@ -1,0 +1,125 @@
+/** RuleKeeper against a fake Interception: what the daemon's rule lifecycle does in each situation. */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Interception } from '../../src/daemon/interception.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import { RULE_CHECK_MS, RuleKeeper } from '../../src/daemon/rule-keeper.js';
+import type { InterceptionPlan } from '../../src/daemon/rule-spec.js';
+
+/** iptables as far as the keeper can tell: what is installed, and scripted failures. */
+class FakeRules {
+  readonly chain = 'ZHUGE-T';
+  present: InterceptionPlan | undefined;
+  installs: InterceptionPlan[] = [];
+  removes = 0;
+  failNextInstall = false;
+
+  install(plan: InterceptionPlan): Promise<void> {
+    if (this.failNextInstall) {
+      this.failNextInstall = false;
+      return Promise.reject(new Error('iptables-restore: line 3 failed'));
+    }
+    this.installs.push(plan);
+    this.present = plan;
+    return Promise.resolve();
+  }
+
+  remove(): Promise<void> {
+    this.removes++;
+    this.present = undefined;
+    return Promise.resolve();
+  }
+
+  isInstalled(): Promise<boolean> {
+    return Promise.resolve(this.present !== undefined);
+  }
+}
+
+const PLAN_A: InterceptionPlan = { v4: { wlan: 'wlan0', clientSubnets: ['192.168.1.0/24'], tcpPorts: [], quicPorts: [], rtp: true, queueNum: 0, chain: 'ZHUGE-T' } as unknown as InterceptionPlan['v4'] };
+const PLAN_B: InterceptionPlan = { v4: { ...PLAN_A.v4, tcpPorts: [5201] } as unknown as InterceptionPlan['v4'] };
+
+function keeper(stopping = (): boolean => false): { k: RuleKeeper; rules: FakeRules; gauge: () => Promise<number>; restored: () => Promise<number> } {
+  const rules = new FakeRules();
+  const metrics = createMetrics({ processMetrics: false });
+  const k = new RuleKeeper(rules as unknown as Interception, PLAN_A, metrics, pino({ level: 'silent' }), stopping);
+  const value = async (name: string): Promise<number> => (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? Number.NaN;
+  return { k, rules, gauge: () => value('zhuge_rules_installed'), restored: () => value('zhuge_rules_restored_total') };
+}
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('RuleKeeper', () => {
+  it('start installs the plan and says so; stop removes it and the check no longer puts it back', async () => {
+    const { k, rules, gauge } = keeper();
+    await k.start();
+    expect(rules.present).toEqual(PLAN_A);
+    expect(k.installed).toBe(true);
+    expect(await gauge()).toBe(1);
+    await k.remove();
+    expect(rules.removes).toBe(1);
+    expect(k.installed).toBe(false);
+    expect(await gauge()).toBe(0);
+    k.tick(10 * RULE_CHECK_MS);
+    await settle();
+    expect(rules.present).toBeUndefined();
+  });
+
+  it('rules removed from outside are installed again at the next check, counted once', async () => {
+    const { k, rules, gauge, restored } = keeper();
+    await k.start();
+    k.tick(0);
+    await settle();
+    rules.present = undefined; // a firewall reload
+    k.tick(RULE_CHECK_MS / 2); // not due yet
+    await settle();
+    expect(rules.present).toBeUndefined();
+    k.tick(RULE_CHECK_MS);
+    await settle();
+    expect(rules.present).toEqual(PLAN_A);
+    expect(k.installed).toBe(true);
+    expect(await gauge()).toBe(1);
+    expect(await restored()).toBe(1);
+  });
+
+  it('while the watchdog has the rules out nothing puts them back; resume does', async () => {
+    const { k, rules, gauge } = keeper();
+    await k.start();
+    rules.present = undefined;
+    k.removedByWatchdog();
+    expect(await gauge()).toBe(0);
+    k.tick(RULE_CHECK_MS * 3);
+    await settle();
+    expect(rules.present).toBeUndefined();
+    k.resume();
+    await settle();
+    expect(rules.present).toEqual(PLAN_A);
+    expect(k.installed).toBe(true);
+  });
+
+  it('a reload with the same plan touches nothing; a new plan is installed; a failed one puts the running plan back and throws', async () => {
+    const { k, rules } = keeper();
+    await k.start();
+    await k.replan(JSON.parse(JSON.stringify(PLAN_A)) as InterceptionPlan);
+    expect(rules.installs).toHaveLength(1);
+    await k.replan(PLAN_B);
+    expect(rules.present).toEqual(PLAN_B);
+    expect(k.spec).toEqual(PLAN_B);
+    rules.failNextInstall = true;
+    await expect(k.replan(PLAN_A)).rejects.toThrow('iptables-restore');
+    expect(rules.present).toEqual(PLAN_B);
+    expect(k.spec).toEqual(PLAN_B);
+  });
+
+  it('a stopping daemon never reinstalls', async () => {
+    let stopping = false;
+    const { k, rules } = keeper(() => stopping);
+    await k.start();
+    rules.present = undefined;
+    stopping = true;
+    k.tick(RULE_CHECK_MS * 2);
+    await settle();
+    expect(rules.present).toBeUndefined();
+  });
+});
