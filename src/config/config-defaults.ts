@@ -52,6 +52,7 @@ const table: ConfigDefaults = {
       reportSpacing: RTP_FEEDBACK_DEFAULTS.reportSpacing,
       sojournCap: RTP_FEEDBACK_DEFAULTS.sojournCap,
       signal: RTP_FEEDBACK_DEFAULTS.signal,
+      capRecovery: RTP_FEEDBACK_DEFAULTS.capRecovery,
       kernelDrops: true,
     },
     clientSubnets: [],

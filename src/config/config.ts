@@ -70,6 +70,8 @@ export interface RtpConfig {
   sojournCap: 'none' | 'sojourn';
   /** what zhuge tells the sender: its own transport-wide feedback (twcc), a REMB rate cap beside the client's own feedback (remb), or both */
   signal: 'twcc' | 'remb' | 'both';
+  /** signal remb / both: a cap rises by doubling only, or also at once to the rate last measured */
+  capRecovery: 'doubling' | 'measured';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

@@ -55,6 +55,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             reportSpacing: f.rtp.reportSpacing,
             sojournCap: f.rtp.sojournCap,
             signal: f.rtp.signal,
+            capRecovery: f.rtp.capRecovery,
             leadEarnedBy: f.rtp.leadEarnedBy,
             unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,

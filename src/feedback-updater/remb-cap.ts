@@ -21,6 +21,8 @@
  *     a cap grows (doubling every doublingMs: the link served all the sender sent at it, and
  *     more may be there); once it is above four times what the transport sends, it no longer binds
  *     (the sender's own estimate does) and is lifted: one REMB saying "no limit", then none.
+ *     With recovery 'measured' it also rises at once to the flow's share of the rate the queue
+ *     was last measured to serve (after a short dip, the recovered rate).
  *   R unknown with more than SHORT_BACKLOG_BYTES queued (a stall, a backlog just begun): the
  *   cap stays as it is. (With a packet or two queued the queue is short, rate known or not: on
  *   pitree4g_9 a cap set at the end of an outage was held for 3 s while the link, 7x faster
@@ -41,6 +43,12 @@ export interface RembCapConfig {
   doublingMs: number;
   /** the cap never goes below this (bit/s; libwebrtc's own floor is 30 kbit/s) */
   minBps: number;
+  /**
+   * once the queue is short: 'doubling' only, or 'measured': also at once up to the flow's last
+   * share of the rate the queue was last measured to serve (a dip over, the link's recovered rate
+   * shows in the departures that drain it; after a lasting drop the rate measured stays low)
+   */
+  recovery: 'doubling' | 'measured';
 }
 
 /**
@@ -56,6 +64,7 @@ export const REMB_CAP_DEFAULTS: Readonly<RembCapConfig> = Object.freeze({
   floorFraction: 0.5,
   doublingMs: 250,
   minBps: 30_000,
+  recovery: 'doubling',
 });
 
 /**
@@ -84,6 +93,8 @@ export class RembCap {
   /** lift REMBs still to send */
   private liftsLeft = 0;
   private lastUs = Number.NaN;
+  /** the flow's share of the queue at the last standing build */
+  private lastShare = 1;
   /** times the cap was set from a standing queue, and lifted */
   engaged = 0;
   lifted = 0;
@@ -105,6 +116,7 @@ export class RembCap {
       const share = Math.min(1, Math.max(0, q.share));
       const factor = Math.min(1, Math.max(c.floorFraction, 1 - (delayMs - c.targetMs) / c.drainMs));
       const cap = Math.max(c.minBps, share * rate * factor);
+      this.lastShare = share;
       if (!Number.isFinite(this.capBps)) this.engaged++;
       this.capBps = cap;
       this.liftsLeft = 0;
@@ -116,6 +128,7 @@ export class RembCap {
     }
     if (Number.isFinite(this.capBps)) {
       this.capBps *= 2 ** (dtMs / c.doublingMs);
+      if (c.recovery === 'measured' && rate > 0) this.capBps = Math.max(this.capBps, this.lastShare * rate);
       if (this.capBps > 4 * flowArrivalBps) {
         this.capBps = Number.POSITIVE_INFINITY;
         this.lifted++;

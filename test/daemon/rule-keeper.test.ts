@@ -35,8 +35,9 @@ class FakeRules {
   }
 }
 
-const PLAN_A: InterceptionPlan = { v4: { wlan: 'wlan0', clientSubnets: ['192.168.1.0/24'], tcpPorts: [], quicPorts: [], rtp: true, queueNum: 0, chain: 'ZHUGE-T' } as unknown as InterceptionPlan['v4'] };
-const PLAN_B: InterceptionPlan = { v4: { ...PLAN_A.v4, tcpPorts: [5201] } as unknown as InterceptionPlan['v4'] };
+// the keeper hands plans to Interception and compares them; their content is Interception's business
+const PLAN_A = { v4: { wlan: 'wlan0', clientSubnets: ['192.168.1.0/24'], tcpPorts: [], rtp: true } } as unknown as InterceptionPlan;
+const PLAN_B = { v4: { wlan: 'wlan0', clientSubnets: ['192.168.1.0/24'], tcpPorts: [5201], rtp: true } } as unknown as InterceptionPlan;
 
 function keeper(stopping = (): boolean => false): { k: RuleKeeper; rules: FakeRules; gauge: () => Promise<number>; restored: () => Promise<number> } {
   const rules = new FakeRules();

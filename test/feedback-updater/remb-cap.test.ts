@@ -79,3 +79,21 @@ describe('RembCap: the cap while the queue stands', () => {
     );
   });
 });
+
+describe("RembCap recovery 'measured'", () => {
+  const cfg = { ...REMB_CAP_DEFAULTS, recovery: 'measured' as const };
+
+  it('a dip over: the cap rises at once to the share of the rate the draining departures show', () => {
+    const c = new RembCap(cfg);
+    expect(c.update(0, q(260_000, 6500, 0.8), 1_200_000)).toBeCloseTo(0.8 * 260_000 * (1 - 150 / 500));
+    // the link is back at 1.4 Mbit/s: the queue drained at that rate
+    expect(c.update(50 * MS, q(1_400_000, 0), 300_000)).toBeCloseTo(0.8 * 1_400_000);
+  });
+
+  it('a lasting drop: the rate measured stays low, so the cap only doubles as before', () => {
+    const c = new RembCap(cfg);
+    const d = new RembCap();
+    for (const r of [c, d]) r.update(0, q(500_000, 12_500), 1_500_000);
+    expect(c.update(250 * MS, q(500_000, 0), 385_000)).toBeCloseTo(d.update(250 * MS, q(500_000, 0), 385_000));
+  });
+});

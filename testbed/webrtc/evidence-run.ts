@@ -83,9 +83,10 @@ async function main(): Promise<void> {
           const cap = arm.includes('-cap') ? '\n    sojournCap: sojourn' : '';
           const shaper = arm.includes('-shaper') ? 'queue:\n  rateFrom: shaper\n' : '';
           const leadMs = /-lead(\d+)/.exec(arm)?.[1];
-          const signal = arm.includes('-remb') ? 'remb' : arm.includes('-both') ? 'both' : undefined;
+          const signal = arm.includes('-remb') ? 'remb' : arm.includes('-both') ? 'both' : arm.includes('-twcc') ? 'twcc' : undefined;
+          const recovery = arm.includes('-recover') ? '\n    capRecovery: measured' : '';
           const maxLead = leadMs !== undefined ? `\n    maxLeadMs: ${leadMs}` : '';
-          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}${maxLead}${signal !== undefined ? `\n    signal: ${signal}` : ''}`;
+          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}${maxLead}${signal !== undefined ? `\n    signal: ${signal}` : ''}${recovery}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;

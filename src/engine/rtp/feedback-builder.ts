@@ -7,7 +7,7 @@
  * reduced-size RTCP. Only transports with a recorder are looked at (the `recording` set).
  */
 import { CcfbRecorder } from '../../feedback-updater/ccfb-recorder.js';
-import { RembCap, type CapQueueSample } from '../../feedback-updater/remb-cap.js';
+import { REMB_CAP_DEFAULTS, RembCap, type CapQueueSample, type RembCapConfig } from '../../feedback-updater/remb-cap.js';
 import { ReportTiming, type ReportSink, type ReportTimingConfig } from '../../feedback-updater/report-timing.js';
 import { TwccRecorder } from '../../feedback-updater/twcc-recorder.js';
 import { serializeCcfb } from '../../protocols/rtcp/index.js';
@@ -56,6 +56,8 @@ export class FeedbackBuilder {
   timing: Partial<ReportTimingConfig> = { unpredicted: 'wait' };
   /** flows.rtp.signal: 'remb' builds no feedback of its own (the client's passes), only caps */
   signal: RtpSignal = 'twcc';
+  /** the rate caps' settings (transports created from now on) */
+  capConfig: RembCapConfig = REMB_CAP_DEFAULTS;
   private readonly capSample: CapQueueSample = { serviceRateBps: Number.NaN, backlogBytes: 0, share: 1 };
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
@@ -245,7 +247,7 @@ export class FeedbackBuilder {
 
   /** The transport's rate cap at this build (remb-cap.ts), sent as a REMB from the client when due. */
   private pollCap(t: RtpTransport, tUs: number, send: boolean, out: Uint8Array[]): void {
-    const cap = (t.cap ??= new RembCap());
+    const cap = (t.cap ??= new RembCap(this.capConfig));
     const dtUs = tUs - t.capLastUs;
     const arrivalBps = dtUs > 0 ? (t.arrivedBytes * 8e6) / dtUs : 0;
     t.arrivedBytes = 0;

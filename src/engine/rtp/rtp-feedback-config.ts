@@ -73,6 +73,8 @@ export interface RtpFeedbackConfig {
    * REMB rate cap while the Wi-Fi queue stands (remb-cap.ts); 'both' its own feedback and the cap.
    */
   signal?: 'twcc' | 'remb' | 'both';
+  /** signal remb / both: how a cap rises once the queue is short (remb-cap.ts RembCapConfig.recovery) */
+  capRecovery?: 'doubling' | 'measured';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -91,6 +93,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   reportSpacing: 'stack',
   sojournCap: 'none',
   signal: 'remb',
+  capRecovery: 'doubling',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -117,6 +120,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     leadEarnedBy: c.leadEarnedBy ?? RTP_FEEDBACK_DEFAULTS.leadEarnedBy,
     unmeasured: c.unmeasured ?? RTP_FEEDBACK_DEFAULTS.unmeasured,
     signal: c.signal ?? RTP_FEEDBACK_DEFAULTS.signal,
+    capRecovery: c.capRecovery ?? RTP_FEEDBACK_DEFAULTS.capRecovery,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

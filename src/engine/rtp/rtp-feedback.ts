@@ -61,6 +61,7 @@ import { ParseError } from '../../protocols/errors.js';
 import { canonicalFlowHash, type FlowKey } from '../../protocols/flow-key.js';
 import type { PacketView } from '../../protocols/packet.js';
 import { newRtpView, parseRtpHeader } from '../../protocols/rtp.js';
+import { REMB_CAP_DEFAULTS } from '../../feedback-updater/remb-cap.js';
 import { ClientFeedbackFilter, UPLINK_UNKNOWN, type UplinkRtpAction } from './client-feedback-filter.js';
 import { DropRepair } from './drop-repair.js';
 import { FeedbackBuilder, type QueueView } from './feedback-builder.js';
@@ -143,6 +144,7 @@ export class RtpFeedback {
       maxLeadUs: c.maxLeadMs * 1000,
     };
     this.builder.signal = c.signal;
+    this.builder.capConfig = { ...REMB_CAP_DEFAULTS, recovery: c.capRecovery };
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
