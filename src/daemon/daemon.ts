@@ -179,7 +179,7 @@ export class Daemon {
     const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(c.interfaces.eth));
     // taps first: they must be open before traffic is steered
     // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
-    const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' ? 2048 : undefined;
+    const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' && c.flows.rtp.signal !== 'remb' ? 2048 : undefined;
     this.tapArgs = [
       [c.interfaces.eth, 'inbound', ethFilter, 'arr', ethSnap],
       [c.interfaces.wlan, 'outbound', filter, 'dep', undefined],

@@ -32,7 +32,7 @@ const ON_AT_START: ReadonlyArray<[string, (c: Config) => boolean]> = [
   ['flows.rtp.enabled', (c) => c.flows.rtp.enabled],
   ['flows.rtp.kernelDrops', (c) => c.flows.rtp.enabled && c.flows.rtp.kernelDrops],
   // the eth tap's snap length is chosen at start
-  ['flows.rtp.repairDrops', (c) => c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure'],
+  ['flows.rtp.repairDrops', (c) => c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' && c.flows.rtp.signal !== 'remb'],
 ];
 
 /**

@@ -18,7 +18,10 @@ describe('restartNeeded (what SIGHUP cannot apply)', () => {
     ['', 'nfqueue:\n  chain: ZHUGE2\n  queueNum: 7001\n', ['nfqueue.queueNum', 'nfqueue.chain']],
     // the in-band path: off by a reload is fine, on needs the socket and poll opened at start
     ['', 'flows:\n  rtp:\n    enabled: false\n', []],
-    ['flows:\n  rtp:\n    enabled: false\n', '', ['flows.rtp.enabled (off -> on)', 'flows.rtp.kernelDrops (off -> on)', 'flows.rtp.repairDrops (off -> on)']],
+    ['flows:\n  rtp:\n    enabled: false\n', '', ['flows.rtp.enabled (off -> on)', 'flows.rtp.kernelDrops (off -> on)']],
+    // repairs need whole packets captured from the start; with the REMB signal (the default) there are none to make
+    ['flows:\n  rtp:\n    enabled: false\n', 'flows:\n  rtp:\n    signal: twcc\n', ['flows.rtp.enabled (off -> on)', 'flows.rtp.kernelDrops (off -> on)', 'flows.rtp.repairDrops (off -> on)']],
+    ['', 'flows:\n  rtp:\n    signal: twcc\n', ['flows.rtp.repairDrops (off -> on)']],
     ['flows:\n  rtp:\n    kernelDrops: false\n', '', ['flows.rtp.kernelDrops (off -> on)']],
   ])('started with %j, reloaded with %j: %j', (started, next, expected) => {
     expect(restartNeeded(cfg(started), cfg(next))).toEqual(expected);

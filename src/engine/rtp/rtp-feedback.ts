@@ -279,7 +279,7 @@ export class RtpFeedback {
     }
     const timed = this.cfg.reportTiming === 'departure';
     const slot = this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
-    if (slot >= 0 && this.cfg.repairDrops) this.repairs.store(t, slot, v, buf);
+    if (slot >= 0 && this.cfg.repairDrops && this.cfg.signal !== 'remb') this.repairs.store(t, slot, v, buf);
   }
 
   /**
