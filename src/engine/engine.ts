@@ -230,8 +230,9 @@ export class Engine {
       const limit = this.opts.queueLimitBytes ?? 0;
       const willDrop = limit > 0 && ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
-      // (under a FIFO the flow only keeps the per-flow byte counts: a REMB cap's share of the queue)
-      else ft.onArrival(tUs, wireBytes, key, decoded ? h : 0);
+      // (under a FIFO the flow only keeps per-flow byte counts, for a REMB cap's share of the
+      // queue: UDP only, so TCP and QUIC-less paths keep exactly the accounting they had)
+      else ft.onArrival(tUs, wireBytes, key, this.fq !== undefined ? fh : decoded && v.l4 === 'udp' ? h : 0);
       // seen leaving already (the wlan tap was read first): handed on once recorded, below
       const departedUs = willDrop ? -1 : ft.queue.lastArrivalDepartedUs;
       this.recent.add(tUs, key);
