@@ -34,6 +34,7 @@
  *    the queue model nor treated: the AP's own traffic looks the same and never enters the queue.
  * Time is the daemon's monotonic µs clock, passed in by the caller.
  */
+import { queueViewOf } from './rtp/queue-view-of.js';
 import { FqShare, seededRng, UplinkPolicyModes, type PolicyDecision, type QueueReadings } from '../feedback-updater/index.js';
 import { FortuneTeller, type FortuneTellerConfig, type Prediction } from '../fortune-teller/index.js';
 import { canonicalFlowHash, packetMatchKey, viewMatchesFlowKey } from '../protocols/flow-key.js';
@@ -148,29 +149,7 @@ export class Engine {
   /** The in-band path, reading the current Fortune Teller for reportTiming 'departure'. */
   private newRtpFeedback(c: RtpFeedbackConfig): RtpFeedback {
     const rtp = new RtpFeedback(c);
-    rtp.queue = {
-      departureUs: (tUs, position, flow, measuredOnly) => this.ftOfFlow(flow).departureUs(tUs, position, flow, measuredOnly),
-      horizonUs: (tUs, flow) => this.ftOfFlow(flow).service.horizonUs(tUs),
-      rateAgeUs: (tUs, flow) => this.ftOfFlow(flow).service.ageUs(tUs),
-      sampleCap: (tUs, flow, out) => {
-        const ft = this.ftOfFlow(flow);
-        const stated = ft.statedRateBps(tUs);
-        out.serviceRateBps = stated > 0 ? stated : ft.service.rateBps(tUs);
-        const q = ft.queue;
-        const own = q.flowBytes(flow);
-        if (ft.config.discipline === 'fq') {
-          // a round-robin scheduler serves each busy flow 1/n of the rate: its own backlog at that share
-          const n = Math.max(1, q.busyFlows);
-          out.backlogBytes = own * n;
-          out.share = 1 / n;
-        } else {
-          // a FIFO serves flows in the proportion they queue (bytes known only from a kernel resync belong to no flow)
-          const tracked = q.bytesInQueue - q.untrackedBytes;
-          out.backlogBytes = q.bytesInQueue;
-          out.share = tracked > 0 ? own / tracked : 1;
-        }
-      },
-    };
+    rtp.queue = queueViewOf((flow) => this.ftOfFlow(flow));
     return rtp;
   }
 
