@@ -454,8 +454,10 @@ export class Daemon {
     this.stopping = true;
     // a sender keeps the last REMB it got: caps in force are lifted before anything else stops
     const raw = this.raw;
-    if (raw !== undefined) for (const pkt of this.engine.rtp?.liftCaps() ?? []) logFailure(this.log, 'lifting a REMB cap', () => raw.send(pkt));
-    if (raw !== undefined) logFailure(this.log, 'removing the REMB lifts file', () => this.liftFile.clear());
+    if (raw !== undefined) {
+      for (const pkt of this.engine.rtp?.liftCaps() ?? []) logFailure(this.log, 'lifting a REMB cap', () => raw.send(pkt));
+      logFailure(this.log, 'removing the REMB lifts file', () => this.liftFile.clear());
+    }
     // from now on the client's own feedback passes again
     this.engine.rtp?.setReporting(false);
     for (const t of this.timers) clearInterval(t);

@@ -140,6 +140,14 @@ export class RembCap {
     return this.nextLift();
   }
 
+  /** The cap ends now (zhuge stops, is reloaded, forgets the transport): the caller sends the lift itself. */
+  liftNow(): void {
+    if (!Number.isFinite(this.capBps)) return;
+    this.capBps = Number.POSITIVE_INFINITY;
+    this.lifted++;
+    this.liftsLeft = 0;
+  }
+
   private nextLift(): number {
     if (this.liftsLeft <= 0) return Number.NaN;
     this.liftsLeft--;

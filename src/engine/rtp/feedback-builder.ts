@@ -262,9 +262,14 @@ export class FeedbackBuilder {
     this.pushRemb(t, bps, out);
   }
 
-  private pushRemb(t: RtpTransport, bps: number, out: Uint8Array[]): void {
+  /** The transport's REMB announcing `bps` (+Infinity: no limit), from the client, for its media SSRCs. */
+  private remb(t: RtpTransport, bps: number): Uint8Array {
     const ssrcs = t.mediaSsrcs.length > 0 ? t.mediaSsrcs.slice(0, REMB_MAX_SSRCS) : t.mediaSsrc >= 0 ? [t.mediaSsrc] : [];
-    out.push(this.wrap(t, serializeRemb(t.clientSenderSsrc, Number.isFinite(bps) ? bps : REMB_UNLIMITED_BPS, ssrcs)));
+    return serializeRemb(t.clientSenderSsrc, Number.isFinite(bps) ? bps : REMB_UNLIMITED_BPS, ssrcs);
+  }
+
+  private pushRemb(t: RtpTransport, bps: number, out: Uint8Array[]): void {
+    out.push(this.wrap(t, this.remb(t, bps)));
     t.rembSent++;
     this.counters.rembSent++;
   }
@@ -285,16 +290,14 @@ export class FeedbackBuilder {
   liftsInForce(out: Uint8Array[]): void {
     for (const t of this.recording) {
       if (t.cap === undefined || !Number.isFinite(t.cap.capBps) || !t.plaintextRtcp || !t.clientSeen) continue;
-      const ssrcs = t.mediaSsrcs.length > 0 ? t.mediaSsrcs.slice(0, REMB_MAX_SSRCS) : t.mediaSsrc >= 0 ? [t.mediaSsrc] : [];
-      out.push(buildUdpDatagram(t.feedbackDatagram, serializeRemb(t.clientSenderSsrc, REMB_UNLIMITED_BPS, ssrcs)));
+      out.push(buildUdpDatagram(t.feedbackDatagram, this.remb(t, Number.POSITIVE_INFINITY)));
     }
   }
 
   /** The lift for one transport, if a cap is in force and it may be sent. */
   lift(t: RtpTransport, out: Uint8Array[]): void {
     if (t.cap === undefined || !Number.isFinite(t.cap.capBps)) return;
-    t.cap.capBps = Number.POSITIVE_INFINITY;
-    t.cap.lifted++;
+    t.cap.liftNow();
     if (t.plaintextRtcp && t.clientSeen) this.pushRemb(t, Number.POSITIVE_INFINITY, out);
   }
 
