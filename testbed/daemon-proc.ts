@@ -58,6 +58,8 @@ export interface DaemonProc {
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
   configPath: string;
+  /** what the daemon printed so far (stderr, then its last log lines), for a failure's message */
+  output(): string;
 }
 
 export interface DaemonProcOptions {
@@ -134,6 +136,7 @@ export async function startDaemon(tb: Testbed, o: DaemonProcOptions = {}): Promi
     child,
     logLines,
     configPath,
+    output: () => `${stderr}${logLines.slice(-40).join('\n')}`,
     status: async <T extends object = DaemonStatus>(): Promise<T> => {
       const r = await tb.exec('ap', process.execPath, ['-e', `fetch('http://127.0.0.1:${port}/status').then(r=>r.text()).then(t=>process.stdout.write(t))`]);
       return JSON.parse(r.stdout) as T;

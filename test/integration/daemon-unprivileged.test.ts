@@ -45,7 +45,15 @@ describe.skipIf(daemonUnavailable() !== undefined)(`zhuge run as nobody with CAP
     if (tb === undefined) throw new Error('no testbed');
     daemon = await startDaemon(tb, { metricsPort: 9494, asUser: NOBODY });
     const pid = daemon.child.pid ?? 0;
-    const self = procStatus(pid);
+    const d = daemon;
+    // a daemon that died right after it started fails with what it printed
+    const self = (() => {
+      try {
+        return procStatus(pid);
+      } catch (err) {
+        throw new Error(`the daemon (pid ${pid}, exit ${String(d.child.exitCode ?? d.child.signalCode)}) is gone: ${String(err)}\n${d.output()}`, { cause: err });
+      }
+    })();
     expect(self.uid).toBe(NOBODY.uid);
     // CAP_NET_ADMIN (12) and CAP_NET_RAW (13), nothing else
     expect(self.capEff).toBe(0x3000n);

@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { capLiftPath } from '../../src/daemon/cap-lift-file.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRembView, RtcpCompoundCursor, readRemb, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/protocols/rtcp/index.js';
 import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
@@ -61,6 +62,8 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
       await daemon?.stop().catch(() => undefined);
       await tb?.down();
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
+      // the lifts file the killed daemon left (the next daemon of the same chain would reset it)
+      if (tb !== undefined) rmSync(capLiftPath(`ZHUGE_${tb.prefix}`), { force: true });
     });
 
     /** Replays the call with the daemon running; `end` stops it (in order or kill -9) 1 s before the replay ends. */
