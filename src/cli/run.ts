@@ -74,7 +74,10 @@ export async function run(argv: string[]): Promise<number> {
     listen: cfg.metrics.listen,
     metrics: daemon.metrics,
     status: () => daemon.status(),
-    health: () => (daemon.status().rulesInstalled === true ? { healthy: true } : { healthy: false, reason: 'rules not installed' }),
+    health: () => {
+      const h = daemon.health();
+      return h.healthy ? { healthy: true } : { healthy: false, reason: h.findings.map((f) => f.reason).join('; ') };
+    },
     logger: childLogger(root, 'http'),
   });
 

@@ -26,11 +26,12 @@ import { Engine } from '../engine/engine.js';
 import type { Flow } from '../engine/flow.js';
 import { newUplinkDecision } from '../engine/options.js';
 import { Tap } from './capture.js';
+import { HEALTH_PROBLEMS, healthOf, type Health } from './health.js';
 import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
-import { childLogger, LogBudget, logFailure, once } from './logger.js';
+import { childLogger, logFailure, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket, type NfQueueStats } from './nfqueue.js';
@@ -44,7 +45,7 @@ import { IoHealth, type InterfaceReading } from './io-health.js';
 import { RuleKeeper } from './rule-keeper.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
-import { RawSender } from './rawsock.js';
+import { FeedbackSender } from './feedback-sender.js';
 import type { StatusSnapshot } from './http-server.js';
 import { bpfFilterFor, clientSubnetsOf, interfaceAddresses } from './subnets.js';
 import { restartNeeded } from './reload-plan.js';
@@ -69,7 +70,7 @@ export class Daemon {
   /** every held uplink packet (NFQUEUE id): timed and gated */
   private readonly uplink: UplinkHold<number, Flow>;
   private readonly decision = newUplinkDecision();
-  private raw: RawSender | undefined;
+  private raw: FeedbackSender | undefined;
   private taps: Tap[] = [];
   private nfq: NfQueue | undefined;
   private rules: Interception;
@@ -99,6 +100,9 @@ export class Daemon {
   private readonly ruleKeeper: RuleKeeper;
   private gateTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
+  private readonly startedUs = monoNowUs();
+  /** when the watchdog last failed to remove the rules (health.ts) */
+  private watchdogFailedAtUs: number | undefined;
   subnets: string[];
 
   /** the configuration the daemon started with (what a reload can change is judged against it) */
@@ -138,6 +142,7 @@ export class Daemon {
         this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
       },
       removeFailed: () => {
+        this.watchdogFailedAtUs = monoNowUs();
         this.metrics.watchdogTrips.inc();
         this.log.error('watchdog could not remove the rules while this process stalled (checked four times): uplink traffic may have been held');
       },
@@ -263,52 +268,14 @@ export class Daemon {
     }, 1);
   }
 
-  /**
-   * The in-band path sends the feedback it builds from the client's address through a raw socket.
-   * Without one (no CAP_NET_RAW, addon missing) it does not report at all, so the client's own
-   * feedback keeps flowing: RTP is then only observed.
-   */
+  /** The in-band path's raw socket, poll and lifts file (feedback-sender.ts). */
   private openFeedbackSender(): void {
     const rtp = this.engine.rtp;
     if (rtp === undefined) return;
-    // transport creations, mode changes and evictions: a few per call, never per packet
-    const budget = new LogBudget(20, 60_000); // any RTP-shaped datagram creates a transport: 20 lines a minute
-    rtp.onEvent = (e) => budget.info(this.log, Date.now(), { transport: e.transport, event: e.event, mode: e.mode, why: e.why }, 'rtp transport');
-    // level trace at start: each feedback build's report timing (lead, horizon), for evidence runs
-    if (this.log.isLevelEnabled('trace')) rtp.onTimingTrace = (e) => this.log.trace(e, 'rtp report timing');
-    try {
-      this.raw = RawSender.open();
-    } catch (err) {
-      rtp.setReporting(false);
-      this.log.error({ err: String(err) }, 'raw socket unavailable: RTP feedback is not rebuilt (client feedback passes)');
-      return;
-    }
-    // the caps in force, for the watchdog to lift if this process dies (a few writes a minute)
-    this.liftFile.reset();
-    this.timers.push(
-      setInterval(() => {
-        if (this.stopping) return;
-        try {
-          this.liftFile.update(rtp.liftsInForce());
-        } catch (err) {
-          once(this.log, 'liftfile', 'keeping the REMB lifts for the watchdog failed: a crash now leaves senders capped', { err: String(err) });
-        }
-      }, 200),
-    );
-    // feedback intervals are tens of ms; a 5 ms poll keeps each build within 5 ms of its due time
-    this.timers.push(
-      setInterval(() => {
-        const raw = this.raw;
-        if (raw === undefined || this.stopping) return;
-        for (const pkt of rtp.poll(monoNowUs())) {
-          try {
-            raw.send(pkt);
-          } catch (err) {
-            once(this.log, 'rawsend', 'sending rebuilt feedback failed (counted)', { err: String(err) });
-          }
-        }
-      }, 5),
-    );
+    const opened = FeedbackSender.open(rtp, this.liftFile, this.log);
+    if (opened === undefined) return;
+    this.raw = opened.sender;
+    this.timers.push(...opened.timers);
   }
 
   private housekeeping(): void {
@@ -320,6 +287,8 @@ export class Daemon {
     const nfqStats = this.nfq?.stats();
     this.syncMetrics(nfqStats);
     this.checkIo(nfqStats);
+    const h = this.health();
+    for (const p of HEALTH_PROBLEMS) this.metrics.healthProblem.set({ problem: p }, h.findings.some((f) => f.problem === p) ? 1 : 0);
     for (const t of this.taps) {
       const e = t.takeFirstError();
       if (e !== undefined) once(this.log, `tap-${t.opts.device}`, 'a tap handler failed (packet skipped, counted)', { err: String(e) }, 'error');
@@ -418,6 +387,18 @@ export class Daemon {
     return { ok: true, message: 'configuration reloaded' };
   }
 
+  /** What /healthz answers and zhuge_health_problem shows (health.ts). */
+  health(): Health {
+    const q = this.queue?.readState(this.cfg);
+    return healthOf({
+      nowUs: monoNowUs(),
+      rulesInstalled: this.ruleKeeper.installed,
+      queue: { problem: q?.problem, lastReadOkUs: q?.lastReadOkUs, startedUs: this.startedUs, readIntervalMs: q?.readIntervalMs ?? 1000 },
+      interfacesDown: this.ioHealth?.interfacesDown ?? [],
+      watchdogFailedAtUs: this.watchdogFailedAtUs,
+    });
+  }
+
   status(): StatusSnapshot {
     const now = monoNowUs();
     const e = this.engine.status(now);
@@ -453,11 +434,7 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     // a sender keeps the last REMB it got: caps in force are lifted before anything else stops
-    const raw = this.raw;
-    if (raw !== undefined) {
-      for (const pkt of this.engine.rtp?.liftCaps() ?? []) logFailure(this.log, 'lifting a REMB cap', () => raw.send(pkt));
-      logFailure(this.log, 'removing the REMB lifts file', () => this.liftFile.clear());
-    }
+    this.raw?.liftAll();
     // from now on the client's own feedback passes again
     this.engine.rtp?.setReporting(false);
     for (const t of this.timers) clearInterval(t);

@@ -43,6 +43,11 @@ export class IoHealth {
   private lastVerdictsLost = 0;
   private sendFailingTicks = 0;
 
+  /** tapped interfaces down at the last check (/healthz) */
+  get interfacesDown(): string[] {
+    return [...this.down];
+  }
+
   /** `started`: each tapped interface as read when its tap was opened. */
   constructor(private readonly started: ReadonlyMap<string, InterfaceReading>) {}
 

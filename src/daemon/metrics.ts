@@ -18,6 +18,7 @@ export type Direction = (typeof DIRECTIONS)[number];
 // the label sets the engine counts by (one name per concept: src/engine/counters.ts, flow-status.ts)
 import { PROTOCOLS } from '../engine/counters.js';
 import { FLOW_MODES } from '../engine/flow-status.js';
+import { HEALTH_PROBLEMS } from './health.js';
 export { PROTOCOLS, type ProtocolLabel } from '../engine/counters.js';
 export { FLOW_MODES, type FlowMode } from '../engine/flow-status.js';
 
@@ -90,6 +91,8 @@ export interface Metrics {
   /** 1 while zhuge's interception rules are installed. */
   readonly rulesInstalled: Gauge;
   readonly rulesRestored: Counter;
+  /** 1 while a problem makes /healthz answer 503 (health.ts), one series per problem. */
+  readonly healthProblem: Gauge<'problem'>;
   /** The exposition text (what /metrics serves). */
   scrape(): Promise<string>;
 }
@@ -339,6 +342,13 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     help: 'Times the interception rules were found removed by something else (a firewall reload) and installed again.',
     registers,
   });
+  const healthProblem = new Gauge({
+    name: 'zhuge_health_problem',
+    help: '1 while this problem makes /healthz answer 503 (rules_missing, queue_invisible, queue_unread, interface_down, watchdog_failed), else 0.',
+    labelNames: ['problem'] as const,
+    registers,
+  });
+  for (const p of HEALTH_PROBLEMS) healthProblem.set({ problem: p }, 0);
 
   if (opts.processMetrics ?? true) {
     // the standard names (process_*, nodejs_*): what stock Node.js and process dashboards query;
@@ -388,6 +398,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     watchdogTrips,
     rulesInstalled,
     rulesRestored,
+    healthProblem,
     scrape: () => registry.metrics(),
   };
 }

@@ -12,8 +12,10 @@ import { qdiscQueueProblem, rootQdisc, TcNetlink, type QdiscStats } from './rtne
 import { shaperRate } from './shaper-rate.js';
 
 export class QdiscPoller {
-  /** false when the wlan qdisc holds no queue the qdisc backend can see */
-  queueVisible = true;
+  /** why the wlan qdisc holds no queue the qdisc backend can see (undefined: it holds one) */
+  queueProblem: string | undefined;
+  /** when the qdisc was last read (monotonic µs; /healthz's queue_unread) */
+  lastReadOkUs: number | undefined;
   private resyncBusy = false;
   private dropPollBusy = false;
   private ratePollBusy = false;
@@ -57,7 +59,8 @@ export class QdiscPoller {
       return;
     }
     const why = qdiscQueueProblem(qs);
-    this.queueVisible = why === undefined;
+    this.queueProblem = why;
+    this.lastReadOkUs = monoNowUs();
     if (why !== undefined) {
       this.log.warn(
         { wlan },
@@ -75,7 +78,8 @@ export class QdiscPoller {
         const root = rootQdisc(qs);
         if (root !== undefined) this.engine.onBacklogSample(monoNowUs(), root.backlogBytes, root.qlen);
         // an operator may add (or remove) a shaper while the daemon runs
-        this.queueVisible = qdiscQueueProblem(qs) === undefined;
+        this.queueProblem = qdiscQueueProblem(qs);
+        this.lastReadOkUs = monoNowUs();
       })
       .catch((err: unknown) => once(this.log, 'resync', 'reading the qdisc backlog failed (tap tracking continues alone)', { err: String(err) }))
       .finally(() => {

@@ -47,7 +47,7 @@ export class QueueObserver {
     return [
       {
         name: this.wlan,
-        visible: this.qdisc?.queueVisible ?? true,
+        visible: this.qdisc?.queueProblem === undefined,
         backlogBytes: e.queue.bytesInQueue,
         rateBps: e.queue.dequeueRateBps,
         predictedDelayMs: e.queue.lastPrediction?.totalMs ?? 0,
@@ -57,6 +57,12 @@ export class QueueObserver {
       },
       ...(e.stations ?? []).map((s) => ({ name: `${this.wlan}/${formatMac(s.mac)}`, backlogBytes: s.bytesInQueue, rateBps: s.dequeueRateBps, predictedDelayMs: 0 })),
     ];
+  }
+
+  /** For /healthz (health.ts): why no queue is visible, and when the backend last read it. */
+  readState(c: Config): { problem: string | undefined; lastReadOkUs: number | undefined; readIntervalMs: number } {
+    if (this.txq !== undefined) return { problem: undefined, lastReadOkUs: this.txq.lastReadOkUs, readIntervalMs: 1000 };
+    return { problem: this.qdisc?.queueProblem, lastReadOkUs: this.qdisc?.lastReadOkUs, readIntervalMs: c.queue.resyncIntervalMs };
   }
 
   /** /status `txq` (mac80211 only). */

@@ -81,6 +81,8 @@ export interface TxqPollerStats {
 export class TxqPoller {
   readonly stats: TxqPollerStats = { polls: 0, readings: 0, txqDrops: 0, readErrors: 0, parseErrors: 0, stations: 0 };
   private readonly stations = new Map<string, StationState>();
+  /** when the stations directory was last listed (monotonic µs; /healthz's queue_unread) */
+  lastReadOkUs: number | undefined;
 
   constructor(
     private readonly dir: string,
@@ -100,6 +102,7 @@ export class TxqPoller {
     let names: string[];
     try {
       names = readdirSync(this.dir);
+      this.lastReadOkUs = monoNowUs();
     } catch (err) {
       once(this.log, 'txq-list', 'listing the stations failed (mac80211 backend: the queues are not read until it works again)', { dir: this.dir, err: String(err) });
       names = [];

@@ -31,7 +31,7 @@ const REQUIRED = [
 ];
 
 /** Label names allowed on zhuge's own series: small fixed sets only, never per flow. */
-const ALLOWED_LABELS = new Set(['version', 'node_version', 'direction', 'protocol', 'le', 'reason', 'cause', 'mode', 'kind', 'tap', 'result', 'action', 'event', 'timing']);
+const ALLOWED_LABELS = new Set(['version', 'node_version', 'direction', 'protocol', 'le', 'reason', 'cause', 'mode', 'kind', 'tap', 'result', 'action', 'event', 'timing', 'problem']);
 
 function samples(text: string): { name: string; labels: Record<string, string>; value: string }[] {
   const out: { name: string; labels: Record<string, string>; value: string }[] = [];

@@ -44,6 +44,11 @@ describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goe
     expect(await wlanDelivered(daemon)).toBeGreaterThan(10);
     await tb.exec('ap', 'ip', ['link', 'set', tb.ifaces.apWlan, 'down']);
     await sleep(2500); // housekeeping runs every second
+    // /healthz says why the daemon is blind, and the gauge says which problem
+    const h = await httpGetInAp(tb, 9476, '/healthz');
+    expect(h.code).toBe(503);
+    expect(h.body).toContain(`interface ${tb.ifaces.apWlan} is down`);
+    expect(metricValue((await httpGetInAp(tb, 9476, '/metrics')).body, 'zhuge_health_problem', { problem: 'interface_down' })).toBe(1);
     await tb.exec('ap', 'ip', ['link', 'set', tb.ifaces.apWlan, 'up']);
     const d = daemon;
     const reopenedMs = await pollUntil(async () => d.logLines.some((l) => l.includes('is up again: reopening its tap')), 4000, 100);
@@ -56,6 +61,7 @@ describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goe
     console.log(`wlan down/up: reopened after ${reopenedMs?.toFixed(0)} ms; wlan tap delivered ${before} -> ${after}`);
     expect(after - before).toBeGreaterThan(20);
     expect(d.child.exitCode).toBeNull();
+    expect((await httpGetInAp(tb, 9476, '/healthz')).code).toBe(200);
   }, 60_000);
 
   it('a firewall reload wipes the filter table: zhuge finds its rules gone and installs them again within 6 s, counted', async () => {
@@ -113,6 +119,26 @@ describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goe
     expect(await hasZhugeRules(tb)).toBe(false);
     daemon = undefined;
   }, 60_000);
+
+  it('the wlan qdisc removed (noqueue): /healthz 503 says the queue is invisible, 200 again once a queue is back', async () => {
+    const d = daemon ?? (await startDaemon(tb, { metricsPort: 9476 }));
+    daemon = d;
+    expect((await httpGetInAp(tb, 9476, '/healthz')).code).toBe(200);
+    const saved = (await tb.exec('ap', 'tc', ['qdisc', 'show', 'dev', tb.ifaces.apWlan])).stdout;
+    await tb.exec('ap', 'tc', ['qdisc', 'del', 'dev', tb.ifaces.apWlan, 'root']);
+    const redMs = await pollUntil(async () => (await httpGetInAp(tb, 9476, '/healthz')).code === 503, 3000, 100);
+    const h = await httpGetInAp(tb, 9476, '/healthz');
+    console.log(`qdisc removed (was: ${saved.split('\n')[0] ?? ''}): /healthz 503 after ${String(redMs?.toFixed(0))} ms: ${h.body.trim()}`);
+    expect(redMs).toBeDefined();
+    expect(h.body).toContain('the Wi-Fi queue is invisible');
+    await pollUntil(async () => metricValue((await httpGetInAp(tb, 9476, '/metrics')).body, 'zhuge_health_problem', { problem: 'queue_invisible' }) === 1, 2000, 100);
+    expect(metricValue((await httpGetInAp(tb, 9476, '/metrics')).body, 'zhuge_health_problem', { problem: 'queue_invisible' })).toBe(1);
+    // an operator adds a shaper back
+    await tb.exec('ap', 'tc', ['qdisc', 'add', 'dev', tb.ifaces.apWlan, 'root', 'tbf', 'rate', '20mbit', 'burst', '32k', 'latency', '50ms']);
+    const greenMs = await pollUntil(async () => (await httpGetInAp(tb, 9476, '/healthz')).code === 200, 3000, 100);
+    expect(greenMs).toBeDefined();
+    expect(d.child.exitCode).toBeNull();
+  }, 30_000);
 
   it('wlan deleted: no zhuge rule left, exit 1 within 3 s, the log names the interface', async () => {
     const d = daemon ?? (await startDaemon(tb, { metricsPort: 9476 }));

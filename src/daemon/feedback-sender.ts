@@ -1,0 +1,92 @@
+/**
+ * The in-band RTP path's I/O: the raw socket through which zhuge's own feedback (and REMB caps)
+ * leave in the client's name, the 5 ms poll that sends what the engine builds, and the file of
+ * REMB lifts the watchdog sends if this process dies (cap-lift-file.ts). Policy stays in the
+ * engine (src/engine/rtp/).
+ *
+ * Without a raw socket (no CAP_NET_RAW, addon missing) the path does not report at all, so the
+ * client's own feedback keeps flowing: RTP is then only observed.
+ */
+import type { Logger } from 'pino';
+import type { RtpFeedback } from '../engine/rtp/rtp-feedback.js';
+import { CapLiftFile } from './cap-lift-file.js';
+import { monoNowUs } from './clock.js';
+import { LogBudget, logFailure, once } from './logger.js';
+import { RawSender } from './rawsock.js';
+
+export class FeedbackSender {
+  private closed = false;
+
+  private constructor(
+    private readonly rtp: RtpFeedback,
+    private raw: RawSender | undefined,
+    private readonly liftFile: CapLiftFile,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens the socket and starts the timers it needs (returned, for the daemon to clear); undefined without a socket. */
+  static open(rtp: RtpFeedback, liftFile: CapLiftFile, log: Logger): { sender: FeedbackSender; timers: NodeJS.Timeout[] } | undefined {
+    // transport creations, mode changes and evictions: a few per call, never per packet
+    const budget = new LogBudget(20, 60_000); // any RTP-shaped datagram creates a transport: 20 lines a minute
+    rtp.onEvent = (e) => budget.info(log, Date.now(), { transport: e.transport, event: e.event, mode: e.mode, why: e.why }, 'rtp transport');
+    // level trace at start: each feedback build's report timing (lead, horizon), for evidence runs
+    if (log.isLevelEnabled('trace')) rtp.onTimingTrace = (e) => log.trace(e, 'rtp report timing');
+    let raw: RawSender;
+    try {
+      raw = RawSender.open();
+    } catch (err) {
+      rtp.setReporting(false);
+      log.error({ err: String(err) }, 'raw socket unavailable: RTP feedback is not rebuilt (client feedback passes)');
+      return undefined;
+    }
+    const s = new FeedbackSender(rtp, raw, liftFile, log);
+    // the caps in force, for the watchdog to lift if this process dies (a few writes a minute)
+    liftFile.reset();
+    const timers = [
+      setInterval(() => s.keepLifts(), 200),
+      // feedback intervals are tens of ms; a 5 ms poll keeps each build within 5 ms of its due time
+      setInterval(() => s.sendBuilt(), 5),
+    ];
+    return { sender: s, timers };
+  }
+
+  get stats(): RawSender['stats'] | undefined {
+    return this.raw?.stats;
+  }
+
+  private keepLifts(): void {
+    if (this.closed) return;
+    try {
+      this.liftFile.update(this.rtp.liftsInForce());
+    } catch (err) {
+      once(this.log, 'liftfile', 'keeping the REMB lifts for the watchdog failed: a crash now leaves senders capped', { err: String(err) });
+    }
+  }
+
+  private sendBuilt(): void {
+    const raw = this.raw;
+    if (raw === undefined || this.closed) return;
+    for (const pkt of this.rtp.poll(monoNowUs())) {
+      try {
+        raw.send(pkt);
+      } catch (err) {
+        once(this.log, 'rawsend', 'sending rebuilt feedback failed (counted)', { err: String(err) });
+      }
+    }
+  }
+
+  /** At stop, first of all: a sender keeps the last REMB it got, so the caps in force are lifted; nothing is sent after this. */
+  liftAll(): void {
+    this.closed = true;
+    const raw = this.raw;
+    if (raw === undefined) return;
+    for (const pkt of this.rtp.liftCaps()) logFailure(this.log, 'lifting a REMB cap', () => raw.send(pkt));
+    logFailure(this.log, 'removing the REMB lifts file', () => this.liftFile.clear());
+  }
+
+  close(): void {
+    this.closed = true;
+    this.raw?.close();
+    this.raw = undefined;
+  }
+}
