@@ -117,6 +117,11 @@ export class QdiscPoller {
    * usually after the feedback covering it was sent).
    */
   pollDrops(): void {
+    if (this.engine.rtp?.recordsFeedback === false) {
+      // signal remb: no feedback of zhuge's own to mark drops in (a reload back starts afresh)
+      this.lastKernelDrops = -1;
+      return;
+    }
     if (this.dropPollBusy) return;
     this.dropPollBusy = true;
     const sinceUs = this.lastDropPollUs;

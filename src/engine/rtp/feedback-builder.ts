@@ -189,6 +189,12 @@ export class FeedbackBuilder {
     }
   }
 
+  /** signal 'remb': an RTP packet of `t` arrived; nothing is recorded, the transport is polled (its cap). */
+  touch(tUs: number, t: RtpTransport): void {
+    this.recording.add(t);
+    t.lastRecordUs = tUs;
+  }
+
   /** The transport left the table. */
   forget(t: RtpTransport): void {
     this.recording.delete(t);

@@ -165,6 +165,11 @@ export class RtpFeedback {
     this.applyTimingConfig();
   }
 
+  /** Whether packets are recorded to be reported (signal twcc / both; remb records nothing: the drop poll can rest). */
+  get recordsFeedback(): boolean {
+    return this.cfg.signal !== 'remb';
+  }
+
   /**
    * Turns reporting on/off (default on). Off (daemon stopping, raw sender unavailable): poll()
    * builds nothing and the client's own feedback passes again at once.
@@ -277,9 +282,15 @@ export class RtpFeedback {
       this.counters.implausibleSeqJumps++;
       return;
     }
+    if (this.cfg.signal === 'remb') {
+      // only REMB caps are sent: the client's own feedback passes, so nothing is recorded to be
+      // reported (no recorder, timing or drop matching per packet); the transport is polled for its cap
+      this.builder.touch(tUs, t);
+      return;
+    }
     const timed = this.cfg.reportTiming === 'departure';
     const slot = this.builder.record(tUs, t, res.transportSeq, ssrc, rtpSeq, v.tos & 3, predictedTotalMs, matchKey, this.cfg.maxFeedbackBytes, timed, queuePosition);
-    if (slot >= 0 && this.cfg.repairDrops && this.cfg.signal !== 'remb') this.repairs.store(t, slot, v, buf);
+    if (slot >= 0 && this.cfg.repairDrops) this.repairs.store(t, slot, v, buf);
   }
 
   /**

@@ -71,6 +71,8 @@ describe('flows.rtp.signal', () => {
     expect(new Set(rembs.map((s) => s.rembBps[0]))).toEqual(new Set([350_000]));
     expect(new Set(rembs.map((s) => s.senderSsrc)).size).toBe(1);
     expect(r.fb.status(r.endUs).counters.rembSent).toBe(rembs.length);
+    // remb alone records nothing to report (no per-packet recorder work); both records every packet
+    expect(r.fb.status(r.endUs).counters.recorded.twcc === 0).toBe(signal === 'remb');
   });
 
   it('a cap in force is lifted when the daemon stops, once; the watchdog\'s copy of the lift leaves it in force', () => {
