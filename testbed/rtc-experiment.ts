@@ -40,8 +40,10 @@ export type RtcMetrics = Pick<
 > & {
   frameDelayBeforeDropP50Ms: number;
   bitrateBeforeDropMbps: number;
-  /** the bitrate after the drop over the capacity after it */
+  /** the bitrate after the drop over the capacity after it (the sender's video bytes, retransmissions included) */
   bitrateOverCapacity: number;
+  /** GCC's target after the drop (its available outgoing bitrate, for every stream and header) over the capacity */
+  gccTargetOverCapacity: number;
   /** steady-state drops (scenario.steady): 1 when the call held its cap before the drop, and when the drop came (s after connecting) */
   steadyHeld?: number;
   dropAfterS?: number;
@@ -64,6 +66,7 @@ export interface RtcRun {
 export function flatten(s: RtcSummary, capacityAfterBps: number): RtcMetrics {
   return {
     bitrateOverCapacity: r2((s.bitrateMbps * 1e6) / capacityAfterBps),
+    gccTargetOverCapacity: r2((s.after.availableOutgoingBitrateMeanMbps * 1e6) / capacityAfterBps),
     frameDelayP50Ms: r2(s.frameDelayP50Ms),
     frameDelayP99Ms: r2(s.frameDelayP99Ms),
     frameDelayAbove400msSeconds: r2(s.frameDelayAbove400msSeconds),

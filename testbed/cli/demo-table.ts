@@ -83,6 +83,7 @@ const RTC_ROWS: Rows<keyof RtcMetrics> = [
   ['bitrateBeforeDropMbps', 'bitrate before the drop (Mbit/s)'],
   ['bitrateMbps', 'bitrate after the drop (Mbit/s)'],
   ['bitrateOverCapacity', 'bitrate after the drop / capacity'],
+  ['gccTargetOverCapacity', "GCC's target after the drop / capacity"],
   ['freezes', 'freezes after the drop'],
   ['steadyHeld', 'held the cap before the drop (1 = yes)'],
   ['zhugeFeedbackBuilt', 'TWCC feedback built by zhuge'],
