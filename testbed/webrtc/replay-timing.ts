@@ -49,7 +49,9 @@ export interface ReplayTimingResult {
 
 /** Replays the call in `dir` with `sets` (flows.rtp keys, 'key=value'). */
 export function replayTiming(dir: string, sets: readonly string[] = [], queueLimitBytes = 37_500): ReplayTimingResult {
-  const yaml = sets.map((kv) => `    ${kv.replace('=', ': ')}`).join('\n');
+  // report timing exists only where zhuge builds feedback of its own: signal twcc unless `sets` says otherwise
+  const all = sets.some((kv) => kv.startsWith('signal=')) ? sets : ['signal=twcc', ...sets];
+  const yaml = all.map((kv) => `    ${kv.replace('=', ': ')}`).join('\n');
   const cfg = parseConfig(`interfaces:\n  eth: eth0\n  wlan: wlan0\nflows:\n  rtp:\n    enabled: true\n${yaml}\n`, 'replay.yaml');
   const e = new Engine({ ...engineOptionsFrom(cfg, 1), queueLimitBytes });
   const rtp = e.rtp;
