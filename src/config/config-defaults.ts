@@ -53,6 +53,7 @@ const table: ConfigDefaults = {
       sojournCap: RTP_FEEDBACK_DEFAULTS.sojournCap,
       signal: RTP_FEEDBACK_DEFAULTS.signal,
       capRecovery: RTP_FEEDBACK_DEFAULTS.capRecovery,
+      capFloor: RTP_FEEDBACK_DEFAULTS.capFloor,
       kernelDrops: true,
     },
     clientSubnets: [],

@@ -72,6 +72,7 @@ export interface RtpConfig {
   signal: 'twcc' | 'remb' | 'both';
   /** signal remb / both: a cap rises by doubling only, or also at once to the rate last measured */
   capRecovery: 'doubling' | 'measured';
+  capFloor: number;
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

@@ -56,6 +56,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             sojournCap: f.rtp.sojournCap,
             signal: f.rtp.signal,
             capRecovery: f.rtp.capRecovery,
+            capFloor: f.rtp.capFloor,
             leadEarnedBy: f.rtp.leadEarnedBy,
             unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,

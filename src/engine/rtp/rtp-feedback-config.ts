@@ -75,6 +75,8 @@ export interface RtpFeedbackConfig {
   signal?: 'twcc' | 'remb' | 'both';
   /** signal remb / both: how a cap rises once the queue is short (remb-cap.ts RembCapConfig.recovery) */
   capRecovery?: 'doubling' | 'measured';
+  /** signal remb / both: the deepest a cap goes, a fraction of the flow's share of the rate (remb-cap.ts floorFraction) */
+  capFloor?: number;
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -94,6 +96,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   sojournCap: 'none',
   signal: 'remb',
   capRecovery: 'doubling',
+  capFloor: 0.5, // REMB_CAP_DEFAULTS.floorFraction (remb-cap.ts)
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -121,6 +124,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     unmeasured: c.unmeasured ?? RTP_FEEDBACK_DEFAULTS.unmeasured,
     signal: c.signal ?? RTP_FEEDBACK_DEFAULTS.signal,
     capRecovery: c.capRecovery ?? RTP_FEEDBACK_DEFAULTS.capRecovery,
+    capFloor: c.capFloor ?? RTP_FEEDBACK_DEFAULTS.capFloor,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');
