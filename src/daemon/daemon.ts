@@ -270,9 +270,8 @@ export class Daemon {
 
   /** The in-band path's raw socket, poll and lifts file (feedback-sender.ts). */
   private openFeedbackSender(): void {
-    const rtp = this.engine.rtp;
-    if (rtp === undefined) return;
-    const opened = FeedbackSender.open(rtp, this.liftFile, this.log);
+    if (this.engine.rtp === undefined) return;
+    const opened = FeedbackSender.open(this.engine, this.liftFile, this.log);
     if (opened === undefined) return;
     this.raw = opened.sender;
     this.timers.push(...opened.timers);

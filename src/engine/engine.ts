@@ -62,6 +62,8 @@ export class Engine {
   readonly flows: FlowTable<number, Flow>;
   /** the in-band path (undefined when RTP treatment is off) */
   rtp: RtpFeedback | undefined;
+  /** REMB lifts of an in-band path a reload turned off, to be sent (the daemon splices them) */
+  readonly retiredLifts: Uint8Array[] = [];
   /** queue.backend mac80211: a Fortune Teller per station (`ft` is then station 0's: unknown destinations) */
   readonly stations: StationQueues | undefined;
   /** client address -> the link-layer address downlink frames to it went to (forged uplink is told apart) */
@@ -141,6 +143,8 @@ export class Engine {
     this.policies.reconfigure(opts.feedbackUpdater);
     this.flows.reconfigure({ maxFlows: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
     this.nat.reconfigure({ maxAliases: opts.maxFlows, idleTimeoutUs: opts.idleTimeoutMs * 1000 });
+    // turned off: the lifts of its caps are left for the daemon to send (a sender keeps the last REMB it got)
+    if (opts.rtp === undefined) this.retiredLifts.push(...(this.rtp?.liftCaps() ?? []));
     if (opts.rtp === undefined) this.rtp = undefined;
     else if (this.rtp === undefined) this.rtp = this.newRtpFeedback(opts.rtp);
     else this.rtp.reconfigure(opts.rtp);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
 import { parseIpv4Address } from '../../src/protocols/ipv4.js';
+import { newRembView, RtcpCompoundCursor, readRemb, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/protocols/rtcp/index.js';
 
 export const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/webrtc/chromium-plaintext-4s.pcap', import.meta.url));
 export const SERVER = parseIpv4Address('10.78.1.1');
@@ -54,7 +55,7 @@ const start = () => {
 };
 s.on('message', (m, r) => {
   if (mode === 'learn' && !started) { peer = r.address; peerPort = r.port; start(); return; }
-  got.push({ hex: m.toString('hex'), from: r.address + ':' + r.port });
+  got.push({ hex: m.toString('hex'), from: r.address + ':' + r.port, atMs: Date.now() });
 });
 s.bind(Number(port), bind, () => {
   if (mode === 'hello') s.send(Buffer.alloc(0), peerPort, peer, () => setTimeout(start, 200));
@@ -62,3 +63,31 @@ s.bind(Number(port), bind, () => {
 });
 `;
 
+
+/** What a peer printed: each datagram it received, its source, and when (Date.now() at reception). */
+export interface Received {
+  hex: string;
+  from: string;
+  atMs: number;
+}
+
+/** The REMB bitrates in a datagram (RTCP compound), and whether it carries TWCC. */
+export function rtcpOf(b: Uint8Array): { rembs: number[]; twcc: boolean } {
+  const out = { rembs: [] as number[], twcc: false };
+  if (b.length < 8 || (b[0] ?? 0) >> 6 !== 2 || (b[1] ?? 0) < 192 || (b[1] ?? 0) > 223) return out;
+  const c = new RtcpCompoundCursor();
+  const r = newRembView();
+  try {
+    c.reset(b, 0, b.length);
+    while (c.next()) {
+      if (c.view.kind === 'remb') {
+        readRemb(b, c.view, r);
+        out.rembs.push(r.bitrateBps);
+      }
+      if (c.view.packetType === RTCP_PT_RTPFB && c.view.count === RTPFB_FMT_TWCC) out.twcc = true;
+    }
+  } catch {
+    // not RTCP (RTP, or cut)
+  }
+  return out;
+}

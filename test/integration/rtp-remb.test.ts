@@ -11,35 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capLiftPath } from '../../src/daemon/cap-lift-file.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newRembView, RtcpCompoundCursor, readRemb, RTCP_PT_RTPFB, RTPFB_FMT_TWCC } from '../../src/protocols/rtcp/index.js';
 import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
-import { CLI_PORT, loadCall, PEER_SCRIPT, SRV_PORT } from './_call-replay.js';
+import { CLI_PORT, loadCall, PEER_SCRIPT, rtcpOf, SRV_PORT } from './_call-replay.js';
 
 const LINK_BPS = 1e6;
 const DUR_MS = 5000;
-
-/** The REMB bitrates in a datagram (RTCP compound), and whether it carries TWCC. */
-function rtcpOf(b: Uint8Array): { rembs: number[]; twcc: boolean } {
-  const out = { rembs: [] as number[], twcc: false };
-  if (b.length < 8 || (b[0] ?? 0) >> 6 !== 2 || (b[1] ?? 0) < 192 || (b[1] ?? 0) > 223) return out;
-  const c = new RtcpCompoundCursor();
-  const r = newRembView();
-  try {
-    c.reset(b, 0, b.length);
-    while (c.next()) {
-      if (c.view.kind === 'remb') {
-        readRemb(b, c.view, r);
-        out.rembs.push(r.bitrateBps);
-      }
-      if (c.view.packetType === RTCP_PT_RTPFB && c.view.count === RTPFB_FMT_TWCC) out.twcc = true;
-    }
-  } catch {
-    // not RTCP (RTP, or cut)
-  }
-  return out;
-}
 
 describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
   `REMB rate caps on a replayed Chromium call through a link slower than the call (${isRoot ? 'root' : 'needs root and netns'})`,

@@ -4,6 +4,8 @@ import type { QueueView } from '../../../src/engine/rtp/rtp-feedback.js';
 import { formatIpv4 } from '../../../src/protocols/ipv4.js';
 import { decodePacket, newPacketView } from '../../../src/protocols/packet.js';
 import { newRembView, newRtcpView, parseRtcpPacket, readRemb, REMB_UNLIMITED_BPS, type RtcpKind } from '../../../src/protocols/rtcp/index.js';
+import { Engine } from '../../../src/engine/engine.js';
+import { engineOptions } from '../../helpers/engine.js';
 import { BASE_CFG, CLIENT, SERVER, load, replay } from './_helpers.js';
 
 const recs = load('chromium-plaintext-4s.pcap');
@@ -97,5 +99,20 @@ describe('flows.rtp.signal', () => {
     const calm = replay(recs, { ...BASE_CFG, signal: 'remb' }, () => 5, standingFrom(Number.POSITIVE_INFINITY));
     expect(calm.sent).toEqual([]);
     expect(calm.fb.liftCaps()).toEqual([]);
+  });
+
+  it('RTP turned off by a reload with a cap in force: the engine keeps the lift for the daemon to send', () => {
+    const r = replay(recs, { ...BASE_CFG, signal: 'remb' }, () => 5, standingFrom(startUs + 2_000_000));
+    const e = new Engine(engineOptions({ rtp: { ...BASE_CFG, signal: 'remb' } }));
+    e.rtp = r.fb; // the path of the replayed call, its cap in force
+    e.reconfigure(engineOptions());
+    expect(e.rtp).toBeUndefined();
+    expect(decode(e.retiredLifts.map((pkt) => ({ pkt }))).map((s) => s.rembBps[0])).toEqual([REMB_UNLIMITED_BPS]);
+    // on again: a new path, nothing more to lift
+    e.retiredLifts.splice(0);
+    e.reconfigure(engineOptions({ rtp: { ...BASE_CFG, signal: 'remb' } }));
+    expect(e.rtp).toBeDefined();
+    e.reconfigure(engineOptions());
+    expect(e.retiredLifts).toEqual([]);
   });
 });
