@@ -31,7 +31,7 @@ import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
-import { childLogger, logFailure, once } from './logger.js';
+import { childLogger, logFailure, logFailureAsync, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket, type NfQueueStats } from './nfqueue.js';
@@ -432,19 +432,20 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    // a sender keeps the last REMB it got: caps in force are lifted before anything else stops
-    this.raw?.liftAll();
-    // from now on the client's own feedback passes again
-    this.engine.rtp?.setReporting(false);
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    await this.ruleKeeper.remove();
-    clearInterval(this.gateTimer);
-    this.gateTimer = undefined;
     // every step runs whatever the one before did: a throw must not leave held packets, sockets
-    // or the watchdog behind (the process would stay up without rules)
+    // or the watchdog behind (the process would stay up without rules, or with packets held)
     let released = 0;
     const step = (what: string, fn: () => unknown): void => logFailure(this.log, what, fn);
+    const stepAsync = (what: string, fn: () => Promise<unknown>): Promise<void> => logFailureAsync(this.log, what, fn);
+    // a sender keeps the last REMB it got: caps in force are lifted before anything else stops
+    step('lifting the REMB caps', () => this.raw?.liftAll());
+    // from now on the client's own feedback passes again
+    step('handing feedback back to the clients', () => this.engine.rtp?.setReporting(false));
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await stepAsync('removing the rules', () => this.ruleKeeper.remove());
+    clearInterval(this.gateTimer);
+    this.gateTimer = undefined;
     // the engine names each gated packet's flow in order, then the rest (timed holds) goes
     step('releasing held packets', () => (released = this.engine.flushGates((f) => this.uplink.releaseGated(f)) + this.uplink.drain()));
     step('flushing the verdicts', () => this.nfq?.flush());
@@ -455,7 +456,7 @@ export class Daemon {
     step('closing the queue backend', () => this.queue?.close());
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;
-    await this.watchdog.stop();
+    await stepAsync('stopping the watchdog', () => this.watchdog.stop());
     this.log.info({ released }, 'zhuge stopped: rules removed, held packets released');
   }
 }

@@ -173,6 +173,15 @@ export function logFailure(logger: Logger, what: string, fn: () => unknown): voi
   }
 }
 
+/** logFailure for an async step: a rejection is logged at error, never thrown. */
+export async function logFailureAsync(logger: Logger, what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    logger.error({ err: String(err) }, `${what} failed`);
+  }
+}
+
 /**
  * At most `perWindow` log lines per `windowMs` for an event kind that traffic can trigger (a
  * forged packet must not be able to write one line per packet); the lines left out are counted

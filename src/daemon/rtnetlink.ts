@@ -284,31 +284,80 @@ export function formatTcHandle(h: number): string {
   return `${((h >>> 16) & 0xffff).toString(16)}:${(h & 0xffff).toString(16)}`;
 }
 
+/** How long one rtnetlink request may take before it is abandoned (ms): a dump answers in well under 1 ms. */
+export const RTNETLINK_TIMEOUT_MS = 1000;
+
+/** A request the kernel did not answer within the timeout (the socket was replaced). */
+export class RtnetlinkTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`rtnetlink request not answered within ${timeoutMs} ms (socket reopened)`);
+    this.name = 'RtnetlinkTimeoutError';
+  }
+}
+
 /** One rtnetlink socket in the caller's network namespace. */
 export class TcNetlink {
   /** the last request queued: one at a time on the socket (see serial) */
   private last: Promise<unknown> = Promise.resolve();
+  private sock: RtNetlinkSocket;
+  /** requests abandoned after the timeout (each replaced the socket) */
+  timeouts = 0;
 
-  private constructor(private readonly sock: RtNetlinkSocket) {}
+  /** `openSocket` opens the socket, and again after a timeout (tests pass a fake). */
+  constructor(
+    private readonly openSocket: () => RtNetlinkSocket = createRtNetlink,
+    private readonly timeoutMs = RTNETLINK_TIMEOUT_MS,
+  ) {
+    this.sock = openSocket();
+  }
 
   /**
    * Runs the socket's requests one after another: the kernel allows one dump at a time per
    * netlink socket and rejects a second with EBUSY (the backlog resync, the drop poll and the
-   * shaper-rate read have their own timers and would otherwise overlap).
+   * shaper-rate read have their own timers and would otherwise overlap). A request not answered
+   * within the timeout is abandoned and the socket replaced: its answer may never come, and the
+   * requests queued behind it would wait for ever.
    */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.last.then(fn, fn);
+  private serial<T>(fn: (sock: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    const run = (): Promise<T> => this.bounded(fn(this.sock));
+    const p = this.last.then(run, run);
     this.last = p.catch(() => undefined);
     return p;
   }
 
+  private bounded<T>(req: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.timeouts++;
+        const old = this.sock;
+        this.sock = this.openSocket();
+        try {
+          old.socket.close();
+        } catch {
+          // already closed: nothing to release
+        }
+        reject(new RtnetlinkTimeoutError(this.timeoutMs));
+      }, this.timeoutMs);
+      req.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
   static open(): TcNetlink {
-    return new TcNetlink(createRtNetlink());
+    return new TcNetlink();
   }
 
   /** ifindex of a device in this namespace. */
   async ifindex(dev: string): Promise<number> {
-    const links = await this.serial(() => this.sock.getLinks());
+    const links = await this.serial((sock) => sock.getLinks());
     const l = links.find((x) => x.attrs.ifname === dev);
     if (l === undefined || l.data.index === undefined) throw new Error(`no such device '${dev}'`);
     return l.data.index;
@@ -316,7 +365,7 @@ export class TcNetlink {
 
   /** Statistics of every qdisc on `ifindex` (dump filtered in JS). */
   async qdiscStats(ifindex: number): Promise<QdiscStats[]> {
-    const msgs = await this.serial(() => this.sock.getQdiscs({ ifindex }));
+    const msgs = await this.serial((sock) => sock.getQdiscs({ ifindex }));
     const out: QdiscStats[] = [];
     for (const m of msgs) {
       if (m.data.ifindex !== ifindex) continue;
@@ -342,8 +391,8 @@ export class TcNetlink {
   /** Changes an existing htb class's rate/ceil (one RTM_NEWTCLASS, acknowledged). */
   async setHtbRate(ifindex: number, classid: number, params: HtbClassParams): Promise<void> {
     const parent = (classid & 0xffff0000) >>> 0; // the htb qdisc (major:0) — a top-level class
-    await this.serial(() =>
-      this.sock.newTrafficClass(
+    await this.serial((sock) =>
+      sock.newTrafficClass(
         { ifindex, handle: classid, parent },
         { kind: 'htb', options: buildHtbClassOptions(params) },
       ),
@@ -352,7 +401,7 @@ export class TcNetlink {
 
   /** Reads back the htb classes of `ifindex` (rate/ceil in bytes/s). */
   async htbClasses(ifindex: number): Promise<HtbClassView[]> {
-    const msgs = await this.serial(() => this.sock.getTrafficClasses({ ifindex }));
+    const msgs = await this.serial((sock) => sock.getTrafficClasses({ ifindex }));
     const out: HtbClassView[] = [];
     for (const m of msgs) {
       if (m.data.ifindex !== ifindex || m.attrs.kind !== 'htb' || m.attrs.options === undefined) continue;

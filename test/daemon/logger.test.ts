@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childLogger, createLogger, flushLogger, LogBudget, logFailure, once, resetOnce, stdoutIsJournal } from '../../src/daemon/logger.js';
+import { childLogger, createLogger, flushLogger, LogBudget, logFailure, logFailureAsync, once, resetOnce, stdoutIsJournal } from '../../src/daemon/logger.js';
 
 function memory(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -49,6 +49,18 @@ describe('logger', () => {
     logFailure(root, 'closing the queue', () => ran.push('close'));
     expect(ran).toEqual(['close']);
     expect(mem.lines()).toEqual([expect.objectContaining({ level: 'error', msg: 'flushing the verdicts failed', err: 'Error: sendmsg: ENOBUFS' })]);
+  });
+
+  it('logFailureAsync: a rejected step (iptables failing at stop) is logged and the next steps run', async () => {
+    const mem = memory();
+    const root = createLogger('info', { destination: mem.stream });
+    const ran: string[] = [];
+    await logFailureAsync(root, 'removing the rules', () => Promise.reject(new Error('iptables-restore: exit 4')));
+    await logFailureAsync(root, 'stopping the watchdog', async () => {
+      ran.push('watchdog');
+    });
+    expect(ran).toEqual(['watchdog']);
+    expect(mem.lines()).toEqual([expect.objectContaining({ level: 'error', msg: 'removing the rules failed', err: 'Error: iptables-restore: exit 4' })]);
   });
 
   it('LogBudget: at most n lines a window, the ones left out said in the next window\'s first line', () => {
