@@ -12,22 +12,32 @@ import { ConfigError, configWarnings, DEFAULT_CONFIG_PATH, loadConfig, tryLoadCo
 import { Daemon } from '../daemon/daemon.js';
 import { HttpServer } from '../daemon/http-server.js';
 import { acquireInstanceLock, type InstanceLock } from '../daemon/instance-lock.js';
+import { parseOomScoreAdj, setOomScoreAdj } from '../daemon/oom-score.js';
 import { childLogger, createLogger, flushLogger, installExitFlush } from '../daemon/logger.js';
 import { nfqueueAvailable } from '../daemon/nfqueue.js';
 
-const USAGE = `usage: zhuge run [--config FILE] [--instance ID]
+const USAGE = `usage: zhuge run [--config FILE] [--instance ID] [--oom-score-adj N]
 
-  --config FILE   configuration (default ${DEFAULT_CONFIG_PATH})
-  --instance ID   suffix for the iptables chain, so several daemons never collide (tests)`;
+  --config FILE       configuration (default ${DEFAULT_CONFIG_PATH})
+  --instance ID       suffix for the iptables chain, so several daemons never collide (tests)
+  --oom-score-adj N   this process's OOM score adjustment, -1000..1000 (for supervisors without
+                      one, e.g. OpenWrt's procd; lowering it needs CAP_SYS_RESOURCE)`;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('run', USAGE, argv, {
     config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_PATH },
     instance: { type: 'string' },
+    'oom-score-adj': { type: 'string' },
   });
   if (parsed.exit !== undefined) return parsed.exit;
   const values = parsed.values;
   const path = values.config;
+  const oomText = values['oom-score-adj'];
+  const oomScoreAdj = oomText !== undefined ? parseOomScoreAdj(oomText) : undefined;
+  if (oomText !== undefined && oomScoreAdj === undefined) {
+    console.error(`zhuge run: --oom-score-adj must be an integer from -1000 to 1000, got '${oomText}'\n${USAGE}`);
+    return 2;
+  }
   let cfg: Config;
   try {
     cfg = loadConfig(path);
@@ -62,6 +72,12 @@ export async function run(argv: string[]): Promise<number> {
   installExitFlush(root);
   const log = childLogger(root, 'main');
   for (const w of configWarnings(cfg)) log.warn(w);
+  if (oomScoreAdj !== undefined) {
+    // before the watchdog is spawned: it inherits the value
+    const why = setOomScoreAdj(oomScoreAdj);
+    if (why === undefined) log.info({ oomScoreAdj }, 'OOM score adjusted');
+    else log.warn({ oomScoreAdj }, `OOM score left as it was: ${why}`);
+  }
   let daemon: Daemon;
   try {
     daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
