@@ -95,7 +95,8 @@ describe.skipIf(why !== undefined)(`daemon fail-open (needs root and netns${why 
       `kill -9: rules removed after ${goneMs?.toFixed(0)} ms; probe max gap ${gap.toFixed(0)} ms; iperf longest stall ${stall.toFixed(0)} ms; ` +
         `held before kill ${before.counters.uplinkHeld} (status, 2 s before), ${heldInKernel} in the kernel queue at the kill (dropped with the socket)`,
     );
-    expect(heldInKernel).toBeGreaterThanOrEqual(0);
+    // heldInKernel is a measurement (printed for docs/operations.md), not asserted: what is
+    // asserted is what the loss must not cause, a stall of the flows
     await probe.stop();
     probe = undefined;
     expect(goneMs).toBeDefined();
