@@ -1,6 +1,12 @@
 /** A real Chromium call's UDP payloads replayed between srv and cli at their recorded times (rtp-inband, rtp-remb). */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import type { DaemonProc } from '../../testbed/daemon-proc.js';
+import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
+import { ensureBuilt } from './_helpers.js';
 import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
 import { readCapture } from '../../src/protocols/pcap-file.js';
 import { parseIpv4Address } from '../../src/protocols/ipv4.js';
@@ -90,4 +96,33 @@ export function rtcpOf(b: Uint8Array): { rembs: number[]; twcc: boolean } {
     // not RTCP (RTP, or cut)
   }
   return out;
+}
+
+/** A testbed for replayed calls, with the peer script and the call's payloads written in `dir`. */
+export interface ReplayLab {
+  tb: Testbed | undefined;
+  dir: string;
+  /** the daemon a test started (stopped after the tests if still running) */
+  daemon: DaemonProc | undefined;
+}
+
+/** Sets the lab up before the calling describe's tests and takes it down after them (then `cleanup`). */
+export function useReplayLab(linkBps: number, bufferMs: number, cleanup?: (lab: ReplayLab) => void): ReplayLab {
+  const lab: ReplayLab = { tb: undefined, dir: '', daemon: undefined };
+  beforeAll(async () => {
+    await ensureBuilt();
+    lab.tb = await up({ prefix: randomPrefix(), rateBps: linkBps, bufferMs });
+    lab.dir = mkdtempSync(join(tmpdir(), 'zhuge-replay-'));
+    const call = loadCall();
+    writeFileSync(join(lab.dir, 'peer.cjs'), PEER_SCRIPT);
+    writeFileSync(join(lab.dir, 'server.json'), JSON.stringify(call.server));
+    writeFileSync(join(lab.dir, 'client.json'), JSON.stringify(call.client));
+  }, 120_000);
+  afterAll(async () => {
+    await lab.daemon?.stop().catch(() => undefined);
+    await lab.tb?.down();
+    if (lab.dir !== '') rmSync(lab.dir, { recursive: true, force: true });
+    cleanup?.(lab);
+  });
+  return lab;
 }

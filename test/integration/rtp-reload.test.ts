@@ -9,14 +9,12 @@
  *  - signal remb: the caps stop with a lift ("no limit") when RTP is turned off, none comes while
  *    it is off, and they come back when it is on again.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { daemonConfigYaml, startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
-import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
-import { daemonUnavailable, ensureBuilt, isRoot, pollUntil } from './_helpers.js';
-import { CLI_PORT, loadCall, PEER_SCRIPT, rtcpOf, SRV_PORT, type Received } from './_call-replay.js';
+import { daemonUnavailable, isRoot, pollUntil } from './_helpers.js';
+import { CLI_PORT, rtcpOf, SRV_PORT, useReplayLab, type Received } from './_call-replay.js';
 
 const LINK_BPS = 1e6;
 const DUR_MS = 5000;
@@ -30,30 +28,12 @@ const PORT = 9486;
 describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
   `RTP turned off and on by reloads during a replayed Chromium call (${isRoot ? 'root' : 'needs root and netns'})`,
   () => {
-    let tb: Testbed | undefined;
-    let daemon: DaemonProc | undefined;
-    let dir = '';
-
-    beforeAll(async () => {
-      await ensureBuilt();
-      tb = await up({ prefix: randomPrefix(), rateBps: LINK_BPS, bufferMs: 300 });
-      dir = mkdtempSync(join(tmpdir(), 'zhuge-rtp-reload-'));
-      const call = loadCall();
-      writeFileSync(join(dir, 'peer.cjs'), PEER_SCRIPT);
-      writeFileSync(join(dir, 'server.json'), JSON.stringify(call.server));
-      writeFileSync(join(dir, 'client.json'), JSON.stringify(call.client));
-    }, 120_000);
-
-    afterAll(async () => {
-      await daemon?.stop().catch(() => undefined);
-      await tb?.down();
-      if (dir !== '') rmSync(dir, { recursive: true, force: true });
-    });
+    const lab = useReplayLab(LINK_BPS, 300);
 
     /** Rewrites the daemon's configuration and reloads it; resolves once the daemon answered. */
     const reload = async (d: DaemonProc, rtpYaml: string): Promise<void> => {
-      if (tb === undefined) throw new Error('no testbed');
-      writeFileSync(d.configPath, daemonConfigYaml(tb, { metricsPort: PORT, extraYaml: rtpYaml }));
+      if (lab.tb === undefined) throw new Error('no testbed');
+      writeFileSync(d.configPath, daemonConfigYaml(lab.tb, { metricsPort: PORT, extraYaml: rtpYaml }));
       const before = d.logLines.length;
       d.child.kill('SIGHUP');
       const ms = await pollUntil(async () => d.logLines.slice(before).some((l) => l.includes('configuration reloaded') || l.includes('reload refused')), 3000, 20);
@@ -64,15 +44,15 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
 
     /** Replays the call; RTP off at OFF_AT_MS, on again at ON_AT_MS; what the server received, and when each reload was answered (Date.now()). */
     const replay = async (signal: string): Promise<{ got: Received[]; startMs: number; offMs: number; onMs: number }> => {
-      if (tb === undefined) throw new Error('no testbed');
+      if (lab.tb === undefined) throw new Error('no testbed');
       const on = `flows:\n  rtp:\n    enabled: true\n    signal: ${signal}\n`;
-      const d = await startDaemon(tb, { metricsPort: PORT, extraYaml: on });
-      daemon = d;
+      const d = await startDaemon(lab.tb, { metricsPort: PORT, extraYaml: on });
+      lab.daemon = d;
       try {
-        const script = join(dir, 'peer.cjs');
+        const script = join(lab.dir, 'peer.cjs');
         const t0 = Date.now();
-        const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), tb.addrs.srv, String(SRV_PORT), tb.addrs.cli, String(CLI_PORT), String(DUR_MS + 1500), 'plain'], DUR_MS + 10_000);
-        const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), tb.addrs.cli, String(CLI_PORT), tb.addrs.srv, String(SRV_PORT), String(DUR_MS), 'plain'], DUR_MS + 10_000);
+        const srv = lab.tb.exec('srv', process.execPath, [script, join(lab.dir, 'server.json'), lab.tb.addrs.srv, String(SRV_PORT), lab.tb.addrs.cli, String(CLI_PORT), String(DUR_MS + 1500), 'plain'], DUR_MS + 10_000);
+        const cli = lab.tb.exec('cli', process.execPath, [script, join(lab.dir, 'client.json'), lab.tb.addrs.cli, String(CLI_PORT), lab.tb.addrs.srv, String(SRV_PORT), String(DUR_MS), 'plain'], DUR_MS + 10_000);
         await new Promise((r) => setTimeout(r, OFF_AT_MS - (Date.now() - t0)));
         await reload(d, `flows:\n  rtp:\n    enabled: false\n    signal: ${signal}\n`);
         const offMs = Date.now();
@@ -83,7 +63,7 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
         return { got: JSON.parse(s.stdout) as Received[], startMs: t0, offMs, onMs };
       } finally {
         await d.stop().catch(() => undefined);
-        daemon = undefined;
+        lab.daemon = undefined;
       }
     };
 

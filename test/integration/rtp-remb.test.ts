@@ -6,15 +6,13 @@
  * and the last REMB must be the lift ("no limit") whether the daemon stops in order or is killed
  * with a cap in force (then its watchdog sends it: a sender keeps the last REMB for its whole call).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { capLiftPath } from '../../src/daemon/cap-lift-file.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
-import { randomPrefix, up, type Testbed } from '../../testbed/topology.js';
-import { daemonUnavailable, ensureBuilt, isRoot } from './_helpers.js';
-import { CLI_PORT, loadCall, PEER_SCRIPT, rtcpOf, SRV_PORT } from './_call-replay.js';
+import { daemonUnavailable, isRoot } from './_helpers.js';
+import { CLI_PORT, loadCall, rtcpOf, SRV_PORT, useReplayLab } from './_call-replay.js';
 
 const LINK_BPS = 1e6;
 const DUR_MS = 5000;
@@ -22,49 +20,32 @@ const DUR_MS = 5000;
 describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
   `REMB rate caps on a replayed Chromium call through a link slower than the call (${isRoot ? 'root' : 'needs root and netns'})`,
   () => {
-    let tb: Testbed | undefined;
-    let daemon: DaemonProc | undefined;
-    let dir = '';
-
-    beforeAll(async () => {
-      await ensureBuilt();
-      tb = await up({ prefix: randomPrefix(), rateBps: LINK_BPS, bufferMs: 300 });
-      dir = mkdtempSync(join(tmpdir(), 'zhuge-remb-'));
-      const call = loadCall();
-      writeFileSync(join(dir, 'peer.cjs'), PEER_SCRIPT);
-      writeFileSync(join(dir, 'server.json'), JSON.stringify(call.server));
-      writeFileSync(join(dir, 'client.json'), JSON.stringify(call.client));
-    }, 120_000);
-
-    afterAll(async () => {
-      await daemon?.stop().catch(() => undefined);
-      await tb?.down();
-      if (dir !== '') rmSync(dir, { recursive: true, force: true });
-      // the lifts file the killed daemon left (the next daemon of the same chain would reset it)
-      if (tb !== undefined) rmSync(capLiftPath(`ZHUGE_${tb.prefix}`), { force: true });
+    // the lifts file a killed daemon left (the next daemon of the same chain would reset it)
+    const lab = useReplayLab(LINK_BPS, 300, (l) => {
+      if (l.tb !== undefined) rmSync(capLiftPath(`ZHUGE_${l.tb.prefix}`), { force: true });
     });
 
     /** Replays the call with the daemon running; `end` stops it (in order or kill -9) 1 s before the replay ends. */
     const replay = async (port: number, end: (d: DaemonProc) => Promise<void>): Promise<{ rembs: number[]; serverTwcc: number; clientTwcc: number }> => {
-      if (tb === undefined) throw new Error('no testbed');
-      const d = await startDaemon(tb, { metricsPort: port });
-      daemon = d;
-      const script = join(dir, 'peer.cjs');
-      const srv = tb.exec('srv', process.execPath, [script, join(dir, 'server.json'), tb.addrs.srv, String(SRV_PORT), tb.addrs.cli, String(CLI_PORT), String(DUR_MS + 1500), 'plain'], DUR_MS + 10_000);
-      const cli = tb.exec('cli', process.execPath, [script, join(dir, 'client.json'), tb.addrs.cli, String(CLI_PORT), tb.addrs.srv, String(SRV_PORT), String(DUR_MS), 'plain'], DUR_MS + 10_000);
+      if (lab.tb === undefined) throw new Error('no testbed');
+      const d = await startDaemon(lab.tb, { metricsPort: port });
+      lab.daemon = d;
+      const script = join(lab.dir, 'peer.cjs');
+      const srv = lab.tb.exec('srv', process.execPath, [script, join(lab.dir, 'server.json'), lab.tb.addrs.srv, String(SRV_PORT), lab.tb.addrs.cli, String(CLI_PORT), String(DUR_MS + 1500), 'plain'], DUR_MS + 10_000);
+      const cli = lab.tb.exec('cli', process.execPath, [script, join(lab.dir, 'client.json'), lab.tb.addrs.cli, String(CLI_PORT), lab.tb.addrs.srv, String(SRV_PORT), String(DUR_MS), 'plain'], DUR_MS + 10_000);
       await new Promise((r) => setTimeout(r, DUR_MS - 1000));
       try {
         await end(d);
       } finally {
         await d.stop().catch(() => undefined); // whatever end() did: the next test starts its own
-        daemon = undefined;
+        lab.daemon = undefined;
       }
       const [s] = await Promise.all([srv, cli]);
       const got = JSON.parse(s.stdout) as Array<{ hex: string; from: string }>;
       const rembs: number[] = [];
       let serverTwcc = 0;
       for (const g of got) {
-        expect(g.from.slice(0, g.from.lastIndexOf(':'))).toBe(tb.addrs.cli);
+        expect(g.from.slice(0, g.from.lastIndexOf(':'))).toBe(lab.tb.addrs.cli);
         const r = rtcpOf(Buffer.from(g.hex, 'hex'));
         rembs.push(...r.rembs);
         if (r.twcc) serverTwcc++;
