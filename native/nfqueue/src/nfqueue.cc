@@ -41,6 +41,8 @@
 #include <string>
 #include <vector>
 
+#include "nfq-parse.h"
+
 namespace {
 
 enum MetaField {
@@ -112,18 +114,6 @@ size_t VerdictMsgSize(size_t payloadLen, bool withPayload) {
   size_t n = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)) + NLA_ALIGN(NLA_HDRLEN + sizeof(nfqnl_msg_verdict_hdr));
   if (withPayload) n += NLA_ALIGN(NLA_HDRLEN + payloadLen);
   return n;
-}
-
-uint32_t ReadBe32(const uint8_t* p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return ntohl(v);
-}
-
-uint64_t ReadBe64(const uint8_t* p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return be64toh(v);
 }
 
 // Runs fn() with the calling thread switched into the network namespace `ns` (a name under
@@ -394,108 +384,44 @@ class NfQueueHandle : public Napi::ObjectWrap<NfQueueHandle> {
   }
 
   // ---- receive path ----------------------------------------------------------------------
-  // Parses one netlink datagram. Packets go to meta_/data_ (or get an immediate accept when
-  // acceptNow); an NLMSG_ERROR for waitSeq sets *ackErr (0 or -errno); other errors are counted.
+  // Parses one netlink datagram (nfq-parse.h). Packets go to meta_/data_ (or get an immediate
+  // accept when acceptNow); an NLMSG_ERROR for waitSeq sets *ackErr (0 or -errno); other errors
+  // are counted.
   void ParseDatagram(const uint8_t* buf, size_t len, uint32_t waitSeq, int* ackErr, bool acceptNow) {
-    const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf);
-    int remaining = static_cast<int>(len);
-    for (; NLMSG_OK(nlh, remaining); nlh = NLMSG_NEXT(nlh, remaining)) {
-      if (nlh->nlmsg_type == NLMSG_ERROR) {
-        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
-        const auto* e = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
-        if (ackErr != nullptr && waitSeq != 0 && nlh->nlmsg_seq == waitSeq) {
-          *ackErr = e->error;
-        } else if (e->error != 0) {
-          verdictErrors_++;
-          lastVerdictErrno_ = -e->error;
-        }
-        continue;
-      }
-      if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_NOOP) continue;
-      if (nlh->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) continue;
-      ParsePacket(nlh, acceptNow);
-    }
+    zhuge_nfq::ParseDatagram(
+        buf, len, [&](const zhuge_nfq::PacketMeta& m) { OnPacket(m, acceptNow); },
+        [&](uint32_t seq, int error) {
+          if (ackErr != nullptr && waitSeq != 0 && seq == waitSeq) {
+            *ackErr = error;
+          } else if (error != 0) {
+            verdictErrors_++;
+            lastVerdictErrno_ = -error;
+          }
+        });
   }
 
-  void ParsePacket(const nlmsghdr* nlh, bool acceptNow) {
-    const size_t hdr = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg));
-    if (nlh->nlmsg_len < hdr) return;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(nlh) + hdr;
-    size_t left = nlh->nlmsg_len - hdr;
-    bool haveHdr = false;
-    double id = 0, hw = 0, hook = 0, indev = 0, outdev = 0, mark = 0, ts = NAN, capLen = -1, hwAddr = 0;
-    const uint8_t* payload = nullptr;
-    size_t payloadLen = 0;
-    while (left >= NLA_HDRLEN) {
-      const auto* nla = reinterpret_cast<const nlattr*>(p);
-      if (nla->nla_len < NLA_HDRLEN || nla->nla_len > left) break;
-      const uint8_t* d = p + NLA_HDRLEN;
-      size_t dl = nla->nla_len - NLA_HDRLEN;
-      switch (nla->nla_type & NLA_TYPE_MASK) {
-        case NFQA_PACKET_HDR:
-          if (dl >= 7) {
-            id = ReadBe32(d);
-            hw = static_cast<double>((d[4] << 8) | d[5]);
-            hook = d[6];
-            haveHdr = true;
-          }
-          break;
-        case NFQA_MARK:
-          if (dl >= 4) mark = ReadBe32(d);
-          break;
-        case NFQA_IFINDEX_INDEV:
-          if (dl >= 4) indev = ReadBe32(d);
-          break;
-        case NFQA_IFINDEX_OUTDEV:
-          if (dl >= 4) outdev = ReadBe32(d);
-          break;
-        case NFQA_TIMESTAMP:
-          if (dl >= 16) ts = static_cast<double>(ReadBe64(d)) * 1e6 + static_cast<double>(ReadBe64(d + 8));
-          break;
-        case NFQA_CAP_LEN:
-          if (dl >= 4) capLen = ReadBe32(d);
-          break;
-        case NFQA_HWADDR:
-          // struct nfqnl_msg_packet_hw: __be16 hw_addrlen, __u16 pad, __u8 hw_addr[8]
-          if (dl >= 12 && ((d[0] << 8) | d[1]) == 6) {
-            hwAddr = 0;
-            for (int i = 0; i < 6; i++) hwAddr = hwAddr * 256 + d[4 + i];
-          }
-          break;
-        case NFQA_PAYLOAD:
-          payload = d;
-          payloadLen = dl;
-          break;
-        default:
-          break;
-      }
-      size_t step = NLA_ALIGN(nla->nla_len);
-      if (step >= left) break;
-      p += step;
-      left -= step;
-    }
-    if (!haveHdr) return;
+  void OnPacket(const zhuge_nfq::PacketMeta& p, bool acceptNow) {
     received_++;
-    lastId_ = static_cast<uint32_t>(id);
+    lastId_ = static_cast<uint32_t>(p.id);
     haveLastId_ = true;
     if (acceptNow) {
-      AppendVerdict(static_cast<uint32_t>(id), NF_ACCEPT, nullptr, 0, false);
+      AppendVerdict(static_cast<uint32_t>(p.id), NF_ACCEPT, nullptr, 0, false);
       return;
     }
     size_t off = data_.size();
-    if (payloadLen > 0) data_.insert(data_.end(), payload, payload + payloadLen);
+    if (p.payloadLen > 0) data_.insert(data_.end(), p.payload, p.payload + p.payloadLen);
     double m[kMetaFields];
-    m[kMetaId] = id;
-    m[kMetaHwProtocol] = hw;
-    m[kMetaHook] = hook;
-    m[kMetaIndev] = indev;
-    m[kMetaOutdev] = outdev;
-    m[kMetaMark] = mark;
-    m[kMetaTsUs] = ts;
+    m[kMetaId] = p.id;
+    m[kMetaHwProtocol] = p.hwProtocol;
+    m[kMetaHook] = p.hook;
+    m[kMetaIndev] = p.indev;
+    m[kMetaOutdev] = p.outdev;
+    m[kMetaMark] = p.mark;
+    m[kMetaTsUs] = p.tsUs;
     m[kMetaOffset] = static_cast<double>(off);
-    m[kMetaLength] = static_cast<double>(payloadLen);
-    m[kMetaOrigLength] = capLen >= 0 ? capLen : static_cast<double>(payloadLen);
-    m[kMetaHwAddr] = hwAddr;
+    m[kMetaLength] = static_cast<double>(p.payloadLen);
+    m[kMetaOrigLength] = p.capLen >= 0 ? p.capLen : static_cast<double>(p.payloadLen);
+    m[kMetaHwAddr] = p.hwAddr;
     meta_.insert(meta_.end(), m, m + kMetaFields);
     batchPackets_++;
   }
