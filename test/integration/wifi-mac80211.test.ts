@@ -20,10 +20,12 @@ const why = !isRoot ? 'not root' : kernel === undefined ? 'the UML kernel is not
 describe.skipIf(why !== undefined && !inCi)(`zhuge on mac80211's per-station queues, in User-Mode Linux (${why ?? 'root, UML kernel built'})`, () => {
   it('sees the station TXQs and lowers the TCP RTT after a Wi-Fi rate drop (two interleaved pairs)', async () => {
     expect(why, 'UML kernel for the Wi-Fi testbed').toBeUndefined();
-    const pairs: Array<{ without: WifiTcpDropResult; with: WifiTcpDropResult }> = [];
+    const pairs: Array<{ without: WifiTcpDropResult; with: WifiTcpDropResult & { scenarioLog: string } }> = [];
     for (let i = 0; i < 2; i++) {
       const without = await runWifiTcpDrop({ kernel: kernel ?? '', arm: 'without' });
-      const withZhuge = await runWifiTcpDrop({ kernel: kernel ?? '', arm: 'with' });
+      let withZhuge = await runWifiTcpDrop({ kernel: kernel ?? '', arm: 'with' });
+      // a daemon that did not start within 120 s in UML measured nothing: that pair's arm once more
+      if (withZhuge.scenarioLog.includes('zhuge did not start')) withZhuge = await runWifiTcpDrop({ kernel: kernel ?? '', arm: 'with' });
       pairs.push({ without, with: withZhuge });
     }
     const brief = (r: WifiTcpDropResult): string =>
@@ -33,10 +35,10 @@ describe.skipIf(why !== undefined && !inCi)(`zhuge on mac80211's per-station que
       // the backend ran: one station followed, its TXQs read every few ms, ACKs clamped
       expect(p.with.stations).toBe(1);
       expect(p.with.txqReadings).toBeGreaterThan(500);
-      expect(p.with.clampedAcks).toBeGreaterThan(100);
+      expect(p.with.clampedAcks, `scenario log of the arm with zhuge:\n${p.with.scenarioLog.slice(-2000)}`).toBeGreaterThan(100);
       // the effect: a lower RTT after the drop, at about the same goodput
       expect(p.with.rttP50Ms).toBeLessThan(p.without.rttP50Ms - 15);
       expect(p.with.mbpsAfter).toBeGreaterThan(p.without.mbpsAfter * 0.8);
     }
-  }, 600_000);
+  }, 900_000);
 });

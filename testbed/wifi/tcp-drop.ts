@@ -99,7 +99,7 @@ export interface WifiTcpDropOptions {
 }
 
 /** One arm: boots UML with the scenario, summarizes, cleans up. Throws with the scenario's log when it went wrong. */
-export async function runWifiTcpDrop(o: WifiTcpDropOptions): Promise<WifiTcpDropResult & { out: string }> {
+export async function runWifiTcpDrop(o: WifiTcpDropOptions): Promise<WifiTcpDropResult & { out: string; scenarioLog: string }> {
   const profile = o.profile ?? '0:6,5:1.5';
   const r = await bootUml({
     kernel: o.kernel,
@@ -107,7 +107,7 @@ export async function runWifiTcpDrop(o: WifiTcpDropOptions): Promise<WifiTcpDrop
     memMb: 768,
     scenario: join(REPO_ROOT, 'testbed/wifi/scenarios/tcp-drop.sh'),
     env: { ZHUGE_ARM: o.arm, MEDIUM_PROFILE: profile, TCP_SECONDS: String(o.seconds ?? 14) },
-    timeoutMs: 180_000,
+    timeoutMs: 240_000,
   });
   const log = existsSync(join(r.out, 'scenario.log')) ? readFileSync(join(r.out, 'scenario.log'), 'utf8') : '';
   if (r.state !== 'associated') throw new Error(`UML: ${r.initLog.join(' | ')}\n${r.console.slice(-2000)}`);
@@ -116,7 +116,7 @@ export async function runWifiTcpDrop(o: WifiTcpDropOptions): Promise<WifiTcpDrop
   try {
     const s = summarizeTcpDrop(r.out, o.arm, dropS);
     if (o.keep !== true) rmSync(r.out, { recursive: true, force: true });
-    return { ...s, out: r.out };
+    return { ...s, out: r.out, scenarioLog: log };
   } catch (e) {
     throw new Error(`${String(e)}\nscenario log:\n${log}`, { cause: e });
   }

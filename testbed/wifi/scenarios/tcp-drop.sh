@@ -45,8 +45,10 @@ CONF
   zpid=$!
   zstart=$(cut -d' ' -f1 /proc/uptime)
   i=0
-  while [ $i -lt 300 ] && ! grep -q '"zhuge started"' "$out/zhuge.log"; do sleep 0.1; i=$((i + 1)); done
-  grep -q '"zhuge started"' "$out/zhuge.log" && echo "zhuge started" || { echo "zhuge did not start"; cat "$out/zhuge.log"; }
+  # node is slow in UML, slower still on a loaded machine: the transfer must not start before the
+  # daemon's rules are in (it would miss the handshake's window scale and clamp nothing)
+  while [ $i -lt 1200 ] && ! grep -q '"zhuge started"' "$out/zhuge.log"; do sleep 0.1; i=$((i + 1)); done
+  grep -q '"zhuge started"' "$out/zhuge.log" && echo "zhuge started after $((i / 10)) s" || { echo "zhuge did not start"; cat "$out/zhuge.log"; }
 fi
 # the medium registers only now: until then hwsim delivers at once (association, the ping)
 node "$repo/dist/testbed/wifi/medium.js" --profile "$profile" --radios 2 --log "$out/medium.log" > "$out/medium.out" 2>&1 &
