@@ -54,6 +54,7 @@ import { applyPolicyDecision } from './policy-decision.js';
 import { ClientMacs } from './client-macs.js';
 import { macNumber } from './station-directory.js';
 import { StationQueues } from './station-queues.js';
+import { treatableDownlink } from './treat-filter.js';
 import type { EngineObserver, EngineOptions, UplinkDecision } from './options.js';
 
 export class Engine {
@@ -350,13 +351,9 @@ export class Engine {
     return undefined;
   }
 
-  /** Whether a downlink packet is to be treated: not a fragment, its server port and DSCP listed, to a client. */
+  /** Whether a downlink packet is to be treated (treat-filter.ts). */
   private treatable(v: PacketView, ports: Set<number>): boolean {
-    if (v.isFragment) return false;
-    if (ports.size > 0 && !ports.has(v.srcPort)) return false;
-    if (this.dscp.size > 0 && !this.dscp.has(v.tos >>> 2)) return false;
-    const isClient = this.opts.isClient;
-    return isClient === undefined || isClient(v);
+    return treatableDownlink(v, ports, this.dscp, this.opts.isClient);
   }
 
   private lookup(tUs: number, v: PacketView, h: number): Flow | undefined {
