@@ -34,6 +34,8 @@ export interface WifiTcpDropResult {
   daemonCpuShare: number;
   /** one read of the station's aqm file in UML, by node (µs), -1 when not measured */
   aqmReadUs: number;
+  /** with zhuge: times its watchdog removed the rules (a stall), over the whole run; -1 without it */
+  watchdogTrips: number;
   /** the RTT of each 200 ms interval (ms) */
   rttSeriesMs: number[];
 }
@@ -62,6 +64,11 @@ export function summarizeTcpDrop(dir: string, arm: WifiArm, dropS: number): Wifi
     stations = st.txq?.stations ?? 0;
     txqReadings = st.txq?.readings ?? 0;
   }
+  let watchdogTrips = -1;
+  if (existsSync(join(dir, 'metrics.txt'))) {
+    const m = /^zhuge_watchdog_trips_total (\S+)$/m.exec(readFileSync(join(dir, 'metrics.txt'), 'utf8'));
+    if (m?.[1] !== undefined) watchdogTrips = Number(m[1]);
+  }
   let daemonCpuShare = -1;
   if (existsSync(join(dir, 'zhuge-cpu.txt'))) {
     const [ut, st, hz, from, to] = readFileSync(join(dir, 'zhuge-cpu.txt'), 'utf8').trim().split(/\s+/).map(Number);
@@ -84,8 +91,21 @@ export function summarizeTcpDrop(dir: string, arm: WifiArm, dropS: number): Wifi
     clampedAcks,
     stations,
     txqReadings,
+    watchdogTrips,
     rttSeriesMs: iv.map((x) => Math.round(x.rttMs)),
   };
+}
+
+/**
+ * Why an arm with zhuge measured nothing of the clamp, from its scenario log, or undefined: its
+ * daemon did not start in time, or a stall made the watchdog remove the rules before the transfer
+ * (its handshake may then pass unseen: no window scale, nothing clamped).
+ */
+export function armNotMeasured(scenarioLog: string): string | undefined {
+  if (scenarioLog.includes('zhuge did not start')) return 'the daemon did not start';
+  const trips = /watchdog trips before the transfer: (\d+)/.exec(scenarioLog);
+  if (trips?.[1] !== undefined && Number(trips[1]) > 0) return `the watchdog removed the rules ${trips[1]} time(s) before the transfer`;
+  return undefined;
 }
 
 export interface WifiTcpDropOptions {
