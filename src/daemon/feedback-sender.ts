@@ -88,8 +88,15 @@ export class FeedbackSender {
   private sendBuilt(): void {
     const raw = this.raw;
     if (raw === undefined || this.closed) return;
-    const due = [...this.source.retiredLifts.splice(0), ...(this.current()?.poll(monoNowUs()) ?? [])];
-    for (const pkt of due) {
+    // every 5 ms: no array built when nothing is due (lifts retired by a reload are rare)
+    const retired = this.source.retiredLifts;
+    if (retired.length > 0) this.sendAll(raw, retired.splice(0));
+    const due = this.current()?.poll(monoNowUs());
+    if (due !== undefined && due.length > 0) this.sendAll(raw, due);
+  }
+
+  private sendAll(raw: RawSender, pkts: readonly Uint8Array[]): void {
+    for (const pkt of pkts) {
       try {
         raw.send(pkt);
       } catch (err) {

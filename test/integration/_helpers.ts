@@ -294,3 +294,17 @@ export function runProcess(cmd: string, args: readonly string[], timeoutMs = 20_
     });
   });
 }
+
+/** Packets waiting for a verdict in the ap namespace's NFQUEUE queues (/proc/net/netfilter/nfnetlink_queue, field 3); -1 when unreadable. */
+export async function kernelQueueTotal(tb: Testbed): Promise<number> {
+  try {
+    const r = await tb.exec('ap', 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .reduce((t, l) => t + Number(l.trim().split(/\s+/)[2] ?? 0), 0);
+  } catch {
+    return -1;
+  }
+}

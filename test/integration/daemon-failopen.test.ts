@@ -8,24 +8,10 @@ import { startDaemon, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { ApAgent } from '../../testbed/player.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
 import { iperfDownload, type IperfResult } from '../../testbed/traffic.js';
-import { daemonUnavailable, ensureBuilt, hasZhugeRules, httpGetInAp, monoMs, pollUntil, sleep, startTcpProbe, trafficClockOffsetMs, type TcpProbe } from './_helpers.js';
+import { daemonUnavailable, ensureBuilt, hasZhugeRules, httpGetInAp, kernelQueueTotal, monoMs, pollUntil, sleep, startTcpProbe, trafficClockOffsetMs, type TcpProbe } from './_helpers.js';
 
 const why = daemonUnavailable();
 const PREFIX = randomPrefix();
-
-/** Packets waiting for a verdict in the ap namespace's NFQUEUE queues (/proc/net/netfilter/nfnetlink_queue, field 3); -1 when unreadable. */
-async function kernelQueueTotal(tb: Testbed): Promise<number> {
-  try {
-    const r = await tb.exec('ap', 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
-    return r.stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .reduce((t, l) => t + Number(l.trim().split(/\s+/)[2] ?? 0), 0);
-  } catch {
-    return -1;
-  }
-}
 
 /** Longest run of iperf receiver intervals (0.1 s) carrying < 1% of the median rate, in ms. */
 function longestIperfStallMs(r: IperfResult, fromHrMs: number, toHrMs: number): number {
