@@ -31,7 +31,7 @@ import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
 import { engineOptionsFrom, withClients } from './engine-options.js';
-import { childLogger, logFailure, logFailureAsync, once } from './logger.js';
+import { childLogger, LogBudget, logFailure, logFailureAsync, once } from './logger.js';
 import { CounterSync, ENGINE_COUNTER_METRICS, QUEUE_MODEL_COUNTER_METRICS, RTP_COUNTER_METRICS, type RtpFeedbackCounters } from './counter-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket, type NfQueueStats } from './nfqueue.js';
@@ -42,7 +42,7 @@ import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QueueObserver } from './queue-observer.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
-import { RuleKeeper } from './rule-keeper.js';
+import { RuleKeeper, TICK_MS } from './rule-keeper.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
 import { FeedbackSender } from './feedback-sender.js';
@@ -67,6 +67,8 @@ export class Daemon {
   readonly engine: Engine;
   private readonly log: Logger;
   private readonly clock = new WallToMono();
+  /** the watchdog's stall and resume lines: 10 a minute (zhuge_watchdog_trips_total counts them all) */
+  private readonly stallLines = new LogBudget(10, 60_000);
   /** every held uplink packet (NFQUEUE id): timed and gated */
   private readonly uplink: UplinkHold<number, Flow>;
   private readonly decision = newUplinkDecision();
@@ -133,13 +135,14 @@ export class Daemon {
       onInternalError: (err) => once(engineLog, 'internal', 'internal error on the packet path (packet passed; counted)', { err: String(err) }, 'error'),
     });
     this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
-    this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping);
+    this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping, cfg.watchdog.stallMs);
     this.liftFile = new CapLiftFile(capLiftPath(this.rules.chain));
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
       rulesRemoved: () => {
         this.ruleKeeper.removedByWatchdog();
         this.metrics.watchdogTrips.inc();
-        this.log.warn('watchdog removed the rules: this process stalled (traffic flows untreated)');
+        // a flood can stall the loop again and again: the lines are budgeted, the trips counted
+        this.stallLines.line(this.log, 'warn', Date.now(), {}, 'watchdog removed the rules: this process stalled (traffic flows untreated)');
       },
       removeFailed: () => {
         this.watchdogFailedAtUs = monoNowUs();
@@ -148,7 +151,7 @@ export class Daemon {
       },
       resumed: () => {
         if (this.stopping) return;
-        this.log.info('heartbeats resumed after a stall: re-installing the rules');
+        this.stallLines.line(this.log, 'info', Date.now(), {}, 'heartbeats resumed after a stall: re-installing the rules');
         this.ruleKeeper.resume();
       },
       fatal: (reason) => this.fatal(reason),
@@ -202,7 +205,7 @@ export class Daemon {
     await this.ruleKeeper.start();
     if (this.opts.noWatchdog !== true) await this.watchdog.start();
     this.timers.push(...this.queue.startTimers(c));
-    this.timers.push(setInterval(() => this.housekeeping(), 1000));
+    this.timers.push(setInterval(() => this.housekeeping(), TICK_MS));
     void this.offloads.check([c.interfaces.eth, c.interfaces.wlan, ...(this.attachment.bridge !== undefined ? [this.attachment.bridge] : [])]);
     this.log.info(
       { eth: c.interfaces.eth, wlan: c.interfaces.wlan, bridge: this.attachment.bridge, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },

@@ -218,7 +218,12 @@ export class LogBudget {
 
   /** Logs at info within the budget (with `notLogged`: the lines left out just before). */
   info(logger: Logger, nowMs: number, obj: Record<string, unknown>, msg: string): void {
+    this.line(logger, 'info', nowMs, obj, msg);
+  }
+
+  /** Logs at `level` within the budget (with `notLogged`: the lines left out just before). */
+  line(logger: Logger, level: 'info' | 'warn' | 'error', nowMs: number, obj: Record<string, unknown>, msg: string): void {
     const b = this.take(nowMs);
-    if (b.ok) logger.info(b.left > 0 ? { ...obj, notLogged: b.left } : obj, msg);
+    if (b.ok) logger[level](b.left > 0 ? { ...obj, notLogged: b.left } : obj, msg);
   }
 }

@@ -18,6 +18,17 @@ import { RuleReconciler } from './rule-reconciler.js';
  */
 export const RULE_CHECK_MS = 5000;
 
+/** The daemon's housekeeping period (ms): tick() is called this often. */
+export const TICK_MS = 1000;
+
+/**
+ * After a tick that came late by more than half the watchdog's stallMs, the rules are not
+ * judged for this long (ms): the loop stalled, the watchdog may have removed the rules and its
+ * report is still on its way (a removal seen first would be taken for a firewall's, counted in
+ * zhuge_rules_restored_total and fire ZhugeRulesRemovedFromOutside).
+ */
+export const STALL_GRACE_MS = 2000;
+
 export class RuleKeeper {
   /** the rules are in place, as far as zhuge knows */
   installed = false;
@@ -25,6 +36,8 @@ export class RuleKeeper {
   private wanted = false;
   private reloading = false;
   private readonly reconciler: RuleReconciler;
+  private lastTickMs = Number.NaN;
+  private graceUntilMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly rules: Interception,
@@ -34,11 +47,13 @@ export class RuleKeeper {
     private readonly log: Logger,
     /** true once the daemon stops */
     private readonly stopping: () => boolean,
+    /** the watchdog's stallMs */
+    private readonly stallMs = 200,
   ) {
     this.reconciler = new RuleReconciler(RULE_CHECK_MS, {
       isInstalled: () => this.rules.isInstalled(),
       reinstall: () => this.install(),
-      paused: () => this.stopping() || this.reloading || !this.wanted,
+      paused: () => this.stopping() || this.reloading || !this.wanted || this.lastTickMs < this.graceUntilMs,
       missing: () => {
         this.setInstalled(false);
         this.log.warn(`zhuge's interception rules (chain ${this.rules.chain} and its FORWARD jump) were removed by something else (a firewall reload?): installing them again`);
@@ -74,6 +89,8 @@ export class RuleKeeper {
 
   /** Each housekeeping tick: checks (every RULE_CHECK_MS) that the rules are still there. */
   tick(nowMs: number): void {
+    if (nowMs - this.lastTickMs > TICK_MS + this.stallMs / 2) this.graceUntilMs = nowMs + STALL_GRACE_MS;
+    this.lastTickMs = nowMs;
     void this.reconciler.tick(nowMs);
   }
 

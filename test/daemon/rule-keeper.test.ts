@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Interception } from '../../src/daemon/interception.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
-import { RULE_CHECK_MS, RuleKeeper } from '../../src/daemon/rule-keeper.js';
+import { RULE_CHECK_MS, RuleKeeper, STALL_GRACE_MS, TICK_MS } from '../../src/daemon/rule-keeper.js';
 import type { InterceptionPlan } from '../../src/daemon/rule-spec.js';
 
 /** iptables as far as the keeper can tell: what is installed, and scripted failures. */
@@ -51,6 +51,14 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** The daemon's housekeeping: a tick every TICK_MS from `fromMs` (exclusive) to `toMs`, each settled. */
+async function ticksTo(k: RuleKeeper, fromMs: number, toMs: number): Promise<void> {
+  for (let t = fromMs + TICK_MS; t <= toMs; t += TICK_MS) {
+    k.tick(t);
+    await settle();
+  }
+}
+
 describe('RuleKeeper', () => {
   it('start installs the plan and says so; stop removes it and the check no longer puts it back', async () => {
     const { k, rules, gauge } = keeper();
@@ -73,14 +81,46 @@ describe('RuleKeeper', () => {
     k.tick(0);
     await settle();
     rules.present = undefined; // a firewall reload
-    k.tick(RULE_CHECK_MS / 2); // not due yet
-    await settle();
+    await ticksTo(k, 0, RULE_CHECK_MS - TICK_MS); // not due yet
     expect(rules.present).toBeUndefined();
-    k.tick(RULE_CHECK_MS);
-    await settle();
+    await ticksTo(k, RULE_CHECK_MS - TICK_MS, RULE_CHECK_MS);
     expect(rules.present).toEqual(PLAN_A);
     expect(k.installed).toBe(true);
     expect(await gauge()).toBe(1);
+    expect(await restored()).toBe(1);
+  });
+
+  it('after a stall (a tick late by more than half stallMs) the rules are not judged until the watchdog could report: no removal taken for a firewall\'s', async () => {
+    const { k, rules, restored } = keeper();
+    await k.start();
+    await ticksTo(k, -TICK_MS, 4 * TICK_MS);
+    // the loop stalls 400 ms across the tick due at 5 s: the watchdog removed the rules, its
+    // report not read yet when the late tick runs and a check is due
+    rules.present = undefined;
+    k.tick(5 * TICK_MS + 400);
+    await settle();
+    expect(rules.present).toBeUndefined();
+    expect(await restored()).toBe(0);
+    // the report arrives: out until resume; resume puts them back, nothing counted as from outside
+    k.removedByWatchdog();
+    k.resume();
+    await settle();
+    expect(rules.present).toEqual(PLAN_A);
+    // a firewall removing them later, after the grace, is seen as before
+    rules.present = undefined;
+    await ticksTo(k, 5 * TICK_MS + 400, 5 * TICK_MS + 400 + STALL_GRACE_MS + RULE_CHECK_MS);
+    expect(rules.present).toEqual(PLAN_A);
+    expect(await restored()).toBe(1);
+  });
+
+  it('without the grace (a tick on time) the same removal is repaired at once', async () => {
+    const { k, rules, restored } = keeper();
+    await k.start();
+    await ticksTo(k, -TICK_MS, 4 * TICK_MS);
+    rules.present = undefined;
+    k.tick(5 * TICK_MS);
+    await settle();
+    expect(rules.present).toEqual(PLAN_A);
     expect(await restored()).toBe(1);
   });
 
