@@ -50,6 +50,8 @@ export interface FlowsRssReading {
   /** flows the daemon counts (zhuge_flows_active) */
   flowsActive: number;
   rssMiB: number;
+  /** the daemon's children (its watchdog), summed */
+  watchdogRssMiB: number;
   /** distinct flows sent so far */
   flowsSent: number;
 }
@@ -66,6 +68,12 @@ function rssMiB(pid: number | undefined): number {
   return Number((kb / 1024).toFixed(1));
 }
 
+function childrenRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '');
+  return Number(kids.reduce((a, k) => a + rssMiB(Number(k)), 0).toFixed(1));
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runFlowsRss(steps: readonly number[]): Promise<FlowsRssReading[]> {
@@ -76,7 +84,7 @@ export async function runFlowsRss(steps: readonly number[]): Promise<FlowsRssRea
     const daemon = await startDaemon(tb, { metricsPort: port });
     const pid = daemon.child.pid;
     const read = async (label: string, flowsSent: number): Promise<void> => {
-      const r = { label, flowsActive: await metric(tb, port, 'zhuge_flows_active'), rssMiB: rssMiB(pid), flowsSent };
+      const r = { label, flowsActive: await metric(tb, port, 'zhuge_flows_active'), rssMiB: rssMiB(pid), watchdogRssMiB: childrenRssMiB(pid), flowsSent };
       out.push(r);
       process.stdout.write(`${JSON.stringify(r)}\n`);
     };
@@ -105,7 +113,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const { values } = parseArgs({ options: { steps: { type: 'string', default: '1000,10000' }, out: { type: 'string' } } });
   runFlowsRss((values.steps ?? '').split(',').map(Number))
     .then((r) => {
-      console.log(r.map((x) => `${x.label.padEnd(28)} flows ${String(x.flowsActive).padStart(6)}  RSS ${x.rssMiB} MiB`).join('\n'));
+      console.log(r.map((x) => `${x.label.padEnd(28)} flows ${String(x.flowsActive).padStart(6)}  RSS ${x.rssMiB} MiB, watchdog ${x.watchdogRssMiB} MiB`).join('\n'));
       if (values.out !== undefined) writeFileSync(values.out, JSON.stringify(r, null, 1));
     })
     .catch((e: unknown) => {
