@@ -190,7 +190,10 @@ export class IptablesRules {
   /** A /bin/sh line that exits 0 once the FORWARD jump to our chain is gone (the watchdog's check). */
   goneCheckCommand(): string {
     const pre = this.opts.netns !== undefined ? `ip netns exec ${shq(this.opts.netns)} ` : '';
-    return `! ${pre}${shq(this.ipt)} -w ${this.wait} -C FORWARD -j ${shq(this.chain)} 2>/dev/null`;
+    // gone only when iptables says so: 1 (no such rule), 2 (no such chain) or 127 (no such
+    // binary: a host without ip6tables has none of those rules); any other failure (4:
+    // permission denied, the lock) proves nothing and must not be reported as removed
+    return `{ ${pre}${shq(this.ipt)} -w ${this.wait} -C FORWARD -j ${shq(this.chain)} >/dev/null 2>&1; r=$?; [ $r -eq 1 ] || [ $r -eq 2 ] || [ $r -eq 127 ]; }`;
   }
 
   removeCommand(_spec?: RuleSpec): string[] {
