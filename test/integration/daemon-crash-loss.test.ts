@@ -20,10 +20,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePacket, linkTypeFromDlt, newPacketView } from '../../src/protocols/packet.js';
-import { readCapture } from '../../src/protocols/pcap-file.js';
+import { newPacketView } from '../../src/protocols/packet.js';
 import { tcpTsVal } from '../../src/protocols/tcp.js';
 import { startCapture, type Capture } from '../../testbed/capture.js';
+import { decodedCapture } from '../../testbed/decoded-capture.js';
 import { ackModeYaml, startDaemon, type AckMode, type DaemonProc } from '../../testbed/daemon-proc.js';
 import { ApAgent } from '../../testbed/player.js';
 import { down, randomPrefix, up, type Testbed } from '../../testbed/topology.js';
@@ -38,10 +38,7 @@ const MAX_LEN = 1024;
 function ackTimes(file: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const v = newPacketView();
-  for (const r of readCapture(readFileSync(file))) {
-    const lt = linkTypeFromDlt(r.linkType);
-    if (lt === undefined) continue;
-    decodePacket(r.data, lt, v);
+  for (const r of decodedCapture(readFileSync(file), v)) {
     if (v.l4 !== 'tcp') continue;
     const ts = v.tcpTsOffset >= 0 ? tcpTsVal(r.data, v.tcpTsOffset) : -1;
     const key = `${v.ipId}:${v.tcpAck}:${ts}`;

@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePacket, linkTypeFromDlt, newPacketView, type PacketView } from '../../src/protocols/packet.js';
-import { readCapture } from '../../src/protocols/pcap-file.js';
+import { newPacketView, type PacketView } from '../../src/protocols/packet.js';
+import { decodedCapture } from '../decoded-capture.js';
 import { RtcpCompoundCursor } from '../../src/protocols/rtcp/compound.js';
 import { newRembView, readRemb, REMB_UNLIMITED_BPS } from '../../src/protocols/rtcp/remb.js';
 import { parseTsv } from './call-timeline.js';
@@ -43,14 +43,7 @@ function udpOf(buf: Uint8Array, clientAddr: string | undefined): { toClient: Rec
   const toClient: Rec[] = [];
   const rembs: Array<{ tMs: number; bps: number }> = [];
   let client = clientAddr ?? '';
-  for (const r of readCapture(buf)) {
-    const lt = linkTypeFromDlt(r.linkType);
-    if (lt === undefined) continue;
-    try {
-      decodePacket(r.data, lt, v);
-    } catch {
-      continue;
-    }
+  for (const r of decodedCapture(buf, v)) {
     if (v.l4 !== 'udp') continue;
     const tMs = r.tUs / 1000;
     // the call's media comes from the sender's port to the client: the first RTP-versioned datagram names the client

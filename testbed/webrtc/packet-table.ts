@@ -21,8 +21,8 @@
  * Pure: takes the capture files' bytes, returns the table; reading and writing files is the
  * caller's (testbed/webrtc/evidence.ts).
  */
-import { decodePacket, linkTypeFromDlt, newPacketView, type PacketView } from '../../src/protocols/packet.js';
-import { readCapture } from '../../src/protocols/pcap-file.js';
+import { newPacketView, type PacketView } from '../../src/protocols/packet.js';
+import { decodedCapture } from '../decoded-capture.js';
 import { RtcpCompoundCursor } from '../../src/protocols/rtcp/index.js';
 import { newRtpView, parseRtpHeader, readTransportWideSeq } from '../../src/protocols/rtp.js';
 import { arrivalsUsFromTwcc, parseTwcc } from '../../src/protocols/rtcp/index.js';
@@ -93,14 +93,7 @@ function isRtcpPt(b1: number): boolean {
 function scan(pcap: Uint8Array, extId: number, wantRtp: boolean, wantFeedback: boolean): Scan {
   const out: Scan = { rtp: new Map(), feedback: [] };
   const unwrap = new SeqUnwrapper();
-  for (const rec of readCapture(pcap)) {
-    const lt = linkTypeFromDlt(rec.linkType);
-    if (lt === undefined) continue;
-    try {
-      decodePacket(rec.data, lt, view);
-    } catch {
-      continue;
-    }
+  for (const rec of decodedCapture(pcap, view)) {
     if (view.l4 !== 'udp' || view.capturedPayloadLength < 8) continue;
     const o = view.payloadOffset;
     const end = o + view.capturedPayloadLength;

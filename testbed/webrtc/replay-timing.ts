@@ -21,8 +21,9 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { engineOptionsFrom } from '../../src/daemon/engine-options.js';
 import { Engine } from '../../src/engine/engine.js';
 import { newUplinkDecision } from '../../src/engine/options.js';
-import { decodePacket, linkTypeFromDlt, newPacketView, type LinkType } from '../../src/protocols/packet.js';
-import { readCapture, type CaptureRecord } from '../../src/protocols/pcap-file.js';
+import { decodePacket, newPacketView, type LinkType } from '../../src/protocols/packet.js';
+import type { CaptureRecord } from '../../src/protocols/pcap-file.js';
+import { decodedCapture } from '../decoded-capture.js';
 
 interface Ev {
   tUs: number;
@@ -63,17 +64,10 @@ export function replayTiming(dir: string, sets: readonly string[] = [], queueLim
     // the captures as evidence-run left them, or gzipped (as committed under docs/results)
     const path = join(dir, file);
     const bytes = existsSync(path) ? readFileSync(path) : gunzipSync(readFileSync(`${path}.gz`));
-    for (const r of readCapture(new Uint8Array(bytes))) {
-      const lt = linkTypeFromDlt(r.linkType);
-      if (lt === undefined) continue;
-      try {
-        decodePacket(r.data, lt, v);
-      } catch {
-        continue;
-      }
+    for (const r of decodedCapture(new Uint8Array(bytes), v)) {
       const src = v.src0; // IPv4 source, or the first word of an IPv6 one
       if (kind === 'arrival') bySrc.set(src, (bySrc.get(src) ?? 0) + 1);
-      evs.push({ tUs: r.tUs, kind, r, lt, src });
+      evs.push({ tUs: r.tUs, kind, r, lt: r.lt, src });
     }
   }
   // the server is the busiest source on eth; eth packets from anyone else are uplink
