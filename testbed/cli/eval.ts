@@ -49,7 +49,8 @@ options:
   --steady-cap-mbit C  drop with gcc: cap the sender at C Mbit/s and drop once the call has held
                     0.85 of it for 3 s (a call that never does is tried once more, then marked);
                     15 s measured after the drop (--duration is then not used); the quick gcc
-                    preset uses min(R/2, 1.5)
+                    preset uses min(R/2, 1.5). trace with gcc: the same start (the link at 4/3 C
+                    until then), the trace played once the cap is held, --duration measured from there
   --report-timing T gcc: the daemon's flows.rtp.reportTiming, arrival|departure (default: its own)
   --pps LIST        overhead: UDP packet rates     --flows LIST  overhead: parallel TCP flows
   --quick           the CI preset (< 10 min); without it the full preset (docs/eval.md)
@@ -269,6 +270,8 @@ export function buildPlan(exp: Exp, v: Values): Plan {
     const s = sender(v.sender, 'bbr', ['gcc', 'bbr', 'cubic'] as const);
     const ackMode = ackModeOption(v['ack-mode'], s);
     const reportTiming = reportTimingOption(v['report-timing'], s);
+    const steadyCapMbps = v['steady-cap-mbit'] !== undefined ? num(v['steady-cap-mbit'], 0, 'steady-cap-mbit') : undefined;
+    if (steadyCapMbps !== undefined && s !== 'gcc') throw new RangeError('--steady-cap-mbit applies to --sender gcc');
     const dflt = quick ? [s === 'gcc' ? 'abc4g_0' : 'office-wifi_0'] : ['office-wifi_0', 'office-wifi_1', 'office-wifi_2', 'office-wifi_3', 'abc4g_0', 'abc4g_1', 'abc4g_2', 'abc4g_3'];
     const traces = (v.trace ?? dflt).map(resolveTrace);
     for (const t of traces) if (!existsSync(t)) throw new Error(`trace file not found: ${t}`);
@@ -282,11 +285,12 @@ export function buildPlan(exp: Exp, v: Values): Plan {
       scale,
       ...(ackMode !== undefined ? { ackMode } : {}),
       ...(reportTiming !== undefined ? { reportTiming } : {}),
+      ...(steadyCapMbps !== undefined ? { steadyCapMbps } : {}),
     };
     return {
       usesChromium: s === 'gcc',
-      describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each, ${o.repeat} x (without, with${reportTiming !== undefined ? ` reportTiming ${reportTiming}` : ''})`,
-      command: `zhuge eval trace --sender ${s}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''}${reportTiming !== undefined ? ` --report-timing ${reportTiming}` : ''} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
+      describe: `${s} over ${traces.length} trace(s), ${o.durationS} s each${steadyCapMbps !== undefined ? ` from a steady ${steadyCapMbps} Mbit/s cap` : ''}, ${o.repeat} x (without, with${reportTiming !== undefined ? ` reportTiming ${reportTiming}` : ''})`,
+      command: `zhuge eval trace --sender ${s}${ackMode !== undefined ? ` --ack-mode ${ackMode}` : ''}${reportTiming !== undefined ? ` --report-timing ${reportTiming}` : ''}${steadyCapMbps !== undefined ? ` --steady-cap-mbit ${steadyCapMbps}` : ''} ${traces.map((t) => `--trace ${t}`).join(' ')} --duration ${o.durationS} --repeat ${o.repeat} --scale ${scale} --base-rtt-ms ${baseRttMs} --buffer-ms ${o.bufferMs}`,
       run: (p, l, r) => runTraceEval(o, p, l, r),
     };
   }
