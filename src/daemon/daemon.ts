@@ -43,6 +43,7 @@ import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from
 import { QueueObserver } from './queue-observer.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
 import { RuleKeeper, TICK_MS } from './rule-keeper.js';
+import { BypassCount } from './bypass-count.js';
 import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
 import { FeedbackSender } from './feedback-sender.js';
@@ -69,6 +70,8 @@ export class Daemon {
   private readonly clock = new WallToMono();
   /** the watchdog's stall and resume lines: 10 a minute (zhuge_watchdog_trips_total counts them all) */
   private readonly stallLines = new LogBudget(10, 60_000);
+  /** uplink packets passed by the kernel without reaching zhuge (bypass-count.ts) */
+  private readonly bypass = new BypassCount();
   /** every held uplink packet (NFQUEUE id): timed and gated */
   private readonly uplink: UplinkHold<number, Flow>;
   private readonly decision = newUplinkDecision();
@@ -135,7 +138,10 @@ export class Daemon {
       onInternalError: (err) => once(engineLog, 'internal', 'internal error on the packet path (packet passed; counted)', { err: String(err) }, 'error'),
     });
     this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
-    this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping, cfg.watchdog.stallMs);
+    this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping, cfg.watchdog.stallMs, {
+      installing: () => this.bypass.installing(this.nfq?.stats().kernelIdSequence ?? Number.NaN),
+      checked: () => this.metrics.nfqueueBypassed.inc(this.bypass.sample(this.rules.matchedPackets(), this.nfq?.stats().kernelIdSequence ?? Number.NaN)),
+    });
     this.liftFile = new CapLiftFile(capLiftPath(this.rules.chain));
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
       rulesRemoved: () => {

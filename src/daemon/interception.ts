@@ -49,6 +49,14 @@ export class Interception {
     if (errors.length > 0) throw errors[0];
   }
 
+  /** Packets the installed families' NFQUEUE rules matched, as of the last isInstalled() (-1: none read yet). */
+  matchedPackets(): number {
+    const p = this.installed;
+    const v4 = p.v4 === undefined ? 0 : this.v4.matchedPackets;
+    const v6 = p.v6 === undefined ? 0 : this.v6.matchedPackets;
+    return v4 < 0 || v6 < 0 ? -1 : v4 + v6;
+  }
+
   /** true when every family of the installed plan has its jump and rules. */
   async isInstalled(): Promise<boolean> {
     const p = this.installed;

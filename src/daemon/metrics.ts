@@ -88,6 +88,7 @@ export interface Metrics {
   /** Bytes in the observed downlink queue(s), as tracked (summed over queues/stations). */
   readonly queueBacklog: Gauge;
   readonly watchdogTrips: Counter;
+  readonly nfqueueBypassed: Counter;
   /** 1 while zhuge's interception rules are installed. */
   readonly rulesInstalled: Gauge;
   readonly rulesRestored: Counter;
@@ -335,6 +336,11 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     help: 'Times the watchdog found the event loop stalled and removed the interception rules (fail open).',
     registers,
   });
+  const nfqueueBypassed = new Counter({
+    name: 'zhuge_nfqueue_bypassed_total',
+    help: "Uplink packets zhuge's NFQUEUE rules matched that the kernel passed without queueing them (fail-open with the queue full; --queue-bypass with no socket bound): rule counters minus the queue's packet ids, every rule check.",
+    registers,
+  });
   const rulesInstalled = new Gauge({ name: 'zhuge_rules_installed', help: '1 while the iptables/NFQUEUE interception rules are installed, else 0.', registers });
   rulesInstalled.set(0);
   const rulesRestored = new Counter({
@@ -396,6 +402,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     rtpReportLargestStep,
     queueBacklog,
     watchdogTrips,
+    nfqueueBypassed,
     rulesInstalled,
     rulesRestored,
     healthProblem,

@@ -85,6 +85,8 @@ export interface NfQueueStats {
   kernelQueueDropped?: number;
   kernelUserDropped?: number;
   kernelQueueTotal?: number;
+  /** the last packet id the kernel gave this queue (id_sequence: packets queued to it since it was bound) */
+  kernelIdSequence?: number;
 }
 
 interface NativeStats {
@@ -309,6 +311,7 @@ export class NfQueue {
         out.kernelQueueDropped = k.queueDropped;
         out.kernelUserDropped = k.userDropped;
         out.kernelQueueTotal = k.queueTotal;
+        out.kernelIdSequence = k.idSequence;
       }
     }
     return out;

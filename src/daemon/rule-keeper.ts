@@ -49,9 +49,15 @@ export class RuleKeeper {
     private readonly stopping: () => boolean,
     /** the watchdog's stallMs */
     private readonly stallMs = 200,
+    /** called just before every install (the rules' counters restart), and after every check that read them */
+    private readonly counterHooks: { installing?: () => void; checked?: () => void } = {},
   ) {
     this.reconciler = new RuleReconciler(RULE_CHECK_MS, {
-      isInstalled: () => this.rules.isInstalled(),
+      isInstalled: async () => {
+        const ok = await this.rules.isInstalled();
+        this.counterHooks.checked?.();
+        return ok;
+      },
       reinstall: () => this.install(),
       paused: () => this.stopping() || this.reloading || !this.wanted || this.lastTickMs < this.graceUntilMs,
       missing: () => {
@@ -77,6 +83,7 @@ export class RuleKeeper {
 
   /** Installs the current plan. */
   async install(): Promise<void> {
+    this.counterHooks.installing?.();
     await this.rules.install(this.plan);
     this.setInstalled(true);
   }
@@ -115,6 +122,7 @@ export class RuleKeeper {
     this.reloading = true;
     try {
       try {
+        this.counterHooks.installing?.();
         await this.rules.install(next);
       } catch (err) {
         await this.install().catch((e: unknown) => this.log.error({ err: String(e) }, 're-installing the running rules failed'));

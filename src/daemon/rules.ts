@@ -161,24 +161,36 @@ export class IptablesRules {
     execFileSync('/bin/sh', ['-c', this.removeCommand().join('\n')], { stdio: 'ignore', timeout: 15_000 });
   }
 
+  /**
+   * Packets our NFQUEUE rules matched since they were installed, as of the last isInstalled()
+   * (their counters, read with it; an install starts them at 0). -1 before the first check.
+   */
+  matchedPackets = -1;
+
   /** true when the FORWARD jump and at least one NFQUEUE rule of our chain are present. */
   async isInstalled(): Promise<boolean> {
     const lines = await this.saveLines();
-    const jump = lines.some((l) => l === `-A FORWARD -j ${this.chain}`);
-    const rule = lines.some((l) => l.startsWith(`-A ${this.chain} `) && l.includes('-j NFQUEUE'));
-    return jump && rule;
+    const jump = lines.some((l) => l.line === `-A FORWARD -j ${this.chain}`);
+    const rules = lines.filter((l) => l.line.startsWith(`-A ${this.chain} `) && l.line.includes('-j NFQUEUE'));
+    this.matchedPackets = rules.reduce((a, l) => a + l.packets, 0);
+    return jump && rules.length > 0;
   }
 
   /** Whether our chain exists at all (even partly installed). */
   async chainExists(): Promise<boolean> {
     const lines = await this.saveLines();
-    return lines.some((l) => l === `:${this.chain}` || l.startsWith(`:${this.chain} `) || l.includes(`-j ${this.chain}`));
+    return lines.some(({ line: l }) => l === `:${this.chain}` || l.startsWith(`:${this.chain} `) || l.includes(`-j ${this.chain}`));
   }
 
-  private async saveLines(): Promise<string[]> {
-    const r = await run(this.argv(this.iptSave, '-t', 'filter'));
+  /** iptables-save -c of the filter table: each line without its "[packets:bytes] " prefix, and the packets. */
+  private async saveLines(): Promise<Array<{ line: string; packets: number }>> {
+    const r = await run(this.argv(this.iptSave, '-c', '-t', 'filter'));
     if (r.code !== 0) throw new RulesError(`iptables-save failed (${r.code}): ${r.stderr.trim()}`);
-    return r.stdout.split('\n').map((l) => l.trim());
+    return r.stdout.split('\n').map((raw) => {
+      const l = raw.trim();
+      const m = /^\[(\d+):\d+\] (.*)$/.exec(l);
+      return m?.[1] !== undefined && m[2] !== undefined ? { line: m[2], packets: Number(m[1]) } : { line: l, packets: 0 };
+    });
   }
 
   /**
