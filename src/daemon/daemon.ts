@@ -139,8 +139,8 @@ export class Daemon {
     });
     this.rules = new Interception({ chainPrefix: cfg.nfqueue.chain, ...(opts.instanceId !== undefined ? { instanceId: opts.instanceId } : {}) });
     this.ruleKeeper = new RuleKeeper(this.rules, interceptionPlanFrom(cfg, this.subnets, this.attachment), this.metrics, this.log, () => this.stopping, cfg.watchdog.stallMs, {
-      installing: () => this.bypass.installing(this.nfq?.stats().kernelIdSequence ?? Number.NaN),
-      checked: () => this.metrics.nfqueueBypassed.inc(this.bypass.sample(this.rules.matchedPackets(), this.nfq?.stats().kernelIdSequence ?? Number.NaN)),
+      installing: () => this.bypass.installing(this.kernelIdSequence()),
+      checked: () => this.metrics.nfqueueBypassed.inc(this.bypass.sample(this.rules.matchedPackets(), this.kernelIdSequence())),
     });
     this.liftFile = new CapLiftFile(capLiftPath(this.rules.chain));
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
@@ -284,6 +284,11 @@ export class Daemon {
     if (opened === undefined) return;
     this.raw = opened.sender;
     this.timers.push(...opened.timers);
+  }
+
+  /** The kernel's last packet id for zhuge's queue (bypass-count.ts), NaN when unreadable. */
+  private kernelIdSequence(): number {
+    return this.nfq?.stats().kernelIdSequence ?? Number.NaN;
   }
 
   private housekeeping(): void {

@@ -83,9 +83,14 @@ export class RuleKeeper {
 
   /** Installs the current plan. */
   async install(): Promise<void> {
-    this.counterHooks.installing?.();
-    await this.rules.install(this.plan);
+    await this.installPlan(this.plan);
     this.setInstalled(true);
+  }
+
+  /** Every install goes here: the rules' counters restart, so the hook hears of it first. */
+  private async installPlan(plan: InterceptionPlan): Promise<void> {
+    this.counterHooks.installing?.();
+    await this.rules.install(plan);
   }
 
   /** At start: installs the plan; from now on the rules are kept in place. */
@@ -122,8 +127,7 @@ export class RuleKeeper {
     this.reloading = true;
     try {
       try {
-        this.counterHooks.installing?.();
-        await this.rules.install(next);
+        await this.installPlan(next);
       } catch (err) {
         await this.install().catch((e: unknown) => this.log.error({ err: String(e) }, 're-installing the running rules failed'));
         throw err;

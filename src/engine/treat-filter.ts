@@ -4,7 +4,7 @@
  */
 import type { PacketView } from '../protocols/packet.js';
 
-/** Not a fragment, its server port listed (none listed: any), its DSCP listed (none: any), to a client. */
+/** Not a fragment, its server port listed (none listed: every port), its DSCP listed (none listed: every DSCP), to a client. */
 export function treatableDownlink(v: PacketView, ports: ReadonlySet<number>, dscp: ReadonlySet<number>, isClient: ((v: PacketView) => boolean) | undefined): boolean {
   if (v.isFragment) return false;
   if (ports.size > 0 && !ports.has(v.srcPort)) return false;
