@@ -71,7 +71,7 @@ export interface RtpConfig {
   /** what zhuge tells the sender: its own transport-wide feedback (twcc), a REMB rate cap beside the client's own feedback (remb), or both */
   signal: 'twcc' | 'remb' | 'both';
   /** signal remb / both: a cap rises by doubling only, or also at once to the rate last measured */
-  capRecovery: 'doubling' | 'measured';
+  capRecovery: 'doubling' | 'measured' | 'track';
   capFloor: number;
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;

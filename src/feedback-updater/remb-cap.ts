@@ -22,7 +22,9 @@
  *     more may be there); once it is above four times what the transport sends, it no longer binds
  *     (the sender's own estimate does) and is lifted: one REMB saying "no limit", then none.
  *     With recovery 'measured' it also rises at once to the flow's share of the rate the queue
- *     was last measured to serve (after a short dip, the recovered rate).
+ *     was last measured to serve (after a short dip, the recovered rate). With 'track' it is that
+ *     share of the rate while a rate is measured (the sender held at the link's rate, not lifted
+ *     above it by doubling), and doubles only once none is.
  *   R unknown with more than SHORT_BACKLOG_BYTES queued (a stall, a backlog just begun): the
  *   cap stays as it is. (With a packet or two queued the queue is short, rate known or not: on
  *   pitree4g_9 a cap set at the end of an outage was held for 3 s while the link, 7x faster
@@ -46,9 +48,12 @@ export interface RembCapConfig {
   /**
    * once the queue is short: 'doubling' only, or 'measured': also at once up to the flow's last
    * share of the rate the queue was last measured to serve (a dip over, the link's recovered rate
-   * shows in the departures that drain it; after a lasting drop the rate measured stays low)
+   * shows in the departures that drain it; after a lasting drop the rate measured stays low), or
+   * 'track': while the queue's rate is measured (back-to-back departures within the last second)
+   * the cap is the flow's share of it, up or down, with no doubling; doubling only once no rate
+   * is measured (the link serves the call without a queue)
    */
-  recovery: 'doubling' | 'measured';
+  recovery: 'doubling' | 'measured' | 'track';
 }
 
 /**
@@ -127,7 +132,8 @@ export class RembCap {
       return Number.isFinite(this.capBps) ? this.capBps : this.nextLift();
     }
     if (Number.isFinite(this.capBps)) {
-      this.capBps *= 2 ** (dtMs / c.doublingMs);
+      if (c.recovery === 'track' && rate > 0) this.capBps = Math.max(c.minBps, this.lastShare * rate);
+      else this.capBps *= 2 ** (dtMs / c.doublingMs);
       if (c.recovery === 'measured' && rate > 0) this.capBps = Math.max(this.capBps, this.lastShare * rate);
       if (this.capBps > 4 * flowArrivalBps) {
         this.capBps = Number.POSITIVE_INFINITY;

@@ -97,3 +97,36 @@ describe("RembCap recovery 'measured'", () => {
     expect(c.update(250 * MS, q(500_000, 0), 385_000)).toBeCloseTo(d.update(250 * MS, q(500_000, 0), 385_000));
   });
 });
+
+describe("RembCap recovery 'track'", () => {
+  const cfg = { ...REMB_CAP_DEFAULTS, recovery: 'track' as const };
+
+  it.each([
+    { what: 'the link stays low: held at the share of its rate, not doubled above it', rateBps: 260_000, want: 0.8 * 260_000 },
+    { what: 'the link recovered: at once at the share of the new rate', rateBps: 1_400_000, want: 0.8 * 1_400_000 },
+    { what: 'the link fell further: down with it, without a standing queue', rateBps: 150_000, want: 0.8 * 150_000 },
+  ])('$what', ({ rateBps, want }) => {
+    const c = new RembCap(cfg);
+    c.update(0, q(260_000, 6500, 0.8), 1_200_000);
+    // a second later, the queue short every build: the cap follows the measured rate
+    let last = Number.NaN;
+    for (let t = 50; t <= 1000; t += 50) last = c.update(t * MS, q(rateBps, 0), 0.8 * rateBps);
+    expect(last).toBeCloseTo(want);
+    expect(c.lifted).toBe(0);
+  });
+
+  it('no rate measured (the link serves the call without a queue): doubles and is lifted as with doubling', () => {
+    const c = new RembCap(cfg);
+    const d = new RembCap();
+    for (const r of [c, d]) r.update(0, q(500_000, 12_500), 1_500_000);
+    for (let t = 50; t <= 1500; t += 50) expect(c.update(t * MS, q(Number.NaN, 0), 300_000)).toEqual(d.update(t * MS, q(Number.NaN, 0), 300_000));
+    expect(c.lifted).toBe(1);
+  });
+
+  it('a measured rate far above what the flow sends: lifted (the cap no longer binds)', () => {
+    const c = new RembCap(cfg);
+    c.update(0, q(500_000, 12_500), 1_500_000);
+    expect(c.update(50 * MS, q(8_000_000, 0), 400_000)).toBe(Number.POSITIVE_INFINITY);
+    expect(c.lifted).toBe(1);
+  });
+});

@@ -71,7 +71,9 @@ describe.skipIf(why !== undefined)(`daemon when an interface or its watchdog goe
     // what fw3's `firewall restart` (or a script's iptables -F; iptables -X) does to the filter table
     await tb.exec('ap', 'iptables', ['-w', '-F']);
     await tb.exec('ap', 'iptables', ['-w', '-X']);
-    expect(await hasZhugeRules(tb)).toBe(false);
+    // no look at the table here: the keeper may already have put the rules back (a clean-clone CI
+    // run saw them back before this line's iptables-save ran). That they were gone is what
+    // zhuge_rules_restored_total = 1 and the warning below say.
     const t0 = Date.now();
     const backMs = await pollUntil(async () => /-A FORWARD .*-j ZHUGE/.test(await iptablesSave(tb)) && /-j NFQUEUE/.test(await iptablesSave(tb)), 8000, 100);
     console.log(`rules wiped: back after ${String(backMs?.toFixed(0))} ms`);

@@ -14,9 +14,9 @@ import { bufferBytesFor, type Testbed } from '../topology.js';
 import { parseTrace, truncate, type Schedule } from '../trace.js';
 import { iperfDownload, monoNowMs, pingProbe } from '../traffic.js';
 import { runTrial } from '../trial.js';
-import { runRtcCall } from '../webrtc/call.js';
 import { summarizeRtc } from '../webrtc/metrics.js';
-import { STEADY_START_DEFAULTS, SteadyWatch, type SteadyStart } from '../webrtc/steady-start.js';
+import { STEADY_START_DEFAULTS, type SteadyStart } from '../webrtc/steady-start.js';
+import { runTraceCall, STEADY_LINK_FACTOR, traceCallFirstRateBps } from '../webrtc/trace-call.js';
 import { rtpYaml, type ReportTiming } from './drop.js';
 import { TrialGuard, withEvalLab } from './lab.js';
 import { frameSummary, isMahimahiTrace, mahimahiToSchedule, meanRateBps, r3, rttSummary, type EvalResult, type EvalRun } from './stats.js';
@@ -41,9 +41,6 @@ export interface TraceEvalOptions {
    */
   steadyCapMbps?: number;
 }
-
-/** The link's rate before a steady-start trace begins, over the sender's cap (as the drop sweep's 2 Mbit/s for a 1.5 cap). */
-export const STEADY_LINK_FACTOR = 4 / 3;
 
 /** Reads a trace file of either format, cut to durationS and scaled. */
 export function loadSchedule(path: string, durationS: number, scale = 1): Schedule {
@@ -118,48 +115,16 @@ async function tcpTrial(tb: Testbed, sched: Schedule, o: TraceEvalOptions, zhuge
 async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, o: TraceEvalOptions, progress: (s: string) => void): Promise<Record<string, number>> {
   const rtp = rtpYaml(o.reportTiming).split('\n').map((l) => `    ${l}`).join('\n');
   const steady: SteadyStart | undefined = o.steadyCapMbps !== undefined ? { ...STEADY_START_DEFAULTS, capBps: o.steadyCapMbps * 1e6 } : undefined;
-  const firstBps = steady !== undefined ? steady.capBps * STEADY_LINK_FACTOR : (sched.steps[0]?.rateBps ?? 8000);
-  const setup = { withZhuge: zhuge, rateBps: firstBps, daemon: { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n${rtp}` }, settleMs: 0 };
+  const setup = { withZhuge: zhuge, rateBps: traceCallFirstRateBps(sched, steady), daemon: { metricsPort: 9482, extraYaml: `flows:\n  rtp:\n${rtp}` }, settleMs: 0 };
   return runTrial(tb, setup, async (t) => {
-    let play: ReturnType<typeof playInAp> | undefined;
-    let playAtMs = Number.NaN;
-    t.onCleanup(() => {
-      if (play !== undefined && play.child.exitCode === null) play.child.kill('SIGTERM');
-    });
-    const start = (): void => {
-      playAtMs = monoNowMs();
-      play = playInAp(tb, { schedule: sched });
-    };
     const durationS = sched.durationMs / 1000;
     const t0 = Date.now();
     t.tick(1000, () => progress(`WebRTC call over the trace (${durationS} s), ${((Date.now() - t0) / 1000).toFixed(0)} s since start-up`));
-    const watch = steady !== undefined ? new SteadyWatch(steady) : undefined;
-    let held = false;
-    const call = await runRtcCall(tb, {
-      durationS: steady !== undefined ? steady.earliestS + steady.maxWaitS + durationS : durationS,
-      ...(steady !== undefined ? { maxBitrateBps: steady.capBps } : {}),
-      onConnected: (ms) => {
-        if (watch === undefined) start();
-        else watch.connected(ms);
-      },
-      onSample: (smp) => {
-        if (watch === undefined || !Number.isNaN(playAtMs)) return;
-        if (smp.kind === 'sender') watch.add(smp.tMs, smp.bitrateBps);
-        const d = watch.decide(monoNowMs());
-        if (d === 'wait') return;
-        held = d === 'steady';
-        start();
-      },
-    }).finally(() => t.stopTimers());
-    await play?.done.catch(() => undefined);
-    // cold start: from a second after connecting; steady start: the trace's span from its start
-    const from = watch === undefined ? call.connectedMonoMs + 1000 : playAtMs;
-    const end = watch === undefined ? call.endMonoMs : Math.min(call.endMonoMs, playAtMs + sched.durationMs);
-    if (Number.isNaN(from)) throw new Error('the trace never started (the call ended before it held its cap)');
+    const { call, fromMonoMs: from, endMonoMs: end, held } = await runTraceCall(tb, sched, steady).finally(() => t.stopTimers());
     const s = summarizeRtc(call, from, end);
     const frames = call.frames.filter((f) => f.tMs >= from && f.tMs < end);
     const m = frameSummary(frames.map((f) => f.delayMs), (end - from) / 1000);
-    if (watch !== undefined) m['steadyHeld'] = held ? 1 : 0;
+    if (held !== undefined) m['steadyHeld'] = held ? 1 : 0;
     m['fpsBelow10Seconds'] = r3(s.after.fpsBelow10Seconds);
     m['bitrateMbps'] = r3(s.after.bitrateMbps);
     m['rttP50Ms'] = r3(s.after.rttP50Ms);

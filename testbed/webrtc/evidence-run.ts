@@ -23,13 +23,15 @@ import { parseArgs } from 'node:util';
 import { loadSchedule } from '../eval/trace.js';
 import { startDaemon, type DaemonProc } from '../daemon-proc.js';
 import { withLab } from '../lab.js';
-import { ApAgent, playInAp } from '../player.js';
-import type { Testbed } from '../topology.js';
-import { runRtcCall, type RtcCallResult } from './call.js';
+import { ApAgent } from '../player.js';
+import { bufferBytesFor, type Testbed } from '../topology.js';
+import { meanRateBps } from '../eval/stats.js';
+import type { RtcCallResult } from './call.js';
 import { runRtcDropTrial, type RtcDropScenario } from './drop.js';
 import { summarizeRtc, type RtcSummary } from './metrics.js';
 import { startEvidenceCaptures, writeEvidence } from './evidence.js';
-import { STEADY_START_DEFAULTS } from './steady-start.js';
+import { STEADY_START_DEFAULTS, type SteadyStart } from './steady-start.js';
+import { runTraceCall, traceCallFirstRateBps } from './trace-call.js';
 import { dayMsOf, parseChromiumBwe, summarizePushback } from './chromium-log.js';
 import { monoNowMs } from '../traffic.js';
 
@@ -61,7 +63,9 @@ async function main(): Promise<void> {
     ...(values['steady-cap-mbps'] !== undefined ? { steady: { ...STEADY_START_DEFAULTS, capBps: Number(values['steady-cap-mbps']) * 1e6 } } : {}),
   };
   const pairs = Number(values.pairs);
-  await withLab({ rateBps: sc.rateBps, bufferMs: 100, baseDelayMsEachWay: Number(values['base-delay-ms']) }, async (tb) => {
+  // a trace's queue: 100 ms at its mean rate, as the trace evaluation sizes it (testbed/eval/trace.ts)
+  const traceBuffer = values.trace !== undefined ? { bufferBytes: bufferBytesFor(meanRateBps(loadSchedule(values.trace, sc.durationS, Number(values.scale))), 100) } : {};
+  await withLab({ rateBps: sc.rateBps, bufferMs: 100, ...traceBuffer, baseDelayMsEachWay: Number(values['base-delay-ms']) }, async (tb) => {
     for (let i = 0; i < pairs; i++) {
       for (const arm of (values.arms ?? '').split(',')) {
         const withZhuge = arm !== 'without';
@@ -84,13 +88,13 @@ async function main(): Promise<void> {
           const shaper = arm.includes('-shaper') ? 'queue:\n  rateFrom: shaper\n' : '';
           const leadMs = /-lead(\d+)/.exec(arm)?.[1];
           const signal = arm.includes('-remb') ? 'remb' : arm.includes('-both') ? 'both' : arm.includes('-twcc') ? 'twcc' : undefined;
-          const recovery = arm.includes('-recover') ? '\n    capRecovery: measured' : '';
+          const recovery = arm.includes('-recover') ? '\n    capRecovery: measured' : arm.includes('-track') ? '\n    capRecovery: track' : '';
           const floor = /-floor(\d+)/.exec(arm)?.[1];
           const capFloor = floor !== undefined ? `\n    capFloor: ${Number(floor) / 100}` : '';
           const maxLead = leadMs !== undefined ? `\n    maxLeadMs: ${leadMs}` : '';
           const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}${maxLead}${signal !== undefined ? `\n    signal: ${signal}` : ''}${recovery}${capFloor}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
-          const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS) : await runRtcDropTrial(tb, sc);
+          const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS, sc.steady) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;
           if (daemon !== undefined) {
             const st = await daemon.status().catch(() => undefined);
@@ -182,18 +186,16 @@ function receiverTsv(call: RtcCallResult, dropAtMonoMs: number): string {
 }
 
 /** One call over a trace (the summary's "drop" is the call's second second). */
-async function traceCall(tb: Testbed, path: string, scale: number, durationS: number): Promise<{ call: RtcCallResult; summary: RtcSummary; dropAtMonoMs: number }> {
+async function traceCall(tb: Testbed, path: string, scale: number, durationS: number, steady: SteadyStart | undefined): Promise<{ call: RtcCallResult; summary: RtcSummary; dropAtMonoMs: number; steady?: { held: boolean; dropAfterS: number } }> {
   const sched = loadSchedule(path, durationS, scale);
   const agent = await ApAgent.start(tb);
-  let play: ReturnType<typeof playInAp> | undefined;
   try {
-    await agent.setRate(sched.steps[0]?.rateBps ?? 8000);
-    const call = await runRtcCall(tb, { durationS, onConnected: () => (play = playInAp(tb, { schedule: sched })) });
-    await play?.done.catch(() => undefined);
-    const from = call.connectedMonoMs + 1000;
-    return { call, summary: summarizeRtc(call, from, call.endMonoMs), dropAtMonoMs: from };
+    await agent.setRate(traceCallFirstRateBps(sched, steady));
+    const r = await runTraceCall(tb, sched, steady);
+    const summary = summarizeRtc(r.call, r.fromMonoMs, r.endMonoMs);
+    const held = r.held === undefined ? {} : { steady: { held: r.held, dropAfterS: Math.round(r.fromMonoMs - r.call.connectedMonoMs) / 1000 } };
+    return { call: r.call, summary, dropAtMonoMs: r.fromMonoMs, ...held };
   } finally {
-    if (play !== undefined && play.child.exitCode === null) play.child.kill('SIGTERM');
     agent.close();
   }
 }

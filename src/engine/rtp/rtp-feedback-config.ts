@@ -74,7 +74,7 @@ export interface RtpFeedbackConfig {
    */
   signal?: 'twcc' | 'remb' | 'both';
   /** signal remb / both: how a cap rises once the queue is short (remb-cap.ts RembCapConfig.recovery) */
-  capRecovery?: 'doubling' | 'measured';
+  capRecovery?: 'doubling' | 'measured' | 'track';
   /** signal remb / both: the deepest a cap goes, a fraction of the flow's share of the rate (remb-cap.ts floorFraction) */
   capFloor?: number;
 }
