@@ -71,6 +71,8 @@ export interface DaemonProcOptions {
    * capabilities, as the systemd unit's AmbientCapabilities or procd's `capabilities` give them).
    */
   asUser?: { uid: number; gid: number };
+  /** environment over this process's (e.g. a PATH whose iptables fails on demand) */
+  env?: Record<string, string>;
 }
 
 /** The daemon config lines for a scenario's ackMode ('' when absent: the daemon's default). */
@@ -107,6 +109,7 @@ export async function startDaemon(tb: Testbed, o: DaemonProcOptions = {}): Promi
       : ['setpriv', `--reuid=${o.asUser.uid}`, `--regid=${o.asUser.gid}`, '--clear-groups', '--inh-caps=-all,+net_admin,+net_raw', '--ambient-caps=+net_admin,+net_raw', '--bounding-set=-all,+net_admin,+net_raw'];
   const child = spawn('ip', ['netns', 'exec', tb.ns.ap, ...asUser, process.execPath, distScript('../src/cli'), 'run', '--config', configPath, '--instance', tb.prefix], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}),
   });
   const logLines: string[] = [];
   let stderr = '';

@@ -26,7 +26,7 @@ import { Engine } from '../engine/engine.js';
 import type { Flow } from '../engine/flow.js';
 import { newUplinkDecision } from '../engine/options.js';
 import { Tap } from './capture.js';
-import { HEALTH_PROBLEMS, healthOf, type Health } from './health.js';
+import { healthOf, type Health } from './health.js';
 import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
 import type { Config } from '../config/index.js';
@@ -142,6 +142,7 @@ export class Daemon {
       installing: () => this.bypass.installing(this.kernelIdSequence()),
       checked: () => this.metrics.nfqueueBypassed.inc(this.bypass.sample(this.rules.matchedPackets(), this.kernelIdSequence())),
     });
+    this.metrics.setHealthSource(() => this.health().findings.map((f) => f.problem));
     this.liftFile = new CapLiftFile(capLiftPath(this.rules.chain));
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
       rulesRemoved: () => {
@@ -300,8 +301,6 @@ export class Daemon {
     const nfqStats = this.nfq?.stats();
     this.syncMetrics(nfqStats);
     this.checkIo(nfqStats);
-    const h = this.health();
-    for (const p of HEALTH_PROBLEMS) this.metrics.healthProblem.set({ problem: p }, h.findings.some((f) => f.problem === p) ? 1 : 0);
     for (const t of this.taps) {
       const e = t.takeFirstError();
       if (e !== undefined) once(this.log, `tap-${t.opts.device}`, 'a tap handler failed (packet skipped, counted)', { err: String(e) }, 'error');

@@ -18,7 +18,7 @@ export type Direction = (typeof DIRECTIONS)[number];
 // the label sets the engine counts by (one name per concept: src/engine/counters.ts, flow-status.ts)
 import { PROTOCOLS } from '../engine/counters.js';
 import { FLOW_MODES } from '../engine/flow-status.js';
-import { HEALTH_PROBLEMS } from './health.js';
+import { HEALTH_PROBLEMS, type HealthProblem } from './health.js';
 export { PROTOCOLS, type ProtocolLabel } from '../engine/counters.js';
 export { FLOW_MODES, type FlowMode } from '../engine/flow-status.js';
 
@@ -94,6 +94,11 @@ export interface Metrics {
   readonly rulesRestored: Counter;
   /** 1 while a problem makes /healthz answer 503 (health.ts), one series per problem. */
   readonly healthProblem: Gauge<'problem'>;
+  /**
+   * Where zhuge_health_problem is read from at each scrape: the problems /healthz would answer
+   * with now (so the gauge and /healthz never disagree, not even for a housekeeping tick).
+   */
+  setHealthSource(problems: () => readonly HealthProblem[]): void;
   /** The exposition text (what /metrics serves). */
   scrape(): Promise<string>;
 }
@@ -348,11 +353,17 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     help: 'Times the interception rules were found removed by something else (a firewall reload) and installed again.',
     registers,
   });
+  let healthSource: (() => readonly HealthProblem[]) | undefined;
   const healthProblem = new Gauge({
     name: 'zhuge_health_problem',
     help: '1 while this problem makes /healthz answer 503 (rules_missing, queue_invisible, queue_unread, interface_down, watchdog_failed), else 0.',
     labelNames: ['problem'] as const,
     registers,
+    collect() {
+      if (healthSource === undefined) return;
+      const now = healthSource();
+      for (const p of HEALTH_PROBLEMS) this.set({ problem: p }, now.includes(p) ? 1 : 0);
+    },
   });
   for (const p of HEALTH_PROBLEMS) healthProblem.set({ problem: p }, 0);
 
@@ -406,6 +417,9 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     rulesInstalled,
     rulesRestored,
     healthProblem,
+    setHealthSource: (problems) => {
+      healthSource = problems;
+    },
     scrape: () => registry.metrics(),
   };
 }

@@ -64,6 +64,21 @@ function exercise(m: ReturnType<typeof createMetrics>): void {
 }
 
 describe('metrics', () => {
+  it('zhuge_health_problem is read from the health source at each scrape (never a tick behind /healthz)', async () => {
+    const m = createMetrics({ processMetrics: false });
+    const gauge = (text: string, p: string): string | undefined => new RegExp(`^zhuge_health_problem\\{problem="${p}"\\} (\\d)$`, 'm').exec(text)?.[1];
+    let now: Array<'rules_missing' | 'watchdog_failed'> = [];
+    m.setHealthSource(() => now);
+    expect(gauge(await m.scrape(), 'rules_missing')).toBe('0');
+    now = ['rules_missing'];
+    const t = await m.scrape();
+    expect(gauge(t, 'rules_missing')).toBe('1');
+    expect(gauge(t, 'watchdog_failed')).toBe('0');
+    now = ['watchdog_failed'];
+    const u = await m.scrape();
+    expect([gauge(u, 'rules_missing'), gauge(u, 'watchdog_failed')]).toEqual(['0', '1']);
+  });
+
   it('uses its own registry, not the global default one', async () => {
     const before = (await globalRegistry.getMetricsAsJSON()).length;
     const m = createMetrics();
