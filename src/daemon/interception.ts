@@ -61,7 +61,11 @@ export class Interception {
   async isInstalled(): Promise<boolean> {
     const p = this.installed;
     if (p.v4 === undefined && p.v6 === undefined) return false;
-    return (p.v4 === undefined || (await this.v4.isInstalled())) && (p.v6 === undefined || (await this.v6.isInstalled()));
+    // both families read every time (no short cut when IPv4's are gone): each read also refreshes
+    // that family's rule counters, and matchedPackets() must not add a stale IPv6 figure
+    const v4 = p.v4 === undefined || (await this.v4.isInstalled());
+    const v6 = p.v6 === undefined || (await this.v6.isInstalled());
+    return v4 && v6;
   }
 
   /** The watchdog's removal: both families (each line tolerates a missing chain or binary). */
