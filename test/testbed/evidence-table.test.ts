@@ -17,8 +17,8 @@ describe('evidence-table', () => {
     expect(parseEvidenceCall('0-without', '{}')).toBeUndefined();
   });
 
-  it('one row per arm in first-seen order: median (min-max) over held calls, the others counted', () => {
-    const t = evidenceTable([call(0, 'without', 8), call(0, 'departure', 3), call(1, 'without', 6), call(1, 'departure', 5), call(2, 'without', 7), call(2, 'departure', 99, false)]);
+  it('one row per arm, without first: median (min-max) over held calls, the others counted', () => {
+    const t = evidenceTable([call(0, 'departure', 3), call(0, 'without', 8), call(1, 'without', 6), call(1, 'departure', 5), call(2, 'without', 7), call(2, 'departure', 99, false)]);
     const rows = t.split('\n');
     expect(rows).toHaveLength(4);
     expect(rows[2]).toBe('| without | 3 | 7.00 (6.00-8.00) | 14.00 (12.00-16.00) | 700 (600-800) | 0.70 (0.60-0.80) |');

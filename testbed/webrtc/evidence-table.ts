@@ -56,9 +56,10 @@ function median(xs: readonly number[]): number {
 
 const fmt = (x: number, col: (typeof EVIDENCE_COLUMNS)[number]): string => (col === 'frameDelayP99Ms' ? x.toFixed(0) : x.toFixed(2));
 
-/** A markdown table: one row per arm (in first-seen order), median (min-max) per column. */
+/** A markdown table: one row per arm ('without' first, then in first-seen order), median (min-max) per column. */
 export function evidenceTable(calls: readonly EvidenceCall[]): string {
-  const arms = [...new Set(calls.map((c) => c.arm))];
+  const seen = [...new Set(calls.map((c) => c.arm))];
+  const arms = [...seen.filter((a) => a === 'without'), ...seen.filter((a) => a !== 'without')];
   const head = `| arm | calls | ${EVIDENCE_COLUMNS.map((c) => HEADINGS[c]).join(' | ')} |`;
   const rule = `|---|---|${EVIDENCE_COLUMNS.map(() => '---').join('|')}|`;
   const rows = arms.map((arm) => {
