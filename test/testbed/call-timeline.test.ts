@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callTimeline, dropInTable, parseTsv, timelineText } from '../../testbed/webrtc/call-timeline.js';
+import { callTimeline, dropInTable, lateFrameSplit, parseTsv, timelineText } from '../../testbed/webrtc/call-timeline.js';
 
 const packets = parseTsv(
   [
@@ -31,5 +31,16 @@ describe('call-timeline', () => {
     expect(at(-250)).toMatchObject({ apSojournMaxMs: 5, frames: 0 });
     expect(at(-500)).toMatchObject({ frames: 1, frameDelayMaxMs: 80, targetMbps: '1.5' });
     expect(timelineText(bins).split('\n')).toHaveLength(bins.length + 1);
+  });
+
+  it('lateFrameSplit: the pacer delay at each late frame\'s capture, the rest after the pacer', () => {
+    const sender = parseTsv('tFromDropMs\tpacerDelayMs\n0\t0\n100\t0\n1000\t300\n1100\t500\n2000\t0\n');
+    // shown at 1500 with 600 ms: captured at 900, nearest sample 1000 (300 ms in the pacer)
+    // shown at 1650 with 550 ms: captured at 1100 (500); shown at 1700 with 300 ms: not late
+    // shown at 2500 with 450 ms: captured at 2050, nearest 2000 (0); shown before fromMs: left out
+    const receiver = parseTsv('kind\ttFromDropMs\tdelayMs\nframe\t-500\t900\nframe\t1500\t600\nframe\t1650\t550\nframe\t1700\t300\nstats\t1800\t\nframe\t2500\t450\n');
+    expect(lateFrameSplit(sender, receiver, 0)).toEqual({ lateFrames: 3, meanDelayMs: 533.3, meanPacerMs: 266.7, meanAfterPacerMs: 266.7 });
+    expect(lateFrameSplit(sender, receiver, 0, 1600).lateFrames).toBe(1);
+    expect(lateFrameSplit([], receiver, 0).lateFrames).toBe(0);
   });
 });

@@ -108,6 +108,63 @@ export function timelineText(bins: readonly TimelineBin[]): string {
   return [head, ...rows].join('\n');
 }
 
+/** Where the late frames (delay above 400 ms) waited, from the endpoints' own clock: the sender's pacer or after it. */
+export interface LateFrameSplit {
+  lateFrames: number;
+  /** their mean frame delay (ms) */
+  meanDelayMs: number;
+  /** the mean pacer delay the sender reported when each was captured (ms): the part spent in the sender */
+  meanPacerMs: number;
+  /** the rest (ms): the network (the AP's queue above all) and the receiver's jitter buffer */
+  meanAfterPacerMs: number;
+}
+
+/**
+ * For every frame shown late (delay > 400 ms) between fromMs and toMs (ms from the drop): the
+ * sender's pacer delay in the stats sample nearest to its capture (shown at t with delay d:
+ * captured at t - d). Both series are on the stats' clock, so no capture alignment is needed.
+ */
+export function lateFrameSplit(sender: readonly TsvRow[], receiver: readonly TsvRow[], fromMs = 0, toMs = Number.POSITIVE_INFINITY): LateFrameSplit {
+  const pacer: Array<[number, number]> = [];
+  for (const s of sender) {
+    const t = num(s['tFromDropMs']);
+    const p = num(s['pacerDelayMs']);
+    if (t !== undefined && p !== undefined) pacer.push([t, p]);
+  }
+  let n = 0;
+  let sumDelay = 0;
+  let sumPacer = 0;
+  pacer.sort((a, b) => a[0] - b[0]);
+  /** the sample nearest to t (binary search) */
+  const nearest = (t: number): number | undefined => {
+    let lo = 0;
+    let hi = pacer.length - 1;
+    if (hi < 0) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((pacer[mid]?.[0] ?? 0) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    const after = pacer[lo];
+    const before = pacer[lo - 1];
+    return before !== undefined && after !== undefined && t - before[0] < after[0] - t ? before[1] : after?.[1];
+  };
+  for (const r of receiver) {
+    const t = num(r['tFromDropMs']);
+    const d = num(r['delayMs']);
+    if (r['kind'] !== 'frame' || t === undefined || d === undefined || d <= 400 || t < fromMs || t >= toMs) continue;
+    const p = nearest(t - d);
+    if (p === undefined) continue;
+    n++;
+    sumDelay += d;
+    sumPacer += Math.min(p, d);
+  }
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  return n === 0
+    ? { lateFrames: 0, meanDelayMs: Number.NaN, meanPacerMs: Number.NaN, meanAfterPacerMs: Number.NaN }
+    : { lateFrames: n, meanDelayMs: r1(sumDelay / n), meanPacerMs: r1(sumPacer / n), meanAfterPacerMs: r1((sumDelay - sumPacer) / n) };
+}
+
 function readMaybeGz(path: string): string {
   return existsSync(path) ? readFileSync(path, 'utf8') : gunzipSync(readFileSync(`${path}.gz`)).toString('utf8');
 }
@@ -128,4 +185,6 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
     to ?? 15000,
   );
   process.stdout.write(`${timelineText(bins)}\n`);
+  const split = lateFrameSplit(parseTsv(readFileSync(join(dir, 'sender.tsv'), 'utf8')), parseTsv(readFileSync(join(dir, 'receiver.tsv'), 'utf8')), 0);
+  process.stdout.write(`late frames after the drop: ${split.lateFrames}, mean delay ${split.meanDelayMs} ms: ${split.meanPacerMs} ms in the sender's pacer, ${split.meanAfterPacerMs} ms after it\n`);
 }
