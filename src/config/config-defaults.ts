@@ -54,6 +54,7 @@ const table: ConfigDefaults = {
       signal: RTP_FEEDBACK_DEFAULTS.signal,
       capRecovery: RTP_FEEDBACK_DEFAULTS.capRecovery,
       capFloor: RTP_FEEDBACK_DEFAULTS.capFloor,
+      capDelayFrom: RTP_FEEDBACK_DEFAULTS.capDelayFrom,
       kernelDrops: true,
     },
     clientSubnets: [],

@@ -73,6 +73,8 @@ export interface RtpConfig {
   /** signal remb / both: a cap rises by doubling only, or also at once to the rate last measured */
   capRecovery: 'doubling' | 'measured' | 'track';
   capFloor: number;
+  /** signal remb / both: the backlog's delay and rate from the busy-rate estimate alone, or also from what the queue did (its head's wait, its drained rate) */
+  capDelayFrom: 'estimate' | 'observed';
   /** read the qdisc drop counter every 10 ms and report the AP's drops as not received */
   kernelDrops: boolean;
 }

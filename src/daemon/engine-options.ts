@@ -57,6 +57,7 @@ export function engineOptionsFrom(cfg: Config, seed: number): EngineOptions {
             signal: f.rtp.signal,
             capRecovery: f.rtp.capRecovery,
             capFloor: f.rtp.capFloor,
+            capDelayFrom: f.rtp.capDelayFrom,
             leadEarnedBy: f.rtp.leadEarnedBy,
             unmeasured: f.rtp.unmeasured,
             idleTimeoutMs: f.idleTimeoutMs,

@@ -54,6 +54,15 @@ export interface RembCapConfig {
    * is measured (the link serves the call without a queue)
    */
   recovery: 'doubling' | 'measured' | 'track';
+  /**
+   * where the backlog's delay and rate come from: 'estimate', the busy service rate R (back-to-back
+   * departures, a stall left out as an outlier) and D = backlog / R; 'observed', also what the
+   * queue did: D at least the head-of-line packet's wait so far, and the rate at most the one the
+   * queue drained at over the last DRAIN_TAU_MS while backlogged, stalls included. On a link that
+   * serves in bursts between stalls R is the bursts' rate, and D from it was below 50 ms while
+   * packets waited 500 ms (docs/results/rtc-evidence.md, tenth round)
+   */
+  delayFrom: 'estimate' | 'observed';
 }
 
 /**
@@ -70,7 +79,11 @@ export const REMB_CAP_DEFAULTS: Readonly<RembCapConfig> = Object.freeze({
   doublingMs: 250,
   minBps: 30_000,
   recovery: 'doubling',
+  delayFrom: 'estimate',
 });
+
+/** the time constant of the drained-rate average (ms): a few of a trace's 100 ms steps */
+export const DRAIN_TAU_MS = 500;
 
 /**
  * A backlog this small is no standing queue, rate measured or not: a link that serves a call
@@ -90,6 +103,10 @@ export interface CapQueueSample {
   backlogBytes: number;
   /** the transport's part of the service rate (0..1): a FIFO's, its part of the bytes queued; round robin's, 1 / the flows served */
   share: number;
+  /** how long the packet at the head of the queue has waited (µs; 0: nothing queued or unknown) */
+  headAgeUs: number;
+  /** bytes ever removed from the queue (departed or dropped from it; NaN: unknown) */
+  removedBytes: number;
 }
 
 export class RembCap {
@@ -103,6 +120,10 @@ export class RembCap {
   /** times the cap was set from a standing queue, and lifted */
   engaged = 0;
   lifted = 0;
+  /** 'observed': the rate the queue drained at while backlogged (bit/s, NaN until measured), and the last build's sample */
+  private drainedBps = Number.NaN;
+  private lastRemoved = Number.NaN;
+  private lastBacklog = 0;
 
   constructor(private readonly cfg: RembCapConfig = REMB_CAP_DEFAULTS) {}
 
@@ -115,9 +136,15 @@ export class RembCap {
     const c = this.cfg;
     const dtMs = Number.isFinite(this.lastUs) ? Math.max(0, (tUs - this.lastUs) / 1000) : 0;
     this.lastUs = tUs;
-    const rate = q.serviceRateBps > 0 ? q.serviceRateBps : Number.NaN;
-    const delayMs = rate > 0 ? (q.backlogBytes * 8000) / rate : Number.NaN;
-    if (delayMs > c.targetMs) {
+    let rate = q.serviceRateBps > 0 ? q.serviceRateBps : Number.NaN;
+    let delayMs = rate > 0 ? (q.backlogBytes * 8000) / rate : Number.NaN;
+    if (c.delayFrom === 'observed') {
+      this.observeDrain(dtMs, q);
+      if (this.drainedBps > 0 && !(rate <= this.drainedBps)) rate = this.drainedBps;
+      const headMs = q.headAgeUs / 1000;
+      delayMs = Math.max(rate > 0 ? (q.backlogBytes * 8000) / rate : 0, headMs > 0 ? headMs : 0);
+    }
+    if (delayMs > c.targetMs && rate > 0) {
       const share = Math.min(1, Math.max(0, q.share));
       const factor = Math.min(1, Math.max(c.floorFraction, 1 - (delayMs - c.targetMs) / c.drainMs));
       const cap = Math.max(c.minBps, share * rate * factor);
@@ -127,7 +154,7 @@ export class RembCap {
       this.liftsLeft = 0;
       return cap;
     }
-    if (Number.isNaN(delayMs) && q.backlogBytes > SHORT_BACKLOG_BYTES) {
+    if (!(rate > 0) && q.backlogBytes > SHORT_BACKLOG_BYTES) {
       // no rate measured with more than a packet or two queued (a stall): hold what is in force
       return Number.isFinite(this.capBps) ? this.capBps : this.nextLift();
     }
@@ -144,6 +171,18 @@ export class RembCap {
       return this.capBps;
     }
     return this.nextLift();
+  }
+
+  /** The rate the queue drained at over the last interval, averaged while it stayed backlogged. */
+  private observeDrain(dtMs: number, q: CapQueueSample): void {
+    const removed = q.removedBytes;
+    if (dtMs > 0 && this.lastBacklog > 0 && q.backlogBytes > 0 && removed >= this.lastRemoved) {
+      const sample = ((removed - this.lastRemoved) * 8000) / dtMs;
+      const a = Math.min(1, dtMs / DRAIN_TAU_MS);
+      this.drainedBps = Number.isNaN(this.drainedBps) ? sample : this.drainedBps + a * (sample - this.drainedBps);
+    } else if (q.backlogBytes === 0) this.drainedBps = Number.NaN;
+    this.lastRemoved = removed;
+    this.lastBacklog = q.backlogBytes;
   }
 
   /** The cap ends now (zhuge stops, is reloaded, forgets the transport): the caller sends the lift itself. */

@@ -318,7 +318,7 @@ const CONFIG_KEYS = {
   flows: {
     tcp: { enabled: true, ports: true },
     quic: { enabled: true, ports: true },
-    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, maxTransports: true, srtcpFallback: true, reportTiming: true, repairDrops: true, beyondLead: true, maxLeadMs: true, leadEarnedBy: true, unmeasured: true, reportSpacing: true, sojournCap: true, signal: true, capRecovery: true, capFloor: true, kernelDrops: true },
+    rtp: { enabled: true, twccExtensionId: true, feedbackIntervalMs: true, maxTransports: true, srtcpFallback: true, reportTiming: true, repairDrops: true, beyondLead: true, maxLeadMs: true, leadEarnedBy: true, unmeasured: true, reportSpacing: true, sojournCap: true, signal: true, capRecovery: true, capFloor: true, capDelayFrom: true, kernelDrops: true },
     clientSubnets: true,
     dscp: true,
     idleTimeoutMs: true,

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { LIFT_REPEATS, REMB_CAP_DEFAULTS, RembCap, type CapQueueSample } from '../../src/feedback-updater/remb-cap.js';
 
 const MS = 1000;
-const q = (serviceRateBps: number, backlogBytes: number, share = 1): CapQueueSample => ({ serviceRateBps, backlogBytes, share });
+const q = (serviceRateBps: number, backlogBytes: number, share = 1, headAgeUs = 0, removedBytes = Number.NaN): CapQueueSample => ({ serviceRateBps, backlogBytes, share, headAgeUs, removedBytes });
 
 describe('RembCap: the cap while the queue stands', () => {
   it.each([
@@ -128,5 +128,51 @@ describe("RembCap recovery 'track'", () => {
     c.update(0, q(500_000, 12_500), 1_500_000);
     expect(c.update(50 * MS, q(8_000_000, 0), 400_000)).toBe(Number.POSITIVE_INFINITY);
     expect(c.lifted).toBe(1);
+  });
+});
+
+describe("RembCap delayFrom 'observed' (a link that serves in bursts between stalls)", () => {
+  const cfg = { ...REMB_CAP_DEFAULTS, delayFrom: 'observed' as const };
+  /** builds every 50 ms: busy rate 1.25 Mbit/s, 6 kB queued, 1250 bytes drained per build (0.2 Mbit/s), the head waiting headMs */
+  const bursty = (c: RembCap, builds: number, headMs: number): number => {
+    let last = Number.NaN;
+    for (let k = 0; k < builds; k++) last = c.update(k * 50 * MS, q(1_250_000, 6000, 1, headMs * MS, 100_000 + k * 1250), 300_000);
+    return last;
+  };
+
+  it("'estimate' sees 38 ms of backlog at the bursts' rate: no cap, while the head has waited 500 ms", () => {
+    const c = new RembCap();
+    expect(bursty(c, 10, 500)).toBeNaN();
+    expect(c.engaged).toBe(0);
+  });
+
+  it("'observed': the head's wait makes it standing, and the cap comes from the drained 0.2 Mbit/s (halved at most)", () => {
+    const c = new RembCap(cfg);
+    expect(bursty(c, 10, 500)).toBeCloseTo(0.5 * 200_000, -3);
+    expect(c.engaged).toBe(1);
+  });
+
+  it.each([
+    { what: 'nothing queued: nothing', rate: 500_000, backlog: 0, headMs: 0, want: Number.NaN },
+    { what: 'a short queue whose head waited 20 ms: nothing', rate: 500_000, backlog: 1500, headMs: 20, want: Number.NaN },
+    { what: 'no drained rate yet: the busy rate, the delay from the head', rate: 500_000, backlog: 6000, headMs: 300, want: 0.5 * 500_000 },
+  ])('$what', ({ rate, backlog, headMs, want }) => {
+    const got = new RembCap(cfg).update(0, q(rate, backlog, 1, headMs * MS, 0), 1_000_000);
+    if (Number.isNaN(want)) expect(got).toBeNaN();
+    else expect(got).toBeCloseTo(want);
+  });
+
+  it('a drained rate above the busy rate never raises it', () => {
+    const c = new RembCap(cfg);
+    // 12.5 kB drained per 50 ms (2 Mbit/s) while the busy rate says 0.5: 200 ms queued at 0.5
+    let last = Number.NaN;
+    for (let k = 0; k < 5; k++) last = c.update(k * 50 * MS, q(500_000, 12_500, 1, 100 * MS, k * 12_500), 1_500_000);
+    expect(last).toBeCloseTo(500_000 * (1 - 150 / 500));
+  });
+
+  it('no rate at all with a deep queue (a stall): the cap in force is held', () => {
+    const c = new RembCap(cfg);
+    const first = c.update(0, q(500_000, 12_500, 1, 200 * MS, 0), 1_500_000);
+    expect(c.update(50 * MS, q(Number.NaN, 20_000, 1, 400 * MS, 0), 400_000)).toBe(first);
   });
 });

@@ -89,10 +89,11 @@ async function main(): Promise<void> {
           const leadMs = /-lead(\d+)/.exec(arm)?.[1];
           const signal = arm.includes('-remb') ? 'remb' : arm.includes('-both') ? 'both' : arm.includes('-twcc') ? 'twcc' : undefined;
           const recovery = arm.includes('-recover') ? '\n    capRecovery: measured' : arm.includes('-track') ? '\n    capRecovery: track' : '';
+          const delayFrom = arm.includes('-observed') ? '\n    capDelayFrom: observed' : '';
           const floor = /-floor(\d+)/.exec(arm)?.[1];
           const capFloor = floor !== undefined ? `\n    capFloor: ${Number(floor) / 100}` : '';
           const maxLead = leadMs !== undefined ? `\n    maxLeadMs: ${leadMs}` : '';
-          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}${maxLead}${signal !== undefined ? `\n    signal: ${signal}` : ''}${recovery}${capFloor}`;
+          const yaml = `${shaper}flows:\n  rtp:\n    enabled: true\n    reportTiming: ${timing}\n    repairDrops: ${String(repair)}\n    beyondLead: ${beyond}\n    leadEarnedBy: ${earned}\n    unmeasured: ${unmeasured}${spacing !== undefined ? `\n    reportSpacing: ${spacing}` : ''}${cap}${maxLead}${signal !== undefined ? `\n    signal: ${signal}` : ''}${recovery}${capFloor}${delayFrom}`;
           if (withZhuge) daemon = await startDaemon(tb, { metricsPort: 9482, extraYaml: yaml, ...(values['daemon-trace'] === true ? { logLevel: 'trace' } : {}) });
           const r = values.trace !== undefined ? await traceCall(tb, values.trace, Number(values.scale), sc.durationS, sc.steady) : await runRtcDropTrial(tb, sc);
           let offsetUs: number | undefined;

@@ -22,11 +22,17 @@ export function queueViewOf(ftOfFlow: (flow: number) => FortuneTeller): QueueVie
         const n = Math.max(1, q.busyFlows);
         out.backlogBytes = own * n;
         out.share = 1 / n;
+        // the flow's own head and drained bytes are not kept per bucket: the busy rate alone
+        out.headAgeUs = 0;
+        out.removedBytes = Number.NaN;
       } else {
         // a FIFO serves flows in the proportion they queue (bytes known only from a kernel resync belong to no flow)
         const tracked = q.bytesInQueue - q.untrackedBytes;
         out.backlogBytes = q.bytesInQueue;
         out.share = tracked > 0 ? own / tracked : 1;
+        const head = q.headArrivalUs;
+        out.headAgeUs = head >= 0 && tUs > head ? tUs - head : 0;
+        out.removedBytes = q.bytesRemoved(0);
       }
     },
   };

@@ -77,6 +77,8 @@ export interface RtpFeedbackConfig {
   capRecovery?: 'doubling' | 'measured' | 'track';
   /** signal remb / both: the deepest a cap goes, a fraction of the flow's share of the rate (remb-cap.ts floorFraction) */
   capFloor?: number;
+  /** signal remb / both: where a standing queue's delay and rate come from (remb-cap.ts RembCapConfig.delayFrom) */
+  capDelayFrom?: 'estimate' | 'observed';
 }
 
 export const RTP_FEEDBACK_DEFAULTS = {
@@ -97,6 +99,7 @@ export const RTP_FEEDBACK_DEFAULTS = {
   signal: 'remb',
   capRecovery: 'doubling',
   capFloor: 0.5, // REMB_CAP_DEFAULTS.floorFraction (remb-cap.ts)
+  capDelayFrom: 'estimate',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
@@ -125,6 +128,7 @@ export function resolveRtpFeedbackConfig(c: RtpFeedbackConfig): Required<RtpFeed
     signal: c.signal ?? RTP_FEEDBACK_DEFAULTS.signal,
     capRecovery: c.capRecovery ?? RTP_FEEDBACK_DEFAULTS.capRecovery,
     capFloor: c.capFloor ?? RTP_FEEDBACK_DEFAULTS.capFloor,
+    capDelayFrom: c.capDelayFrom ?? RTP_FEEDBACK_DEFAULTS.capDelayFrom,
   };
   if (!(r.feedbackIntervalMs > 0)) throw new RangeError('RtpFeedback: feedbackIntervalMs must be > 0');
   if (!(r.maxTransports >= 1)) throw new RangeError('RtpFeedback: maxTransports must be >= 1');

@@ -144,7 +144,7 @@ export class RtpFeedback {
       maxLeadUs: c.maxLeadMs * 1000,
     };
     this.builder.signal = c.signal;
-    this.builder.capConfig = { ...REMB_CAP_DEFAULTS, recovery: c.capRecovery, floorFraction: c.capFloor };
+    this.builder.capConfig = { ...REMB_CAP_DEFAULTS, recovery: c.capRecovery, floorFraction: c.capFloor, delayFrom: c.capDelayFrom };
   }
 
   /** Called on each transport event (creation, mode change, eviction): rare, the daemon logs them. */
