@@ -42,8 +42,6 @@ export type RtcMetrics = Pick<
   bitrateBeforeDropMbps: number;
   /** the bitrate after the drop over the capacity after it (the sender's video bytes, retransmissions included) */
   bitrateOverCapacity: number;
-  /** the same for the call's media, audio added (what GCC's target covers, less headers) */
-  callBitrateOverCapacity: number;
   /** GCC's target after the drop (its available outgoing bitrate, for every stream and header) over the capacity */
   gccTargetOverCapacity: number;
   /** steady-state drops (scenario.steady): 1 when the call held its cap before the drop, and when the drop came (s after connecting) */
@@ -68,7 +66,6 @@ export interface RtcRun {
 export function flatten(s: RtcSummary, capacityAfterBps: number): RtcMetrics {
   return {
     bitrateOverCapacity: r2((s.bitrateMbps * 1e6) / capacityAfterBps),
-    callBitrateOverCapacity: r2((s.after.callBitrateMbps * 1e6) / capacityAfterBps),
     gccTargetOverCapacity: r2((s.after.availableOutgoingBitrateMeanMbps * 1e6) / capacityAfterBps),
     frameDelayP50Ms: r2(s.frameDelayP50Ms),
     frameDelayP99Ms: r2(s.frameDelayP99Ms),

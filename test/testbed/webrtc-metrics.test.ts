@@ -12,7 +12,6 @@ function sender(tMs: number, o: Partial<SenderSample> = {}): SenderSample {
     rttMs: 5,
     remoteRttMs: 5,
     bitrateBps: 1e6,
-    audioBitrateBps: 40e3,
     bytesSent: 0,
     packetsSent: 0,
     retransmittedBytesSent: 0,
@@ -182,9 +181,6 @@ describe('summarizeRtc', () => {
     );
     expect(s.before.bitrateMbps).toBe(2);
     expect(s.bitrateMbps).toBe(0.4);
-    // the call's rate adds the audio stream's 40 kbit/s
-    expect(s.after.callBitrateMbps).toBe(0.44);
-    expect(s.before.callBitrateMbps).toBe(2.04);
     expect(s.after.freezes).toBe(2);
     expect(s.after.freezeSeconds).toBe(1.25);
     expect(s.before.freezes).toBe(0);

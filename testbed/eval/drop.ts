@@ -80,7 +80,6 @@ export const DROP_RTC_LABELS: Array<[string, string]> = [
   ['bitrateBeforeDropMbps', 'bitrate before the drop (Mbit/s)'],
   ['bitrateMbps', 'bitrate after the drop (Mbit/s)'],
   ['bitrateOverCapacity', 'bitrate after the drop / capacity'],
-  ['callBitrateOverCapacity', 'video + audio after the drop / capacity'],
   ['gccTargetOverCapacity', "GCC's target after the drop / capacity"],
   ['freezes', 'freezes after the drop'],
   ['steadyHeld', 'held the cap before the drop (1 = yes)'],

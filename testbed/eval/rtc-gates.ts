@@ -40,8 +40,6 @@ export interface PointGates {
   bitrate: { with: ArmStats; without: ArmStats; ok: boolean };
   /** GCC's own target after the drop over the capacity (every stream and header; not a gate: what the video figure leaves out) */
   gccTarget: { with: ArmStats; without: ArmStats };
-  /** video + audio after the drop over the capacity (shown, not a gate: NaN in runs from before it was recorded) */
-  callBitrate: { with: ArmStats; without: ArmStats };
 }
 
 /** NaN (GCC never below the capacity) counts as the window's end: later than any number. */
@@ -71,7 +69,6 @@ export function dropGates(k: number, runs: readonly EvalRun[]): PointGates {
     gcc: { without: gw, with: gz, sooner: gz.median < gw.median },
     bitrate: { with: bz, without: bw, ok: bz.median >= 0.85 },
     gccTarget: { with: armStats(metric(runs, true, 'gccTargetOverCapacity')), without: armStats(metric(runs, false, 'gccTargetOverCapacity')) },
-    callBitrate: { with: armStats(metric(runs, true, 'callBitrateOverCapacity')), without: armStats(metric(runs, false, 'callBitrateOverCapacity')) },
   };
 }
 
@@ -104,12 +101,12 @@ const yes = (b: boolean): string => (b ? 'yes' : '**no**');
 
 export function dropTable(points: readonly PointGates[]): string {
   const lines = [
-    '| k | pairs | frame delay > 400 ms (s): without / with (min-max) | halved | within spread | < 10 fps (s): without / with | not longer | GCC < capacity after (ms): without / with | sooner | bitrate / capacity with (without) | >= 0.85 | GCC target / capacity with (without) | video + audio / capacity with (without) |',
+    '| k | pairs | frame delay > 400 ms (s): without / with (min-max) | halved | within spread | < 10 fps (s): without / with | not longer | GCC < capacity after (ms): without / with | sooner | bitrate / capacity with (without) | >= 0.85 | GCC target / capacity with (without) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const p of points) {
     lines.push(
-      `| ${p.point.slice(2)} | ${p.pairs} | ${arm(p.late.without, f2)} / ${arm(p.late.with, f2)} | ${yes(p.late.halved)} | ${yes(p.late.withinSpread)} | ${arm(p.fps.without, f2)} / ${arm(p.fps.with, f2)} | ${yes(p.fps.notLonger)} | ${arm(p.gcc.without, f0)} / ${arm(p.gcc.with, f0)} | ${yes(p.gcc.sooner)} | ${f2(p.bitrate.with.median)} (${f2(p.bitrate.without.median)}) | ${yes(p.bitrate.ok)} | ${f2(p.gccTarget.with.median)} (${f2(p.gccTarget.without.median)}) | ${f2(p.callBitrate.with.median)} (${f2(p.callBitrate.without.median)}) |`,
+      `| ${p.point.slice(2)} | ${p.pairs} | ${arm(p.late.without, f2)} / ${arm(p.late.with, f2)} | ${yes(p.late.halved)} | ${yes(p.late.withinSpread)} | ${arm(p.fps.without, f2)} / ${arm(p.fps.with, f2)} | ${yes(p.fps.notLonger)} | ${arm(p.gcc.without, f0)} / ${arm(p.gcc.with, f0)} | ${yes(p.gcc.sooner)} | ${f2(p.bitrate.with.median)} (${f2(p.bitrate.without.median)}) | ${yes(p.bitrate.ok)} | ${f2(p.gccTarget.with.median)} (${f2(p.gccTarget.without.median)}) |`,
     );
   }
   const count = (g: (p: PointGates) => boolean): string => `${points.filter(g).length}/${points.length}`;

@@ -72,7 +72,6 @@ export const TRACE_RTC_LABELS: Array<[string, string]> = [
   ['presentedFps', 'frame rate (fps)'],
   ['fpsBelow10Seconds', 'time below 10 fps (s)'],
   ['bitrateMbps', 'bitrate (Mbit/s)'],
-  ['callBitrateMbps', 'video + audio (Mbit/s)'],
   ['rttP50Ms', 'RTT p50 (ms)'],
   ['rttAbove200msSeconds', 'time with RTT > 200 ms (s)'],
   ['capacityMbps', 'mean trace capacity (Mbit/s)'],
@@ -128,7 +127,6 @@ async function rtcTrial(tb: Testbed, sched: Schedule, zhuge: boolean, o: TraceEv
     if (held !== undefined) m['steadyHeld'] = held ? 1 : 0;
     m['fpsBelow10Seconds'] = r3(s.after.fpsBelow10Seconds);
     m['bitrateMbps'] = r3(s.after.bitrateMbps);
-    m['callBitrateMbps'] = r3(s.after.callBitrateMbps);
     m['rttP50Ms'] = r3(s.after.rttP50Ms);
     m['rttAbove200msSeconds'] = r3(s.after.rttAbove200msSeconds);
     m['freezes'] = s.after.freezes;

@@ -57,8 +57,6 @@ export interface SenderSample {
   /** remote-inbound-rtp roundTripTime (RTCP RR) */
   remoteRttMs: number | null;
   bitrateBps: number | null;
-  /** the audio stream's bitrate over the poll interval */
-  audioBitrateBps: number | null;
   bytesSent: number;
   packetsSent: number;
   retransmittedBytesSent: number;
@@ -385,7 +383,6 @@ export async function runRtcCall(tb: Testbed, o: RtcCallOptions): Promise<RtcCal
           rttMs: x.currentRttMs,
           remoteRttMs: x.remoteRttMs,
           bitrateBps: x.bitrateBps,
-          audioBitrateBps: x.audioBitrateBps ?? null,
           bytesSent: x.bytesSent,
           packetsSent: x.packetsSent,
           retransmittedBytesSent: x.retransmittedBytesSent,

@@ -18,17 +18,14 @@ export interface EvidenceCall {
   fpsBelow10Seconds: number;
   frameDelayP99Ms: number;
   bitrateMbps: number;
-  /** video + audio (NaN in calls recorded before it was) */
-  callBitrateMbps: number;
 }
 
-export const EVIDENCE_COLUMNS = ['frameDelayAbove400msSeconds', 'fpsBelow10Seconds', 'frameDelayP99Ms', 'bitrateMbps', 'callBitrateMbps'] as const;
+export const EVIDENCE_COLUMNS = ['frameDelayAbove400msSeconds', 'fpsBelow10Seconds', 'frameDelayP99Ms', 'bitrateMbps'] as const;
 const HEADINGS: Record<(typeof EVIDENCE_COLUMNS)[number], string> = {
   frameDelayAbove400msSeconds: 'frame delay > 400 ms (s)',
   fpsBelow10Seconds: '< 10 fps (s)',
   frameDelayP99Ms: 'p99 frame delay (ms)',
   bitrateMbps: 'bitrate (Mbit/s)',
-  callBitrateMbps: 'video + audio (Mbit/s)',
 };
 
 /** One call's figures from its call.json text (the window after the drop or the trace's span). */
@@ -47,7 +44,6 @@ export function parseEvidenceCall(dirName: string, json: string): EvidenceCall |
     fpsBelow10Seconds: num('fpsBelow10Seconds'),
     frameDelayP99Ms: num('frameDelayP99Ms'),
     bitrateMbps: num('bitrateMbps'),
-    callBitrateMbps: num('callBitrateMbps'),
   };
 }
 

@@ -34,8 +34,6 @@ export interface RtcWindowMetrics {
   presentedFps: number;
   /** mean sender bitrate (outbound-rtp bytes) */
   bitrateMbps: number;
-  /** the same with the audio stream's added: the call's media rate (what GCC's target covers, less headers) */
-  callBitrateMbps: number;
   /** mean receiver bitrate (inbound-rtp bytes) */
   receivedMbps: number;
   /** time with the media path's RTT above 200 ms: remote-inbound-rtp roundTripTime (RTCP
@@ -123,7 +121,6 @@ function windowMetrics(r: RtcSeries, from: number, to: number): RtcWindowMetrics
     fpsBelow10Seconds: r2(timeWhere(r.receiver, from, to, (s) => (s.decodedFps ?? s.fps ?? 0) < 10)),
     presentedFps: r2(to > from ? frames.length / ((to - from) / 1000) : Number.NaN),
     bitrateMbps: r2(mean(snd.map((s) => s.bitrateBps).filter((x): x is number => x !== null)) / 1e6),
-    callBitrateMbps: r2(mean(snd.filter((s) => s.bitrateBps !== null).map((s) => (s.bitrateBps ?? 0) + (s.audioBitrateBps ?? 0))) / 1e6),
     receivedMbps: r2(mean(rcv.map((s) => s.bitrateBps).filter((x): x is number => x !== null)) / 1e6),
     rttAbove200msSeconds: r2(timeWhere(r.sender, from, to, (s) => (pathRttMs(s) ?? 0) > 200)),
     pairRttAbove200msSeconds: r2(timeWhere(r.sender, from, to, (s) => s.rttMs !== null && s.rttMs > 200)),

@@ -31,8 +31,6 @@ export interface PageSenderSample {
   pliCount: number;
   /** from bytesSent over the poll interval (RTP payload + headers, as counted by the stats) */
   bitrateBps: number | null;
-  /** the audio stream's, likewise (outbound-rtp kind audio) */
-  audioBitrateBps: number | null;
   framesEncoded: number;
   framesSent: number;
   fps: number | null;
@@ -145,17 +143,15 @@ async function poll() {
   var report = await pc.getStats();
   var now = Date.now();
   var pair = selectedPairStats(report);
-  var out = null, inb = null, rin = null, aout = null;
+  var out = null, inb = null, rin = null;
   report.forEach(function (s) {
     if (s.type === 'outbound-rtp' && s.kind === 'video') out = s;
-    if (s.type === 'outbound-rtp' && s.kind === 'audio') aout = s;
     if (s.type === 'inbound-rtp' && s.kind === 'video') inb = s;
     if (s.type === 'remote-inbound-rtp' && s.kind === 'video') rin = s;
   });
   var dt = prevStats === null ? 0 : (now - prevStats.t) / 1000;
   if (role === 'sender') {
     var bytes = out ? out.bytesSent || 0 : 0;
-    var abytes = aout ? aout.bytesSent || 0 : 0;
     buf.sender.push({
       tWallMs: now,
       availableOutgoingBitrateBps: pair ? num(pair.availableOutgoingBitrate) : null,
@@ -168,7 +164,6 @@ async function poll() {
       keyFramesEncoded: out ? out.keyFramesEncoded || 0 : 0,
       pliCount: out ? out.pliCount || 0 : 0,
       bitrateBps: dt > 0 ? ((bytes - prevStats.bytes) * 8) / dt : null,
-      audioBitrateBps: dt > 0 ? ((abytes - prevStats.abytes) * 8) / dt : null,
       framesEncoded: out ? out.framesEncoded || 0 : 0,
       framesSent: out ? out.framesSent || 0 : 0,
       fps: out ? num(out.framesPerSecond) : null,
@@ -179,7 +174,7 @@ async function poll() {
       nackCount: out ? out.nackCount || 0 : 0,
       connectionState: pc.connectionState,
     });
-    prevStats = { t: now, bytes: bytes, abytes: abytes };
+    prevStats = { t: now, bytes: bytes };
   } else {
     var rbytes = inb ? inb.bytesReceived || 0 : 0;
     var dec = inb ? inb.framesDecoded || 0 : 0;
