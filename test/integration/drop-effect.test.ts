@@ -1,8 +1,9 @@
 /**
  * The live daemon against real kernel TCP senders (bbr, cubic) on the netns testbed: a
  * 30 -> 3 Mbit/s drop, without zhuge, with zhuge's reference rule (feedbackUpdater.mode
- * increments), with the drain gate (mode drain) and with the window clamp (mode window), in one
- * run, numbers printed side by side.
+ * increments), with the drain gate (mode drain) and with the window clamp (mode window), and
+ * without zhuge once more (the baseline at both ends: a run whose arms without zhuge did not fill
+ * the link before the drop is void), in one run, numbers printed side by side.
  *
  * What is asserted is what was measured to hold over repeated runs:
  * - increments (docs/results/tcp-drop.md): the daemon treats the flow (ACKs held, added delay
@@ -51,14 +52,26 @@ describe.skipIf(!isRoot)('bandwidth drop with kernel TCP, without and with zhuge
   });
 
   for (const cc of ['bbr', 'cubic']) {
-    it(`${cc}: 30 -> 3 Mbit/s`, async () => {
+    it(`${cc}: 30 -> 3 Mbit/s`, async (ctx) => {
       if (tb === undefined) throw new Error('no testbed');
       const sc = { ...DEMO_SCENARIO, cc, durationS: 14, dropAtS: 6 };
       const without = await runDropTrial(tb, sc, false);
       const withZ = await runDropTrial(tb, { ...sc, ackMode: 'increments' }, true);
       const drain = await runDropTrial(tb, { ...sc, ackMode: 'drain' }, true);
       const window = await runDropTrial(tb, { ...sc, ackMode: 'window' }, true);
-      print(cc, without, withZ, drain, window);
+      // the arm without zhuge once more, last: the baseline at both ends of the run
+      const closing = await runDropTrial(tb, sc, false);
+      print(cc, without, withZ, drain, window, closing);
+      // the baseline must be the scenario: without zhuge the download fills the 30 Mbit/s link
+      // before the drop (27.8-28.0 Mbit/s in every valid run). A clean-clone CI run on 2026-12-07,
+      // on a machine slow everywhere (its quic-drop was void too), got 25.2 in the arm without
+      // and then 23.2, 19.0 and 12.4 in the three arms after it: the comparison says nothing then.
+      // Only the arms without zhuge decide this, so harm by zhuge still fails below.
+      const baseline = Math.min(without.metrics.throughputBeforeDropMbps, closing.metrics.throughputBeforeDropMbps);
+      if (baseline < 25) {
+        console.log(`VOID: the testbed did not deliver the baseline (pre-drop goodput without zhuge down to ${baseline} Mbit/s)`);
+        ctx.skip();
+      }
       const a = without.metrics;
       const b = withZ.metrics;
       // increments: the daemon treated the flow (ACKs held, each by at most the cap plus timer slack)
@@ -132,7 +145,7 @@ describe.skipIf(!isRoot)('bandwidth drop with kernel TCP, without and with zhuge
 
 function print(cc: string, ...arms: TrialResult[]): void {
   const keys = Object.keys(arms[0]?.metrics ?? {}) as Array<keyof TrialResult['metrics']>;
-  const heads = arms.length === 4 ? ['without', 'increments', 'drain', 'window'] : ['without', 'window'];
+  const heads = arms.length === 5 ? ['without', 'increments', 'drain', 'window', 'without'] : ['without', 'window'];
   const lines = [`\n${cc}: 30 -> 3 Mbit/s, base RTT 40 ms`, `${'metric'.padEnd(28)}${heads.map((h) => h.padStart(12)).join('')}`];
   for (const k of keys.concat(['zhugeHeldPackets', 'zhugeMeanAddedDelayMs', 'zhugeClampedAcks'])) {
     lines.push(`${String(k).padEnd(28)}${arms.map((r) => String(r.metrics[k] ?? '-').padStart(12)).join('')}`);
