@@ -92,10 +92,9 @@ export interface Metrics {
   /** 1 while zhuge's interception rules are installed. */
   readonly rulesInstalled: Gauge;
   readonly rulesRestored: Counter;
-  /** 1 while a problem makes /healthz answer 503 (health.ts), one series per problem. */
-  readonly healthProblem: Gauge<'problem'>;
   /**
-   * Where zhuge_health_problem is read from at each scrape: the problems /healthz would answer
+   * Where zhuge_health_problem (1 while a problem makes /healthz answer 503, one series per
+   * problem) is read from at each scrape: the problems /healthz would answer
    * with now (so the gauge and /healthz never disagree, not even for a housekeeping tick).
    */
   setHealthSource(problems: () => readonly HealthProblem[]): void;
@@ -416,7 +415,6 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
     nfqueueBypassed,
     rulesInstalled,
     rulesRestored,
-    healthProblem,
     setHealthSource: (problems) => {
       healthSource = problems;
     },
