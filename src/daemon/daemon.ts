@@ -20,12 +20,11 @@
  */
 import type { Logger } from 'pino';
 import type { QueueModelCounters } from '../fortune-teller/index.js';
-import { linkTypeFromDlt, type LinkType } from '../protocols/packet.js';
 import type { EngineCounters } from '../engine/counters.js';
 import { Engine } from '../engine/engine.js';
 import type { Flow } from '../engine/flow.js';
 import { newUplinkDecision } from '../engine/options.js';
-import { Tap } from './capture.js';
+import { TapSet, type TapArgs } from './tap-set.js';
 import { healthOf, type Health } from './health.js';
 import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
@@ -76,7 +75,8 @@ export class Daemon {
   private readonly uplink: UplinkHold<number, Flow>;
   private readonly decision = newUplinkDecision();
   private raw: FeedbackSender | undefined;
-  private taps: Tap[] = [];
+  /** the eth and wlan taps, each reopened when its interface is back (tap-set.ts) */
+  private readonly taps: TapSet;
   private nfq: NfQueue | undefined;
   private rules: Interception;
   /** where the wlan interface sits (a bridge port or not), read once at construction */
@@ -86,8 +86,6 @@ export class Daemon {
   private readonly liftFile: CapLiftFile;
   /** the queue backend: the wlan qdisc, or the stations' TXQs (mac80211) */
   private queue: QueueObserver | undefined;
-  /** how each tap was opened (reopened alike when its interface comes back up) */
-  private tapArgs: Array<Parameters<Daemon['openTap']>> = [];
   private ioHealth: IoHealth | undefined;
   private readonly offloads: OffloadWatch;
   /**
@@ -96,6 +94,8 @@ export class Daemon {
    */
   onFatal: ((reason: string) => void) | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** the queue backend's reads (restarted with it when the wlan interface is re-created) */
+  private queueTimers: NodeJS.Timeout[] = [];
   private readonly engineMetrics: CounterSync<EngineCounters>;
   private readonly queueModelMetrics: CounterSync<QueueModelCounters>;
   private readonly rtpMetrics: CounterSync<RtpFeedbackCounters>;
@@ -164,6 +164,15 @@ export class Daemon {
       fatal: (reason) => this.fatal(reason),
       stopping: () => this.stopping,
     }, [liftCommand(this.liftFile.path)]);
+    this.taps = new TapSet(
+      () => this.tapArgs(),
+      (a, wallUs, data, lt, origLen) => {
+        const t = this.clock.toMono(wallUs);
+        if (origLen > a.maxFrameBytes) this.offloads.oversize[a.role === 'arr' ? 'eth' : 'wlan']++;
+        if (a.role === 'arr') this.engine.onDownlinkArrival(t, data, lt, origLen);
+        else this.engine.onDownlinkDeparture(t, data, lt, origLen);
+      },
+    );
     this.uplink = new UplinkHold<number, Flow>(
       { now: monoNowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       (id, flow, timed, lateUs) => {
@@ -188,18 +197,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     const c = this.cfg;
-    const filter = bpfFilterFor(this.subnets);
-    // the eth tap also sees what is addressed to the AP itself: the downlink of NATed clients
-    // before de-NAT (the engine drops what it cannot attribute to a client)
-    const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(c.interfaces.eth));
     // taps first: they must be open before traffic is steered
-    // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
-    const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' && c.flows.rtp.signal !== 'remb' ? 2048 : undefined;
-    this.tapArgs = [
-      [c.interfaces.eth, 'inbound', ethFilter, 'arr', ethSnap],
-      [c.interfaces.wlan, 'outbound', filter, 'dep', undefined],
-    ];
-    for (const a of this.tapArgs) this.taps.push(this.openTap(...a));
+    this.taps.openAll();
     const seen = new Map<string, InterfaceReading>();
     for (const [dev, r] of this.readTapInterfaces()) if (r !== undefined) seen.set(dev, r);
     this.ioHealth = new IoHealth(seen);
@@ -211,7 +210,7 @@ export class Daemon {
     if (this.engine.rtp !== undefined) this.openFeedbackSender();
     await this.ruleKeeper.start();
     if (this.opts.noWatchdog !== true) await this.watchdog.start();
-    this.timers.push(...this.queue.startTimers(c));
+    this.queueTimers = this.queue.startTimers(c);
     this.timers.push(setInterval(() => this.housekeeping(), TICK_MS));
     void this.offloads.check([c.interfaces.eth, c.interfaces.wlan, ...(this.attachment.bridge !== undefined ? [this.attachment.bridge] : [])]);
     this.log.info(
@@ -220,22 +219,18 @@ export class Daemon {
     );
   }
 
-  private openTap(dev: string, direction: 'inbound' | 'outbound', filter: string, dir: 'arr' | 'dep', snapLength: number | undefined): Tap {
-    let lt: LinkType = 'ethernet';
-    const maxFrame = maxFrameBytes(dev);
-    const tap = new Tap({ device: dev, direction, filter, ...(snapLength === undefined ? {} : { snapLength }) }, (wallUs, data, origLen) => {
-      const t = this.clock.toMono(wallUs);
-      if (origLen > maxFrame) this.offloads.oversize[dir === 'arr' ? 'eth' : 'wlan']++;
-      if (dir === 'arr') this.engine.onDownlinkArrival(t, data, lt, origLen);
-      else this.engine.onDownlinkDeparture(t, data, lt, origLen);
-    });
-    const l = linkTypeFromDlt(tap.dlt);
-    if (l === undefined) {
-      tap.close();
-      throw new Error(`interface ${dev}: unsupported link type (DLT ${tap.dlt})`);
-    }
-    lt = l;
-    return tap;
+  /** How each tap is opened, read anew at each open (an interface re-created may differ). */
+  private tapArgs(): TapArgs[] {
+    const c = this.cfg;
+    // the eth tap also sees what is addressed to the AP itself: the downlink of NATed clients
+    // before de-NAT (the engine drops what it cannot attribute to a client)
+    const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(c.interfaces.eth));
+    // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
+    const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' && c.flows.rtp.signal !== 'remb' ? 2048 : undefined;
+    return [
+      { device: c.interfaces.eth, direction: 'inbound', filter: ethFilter, role: 'arr', snapLength: ethSnap, maxFrameBytes: maxFrameBytes(c.interfaces.eth) },
+      { device: c.interfaces.wlan, direction: 'outbound', filter: bpfFilterFor(this.subnets), role: 'dep', snapLength: undefined, maxFrameBytes: maxFrameBytes(c.interfaces.wlan) },
+    ];
   }
 
   private onUplinkBatch(batch: NfqPacket[]): void {
@@ -301,7 +296,7 @@ export class Daemon {
     const nfqStats = this.nfq?.stats();
     this.syncMetrics(nfqStats);
     this.checkIo(nfqStats);
-    for (const t of this.taps) {
+    for (const t of this.taps.open) {
       const e = t.takeFirstError();
       if (e !== undefined) once(this.log, `tap-${t.opts.device}`, 'a tap handler failed (packet skipped, counted)', { err: String(e) }, 'error');
     }
@@ -312,19 +307,18 @@ export class Daemon {
     if (this.ioHealth === undefined || this.stopping) return;
     for (const a of this.ioHealth.check({ nfq: nfqStats, interfaces: this.readTapInterfaces() })) {
       if (a.kind === 'warn') this.log.warn(a.reason);
-      else if (a.kind === 'reopen') {
+      else if (a.kind === 'close') {
+        this.log.warn(a.reason);
+        logFailure(this.log, `closing the ${a.device} tap`, () => this.taps.close(a.device));
+      } else if (a.kind === 'reopen') {
         this.log.info(a.reason);
         try {
-          this.taps = this.taps.map((t, i) => {
-            const args = this.tapArgs[i];
-            if (args === undefined || t.opts.device !== a.device) return t;
-            logFailure(this.log, `closing the ${a.device} tap`, () => t.close());
-            return this.openTap(...args);
-          });
+          this.taps.reopen(a.device);
         } catch (err) {
           this.fatal(`reopening the ${a.device} tap failed (${String(err)})`);
           return;
         }
+        if (a.recreated && a.device === this.cfg.interfaces.wlan) void this.reopenQueue();
       } else {
         this.fatal(a.reason);
         return;
@@ -332,9 +326,29 @@ export class Daemon {
     }
   }
 
+  /** The wlan interface was re-created: the queue backend opened anew on it (its reads go by ifindex). */
+  private async reopenQueue(): Promise<void> {
+    for (const t of this.queueTimers) clearInterval(t);
+    this.queueTimers = [];
+    logFailure(this.log, 'closing the queue backend', () => this.queue?.close());
+    try {
+      const q = await QueueObserver.open(this.cfg, this.engine, this.log);
+      if (this.stopping) {
+        q.close();
+        return;
+      }
+      this.queue = q;
+      this.queueTimers = q.startTimers(this.cfg);
+      this.log.info(`the queue backend reopened on ${this.cfg.interfaces.wlan}`);
+    } catch (err) {
+      // /healthz shows queue_unread until a later re-creation opens it
+      this.log.error({ err: String(err) }, `reopening the queue backend on ${this.cfg.interfaces.wlan} failed`);
+    }
+  }
+
   /** Each tapped interface as sysfs shows it now (undefined: gone). */
   private readTapInterfaces(): Map<string, InterfaceReading | undefined> {
-    return new Map(this.tapArgs.map(([dev]) => [dev, readInterface(dev)] as const));
+    return new Map(this.taps.devices.map((dev) => [dev, readInterface(dev)] as const));
   }
 
   private fatal(reason: string): void {
@@ -366,7 +380,7 @@ export class Daemon {
     m.flowsByMode.set({ mode: 'srtcp-delay' }, modes['srtcp-delay']);
     m.heldPackets.set(this.uplink.size);
     m.queueBacklog.set(this.queue?.backlogBytes() ?? this.engine.ft.queue.bytesInQueue);
-    this.ioCounters.sync(nfqStats, this.taps.map((t) => t.stats()));
+    this.ioCounters.sync(nfqStats, this.taps.stats());
   }
 
   /** Applies a new configuration (SIGHUP), all or nothing: what only a restart can change is refused (reload-plan.ts). */
@@ -407,6 +421,7 @@ export class Daemon {
       rulesInstalled: this.ruleKeeper.installed,
       queue: { problem: q?.problem, lastReadOkUs: q?.lastReadOkUs, startedUs: this.startedUs, readIntervalMs: q?.readIntervalMs ?? 1000 },
       interfacesDown: this.ioHealth?.interfacesDown ?? [],
+      interfacesGone: this.ioHealth?.interfacesGone ?? [],
       watchdogFailedAtUs: this.watchdogFailedAtUs,
     });
   }
@@ -432,7 +447,7 @@ export class Daemon {
       clientSubnets: this.subnets,
       counters: this.engine.counters,
       queueModel: this.engine.ft.counters,
-      taps: this.taps.map((t) => ({ device: t.opts.device, direction: t.opts.direction, ...t.stats() })),
+      taps: this.taps.open.map((t) => ({ device: t.opts.device, direction: t.opts.direction, ...t.stats() })),
       nfqueue: this.nfq?.stats(),
       rtp: this.engine.rtp?.status(now),
       feedbackSender: this.raw?.stats,
@@ -464,8 +479,9 @@ export class Daemon {
     step('flushing the verdicts', () => this.nfq?.flush());
     step('closing the queue', () => this.nfq?.close());
     this.nfq = undefined;
-    for (const t of this.taps) step(`closing the ${t.opts.device} tap`, () => t.close());
-    this.taps = [];
+    this.taps.closeAll((dev, err) => this.log.error({ err: String(err) }, `closing the ${dev} tap failed`));
+    for (const t of this.queueTimers) clearInterval(t);
+    this.queueTimers = [];
     step('closing the queue backend', () => this.queue?.close());
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;

@@ -14,17 +14,20 @@
  *                    the mac80211 stations directory): the model runs on the taps alone, drifting.
  *   interface_down   a tapped interface is administratively down: its tap sees nothing (zhuge
  *                    reopens it when the interface is up again).
+ *   interface_gone   a tapped interface does not exist (deleted, or being re-created by hostapd
+ *                    or netifd): its tap is closed, and reopened when an interface of that name
+ *                    is back and up (io-health.ts).
  *   watchdog_failed  the watchdog could not remove the rules at a stall within the last
  *                    WATCHDOG_FAILED_SHOWN_MS: uplink traffic may have been held while zhuge hung.
  *                    A past event, kept red long enough for a probe every few minutes to see it;
  *                    zhuge_watchdog_trips_total keeps it for good.
  *
- * Not here, because the daemon does not run on with them: a tap's interface deleted or
- * re-created, the NFQUEUE socket no longer read, verdicts lost (io-health.ts: zhuge stops failing
- * open and exits 1, so /healthz stops answering), and the watchdog restarted too often.
+ * Not here, because the daemon does not run on with them: the NFQUEUE socket no longer read,
+ * verdicts lost (io-health.ts: zhuge stops failing open and exits 1, so /healthz stops
+ * answering), and the watchdog restarted too often.
  */
 
-export const HEALTH_PROBLEMS = ['rules_missing', 'queue_invisible', 'queue_unread', 'interface_down', 'watchdog_failed'] as const;
+export const HEALTH_PROBLEMS = ['rules_missing', 'queue_invisible', 'queue_unread', 'interface_down', 'interface_gone', 'watchdog_failed'] as const;
 export type HealthProblem = (typeof HEALTH_PROBLEMS)[number];
 
 /** the queue backend's reads failing this long make it unread (ms; at least 5 read intervals) */
@@ -39,6 +42,8 @@ export interface HealthReadings {
   queue: { problem: string | undefined; lastReadOkUs: number | undefined; startedUs: number; readIntervalMs: number };
   /** tapped interfaces that are down now */
   interfacesDown: readonly string[];
+  /** tapped interfaces that do not exist now */
+  interfacesGone: readonly string[];
   /** when the watchdog last failed to remove the rules (undefined: never) */
   watchdogFailedAtUs: number | undefined;
 }
@@ -64,6 +69,7 @@ export function healthOf(r: HealthReadings): Health {
     findings.push({ problem: 'queue_unread', reason: `the Wi-Fi queue ${r.queue.lastReadOkUs === undefined ? 'has never been read' : `has not been read for ${(sinceMs / 1000).toFixed(0)} s`} (its reads fail: see the log)` });
   }
   for (const dev of r.interfacesDown) findings.push({ problem: 'interface_down', reason: `interface ${dev} is down: its tap sees nothing` });
+  for (const dev of r.interfacesGone) findings.push({ problem: 'interface_gone', reason: `interface ${dev} does not exist: its tap is closed until an interface of that name is back` });
   if (r.watchdogFailedAtUs !== undefined) {
     const agoMs = (r.nowUs - r.watchdogFailedAtUs) / 1000;
     if (agoMs <= WATCHDOG_FAILED_SHOWN_MS) {

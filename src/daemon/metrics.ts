@@ -355,7 +355,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
   let healthSource: (() => readonly HealthProblem[]) | undefined;
   const healthProblem = new Gauge({
     name: 'zhuge_health_problem',
-    help: '1 while this problem makes /healthz answer 503 (rules_missing, queue_invisible, queue_unread, interface_down, watchdog_failed), else 0.',
+    help: '1 while this problem makes /healthz answer 503 (rules_missing, queue_invisible, queue_unread, interface_down, interface_gone, watchdog_failed), else 0.',
     labelNames: ['problem'] as const,
     registers,
     collect() {

@@ -8,6 +8,7 @@ const ok: HealthReadings = {
   rulesInstalled: true,
   queue: { problem: undefined, lastReadOkUs: 100 * S - 100_000, startedUs: 0, readIntervalMs: 100 },
   interfacesDown: [],
+  interfacesGone: [],
   watchdogFailedAtUs: undefined,
 };
 
@@ -23,6 +24,7 @@ describe('healthOf: what /healthz says', () => {
     ['never read, 6 s after start', { queue: { ...ok.queue, lastReadOkUs: undefined, startedUs: 94 * S } }, 'queue_unread', /never been read/],
     ['slow reads: 5 intervals of 2 s', { queue: { ...ok.queue, readIntervalMs: 2000, lastReadOkUs: 89 * S } }, 'queue_unread', /11 s/],
     ['wlan down', { interfacesDown: ['wlan0'] }, 'interface_down', /interface wlan0 is down/],
+    ['wlan gone', { interfacesGone: ['wlan0'] }, 'interface_gone', /interface wlan0 does not exist/],
     ['watchdog failed 10 s ago', { watchdogFailedAtUs: 90 * S }, 'watchdog_failed', /could not remove the rules at a stall 10 s ago/],
   ];
   it.each(cases)('%s: 503 with the reason', (_name, change, problem, reason) => {
@@ -44,7 +46,7 @@ describe('healthOf: what /healthz says', () => {
   });
 
   it('every problem at once: one finding each, in a fixed order', () => {
-    const h = healthOf({ ...ok, rulesInstalled: false, queue: { problem: 'none', lastReadOkUs: undefined, startedUs: 0, readIntervalMs: 100 }, interfacesDown: ['eth0', 'wlan0'], watchdogFailedAtUs: 99 * S });
-    expect(h.findings.map((f) => f.problem)).toEqual(['rules_missing', 'queue_invisible', 'queue_unread', 'interface_down', 'interface_down', 'watchdog_failed']);
+    const h = healthOf({ ...ok, rulesInstalled: false, queue: { problem: 'none', lastReadOkUs: undefined, startedUs: 0, readIntervalMs: 100 }, interfacesDown: ['eth0', 'wlan0'], interfacesGone: ['wlan1'], watchdogFailedAtUs: 99 * S });
+    expect(h.findings.map((f) => f.problem)).toEqual(['rules_missing', 'queue_invisible', 'queue_unread', 'interface_down', 'interface_down', 'interface_gone', 'watchdog_failed']);
   });
 });

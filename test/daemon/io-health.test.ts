@@ -23,8 +23,9 @@ const kinds = (a: IoAction[]): string[] => a.map((x) => `${x.kind}: ${x.reason}`
 describe('IoHealth: what the daemon does when an I/O source stops working (issue 15, items 5 and 6)', () => {
   it.each([
     ['all well', ifs(WLAN), q(), []],
-    ['wlan deleted', ifs(undefined), q(), ['fatal: interface wlan0 vanished']],
-    ['eth re-created', ifs(WLAN, { ifindex: 9, up: true }), q(), ['fatal: interface eth0 was re-created (ifindex 2 -> 9)']],
+    ['wlan deleted', ifs(undefined), q(), ['close: interface wlan0 vanished: its tap is closed until an interface of that name is back']],
+    ['eth re-created between two checks, up', ifs(WLAN, { ifindex: 9, up: true }), q(), ['reopen: interface eth0 was re-created (ifindex 2 -> 9): reopening its tap']],
+    ['eth re-created between two checks, down', ifs(WLAN, { ifindex: 9, up: false }), q(), ['close: interface eth0 was re-created (ifindex 2 -> 9) but is down: its tap is reopened when it is up']],
     ['NFQUEUE no longer polled', ifs(WLAN), q({ pollStopped: true, lastRecvErrno: 9 }), ['fatal: the NFQUEUE socket is no longer read (errno 9)']],
     ['verdicts lost', ifs(WLAN), q({ verdictsLost: 12, lastSendErrno: 105 }), ['fatal: 12 NFQUEUE verdicts could not be sent (errno 105)']],
   ] as const)('%s', (_name, interfaces, nfq, want) => {
@@ -37,8 +38,30 @@ describe('IoHealth: what the daemon does when an I/O source stops working (issue
     const down = { ifindex: 3, up: false };
     expect(kinds(h.check({ nfq: q(), interfaces: ifs(down) }))).toEqual(['warn: interface wlan0 is down: its tap sees nothing until it is up again (then reopened)']);
     expect(h.check({ nfq: q(), interfaces: ifs(down) })).toEqual([]);
-    expect(h.check({ nfq: q(), interfaces: ifs(WLAN) })).toEqual([{ kind: 'reopen', device: 'wlan0', reason: 'interface wlan0 is up again: reopening its tap' }]);
+    expect(h.check({ nfq: q(), interfaces: ifs(WLAN) })).toEqual([{ kind: 'reopen', device: 'wlan0', recreated: false, reason: 'interface wlan0 is up again: reopening its tap' }]);
     expect(h.check({ nfq: q(), interfaces: ifs(WLAN) })).toEqual([]);
+  });
+
+  it('deleted, then back: closed once, gone while missing, then reopened as re-created (the queue backend too), once', () => {
+    const h = new IoHealth(started);
+    expect(h.check({ nfq: q(), interfaces: ifs(undefined) })).toEqual([{ kind: 'close', device: 'wlan0', reason: 'interface wlan0 vanished: its tap is closed until an interface of that name is back' }]);
+    expect(h.check({ nfq: q(), interfaces: ifs(undefined) })).toEqual([]);
+    expect(h.interfacesGone).toEqual(['wlan0']);
+    // back, but down (hostapd brings it up later): nothing to open yet
+    expect(kinds(h.check({ nfq: q(), interfaces: ifs({ ifindex: 12, up: false }) }))).toEqual(['close: interface wlan0 is back (ifindex 3 -> 12) but is down: its tap is reopened when it is up']);
+    expect(h.interfacesGone).toEqual([]);
+    expect(h.interfacesDown).toEqual(['wlan0']);
+    expect(h.check({ nfq: q(), interfaces: ifs({ ifindex: 12, up: true }) })).toEqual([{ kind: 'reopen', device: 'wlan0', recreated: true, reason: 'interface wlan0 is up again: reopening its tap' }]);
+    expect(h.check({ nfq: q(), interfaces: ifs({ ifindex: 12, up: true }) })).toEqual([]);
+    // the new ifindex is now the one known: down and up again is a plain reopen
+    expect(kinds(h.check({ nfq: q(), interfaces: ifs({ ifindex: 12, up: false }) }))).toEqual(['warn: interface wlan0 is down: its tap sees nothing until it is up again (then reopened)']);
+    expect(h.check({ nfq: q(), interfaces: ifs({ ifindex: 12, up: true }) })).toEqual([{ kind: 'reopen', device: 'wlan0', recreated: false, reason: 'interface wlan0 is up again: reopening its tap' }]);
+  });
+
+  it('back up at once with the same ifindex after being gone: still a re-creation', () => {
+    const h = new IoHealth(started);
+    h.check({ nfq: q(), interfaces: ifs(undefined) });
+    expect(h.check({ nfq: q(), interfaces: ifs(WLAN) })).toEqual([{ kind: 'reopen', device: 'wlan0', recreated: true, reason: 'interface wlan0 is back (ifindex 3 -> 3): reopening its tap' }]);
   });
 
   it(`a failed verdict send: counted while the next sends recover it; fatal after ${SEND_FAILURE_TICKS} ticks still failing with verdicts pending`, () => {
