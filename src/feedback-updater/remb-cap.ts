@@ -70,7 +70,10 @@ export interface RembCapConfig {
  * frame intervals at 30 fps, longer than the burst of one paced frame on a link faster than the
  * call; 500 ms drains a standing queue well within the 400 ms-class frame delays that freeze a
  * call's playout while cutting the sender by at most half; doubling every 250 ms brings a call
- * capped at a short dip back to 4x in half a second.
+ * capped at a short dip back to 4x in half a second. The delay observed and the cap tracking the
+ * measured rate (not the busy-rate estimate and doubling): chosen on the drop sweep and six trace
+ * files of three families, two of them never looked at before (docs/results/rtc-evidence.md,
+ * tenth and eleventh rounds); the other values stay options.
  */
 export const REMB_CAP_DEFAULTS: Readonly<RembCapConfig> = Object.freeze({
   targetMs: 50,
@@ -78,8 +81,8 @@ export const REMB_CAP_DEFAULTS: Readonly<RembCapConfig> = Object.freeze({
   floorFraction: 0.5,
   doublingMs: 250,
   minBps: 30_000,
-  recovery: 'doubling',
-  delayFrom: 'estimate',
+  recovery: 'track',
+  delayFrom: 'observed',
 });
 
 /** the time constant of the drained-rate average (ms): a few of a trace's 100 ms steps */
@@ -105,8 +108,12 @@ export interface CapQueueSample {
   share: number;
   /** how long the packet at the head of the queue has waited (µs; 0: nothing queued or unknown) */
   headAgeUs: number;
-  /** bytes ever removed from the queue (departed or dropped from it; NaN: unknown) */
-  removedBytes: number;
+  /**
+   * bytes ever seen departing the queue (NaN: unknown). Departures only: a full FIFO also loses
+   * bytes to drops at the arrival rate, and a drained rate that counted them read the arrival
+   * rate, above the link's (a replayed call at 1.5 Mbit/s into a 1 Mbit/s link got caps of 1.5)
+   */
+  departedBytes: number;
 }
 
 export class RembCap {
@@ -122,7 +129,7 @@ export class RembCap {
   lifted = 0;
   /** 'observed': the rate the queue drained at while backlogged (bit/s, NaN until measured), and the last build's sample */
   private drainedBps = Number.NaN;
-  private lastRemoved = Number.NaN;
+  private lastDeparted = Number.NaN;
   private lastBacklog = 0;
 
   constructor(private readonly cfg: RembCapConfig = REMB_CAP_DEFAULTS) {}
@@ -175,13 +182,13 @@ export class RembCap {
 
   /** The rate the queue drained at over the last interval, averaged while it stayed backlogged. */
   private observeDrain(dtMs: number, q: CapQueueSample): void {
-    const removed = q.removedBytes;
-    if (dtMs > 0 && this.lastBacklog > 0 && q.backlogBytes > 0 && removed >= this.lastRemoved) {
-      const sample = ((removed - this.lastRemoved) * 8000) / dtMs;
+    const departed = q.departedBytes;
+    if (dtMs > 0 && this.lastBacklog > 0 && q.backlogBytes > 0 && departed >= this.lastDeparted) {
+      const sample = ((departed - this.lastDeparted) * 8000) / dtMs;
       const a = Math.min(1, dtMs / DRAIN_TAU_MS);
       this.drainedBps = Number.isNaN(this.drainedBps) ? sample : this.drainedBps + a * (sample - this.drainedBps);
     } else if (q.backlogBytes === 0) this.drainedBps = Number.NaN;
-    this.lastRemoved = removed;
+    this.lastDeparted = departed;
     this.lastBacklog = q.backlogBytes;
   }
 

@@ -132,6 +132,8 @@ export class QueueModel {
   private readonly bucketRemoved: Float64Array;
   private addedTotal = 0;
   private removedTotal = 0;
+  /** bytes ever seen departing, matched or not (what the queue served; drops and resyncs left out) */
+  private departedTotal = 0;
   private busyBuckets = 0;
   private readonly fq: boolean;
   /**
@@ -222,6 +224,15 @@ export class QueueModel {
     return this.fq ? (this.bucketRemoved[flow & this.bucketMask] ?? 0) : this.removedTotal;
   }
 
+  /**
+   * The bytes ever seen departing the queue, matched to an arrival or not: what it served. Unlike
+   * bytesRemoved, drops are not in it: a full FIFO dropping at the arrival rate removes bytes at
+   * that rate while serving at the link's.
+   */
+  get bytesDeparted(): number {
+    return this.departedTotal;
+  }
+
   /** Buckets with packets queued: the flows a round-robin scheduler is serving. */
   /**
    * The oldest live entry's match key (-1 when the model holds none) and size: what a departure
@@ -303,6 +314,7 @@ export class QueueModel {
   /** Returns the matched arrival time (µs), or -1 when the departure matched no arrival. */
   onDeparture(tUs: number, bytes: number, key: number): number {
     this.counters.departures++;
+    this.departedTotal += bytes;
     this.lastDepUs = tUs;
     const k = key >>> 0;
     const scan = this.count < this.config.maxMatchScan ? this.count : this.config.maxMatchScan;

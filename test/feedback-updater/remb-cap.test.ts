@@ -3,7 +3,10 @@ import fc from 'fast-check';
 import { LIFT_REPEATS, REMB_CAP_DEFAULTS, RembCap, type CapQueueSample } from '../../src/feedback-updater/remb-cap.js';
 
 const MS = 1000;
-const q = (serviceRateBps: number, backlogBytes: number, share = 1, headAgeUs = 0, removedBytes = Number.NaN): CapQueueSample => ({ serviceRateBps, backlogBytes, share, headAgeUs, removedBytes });
+const q = (serviceRateBps: number, backlogBytes: number, share = 1, headAgeUs = 0, departedBytes = Number.NaN): CapQueueSample => ({ serviceRateBps, backlogBytes, share, headAgeUs, departedBytes });
+
+/** the plain mechanism these tests were written for: the busy-rate estimate and doubling (the defaults were those until the eleventh round) */
+const DOUBLING = { ...REMB_CAP_DEFAULTS, recovery: 'doubling' as const, delayFrom: 'estimate' as const };
 
 describe('RembCap: the cap while the queue stands', () => {
   it.each([
@@ -17,27 +20,27 @@ describe('RembCap: the cap while the queue stands', () => {
     ['a tiny link: never below 30 kbit/s', 20_000, 5000, 1, 30_000],
     ['no rate measured, nothing capped yet: nothing', Number.NaN, 12_500, 1, Number.NaN],
   ] as const)('%s', (_name, rate, backlog, flow, want) => {
-    const c = new RembCap();
+    const c = new RembCap(DOUBLING);
     const got = c.update(0, q(rate, backlog, flow), 1_500_000);
     if (Number.isNaN(want)) expect(got).toBeNaN();
     else expect(got).toBeCloseTo(want, 3);
   });
 
   it('holds the cap while no rate is measured with packets queued (a stall)', () => {
-    const c = new RembCap();
+    const c = new RembCap(DOUBLING);
     expect(c.update(0, q(500_000, 12_500), 1_500_000)).toBeCloseTo(350_000);
     expect(c.update(50 * MS, q(Number.NaN, 20_000), 400_000)).toBeCloseTo(350_000);
     expect(c.capBps).toBeCloseTo(350_000);
   });
 
   it('a packet or two queued with no rate measured is a short queue: the cap grows (a link far faster than the capped call)', () => {
-    const c = new RembCap();
+    const c = new RembCap(DOUBLING);
     c.update(0, q(500_000, 12_500), 1_500_000);
     expect(c.update(250 * MS, q(Number.NaN, 1500), 385_000)).toBeCloseTo(700_000);
   });
 
   it('grows x2 per 250 ms once the queue is short, then lifts it (repeated) when it no longer binds', () => {
-    const c = new RembCap();
+    const c = new RembCap(DOUBLING);
     expect(c.update(0, q(500_000, 12_500), 1_500_000)).toBeCloseTo(350_000);
     expect(c.engaged).toBe(1);
     // the sender follows the cap (1.1 x, its pacer): the queue is gone
@@ -56,7 +59,7 @@ describe('RembCap: the cap while the queue stands', () => {
   });
 
   it('a queue standing again while growing sets the cap from the queue at once', () => {
-    const c = new RembCap();
+    const c = new RembCap(DOUBLING);
     c.update(0, q(500_000, 12_500), 1_500_000);
     c.update(100 * MS, q(500_000, 0), 385_000);
     expect(c.update(150 * MS, q(500_000, 6250), 500_000)).toBeCloseTo(500_000 * (1 - 50 / 500));
@@ -66,7 +69,7 @@ describe('RembCap: the cap while the queue stands', () => {
   it('property: the cap is within [minBps, the flow fair rate] whenever the queue stands', () => {
     fc.assert(
       fc.property(fc.integer({ min: 10_000, max: 1e9 }), fc.integer({ min: 1, max: 1e7 }), fc.double({ min: 0, max: 1, noNaN: true }), (rate, backlog, part) => {
-        const c = new RembCap();
+        const c = new RembCap(DOUBLING);
         const got = c.update(0, q(rate, backlog, part), 1e9);
         const delayMs = (backlog * 8000) / rate;
         if (delayMs <= REMB_CAP_DEFAULTS.targetMs) {
@@ -81,7 +84,7 @@ describe('RembCap: the cap while the queue stands', () => {
 });
 
 describe("RembCap recovery 'measured'", () => {
-  const cfg = { ...REMB_CAP_DEFAULTS, recovery: 'measured' as const };
+  const cfg = { ...DOUBLING, recovery: 'measured' as const };
 
   it('a dip over: the cap rises at once to the share of the rate the draining departures show', () => {
     const c = new RembCap(cfg);
@@ -92,14 +95,14 @@ describe("RembCap recovery 'measured'", () => {
 
   it('a lasting drop: the rate measured stays low, so the cap only doubles as before', () => {
     const c = new RembCap(cfg);
-    const d = new RembCap();
+    const d = new RembCap(DOUBLING);
     for (const r of [c, d]) r.update(0, q(500_000, 12_500), 1_500_000);
     expect(c.update(250 * MS, q(500_000, 0), 385_000)).toBeCloseTo(d.update(250 * MS, q(500_000, 0), 385_000));
   });
 });
 
 describe("RembCap recovery 'track'", () => {
-  const cfg = { ...REMB_CAP_DEFAULTS, recovery: 'track' as const };
+  const cfg = { ...DOUBLING, recovery: 'track' as const };
 
   it.each([
     { what: 'the link stays low: held at the share of its rate, not doubled above it', rateBps: 260_000, want: 0.8 * 260_000 },
@@ -117,7 +120,7 @@ describe("RembCap recovery 'track'", () => {
 
   it('no rate measured (the link serves the call without a queue): doubles and is lifted as with doubling', () => {
     const c = new RembCap(cfg);
-    const d = new RembCap();
+    const d = new RembCap(DOUBLING);
     for (const r of [c, d]) r.update(0, q(500_000, 12_500), 1_500_000);
     for (let t = 50; t <= 1500; t += 50) expect(c.update(t * MS, q(Number.NaN, 0), 300_000)).toEqual(d.update(t * MS, q(Number.NaN, 0), 300_000));
     expect(c.lifted).toBe(1);
@@ -132,7 +135,7 @@ describe("RembCap recovery 'track'", () => {
 });
 
 describe("RembCap delayFrom 'observed' (a link that serves in bursts between stalls)", () => {
-  const cfg = { ...REMB_CAP_DEFAULTS, delayFrom: 'observed' as const };
+  const cfg = { ...DOUBLING, delayFrom: 'observed' as const };
   /** builds every 50 ms: busy rate 1.25 Mbit/s, 6 kB queued, 1250 bytes drained per build (0.2 Mbit/s), the head waiting headMs */
   const bursty = (c: RembCap, builds: number, headMs: number): number => {
     let last = Number.NaN;
@@ -141,7 +144,7 @@ describe("RembCap delayFrom 'observed' (a link that serves in bursts between sta
   };
 
   it("'estimate' sees 38 ms of backlog at the bursts' rate: no cap, while the head has waited 500 ms", () => {
-    const c = new RembCap();
+    const c = new RembCap(DOUBLING);
     expect(bursty(c, 10, 500)).toBeNaN();
     expect(c.engaged).toBe(0);
   });

@@ -51,6 +51,7 @@ describe.skipIf(!isRoot || daemonUnavailable() !== undefined)(
         if (r.twcc) serverTwcc++;
       }
       const clientTwcc = loadCall().client.filter((c) => rtcpOf(Buffer.from(c.hex, 'hex')).twcc).length;
+      console.log(`REMBs in order (Mbit/s, L: the lift): ${rembs.map((b) => (b > 1e9 ? "L" : (b / 1e6).toFixed(2))).join(" ")}`);
       const caps = rembs.filter((b) => b < 1e9).sort((a, b) => a - b);
       console.log(
         `REMBs at the server ${rembs.length}: caps min/median/max ${[caps[0], caps[caps.length >> 1], caps.at(-1)].map((b) => ((b ?? 0) / 1e6).toFixed(3)).join('/')} Mbit/s, ` +

@@ -43,7 +43,7 @@ const NO_QUEUE: QueueView = {
     out.backlogBytes = 0;
     out.share = 1;
     out.headAgeUs = 0;
-    out.removedBytes = Number.NaN;
+    out.departedBytes = Number.NaN;
   },
 };
 
@@ -60,7 +60,7 @@ export class FeedbackBuilder {
   signal: RtpSignal = 'twcc';
   /** the rate caps' settings (transports created from now on) */
   capConfig: RembCapConfig = REMB_CAP_DEFAULTS;
-  private readonly capSample: CapQueueSample = { serviceRateBps: Number.NaN, backlogBytes: 0, share: 1, headAgeUs: 0, removedBytes: Number.NaN };
+  private readonly capSample: CapQueueSample = { serviceRateBps: Number.NaN, backlogBytes: 0, share: 1, headAgeUs: 0, departedBytes: Number.NaN };
   /**
    * Called after each build's drain of a transport (reportTiming 'departure'): how many packets
    * it reported, and how many wait. For traces (the daemon logs it at level trace), never per packet.

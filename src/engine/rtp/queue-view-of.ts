@@ -24,7 +24,7 @@ export function queueViewOf(ftOfFlow: (flow: number) => FortuneTeller): QueueVie
         out.share = 1 / n;
         // the flow's own head and drained bytes are not kept per bucket: the busy rate alone
         out.headAgeUs = 0;
-        out.removedBytes = Number.NaN;
+        out.departedBytes = Number.NaN;
       } else {
         // a FIFO serves flows in the proportion they queue (bytes known only from a kernel resync belong to no flow)
         const tracked = q.bytesInQueue - q.untrackedBytes;
@@ -32,7 +32,7 @@ export function queueViewOf(ftOfFlow: (flow: number) => FortuneTeller): QueueVie
         out.share = tracked > 0 ? own / tracked : 1;
         const head = q.headArrivalUs;
         out.headAgeUs = head >= 0 && tUs > head ? tUs - head : 0;
-        out.removedBytes = q.bytesRemoved(0);
+        out.departedBytes = q.bytesDeparted;
       }
     },
   };

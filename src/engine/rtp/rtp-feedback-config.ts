@@ -97,9 +97,9 @@ export const RTP_FEEDBACK_DEFAULTS = {
   reportSpacing: 'stack',
   sojournCap: 'none',
   signal: 'remb',
-  capRecovery: 'doubling',
+  capRecovery: 'track',
   capFloor: 0.5, // REMB_CAP_DEFAULTS.floorFraction (remb-cap.ts)
-  capDelayFrom: 'estimate',
+  capDelayFrom: 'observed',
 } as const;
 
 /** The configuration with every default filled in, checked (throws RangeError). */
