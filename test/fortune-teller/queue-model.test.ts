@@ -65,6 +65,19 @@ describe('QueueModel FIFO matching', () => {
     expect(q.packetsInQueue).toBe(0);
   });
 
+  it('bytesDeparted counts what left (matched or not), never the drops; bytesRemoved counts both', () => {
+    // a full FIFO: five arrivals, the third dropped explicitly, the second retired when the fourth departs
+    const q = new QueueModel();
+    for (let k = 1; k <= 5; k++) q.onArrival(k, 1000, k);
+    q.onDrop(6, 1000, 3);
+    q.onDeparture(10, 1000, 1);
+    q.onDeparture(20, 1000, 4);
+    q.onDeparture(25, 700, 99); // a departure the eth tap never saw arrive
+    expect(q.counters.retiredAsDrop).toBe(1);
+    expect(q.bytesDeparted).toBe(2700);
+    expect(q.bytesRemoved()).toBe(4000);
+  });
+
   describe('backlog resync', () => {
     it.each([
       { name: 'tracked too high: oldest entries retired', kernel: 2000, expectBytes: 2000, resyncs: 1 },
@@ -139,6 +152,7 @@ describe('QueueModel invariants (property)', () => {
       fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
         const q = new QueueModel({ capacity: 16, maxMatchScan: 8, recentDepartureSlots: 4 });
         let t = 0;
+        let departed = 0;
         for (const o of ops) {
           t += 7;
           if (o.k === 'a') q.onArrival(t, o.b, o.key);
@@ -150,6 +164,9 @@ describe('QueueModel invariants (property)', () => {
           expect(q.packetsInQueue - (q.untrackedBytes > 0 ? 20_000 : 0)).toBeLessThanOrEqual(16);
           if (q.packetsInQueue === 0) expect(q.bytesInQueue).toBe(0);
           if (q.bytesInQueue > 0) expect(q.headSinceUs).toBeGreaterThanOrEqual(0);
+          // what departed is the sum of the departures given, whatever was dropped or resynced
+          departed += o.k === 'd' ? o.b : 0;
+          expect(q.bytesDeparted).toBe(departed);
         }
       }),
       { numRuns: 2000 },
