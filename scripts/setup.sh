@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libpcap-dev iptables ebtables iproute2 ethtool iperf3 iputils-ping tshark prometheus python3 chromium curl openssl ngtcp2-server ngtcp2-client)
+APT_PACKAGES=(gcc libc6-dev libpcap-dev iptables ebtables iproute2 ethtool iperf3 iputils-ping tshark prometheus python3 chromium curl openssl ngtcp2-server ngtcp2-client)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,4 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath, NfQueue, nfqueueAvailable, parseKernelQueueStats, type NfqPacket } from '../../src/daemon/nfqueue.js';
 import { IptablesRules } from '../../src/daemon/rules.js';
@@ -382,6 +386,47 @@ describe.skipIf(!isRoot)('NfQueue through a netns forwarder (needs root and netn
       });
     });
   }
+
+  it('a failed verdict sendmsg keeps its verdicts: sent with the next ones, every packet through before the queue closes, none lost (issue 15, finding 6)', async () => {
+    // the first 3 verdict sends fail (EPERM, not retried), made so by a preloaded shim
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-shim-'));
+    try {
+      const so = join(dir, 'fail-verdict-sendmsg.so');
+      execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', so, join(dirname(fileURLToPath(import.meta.url)), 'fail-verdict-sendmsg.c'), '-ldl']);
+      const p = nextPort();
+      const rx = startReceiver(lab.nsB, p, 600);
+      await rx.ready;
+      const qn = nextQueue();
+      await rules.install({ queueNum: qn, wlanIf: lab.fIn, protocols: ['udp'] });
+      // the child accepts every packet; it closes (releasing anything still held) only after 4 s,
+      // long after the receiver has stopped listening (600 ms without a packet)
+      const js = `
+        const m = require(${JSON.stringify(addonPath())});
+        const F = m.META_FIELDS;
+        const h = new m.NfQueueHandle({ queueNum: ${qn}, netns: ${JSON.stringify(lab.nsF)}, maxLen: 4096, failOpen: true, copyBytes: 256, rcvBufBytes: 1048576, kernelTimestamps: false, releaseOnClose: true },
+          (meta) => { for (let i = 0; i < meta.length / F; i++) h.accept(meta[i * F]); });
+        process.stdout.write('ready\\n');
+        setTimeout(() => { process.stdout.write(JSON.stringify(h.stats()) + '\\n'); h.close(); }, 4000);
+      `;
+      const child = spawn(process.execPath, ['-e', js], { env: { ...process.env, LD_PRELOAD: so, FAIL_VERDICT_SENDMSG: '3' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      const ready = new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('ready') && resolve())));
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      await ready;
+      // 40 datagrams 20 ms apart: one batch each
+      await sendUdp(lab.nsA, lab.ipB, p, 40, 50);
+      const got = await rx.done;
+      await exited;
+      const stats = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as { sendErrors?: number; verdictsLost?: number; verdicts?: number };
+      console.log(`verdict sends failed ${String(stats.sendErrors)}, verdicts sent ${String(stats.verdicts)}, lost ${String(stats.verdictsLost)}; received before the close ${got.length} of 40`);
+      expect(stats.sendErrors).toBe(3);
+      expect(stats.verdictsLost).toBe(0);
+      expect(stats.verdicts).toBe(40);
+      expect(got.length).toBe(40);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('close() leaves no handle: the process exits; an open queue keeps it alive', async () => {
     expect(await childExit(true, 5000)).toBe(0);
