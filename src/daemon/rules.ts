@@ -75,6 +75,10 @@ function run(argv: readonly string[], input?: string): Promise<{ code: number; s
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err?.message ?? '') });
     });
+    // a command that exits without reading its input (an iptables-restore failing at once) makes
+    // the write fail with EPIPE on the stdin stream: without a handler that error is uncaught and
+    // stops the daemon (found by daemon-health-live); the exit code already says it failed
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
   });
 }

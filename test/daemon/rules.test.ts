@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IptablesRules, RulesError, type RuleSpec } from '../../src/daemon/rules.js';
 import { teardownPrefix, uniquePrefix } from '../../bench/nfqueue-lab.js';
@@ -159,5 +162,34 @@ describe.skipIf(!isRoot)('IptablesRules in a network namespace (needs root and n
     await r.install(spec);
     r.removeSync();
     expect(save()).not.toContain('ZRT_e');
+  });
+});
+
+describe('IptablesRules with an iptables-restore that exits without reading its input', () => {
+  it('rejects with its exit code and stderr; the EPIPE of the unread input is no uncaught error (it stopped the daemon)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-ipt-'));
+    try {
+      const ok = join(dir, 'iptables');
+      const restore = join(dir, 'iptables-restore');
+      writeFileSync(ok, '#!/bin/sh\nexit 0\n');
+      // closes its stdin at once, then fails: more input than a pipe holds (64 KiB) cannot be written
+      writeFileSync(restore, '#!/bin/sh\nexec 0<&-\necho "failing on purpose (test)" >&2\nsleep 0.2\nexit 4\n');
+      chmodSync(ok, 0o755);
+      chmodSync(restore, 0o755);
+      const r = new IptablesRules({ chainPrefix: 'ZT', instanceId: 'ep', iptables: ok, iptablesRestore: restore });
+      const clientSubnets = Array.from({ length: 3000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`);
+      const errors: unknown[] = [];
+      const onUncaught = (e: unknown): void => void errors.push(e);
+      process.on('uncaughtException', onUncaught);
+      try {
+        await expect(r.install({ queueNum: 1, wlanIf: 'wlan0', clientSubnets })).rejects.toThrow(/iptables-restore failed \(4\): failing on purpose/);
+        await new Promise((res) => setTimeout(res, 300));
+      } finally {
+        process.off('uncaughtException', onUncaught);
+      }
+      expect(errors.map(String)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
