@@ -165,7 +165,8 @@ export class Daemon {
       stopping: () => this.stopping,
     }, [liftCommand(this.liftFile.path)]);
     this.taps = new TapSet(
-      () => this.tapArgs(),
+      [cfg.interfaces.eth, cfg.interfaces.wlan],
+      (dev) => this.tapArgs(dev),
       (a, wallUs, data, lt, origLen) => {
         const t = this.clock.toMono(wallUs);
         if (origLen > a.maxFrameBytes) this.offloads.oversize[a.role === 'arr' ? 'eth' : 'wlan']++;
@@ -219,18 +220,16 @@ export class Daemon {
     );
   }
 
-  /** How each tap is opened, read anew at each open (an interface re-created may differ). */
-  private tapArgs(): TapArgs[] {
+  /** How `dev`'s tap is opened, read anew at each open (an interface re-created may differ). */
+  private tapArgs(dev: string): TapArgs {
     const c = this.cfg;
+    if (dev === c.interfaces.wlan) return { device: dev, direction: 'outbound', filter: bpfFilterFor(this.subnets), role: 'dep', snapLength: undefined, maxFrameBytes: maxFrameBytes(dev) };
     // the eth tap also sees what is addressed to the AP itself: the downlink of NATed clients
     // before de-NAT (the engine drops what it cannot attribute to a client)
-    const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(c.interfaces.eth));
+    const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(dev));
     // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
     const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' && c.flows.rtp.signal !== 'remb' ? 2048 : undefined;
-    return [
-      { device: c.interfaces.eth, direction: 'inbound', filter: ethFilter, role: 'arr', snapLength: ethSnap, maxFrameBytes: maxFrameBytes(c.interfaces.eth) },
-      { device: c.interfaces.wlan, direction: 'outbound', filter: bpfFilterFor(this.subnets), role: 'dep', snapLength: undefined, maxFrameBytes: maxFrameBytes(c.interfaces.wlan) },
-    ];
+    return { device: dev, direction: 'inbound', filter: ethFilter, role: 'arr', snapLength: ethSnap, maxFrameBytes: maxFrameBytes(dev) };
   }
 
   private onUplinkBatch(batch: NfqPacket[]): void {
@@ -326,10 +325,14 @@ export class Daemon {
     }
   }
 
-  /** The wlan interface was re-created: the queue backend opened anew on it (its reads go by ifindex). */
-  private async reopenQueue(): Promise<void> {
+  private stopQueueTimers(): void {
     for (const t of this.queueTimers) clearInterval(t);
     this.queueTimers = [];
+  }
+
+  /** The wlan interface was re-created: the queue backend opened anew on it (its reads go by ifindex). */
+  private async reopenQueue(): Promise<void> {
+    this.stopQueueTimers();
     logFailure(this.log, 'closing the queue backend', () => this.queue?.close());
     try {
       const q = await QueueObserver.open(this.cfg, this.engine, this.log);
@@ -479,9 +482,8 @@ export class Daemon {
     step('flushing the verdicts', () => this.nfq?.flush());
     step('closing the queue', () => this.nfq?.close());
     this.nfq = undefined;
-    this.taps.closeAll((dev, err) => this.log.error({ err: String(err) }, `closing the ${dev} tap failed`));
-    for (const t of this.queueTimers) clearInterval(t);
-    this.queueTimers = [];
+    for (const dev of this.taps.devices) step(`closing the ${dev} tap`, () => this.taps.close(dev));
+    this.stopQueueTimers();
     step('closing the queue backend', () => this.queue?.close());
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;

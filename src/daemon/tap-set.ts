@@ -3,8 +3,9 @@
  * interface is gone, reopened when it is up again (the same interface after a down, or a new one
  * under the same name), all closed at stop. I/O only: io-health.ts decides when, daemon.ts asks.
  *
- * How a tap is opened is recomputed at each open (`argsOf`): an interface re-created under its
- * name may have another MTU (the oversize check) and other addresses (the eth tap's filter).
+ * How a tap is opened is recomputed at each open (`argsOf`, for that device only): an interface
+ * re-created under its name may have another MTU (the oversize check) and other addresses (the
+ * eth tap's filter).
  */
 import { linkTypeFromDlt, type LinkType } from '../protocols/packet.js';
 import { Tap } from './capture.js';
@@ -27,22 +28,20 @@ export class TapSet {
   /** in role order [eth, wlan]; undefined while that interface is gone */
   private readonly taps: Array<Tap | undefined>;
 
+  /** `devices` in role order [eth, wlan]; `argsOf(device)` reads how to open that one's tap now. */
   constructor(
-    private readonly argsOf: () => TapArgs[],
+    readonly devices: readonly string[],
+    private readonly argsOf: (device: string) => TapArgs,
     private readonly sink: TapSink,
   ) {
-    this.taps = argsOf().map(() => undefined);
+    this.taps = devices.map(() => undefined);
   }
 
-  /** Opens every tap (at start; a throw leaves the ones opened so far to closeAll). */
+  /** Opens every tap (at start; a throw leaves the ones opened so far to close). */
   openAll(): void {
-    this.argsOf().forEach((a, i) => {
-      this.taps[i] = this.openOne(a);
+    this.devices.forEach((dev, i) => {
+      this.taps[i] = this.openOne(this.argsOf(dev));
     });
-  }
-
-  get devices(): string[] {
-    return this.argsOf().map((a) => a.device);
   }
 
   /** The taps open now. */
@@ -61,24 +60,12 @@ export class TapSet {
 
   /** Closes `device`'s tap if open and opens it anew, with its arguments as they are now. */
   reopen(device: string): void {
-    this.argsOf().forEach((a, i) => {
-      if (a.device !== device) return;
+    this.devices.forEach((dev, i) => {
+      if (dev !== device) return;
       const old = this.taps[i];
       this.taps[i] = undefined;
       old?.close();
-      this.taps[i] = this.openOne(a);
-    });
-  }
-
-  closeAll(onError: (device: string, err: unknown) => void): void {
-    this.taps.forEach((t, i) => {
-      this.taps[i] = undefined;
-      if (t === undefined) return;
-      try {
-        t.close();
-      } catch (err) {
-        onError(t.opts.device, err);
-      }
+      this.taps[i] = this.openOne(this.argsOf(dev));
     });
   }
 
