@@ -9,7 +9,8 @@
  *
  *   daemon -> stdin, one byte per message:  'h' heartbeat (every ~50 ms), 'b' bye (exit 0, touch
  *                                           nothing: the daemon removed its rules itself)
- *   stdout -> daemon, one line per message: "ready", "removed stall", "remove failed stall",
+ *   stdout -> daemon, one line per message: "ready", "removing stall" (written before the
+ *                                           removal runs), "removed stall", "remove failed stall",
  *                                           "resumed"
  *
  * No heartbeat for more than STALL_MS (the daemon is stopped or its event loop blocked): run the
@@ -173,6 +174,7 @@ int main(int argc, char **argv) {
     if (late) continue;
     if (!removed && t - last > stall_ms) {
       removed = 1;
+      out("removing stall"); /* first: the daemon knows before its own listing can see them gone */
       int gone = remove_rules();
       last_tick = now_ms();
       out(gone ? "removed stall" : "remove failed stall");

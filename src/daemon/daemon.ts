@@ -145,6 +145,7 @@ export class Daemon {
     this.metrics.setHealthSource(() => this.health().findings.map((f) => f.problem));
     this.liftFile = new CapLiftFile(capLiftPath(this.rules.chain));
     this.watchdog = new WatchdogKeeper(this.rules, cfg.watchdog.stallMs, this.log, {
+      removing: () => this.ruleKeeper.removingByWatchdog(),
       rulesRemoved: () => {
         this.ruleKeeper.removedByWatchdog();
         this.metrics.watchdogTrips.inc();

@@ -29,12 +29,23 @@ export const TICK_MS = 1000;
  */
 export const STALL_GRACE_MS = 2000;
 
+/**
+ * A check that finds the rules missing waits this long (ms) before judging: the watchdog writes
+ * "removing stall" before its removal runs, so by then its line has been read (the daemon's loop
+ * turned at least once with the pipe readable) and the removal is known for the watchdog's. Without
+ * it, a check whose listing and the watchdog's line became ready in the same loop turn could take
+ * the watchdog's removal for a firewall's (seen once in a clean-clone CI run under a flood).
+ */
+export const MISSING_CONFIRM_MS = 250;
+
 export class RuleKeeper {
   /** the rules are in place, as far as zhuge knows */
   installed = false;
   /** the rules should be in place: from start, except while the watchdog has them out after a stall */
   private wanted = false;
   private reloading = false;
+  /** resume()'s install is in flight: a listing now may still miss the rules */
+  private resuming = false;
   private readonly reconciler: RuleReconciler;
   private lastTickMs = Number.NaN;
   private graceUntilMs = Number.NEGATIVE_INFINITY;
@@ -51,15 +62,18 @@ export class RuleKeeper {
     private readonly stallMs = 200,
     /** called just before every install (the rules' counters restart), and after every check that read them */
     private readonly counterHooks: { installing?: () => void; checked?: () => void } = {},
+    /** waits ms (tests pass an immediate one) */
+    private readonly confirmDelay: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
     this.reconciler = new RuleReconciler(RULE_CHECK_MS, {
       isInstalled: async () => {
         const ok = await this.rules.isInstalled();
         this.counterHooks.checked?.();
+        if (!ok) await this.confirmDelay(MISSING_CONFIRM_MS);
         return ok;
       },
       reinstall: () => this.install(),
-      paused: () => this.stopping() || this.reloading || !this.wanted || this.lastTickMs < this.graceUntilMs,
+      paused: () => this.stopping() || this.reloading || this.resuming || !this.wanted || this.lastTickMs < this.graceUntilMs,
       missing: () => {
         this.setInstalled(false);
         this.log.warn(`zhuge's interception rules (chain ${this.rules.chain} and its FORWARD jump) were removed by something else (a firewall reload?): installing them again`);
@@ -106,6 +120,11 @@ export class RuleKeeper {
     void this.reconciler.tick(nowMs);
   }
 
+  /** The watchdog is about to remove the rules after a stall: from now on they are not expected. */
+  removingByWatchdog(): void {
+    this.wanted = false;
+  }
+
   /** The watchdog removed the rules while the process stalled. */
   removedByWatchdog(): void {
     this.wanted = false;
@@ -115,7 +134,12 @@ export class RuleKeeper {
   /** Heartbeats resumed after a stall: the rules go back in. */
   resume(): void {
     this.wanted = true;
-    this.install().catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'));
+    this.resuming = true;
+    this.install()
+      .catch((err: unknown) => this.log.error({ err: String(err) }, 're-installing the rules failed'))
+      .finally(() => {
+        this.resuming = false;
+      });
   }
 
   /**

@@ -7,6 +7,8 @@
  *   'b'  bye: the daemon removed its rules itself; exit 0 without touching anything
  * watchdog → daemon on the watchdog's stdout, one line per message:
  *   'ready'            started, armed
+ *   'removing stall'   no heartbeat for > stallMs: written before the removal commands run, so
+ *                      the daemon knows of the removal before any listing of its own can see it
  *   'removed stall'    no heartbeat for > stallMs: the removal commands ran (and the check, if
  *                      any, says the rules are gone)
  *   'remove failed stall'  the same, but the check still found the rules after four attempts
@@ -74,6 +76,7 @@ setInterval(() => {
   if (late) return;
   if (!removed && t - last > stallMs) {
     removed = true;
+    out('removing stall');
     const gone = removeRules();
     lastTick = now();
     out(gone ? 'removed stall' : 'remove failed stall');

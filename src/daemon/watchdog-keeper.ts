@@ -9,6 +9,8 @@ import { RestartBudget } from './restart-budget.js';
 import { Watchdog } from './watchdog.js';
 
 export interface WatchdogKeeperEvents {
+  /** the watchdog is about to remove the rules after a stall (its outcome follows) */
+  removing(): void;
   /** the watchdog removed the rules during a stall (checked) */
   rulesRemoved(): void;
   /** the removal ran but the rules are still there */
@@ -38,6 +40,7 @@ export class WatchdogKeeper {
   async start(): Promise<void> {
     const wd = await Watchdog.start({ removeCommands: [...this.rules.removeCommand(), ...this.extraCommands], checkCommand: this.rules.goneCheckCommand(), stallMs: this.stallMs });
     this.watchdog = wd;
+    wd.on('removing', () => this.on.removing());
     wd.on('rulesRemoved', () => this.on.rulesRemoved());
     wd.on('removeFailed', () => this.on.removeFailed());
     wd.on('resumed', () => this.on.resumed());

@@ -52,6 +52,8 @@ export function nativeWatchdogPath(): string {
 }
 
 export interface WatchdogEvents {
+  /** the removal is about to run (its outcome follows as rulesRemoved or removeFailed) */
+  removing: [reason: 'stall'];
   rulesRemoved: [reason: 'stall'];
   /** the removal ran but the check still found the rules (four attempts) */
   removeFailed: [reason: 'stall'];
@@ -133,6 +135,8 @@ export class Watchdog extends EventEmitter<WatchdogEvents> {
             ready = true;
             child.off('exit', onExit);
             resolve();
+          } else if (line === 'removing stall') {
+            wd.emit('removing', 'stall');
           } else if (line === 'removed stall') {
             wd.stallRemovals++;
             wd.emit('rulesRemoved', 'stall');

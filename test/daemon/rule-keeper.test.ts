@@ -13,15 +13,17 @@ class FakeRules {
   installs: InterceptionPlan[] = [];
   removes = 0;
   failNextInstall = false;
+  /** when set, installs wait for it (iptables-restore slow on a loaded machine) */
+  installGate: Promise<void> | undefined;
 
-  install(plan: InterceptionPlan): Promise<void> {
+  async install(plan: InterceptionPlan): Promise<void> {
     if (this.failNextInstall) {
       this.failNextInstall = false;
-      return Promise.reject(new Error('iptables-restore: line 3 failed'));
+      throw new Error('iptables-restore: line 3 failed');
     }
+    if (this.installGate !== undefined) await this.installGate;
     this.installs.push(plan);
     this.present = plan;
-    return Promise.resolve();
   }
 
   remove(): Promise<void> {
@@ -39,10 +41,22 @@ class FakeRules {
 const PLAN_A = { v4: { wlan: 'wlan0', clientSubnets: ['192.168.1.0/24'], tcpPorts: [], rtp: true } } as unknown as InterceptionPlan;
 const PLAN_B = { v4: { wlan: 'wlan0', clientSubnets: ['192.168.1.0/24'], tcpPorts: [5201], rtp: true } } as unknown as InterceptionPlan;
 
-function keeper(stopping = (): boolean => false): { k: RuleKeeper; rules: FakeRules; gauge: () => Promise<number>; restored: () => Promise<number> } {
+/** A promise and the function that resolves it. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const wait = new Promise<void>((r) => {
+    open = r;
+  });
+  return { wait, open };
+}
+
+function keeper(
+  stopping = (): boolean => false,
+  confirmDelay = (): Promise<void> => Promise.resolve(),
+): { k: RuleKeeper; rules: FakeRules; gauge: () => Promise<number>; restored: () => Promise<number> } {
   const rules = new FakeRules();
   const metrics = createMetrics({ processMetrics: false });
-  const k = new RuleKeeper(rules as unknown as Interception, PLAN_A, metrics, pino({ level: 'silent' }), stopping);
+  const k = new RuleKeeper(rules as unknown as Interception, PLAN_A, metrics, pino({ level: 'silent' }), stopping, 200, {}, confirmDelay);
   const value = async (name: string): Promise<number> => (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? Number.NaN;
   return { k, rules, gauge: () => value('zhuge_rules_installed'), restored: () => value('zhuge_rules_restored_total') };
 }
@@ -120,6 +134,58 @@ describe('RuleKeeper', () => {
     rules.present = undefined;
     k.tick(5 * TICK_MS);
     await settle();
+    expect(rules.present).toEqual(PLAN_A);
+    expect(await restored()).toBe(1);
+  });
+
+  it('the watchdog\'s "removing" read while a listing that found the rules missing is confirmed: the removal is the watchdog\'s, nothing counted or put back', async () => {
+    const confirm = gate();
+    let confirming = 0;
+    const { k, rules, restored } = keeper(undefined, () => {
+      confirming++;
+      return confirm.wait;
+    });
+    await k.start();
+    await ticksTo(k, -TICK_MS, 4 * TICK_MS);
+    // a tick on time (the stall fell between ticks): the watchdog's removal already ran when the
+    // listing read the table, its line read only in the same loop turn as the listing's end
+    rules.present = undefined;
+    k.tick(5 * TICK_MS);
+    await settle();
+    expect(confirming).toBe(1);
+    k.removingByWatchdog();
+    confirm.open();
+    await settle();
+    k.removedByWatchdog();
+    expect(rules.present).toBeUndefined();
+    expect(await restored()).toBe(0);
+    k.resume();
+    await settle();
+    expect(rules.present).toEqual(PLAN_A);
+    expect(await restored()).toBe(0);
+  });
+
+  it('a check due while resume\'s install is still running neither judges nor counts: the rules go back once', async () => {
+    const { k, rules, restored } = keeper();
+    await k.start();
+    await ticksTo(k, -TICK_MS, 4 * TICK_MS);
+    rules.present = undefined;
+    k.removingByWatchdog();
+    k.removedByWatchdog();
+    const slow = gate();
+    rules.installGate = slow.wait;
+    k.resume();
+    await ticksTo(k, 4 * TICK_MS, 4 * TICK_MS + 2 * RULE_CHECK_MS); // checks due, the install still out
+    expect(rules.present).toBeUndefined();
+    slow.open();
+    await settle();
+    expect(rules.present).toEqual(PLAN_A);
+    expect(rules.installs).toHaveLength(2);
+    expect(await restored()).toBe(0);
+    // later, a firewall's removal is still seen and repaired
+    rules.installGate = undefined;
+    rules.present = undefined;
+    await ticksTo(k, 4 * TICK_MS + 2 * RULE_CHECK_MS, 4 * TICK_MS + 3 * RULE_CHECK_MS);
     expect(rules.present).toEqual(PLAN_A);
     expect(await restored()).toBe(1);
   });

@@ -68,8 +68,12 @@ describe.each(IMPLS)('watchdog protocol (%s) with a marker command instead of ip
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('a blocked event loop: the commands run once per stall; rulesRemoved then resumed are emitted', async () => {
-    const wd = await Watchdog.start({ impl, removeCommands: cmds, stallMs: 150 });
+  it('a blocked event loop: the commands run once per stall; removing (written before they run), rulesRemoved, then resumed are emitted', async () => {
+    // a removal that takes 2 s: "removing" must reach the daemon (its loop free again after 600 ms)
+    // before the removal has done anything
+    const wd = await Watchdog.start({ impl, removeCommands: [`sleep 2; ${cmds[0] ?? ''}`], stallMs: 150 });
+    const order: string[] = [];
+    for (const e of ['removing', 'rulesRemoved', 'resumed'] as const) wd.on(e, () => order.push(e === 'removing' ? `removing (removal ${existsSync(marker) ? 'done' : 'not done'})` : e));
     const removed = once(wd, 'rulesRemoved');
     const resumed = once(wd, 'resumed');
     const until = performance.now() + 600;
@@ -77,6 +81,7 @@ describe.each(IMPLS)('watchdog protocol (%s) with a marker command instead of ip
     await removed;
     await resumed;
     expect(readFileSync(marker, 'utf8')).toBe('removed\n');
+    expect(order).toEqual(['removing (removal not done)', 'rulesRemoved', 'resumed']);
     await wd.stop();
   });
 
