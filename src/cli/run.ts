@@ -16,18 +16,21 @@ import { parseOomScoreAdj, setOomScoreAdj } from '../daemon/oom-score.js';
 import { childLogger, createLogger, flushLogger, installExitFlush } from '../daemon/logger.js';
 import { nfqueueAvailable } from '../daemon/nfqueue.js';
 
-const USAGE = `usage: zhuge run [--config FILE] [--instance ID] [--oom-score-adj N]
+const USAGE = `usage: zhuge run [--config FILE] [--instance ID] [--oom-score-adj N] [--prediction-log FILE]
 
   --config FILE       configuration (default ${DEFAULT_CONFIG_PATH})
   --instance ID       suffix for the iptables chain, so several daemons never collide (tests)
   --oom-score-adj N   this process's OOM score adjustment, -1000..1000 (for supervisors without
-                      one, e.g. OpenWrt's procd; lowering it needs CAP_SYS_RESOURCE)`;
+                      one, e.g. OpenWrt's procd; lowering it needs CAP_SYS_RESOURCE)
+  --prediction-log FILE  every downlink packet's prediction, a line each (test beds: joined with
+                      their ground truth by match key; not for a router in service)`;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('run', USAGE, argv, {
     config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_PATH },
     instance: { type: 'string' },
     'oom-score-adj': { type: 'string' },
+    'prediction-log': { type: 'string' },
   });
   if (parsed.exit !== undefined) return parsed.exit;
   const values = parsed.values;
@@ -80,7 +83,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   let daemon: Daemon;
   try {
-    daemon = new Daemon(cfg, root, values.instance !== undefined ? { instanceId: values.instance } : {});
+    daemon = new Daemon(cfg, root, {
+      ...(values.instance !== undefined ? { instanceId: values.instance } : {}),
+      ...(values['prediction-log'] !== undefined ? { predictionLog: values['prediction-log'] } : {}),
+    });
   } catch (err) {
     // what the configuration asks cannot be set up here (e.g. a bridged AP without br_netfilter)
     console.error(`zhuge run: ${err instanceof Error ? err.message : String(err)}`);

@@ -41,6 +41,7 @@ import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QueueObserver } from './queue-observer.js';
 import { IoHealth, type InterfaceReading } from './io-health.js';
+import { PredictionLog } from './prediction-log.js';
 import { RuleKeeper, TICK_MS } from './rule-keeper.js';
 import { BypassCount } from './bypass-count.js';
 import { readInterface } from './interface-state.js';
@@ -60,6 +61,8 @@ export interface DaemonOptions {
   noWatchdog?: boolean;
   /** fixed seed for the Feedback Updater (else config or random) */
   seed?: number;
+  /** a file for every downlink packet's prediction (prediction-log.ts: test beds' ground-truth joins) */
+  predictionLog?: string;
 }
 
 export class Daemon {
@@ -110,6 +113,8 @@ export class Daemon {
   private watchdogFailedAtUs: number | undefined;
   subnets: string[];
 
+  private readonly predictionLog: PredictionLog | undefined;
+
   /** the configuration the daemon started with (what a reload can change is judged against it) */
   private readonly startCfg: Config;
 
@@ -120,6 +125,7 @@ export class Daemon {
   ) {
     this.startCfg = cfg;
     this.log = childLogger(rootLog, 'daemon');
+    this.predictionLog = opts.predictionLog !== undefined ? new PredictionLog(opts.predictionLog, (us) => this.clock.toWall(us)) : undefined;
     this.metrics = createMetrics();
     this.engineMetrics = new CounterSync(this.metrics, ENGINE_COUNTER_METRICS);
     this.queueModelMetrics = new CounterSync(this.metrics, QUEUE_MODEL_COUNTER_METRICS);
@@ -131,7 +137,7 @@ export class Daemon {
     this.attachment = wifiAttachment(cfg);
     this.subnets = clientSubnetsOf(cfg, this.attachment.bridge);
     this.engine = new Engine(withClients(engineOptionsFrom(cfg, seed), this.subnets), {
-      onPrediction: (p) => this.metrics.predictedDelay.observe(p.totalMs / 1000),
+      onPrediction: (p, tUs, key, station) => void (this.metrics.predictedDelay.observe(p.totalMs / 1000), this.predictionLog?.add(tUs, key, station, p)),
       onAddedDelay: (us) => this.metrics.addedDelay.observe(us / 1e6),
       onFirstMalformed: (reason, what, direction) =>
         engineLog.warn({ reason, what, direction }, 'malformed packet passed through untouched (counted; logged once per reason)'),
@@ -292,6 +298,7 @@ export class Daemon {
     this.ruleKeeper.tick(now / 1000);
     this.clock.maybeRecheck(now);
     this.engine.tick(now);
+    void this.predictionLog?.flush();
     // the queue's counters once per tick (each read parses /proc): metrics and the I/O check share them
     const nfqStats = this.nfq?.stats();
     this.syncMetrics(nfqStats);
@@ -457,6 +464,7 @@ export class Daemon {
       feedbackSender: this.raw?.stats,
       // wall - monotonic clock (µs): maps the times the daemon works and reports in onto captures
       clock: { wallMinusMonoUs: Math.round(this.clock.toWall(now) - now) },
+      ...(this.predictionLog !== undefined ? { predictionLog: this.predictionLog.status() } : {}),
     };
   }
 
@@ -489,6 +497,7 @@ export class Daemon {
     step('closing the feedback socket', () => this.raw?.close());
     this.raw = undefined;
     await stepAsync('stopping the watchdog', () => this.watchdog.stop());
+    await stepAsync('writing the prediction log', async () => this.predictionLog?.flush());
     this.log.info({ released }, 'zhuge stopped: rules removed, held packets released');
   }
 }

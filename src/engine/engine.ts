@@ -210,7 +210,8 @@ export class Engine {
         this.fq.add(tUs, fh, wireBytes);
       }
       // the queue it waits in: its station's (queue.backend mac80211), else the one queue
-      const ft = decoded && this.stations !== undefined ? this.stations.ftOf(this.stations.stationOfPacket(v, h)) : this.ft;
+      const station = decoded && this.stations !== undefined ? this.stations.stationOfPacket(v, h) : 0;
+      const ft = station > 0 && this.stations !== undefined ? this.stations.ftOf(station) : this.ft;
       const limit = this.opts.queueLimitBytes ?? 0;
       const willDrop = limit > 0 && ft.queue.bytesInQueue + wireBytes > limit;
       if (willDrop) this.counters.predictedQueueDrops++;
@@ -222,7 +223,7 @@ export class Engine {
       this.recent.add(tUs, key);
       const p = ft.predict(tUs, 0, undefined, fh);
       this.lastPrediction = p;
-      this.observer.onPrediction?.(p);
+      this.observer.onPrediction?.(p, tUs, key, station);
       if (!decoded) {
         this.counters.downlinkArrivals.other++;
         return;

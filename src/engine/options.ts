@@ -64,7 +64,8 @@ export interface UplinkDecision {
 export const newUplinkDecision = (): UplinkDecision => ({ verdict: 'accept', releaseUs: 0, flow: undefined, payload: undefined });
 
 export interface EngineObserver {
-  onPrediction?(p: Prediction): void;
+  /** every downlink arrival's prediction: its time, match key (flow-key.ts) and station queue (0: the default one) */
+  onPrediction?(p: Prediction, tUs: number, matchKey: number, station: number): void;
   onAddedDelay?(addedDelayUs: number): void;
   /** called the first time a malformed reason is seen (a log line, never per packet) */
   onFirstMalformed?(reason: MalformedReason, what: string, direction: 'downlink' | 'uplink'): void;

@@ -73,7 +73,7 @@ describe.skipIf(why !== undefined && !inCi)(`a real mac80211 stack in User-Mode 
       expect(r.state, `pending_limit ${pendingLimit}: ${r.initLog.join(' | ')}`).toBe('associated');
       const aqm = readFileSync(join(r.out, 'aqm.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
       // medium.log: "in <µs> <tx> <bytes> ..." when hwsim hands a frame over, "<µs> <tx> <bytes> <queued>" when it left the air
-      const left = readFileSync(join(r.out, 'medium.log'), 'utf8').trim().split('\n').filter((l) => l !== '' && !l.startsWith('in ') && !l.startsWith('error ')).map((l) => l.split(' '));
+      const left = readFileSync(join(r.out, 'medium.log'), 'utf8').trim().split('\n').filter((l) => l !== '' && !l.startsWith('in ') && !l.startsWith('error ') && !l.startsWith('d ')).map((l) => l.split(' '));
       const ap = left.filter((x) => x[1] === '420000000000');
       const spanUs = ap.length > 1 ? Number(ap.at(-1)?.[0]) - Number(ap[0]?.[0]) : 0;
       runs[String(pendingLimit)] = {

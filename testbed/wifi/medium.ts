@@ -19,15 +19,22 @@
  * the air for (bytes + 40) x 8 / rate (40 bytes: PHY preamble and MAC overhead, a rough figure),
  * then is delivered to every other radio and completed (acknowledged unless NO_ACK). The rate
  * comes from --rate-mbps, or from --profile "0:6,5:1.5" (from 0 s 6 Mbit/s, from 5 s 1.5 Mbit/s;
- * seconds since the medium registered: a drop profile, as the qdisc testbed's). Every frame is
- * logged with its times (ground truth).
+ * seconds since the medium registered: a drop profile, as the qdisc testbed's). A station's link
+ * can have a profile of its own: --station 2=0:1.5 (radio 2's frames, to it or from it, at 1.5
+ * Mbit/s; radio 0 is the AP). Every frame is logged with its times (ground truth); a data frame
+ * carrying an IP packet also as "d <wall µs delivered> <station radio> <match key> <bytes>", the
+ * key the daemon's taps compute for the same packet (src/protocols/flow-key.ts).
  *
- *   node dist/testbed/wifi/medium.js --rate-mbps 4 --radios 2 [--profile S:MBPS,...] [--log FILE]
+ *   node dist/testbed/wifi/medium.js --rate-mbps 4 --radios 2 [--profile S:MBPS,...]
+ *        [--station RADIO=S:MBPS,...]... [--log FILE]
  */
 import { appendFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGenericNetlink, type GenericNetlinkMessage } from 'netlink';
+import { packetMatchKey } from '../../src/protocols/flow-key.js';
+import { decodePacket, newPacketView } from '../../src/protocols/packet.js';
+import { ipOffsetOf80211, receiverAddress } from './frame80211.js';
 
 export const HWSIM_CMD_REGISTER = 1;
 export const HWSIM_CMD_FRAME = 2;
@@ -162,14 +169,62 @@ export function rateAtUs(profile: ReadonlyArray<[number, number]>, tUs: number):
   return rate;
 }
 
+/** hwsim's radio index in one of its addresses (02:00:00:00:ii:00 or 42:00:00:00:ii:00), else undefined. */
+export function radioIndexOf(addr: Uint8Array | undefined): number | undefined {
+  if (addr === undefined || addr.length < 6) return undefined;
+  if ((addr[0] !== 0x02 && addr[0] !== 0x42) || addr[1] !== 0 || addr[2] !== 0 || addr[3] !== 0 || addr[5] !== 0) return undefined;
+  return addr[4];
+}
+
+/**
+ * The station whose link a frame crosses: its transmitter when that is not the AP (radio 0), else
+ * its receiver; undefined for a broadcast or an address that is not a radio's.
+ */
+export function stationOfFrame(transmitter: Uint8Array, frame: Uint8Array): number | undefined {
+  const tx = radioIndexOf(transmitter);
+  if (tx !== undefined && tx !== 0) return tx;
+  const rx = radioIndexOf(receiverAddress(frame));
+  return rx !== undefined && rx !== 0 ? rx : undefined;
+}
+
+/** "--station 2=0:1.5,5:0.5" as [radio, profile]; throws on a malformed one. */
+export function parseStationProfile(text: string): [number, Array<[number, number]>] {
+  const eq = text.indexOf('=');
+  const radio = Number(text.slice(0, eq));
+  if (eq < 1 || !Number.isInteger(radio) || radio < 1) throw new Error(`bad --station "${text}" (want RADIO=S:MBPS,...; radio 0 is the AP)`);
+  return [radio, parseRateProfile(text.slice(eq + 1))];
+}
+
 /** Airtime of a frame at `rateBps` (µs). */
 export function airtimeUs(bytes: number, rateBps: number): number {
   return ((bytes + FRAME_OVERHEAD_BYTES) * 8 * 1e6) / rateBps;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'rate-mbps': { type: 'string', default: '4' }, radios: { type: 'string', default: '2' }, profile: { type: 'string' }, log: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { 'rate-mbps': { type: 'string', default: '4' }, radios: { type: 'string', default: '2' }, profile: { type: 'string' }, station: { type: 'string', multiple: true }, log: { type: 'string' } },
+  });
   const profile = values.profile !== undefined ? parseRateProfile(values.profile) : [[0, Number(values['rate-mbps']) * 1e6] as [number, number]];
+  const stationProfiles = new Map((values.station ?? []).map(parseStationProfile));
+  const profileOf = (f: HwsimFrame): ReadonlyArray<[number, number]> => {
+    const st = stationOfFrame(f.transmitter, f.frame);
+    return (st !== undefined ? stationProfiles.get(st) : undefined) ?? profile;
+  };
+  const view = newPacketView();
+  // the wall clock of the delivery log: the daemon's taps stamp arrivals in wall-clock time
+  const wallUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+  /** "d ..." for a data frame with an IP packet in it, else undefined */
+  const deliveryLine = (f: HwsimFrame): string | undefined => {
+    const off = ipOffsetOf80211(f.frame);
+    if (off === undefined) return undefined;
+    const ip = f.frame.subarray(off);
+    try {
+      decodePacket(ip, 'raw-ip', view);
+    } catch {
+      return undefined;
+    }
+    return `d ${Math.round(wallUs())} ${stationOfFrame(f.transmitter, f.frame) ?? -1} ${packetMatchKey(view, ip)} ${f.frame.length}`;
+  };
   const radios = Array.from({ length: Number(values.radios) }, (_, i) => radioAddress(i));
   const logFile = values.log;
   const sock = createGenericNetlink();
@@ -199,7 +254,7 @@ async function main(): Promise<void> {
     for (let f = queue[0]; f !== undefined; f = queue[0]) {
       if (headEndUs === undefined) {
         const startUs = Math.max(now, busyUntilUs);
-        headEndUs = startUs + airtimeUs(f.frame.length, rateAtUs(profile, startUs));
+        headEndUs = startUs + airtimeUs(f.frame.length, rateAtUs(profileOf(f), startUs));
       }
       if (headEndUs > now) {
         timer = setTimeout(pump, (headEndUs - now) / 1000);
@@ -217,7 +272,11 @@ async function main(): Promise<void> {
         socketErrors++;
         if (logFile !== undefined) lines.push(`error ${Math.round(nowUs())} send: ${String(e)} (${socketErrors})`);
       }
-      if (logFile !== undefined) lines.push(`${Math.round(busyUntilUs)} ${f.transmitter.toString('hex')} ${f.frame.length} ${queue.length}`);
+      if (logFile !== undefined) {
+        lines.push(`${Math.round(busyUntilUs)} ${f.transmitter.toString('hex')} ${f.frame.length} ${queue.length}`);
+        const d = deliveryLine(f);
+        if (d !== undefined) lines.push(d);
+      }
     }
   };
   sock.on('message', (msgs: Array<GenericNetlinkMessage | unknown>) => {
@@ -252,7 +311,9 @@ async function main(): Promise<void> {
     flushLog();
     process.exit(0);
   });
-  process.stdout.write(`medium: registered on MAC80211_HWSIM (family ${family}), ${profile.map(([s, r]) => `${s / 1e6}s:${r / 1e6}Mbit/s`).join(' ')}, ${radios.length} radios\n`);
+  const show = (p: ReadonlyArray<[number, number]>): string => p.map(([s, r]) => `${s / 1e6}s:${r / 1e6}Mbit/s`).join(' ');
+  const perStation = [...stationProfiles].map(([r, p]) => `; station ${r}: ${show(p)}`).join('');
+  process.stdout.write(`medium: registered on MAC80211_HWSIM (family ${family}), ${show(profile)}${perStation}, ${radios.length} radios\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

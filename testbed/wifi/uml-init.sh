@@ -9,7 +9,8 @@
 #   ZHUGE_UML_OUT       results directory (host path)
 #   ZHUGE_UML_SCENARIO  a shell script (host path) run after the AP and the station are up
 # The AP: hostapd on wlan0 (open network, 802.11n HT20, channel 1). The station: wlan1 moved into
-# the network namespace `sta`, wpa_supplicant. Powers off with the reboot system call.
+# the network namespace `sta`, wpa_supplicant (ZHUGE_STATIONS=2: also wlan2 in `sta2`). Powers off
+# with the reboot system call.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 out=${ZHUGE_UML_OUT:?}
@@ -48,21 +49,39 @@ network={
 }
 CONF
 
-ip netns add sta
-iw phy phy1 set netns name sta
+# stations: ZHUGE_STATIONS of them (default 1; the kernel needs mac80211_hwsim.radios = 1 + that):
+# station i is phy<i>/wlan<i> in namespace sta (i = 1) or sta<i>
+stations=${ZHUGE_STATIONS:-1}
 hostapd -B -P /run/hostapd.pid $etc/hostapd.conf > "$out/hostapd.log" 2>&1
 t0=$(cut -d' ' -f1 /proc/uptime)
-ip netns exec sta ip link set lo up
-ip netns exec sta wpa_supplicant -B -i wlan1 -c $etc/wpa.conf -f "$out/wpa_supplicant.log"
+i=1
+while [ $i -le "$stations" ]; do
+  ns=sta; [ $i -gt 1 ] && ns=sta$i
+  ip netns add $ns
+  iw phy phy$i set netns name $ns
+  ip netns exec $ns ip link set lo up
+  ip netns exec $ns wpa_supplicant -B -i wlan$i -c $etc/wpa.conf -f "$out/wpa_supplicant$([ $i -gt 1 ] && echo $i).log"
+  i=$((i + 1))
+done
+# associated: every station connected
+connected() {
+  j=1
+  while [ $j -le "$stations" ]; do
+    n=sta; [ $j -gt 1 ] && n=sta$j
+    ip netns exec $n iw dev wlan$j link 2>/dev/null | grep -q '^Connected' || return 1
+    j=$((j + 1))
+  done
+  return 0
+}
 i=0
-while [ $i -lt 100 ]; do
-  if ip netns exec sta iw dev wlan1 link 2>/dev/null | grep -q '^Connected'; then break; fi
+while [ $i -lt 200 ]; do
+  if connected; then break; fi
   sleep 0.05
   i=$((i + 1))
 done
 t1=$(cut -d' ' -f1 /proc/uptime)
-if ip netns exec sta iw dev wlan1 link 2>/dev/null | grep -q '^Connected'; then
-  log "associated after $(echo "$t1 - $t0" | bc) s"
+if connected; then
+  log "associated ($stations station(s)) after $(echo "$t1 - $t0" | bc) s"
   echo associated > "$out/state"
 else
   log "not associated after $(echo "$t1 - $t0" | bc) s"

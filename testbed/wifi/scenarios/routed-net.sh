@@ -13,3 +13,8 @@ ip addr add 192.168.77.1/24 dev wlan0
 ip netns exec sta ip addr add 192.168.77.2/24 dev wlan1
 ip netns exec sta ip route add default via 192.168.77.1
 sysctl -qw net.ipv4.ip_forward=1
+# a second station (ZHUGE_STATIONS=2): 192.168.77.3 on wlan2 in namespace `sta2`
+if [ "${ZHUGE_STATIONS:-1}" -ge 2 ]; then
+  ip netns exec sta2 ip addr add 192.168.77.3/24 dev wlan2
+  ip netns exec sta2 ip route add default via 192.168.77.1
+fi
