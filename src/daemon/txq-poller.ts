@@ -14,7 +14,7 @@
  * read again every second (stations associate and leave). A station whose file cannot be read
  * (it just left) is skipped and counted.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
@@ -78,9 +78,32 @@ export interface TxqPollerStats {
   stations: number;
 }
 
+/** More than mac80211's aqm buffer (130 bytes x 18 lines, net/mac80211/debugfs_sta.c). */
+export const AQM_READ_BYTES = 8192;
+
+/**
+ * One read() of a station's aqm file, from offset 0. Not readFileSync: it reads again until a read
+ * returns nothing, and mac80211 builds the table anew for every read(), so when the counters
+ * gained digits in between, that second read returns the new table's tail past the first one's
+ * length, appended as a torn extra line ("0x0(RUN)": seen with two stations in the UML testbed,
+ * counted as parse errors and the reading lost). A file that fills the buffer is refused.
+ */
+export function readAqmOnce(path: string, buf: Buffer): string {
+  const fd = openSync(path, 'r');
+  try {
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n >= buf.length) throw new Error(`${path}: more than ${buf.length} bytes`);
+    return buf.toString('latin1', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class TxqPoller {
   readonly stats: TxqPollerStats = { polls: 0, readings: 0, txqDrops: 0, readErrors: 0, parseErrors: 0, stations: 0 };
   private readonly stations = new Map<string, StationState>();
+  /** one buffer for every station's aqm file (~1.2 KiB each; the kernel's own buffer is 2340 bytes) */
+  private readonly buf = Buffer.allocUnsafe(AQM_READ_BYTES);
   /** when the stations directory was last listed (monotonic µs; /healthz's queue_unread) */
   lastReadOkUs: number | undefined;
 
@@ -148,7 +171,7 @@ export class TxqPoller {
   private read(st: StationState, into: TxqStats): boolean {
     let text: string;
     try {
-      text = readFileSync(st.file, 'utf8');
+      text = readAqmOnce(st.file, this.buf);
     } catch {
       this.stats.readErrors++; // the station just left: the next refresh forgets it
       return false;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TxqPoller, txqStationsDir, Mac80211BackendError } from '../../src/daemon/txq-poller.js';
+import { readAqmOnce, TxqPoller, txqStationsDir, Mac80211BackendError } from '../../src/daemon/txq-poller.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseMac } from '../../src/engine/station-directory.js';
 import { engineOptions } from '../helpers/engine.js';
@@ -40,6 +40,34 @@ function writeStation(stations: string, mac: string, backlogBytes: number, backl
   mkdirSync(join(stations, mac), { recursive: true });
   writeFileSync(join(stations, mac, 'aqm'), `${HEADER}\n0 2 ${backlogBytes} ${backlogPackets} 0 ${drops} 0 0 0 ${txBytes} ${txPackets} 0x0(RUN)\n1 3 0 0 0 0 0 0 0 0 0 0x0(RUN)\n`);
 }
+
+describe('readAqmOnce: one read() from offset 0 into a reused buffer', () => {
+  it('gives the whole file, and again the whole file on the next call (the buffer reused)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-aqm-'));
+    try {
+      const f = join(dir, 'aqm');
+      const buf = Buffer.alloc(64);
+      writeFileSync(f, 'tid ac\n0 2\n1 3\n');
+      expect(readAqmOnce(f, buf)).toBe('tid ac\n0 2\n1 3\n');
+      writeFileSync(f, 'tid ac\n');
+      expect(readAqmOnce(f, buf)).toBe('tid ac\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a file that fills the buffer is refused, not cut', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zhuge-aqm-'));
+    try {
+      const f = join(dir, 'aqm');
+      writeFileSync(f, 'x'.repeat(64));
+      expect(() => readAqmOnce(f, Buffer.alloc(64))).toThrow(/more than 64 bytes/);
+      expect(() => readAqmOnce(join(dir, 'gone'), Buffer.alloc(64))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('txqStationsDir: where the station TXQs are, or why not', () => {
   it.each([

@@ -48,7 +48,7 @@ export interface PredictTrialResult {
   /** the goodput each station's download got (Mbit/s), by station */
   mbps: Record<number, number>;
   /** the daemon's /status at the end (prediction log counters, txq readings) */
-  status: { predictionLog?: { written: number; dropped: number; writeErrors: number }; txq?: { stations?: number; readings?: number } };
+  status: { predictionLog?: { written: number; dropped: number; writeErrors: number }; txq?: { stations?: number; readings?: number; parseErrors?: number } };
 }
 
 /** A percentile of a sorted array (nearest rank below). */
@@ -129,6 +129,10 @@ export interface PredictTrialOptions {
   sta1Profile?: string;
   sta2Profile?: string;
   seconds?: number;
+  /** the download to station 1 paced at this rate (iperf3 -b, e.g. "0.3M"), else as fast as it goes */
+  sta1Pace?: string;
+  /** without: no daemon (what the testbed carries alone) */
+  arm?: 'with' | 'without';
   timeoutMs?: number;
 }
 
@@ -140,7 +144,7 @@ export async function runPredictTrial(o: PredictTrialOptions): Promise<PredictTr
     pendingLimit: 8,
     memMb: 512,
     scenario: join(REPO_ROOT, 'testbed/wifi/scenarios/predict.sh'),
-    env: { ZHUGE_STATIONS: '2', STA1_PROFILE: o.sta1Profile ?? '0:3', STA2_PROFILE: o.sta2Profile ?? '0:1', TCP_SECONDS: String(o.seconds ?? 10) },
+    env: { ZHUGE_STATIONS: '2', STA1_PROFILE: o.sta1Profile ?? '0:3', STA2_PROFILE: o.sta2Profile ?? '0:1', TCP_SECONDS: String(o.seconds ?? 10), ZHUGE_ARM: o.arm ?? 'with', ...(o.sta1Pace !== undefined ? { STA1_PACE: o.sta1Pace } : {}) },
     timeoutMs: o.timeoutMs ?? 240_000,
   });
   const read = (f: string): string => (existsSync(join(r.out, f)) ? readFileSync(join(r.out, f), 'utf8') : '');
@@ -177,7 +181,14 @@ export function formatPredictTrial(r: PredictTrialResult): string {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const kernel = cachedUmlKernel();
   if (kernel === undefined) throw new Error('the UML kernel is not built (scripts/build-uml.sh)');
-  runPredictTrial({ kernel, ...(process.argv[2] !== undefined ? { sta1Profile: process.argv[2] } : {}), ...(process.argv[3] !== undefined ? { sta2Profile: process.argv[3] } : {}) })
+  const [sta1, sta2, arm, pace] = process.argv.slice(2);
+  runPredictTrial({
+    kernel,
+    ...(sta1 !== undefined ? { sta1Profile: sta1 } : {}),
+    ...(sta2 !== undefined ? { sta2Profile: sta2 } : {}),
+    ...(arm === 'without' ? { arm } : {}),
+    ...(pace !== undefined && pace !== '' ? { sta1Pace: pace } : {}),
+  })
     .then((r) => console.log(formatPredictTrial(r)))
     .catch((e: unknown) => {
       console.error(String(e));
