@@ -14,6 +14,7 @@ out=$ZHUGE_UML_OUT
 repo=$ZHUGE_REPO
 secs=${TCP_SECONDS:-10}
 . "$(dirname "$0")/routed-net.sh"
+. "$(dirname "$0")/zhuge-on-ap.sh"
 ethtool -K veth-ap gro off gso off tso off 2>/dev/null
 ip netns exec srv ethtool -K veth-srv gro off gso off tso off 2>/dev/null
 ip netns exec srv sysctl -qw net.ipv4.tcp_congestion_control=cubic
@@ -21,30 +22,8 @@ ip netns exec srv ping -c 1 -W 2 192.168.77.2 > /dev/null
 ip netns exec srv ping -c 1 -W 2 192.168.77.3 > /dev/null
 ip netns exec sta iperf3 -s -1 -D
 ip netns exec sta2 iperf3 -s -1 -D
-cat > "$out/zhuge.yaml" <<CONF
-interfaces:
-  eth: veth-ap
-  wlan: wlan0
-queue:
-  backend: mac80211
-flows:
-  tcp:
-    enabled: false
-watchdog:
-  stallMs: 1000
-metrics:
-  listen: 127.0.0.1:9469
-log:
-  level: info
-CONF
 zpid=
-if [ "${ZHUGE_ARM:-with}" = with ]; then
-  node "$repo/dist/src/cli.js" run --config "$out/zhuge.yaml" --prediction-log "$out/predictions.log" > "$out/zhuge.log" 2>&1 &
-  zpid=$!
-  i=0
-  while [ $i -lt 1200 ] && ! grep -q '"zhuge started"' "$out/zhuge.log"; do sleep 0.1; i=$((i + 1)); done
-  grep -q '"zhuge started"' "$out/zhuge.log" && echo "zhuge started after $((i / 10)) s" || { echo "zhuge did not start"; cat "$out/zhuge.log"; }
-fi
+[ "${ZHUGE_ARM:-with}" = with ] && start_zhuge false --prediction-log "$out/predictions.log"
 node "$repo/dist/testbed/wifi/medium.js" --radios 3 --station "1=${STA1_PROFILE:-0:3}" --station "2=${STA2_PROFILE:-0:1}" --log "$out/medium.log" > "$out/medium.out" 2>&1 &
 medium=$!
 i=0

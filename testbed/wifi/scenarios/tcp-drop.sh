@@ -15,6 +15,7 @@ arm=${ZHUGE_ARM:-without}
 profile=${MEDIUM_PROFILE:-0:6,5:1.5}
 secs=${TCP_SECONDS:-14}
 . "$(dirname "$0")/routed-net.sh"
+. "$(dirname "$0")/zhuge-on-ap.sh"
 # the testbed's rule: no offloads on the paths zhuge taps (GRO would merge segments)
 ethtool -K veth-ap gro off gso off tso off 2>/dev/null
 ip netns exec srv ethtool -K veth-srv gro off gso off tso off 2>/dev/null
@@ -25,32 +26,7 @@ zpid=
 if [ "$arm" = with ] || [ "$arm" = observe ]; then
   tcp=true
   [ "$arm" = observe ] && tcp=false
-  cat > "$out/zhuge.yaml" <<CONF
-interfaces:
-  eth: veth-ap
-  wlan: wlan0
-queue:
-  backend: mac80211
-flows:
-  tcp:
-    enabled: $tcp
-feedbackUpdater:
-  mode: window
-watchdog:
-  stallMs: 1000
-metrics:
-  listen: 127.0.0.1:9469
-log:
-  level: info
-CONF
-  node "$repo/dist/src/cli.js" run --config "$out/zhuge.yaml" > "$out/zhuge.log" 2>&1 &
-  zpid=$!
-  zstart=$(cut -d' ' -f1 /proc/uptime)
-  i=0
-  # node is slow in UML, slower still on a loaded machine: the transfer must not start before the
-  # daemon's rules are in (it would miss the handshake's window scale and clamp nothing)
-  while [ $i -lt 1200 ] && ! grep -q '"zhuge started"' "$out/zhuge.log"; do sleep 0.1; i=$((i + 1)); done
-  grep -q '"zhuge started"' "$out/zhuge.log" && echo "zhuge started after $((i / 10)) s" || { echo "zhuge did not start"; cat "$out/zhuge.log"; }
+  start_zhuge $tcp
 fi
 # the medium registers only now: until then hwsim delivers at once (association, the ping)
 node "$repo/dist/testbed/wifi/medium.js" --profile "$profile" --radios 2 --log "$out/medium.log" > "$out/medium.out" 2>&1 &
