@@ -21,12 +21,13 @@
  * comes from --rate-mbps, or from --profile "0:6,5:1.5" (from 0 s 6 Mbit/s, from 5 s 1.5 Mbit/s;
  * seconds since the medium registered: a drop profile, as the qdisc testbed's). A station's link
  * can have a profile of its own: --station 2=0:1.5 (radio 2's frames, to it or from it, at 1.5
- * Mbit/s; radio 0 is the AP). Every frame is logged with its times (ground truth); a data frame
- * carrying an IP packet also as "d <wall µs delivered> <station radio> <match key> <bytes>", the
- * key the daemon's taps compute for the same packet (src/protocols/flow-key.ts).
+ * Mbit/s; radio 0 is the AP). Every frame is logged with its times (ground truth); with --keys a
+ * data frame carrying an IP packet also as "d <wall µs delivered> <station radio> <match key>
+ * <bytes>", the key the daemon's taps compute for the same packet (src/protocols/flow-key.ts;
+ * off by default: decoding every frame costs UML's one CPU, which the other scenarios need).
  *
  *   node dist/testbed/wifi/medium.js --rate-mbps 4 --radios 2 [--profile S:MBPS,...]
- *        [--station RADIO=S:MBPS,...]... [--log FILE]
+ *        [--station RADIO=S:MBPS,...]... [--log FILE [--keys]]
  */
 import { appendFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -202,7 +203,7 @@ export function airtimeUs(bytes: number, rateBps: number): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'rate-mbps': { type: 'string', default: '4' }, radios: { type: 'string', default: '2' }, profile: { type: 'string' }, station: { type: 'string', multiple: true }, log: { type: 'string' } },
+    options: { 'rate-mbps': { type: 'string', default: '4' }, radios: { type: 'string', default: '2' }, profile: { type: 'string' }, station: { type: 'string', multiple: true }, log: { type: 'string' }, keys: { type: 'boolean', default: false } },
   });
   const profile = values.profile !== undefined ? parseRateProfile(values.profile) : [[0, Number(values['rate-mbps']) * 1e6] as [number, number]];
   const stationProfiles = new Map((values.station ?? []).map(parseStationProfile));
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
       }
       if (logFile !== undefined) {
         lines.push(`${Math.round(busyUntilUs)} ${f.transmitter.toString('hex')} ${f.frame.length} ${queue.length}`);
-        const d = deliveryLine(f);
+        const d = values.keys ? deliveryLine(f) : undefined;
         if (d !== undefined) lines.push(d);
       }
     }

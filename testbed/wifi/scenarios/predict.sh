@@ -24,7 +24,7 @@ ip netns exec sta iperf3 -s -1 -D
 ip netns exec sta2 iperf3 -s -1 -D
 zpid=
 [ "${ZHUGE_ARM:-with}" = with ] && start_zhuge false --prediction-log "$out/predictions.log"
-node "$repo/dist/testbed/wifi/medium.js" --radios 3 --station "1=${STA1_PROFILE:-0:3}" --station "2=${STA2_PROFILE:-0:1}" --log "$out/medium.log" > "$out/medium.out" 2>&1 &
+node "$repo/dist/testbed/wifi/medium.js" --radios 3 --station "1=${STA1_PROFILE:-0:3}" --station "2=${STA2_PROFILE:-0:1}" --log "$out/medium.log" --keys > "$out/medium.out" 2>&1 &
 medium=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q registered "$out/medium.out"; do sleep 0.1; i=$((i + 1)); done
