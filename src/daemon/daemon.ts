@@ -24,7 +24,8 @@ import type { EngineCounters } from '../engine/counters.js';
 import { Engine } from '../engine/engine.js';
 import type { Flow } from '../engine/flow.js';
 import { newUplinkDecision } from '../engine/options.js';
-import { TapSet, type TapArgs } from './tap-set.js';
+import { TapSet } from './tap-set.js';
+import { tapArgsFor } from './tap-args.js';
 import { healthOf, type Health } from './health.js';
 import { CapLiftFile, capLiftPath, liftCommand } from './cap-lift-file.js';
 import { monoNowUs, WallToMono } from './clock.js';
@@ -36,7 +37,6 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { NfQueue, type NfqPacket, type NfQueueStats } from './nfqueue.js';
 import { wifiAttachment } from './bridge-port.js';
 import { OffloadWatch } from './offload-watch.js';
-import { maxFrameBytes } from './offloads.js';
 import { Interception } from './interception.js';
 import { interceptionPlanFrom, type InterceptionPlan, type WifiAttachment } from './rule-spec.js';
 import { QueueObserver } from './queue-observer.js';
@@ -48,7 +48,7 @@ import { readInterface } from './interface-state.js';
 import { WatchdogKeeper } from './watchdog-keeper.js';
 import { FeedbackSender } from './feedback-sender.js';
 import type { StatusSnapshot } from './http-server.js';
-import { bpfFilterFor, clientSubnetsOf, interfaceAddresses } from './subnets.js';
+import { clientSubnetsOf } from './subnets.js';
 import { restartNeeded } from './reload-plan.js';
 import { IoCounterSync } from './io-counter-sync.js';
 import { UplinkHold } from './uplink-hold.js';
@@ -173,7 +173,7 @@ export class Daemon {
     }, [liftCommand(this.liftFile.path)]);
     this.taps = new TapSet(
       [cfg.interfaces.eth, cfg.interfaces.wlan],
-      (dev) => this.tapArgs(dev),
+      (dev) => tapArgsFor(dev, this.cfg, this.subnets),
       (a, wallUs, data, lt, origLen) => {
         const t = this.clock.toMono(wallUs);
         if (origLen > a.maxFrameBytes) this.offloads.oversize[a.role === 'arr' ? 'eth' : 'wlan']++;
@@ -225,18 +225,6 @@ export class Daemon {
       { eth: c.interfaces.eth, wlan: c.interfaces.wlan, bridge: this.attachment.bridge, clientSubnets: this.subnets, queueNum: c.nfqueue.queueNum, chain: this.rules.chain },
       'zhuge started',
     );
-  }
-
-  /** How `dev`'s tap is opened, read anew at each open (an interface re-created may differ). */
-  private tapArgs(dev: string): TapArgs {
-    const c = this.cfg;
-    if (dev === c.interfaces.wlan) return { device: dev, direction: 'outbound', filter: bpfFilterFor(this.subnets), role: 'dep', snapLength: undefined, maxFrameBytes: maxFrameBytes(dev) };
-    // the eth tap also sees what is addressed to the AP itself: the downlink of NATed clients
-    // before de-NAT (the engine drops what it cannot attribute to a client)
-    const ethFilter = bpfFilterFor(this.subnets, interfaceAddresses(dev));
-    // whole packets when RTP drops may be sent again from zhuge's copy (drop-repair.ts)
-    const ethSnap = c.flows.rtp.enabled && c.flows.rtp.repairDrops && c.flows.rtp.reportTiming === 'departure' && c.flows.rtp.signal !== 'remb' ? 2048 : undefined;
-    return { device: dev, direction: 'inbound', filter: ethFilter, role: 'arr', snapLength: ethSnap, maxFrameBytes: maxFrameBytes(dev) };
   }
 
   private onUplinkBatch(batch: NfqPacket[]): void {
