@@ -15,13 +15,7 @@ repo=$ZHUGE_REPO
 secs=${TCP_SECONDS:-10}
 . "$(dirname "$0")/routed-net.sh"
 . "$(dirname "$0")/zhuge-on-ap.sh"
-ethtool -K veth-ap gro off gso off tso off 2>/dev/null
-ip netns exec srv ethtool -K veth-srv gro off gso off tso off 2>/dev/null
-ip netns exec srv sysctl -qw net.ipv4.tcp_congestion_control=cubic
-ip netns exec srv ping -c 1 -W 2 192.168.77.2 > /dev/null
-ip netns exec srv ping -c 1 -W 2 192.168.77.3 > /dev/null
-ip netns exec sta iperf3 -s -1 -D
-ip netns exec sta2 iperf3 -s -1 -D
+tcp_downloads_ready
 zpid=
 [ "${ZHUGE_ARM:-with}" = with ] && start_zhuge false --prediction-log "$out/predictions.log"
 node "$repo/dist/testbed/wifi/medium.js" --radios 3 --station "1=${STA1_PROFILE:-0:3}" --station "2=${STA2_PROFILE:-0:1}" --log "$out/medium.log" --keys > "$out/medium.out" 2>&1 &

@@ -16,12 +16,7 @@ profile=${MEDIUM_PROFILE:-0:6,5:1.5}
 secs=${TCP_SECONDS:-14}
 . "$(dirname "$0")/routed-net.sh"
 . "$(dirname "$0")/zhuge-on-ap.sh"
-# the testbed's rule: no offloads on the paths zhuge taps (GRO would merge segments)
-ethtool -K veth-ap gro off gso off tso off 2>/dev/null
-ip netns exec srv ethtool -K veth-srv gro off gso off tso off 2>/dev/null
-ip netns exec srv sysctl -qw net.ipv4.tcp_congestion_control=cubic
-ip netns exec srv ping -c 1 -W 2 192.168.77.2 > /dev/null
-ip netns exec sta iperf3 -s -1 -D
+tcp_downloads_ready
 zpid=
 if [ "$arm" = with ] || [ "$arm" = observe ]; then
   tcp=true
